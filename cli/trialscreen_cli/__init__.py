@@ -1,0 +1,1 @@
+"""The `trialscreen` command line: a thin typer layer over the trialscreen library."""

@@ -1,0 +1,210 @@
+"""The `trialscreen` command: parse, call the library, render. Nothing else.
+
+Exit codes (documented in the README):
+  0   the command ran (a screening ran, whatever the verdict; files are valid)
+  2   usage error: a bad option, a bad --as-of date, a trial id that names nothing
+  65  invalid input: a patient record or a criteria file is wrong
+  66  an input file does not exist or cannot be read
+  70  a bug in trialscreen (please report it with the command you ran)
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import os
+import sys
+from typing import List, Optional
+
+import typer
+
+from trialscreen import __version__
+from trialscreen.errors import CriteriaError, TrialscreenError, UsageError
+
+EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_NOINPUT, EXIT_BUG = 0, 2, 65, 66, 70
+
+app = typer.Typer(
+    name="trialscreen",
+    help="Screen patients against clinical-trial eligibility criteria, rule by rule.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class Format(str, enum.Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+def handles_errors(func):
+    """Turn library errors into one sentence on stderr and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except TrialscreenError as exc:
+            if isinstance(exc, CriteriaError) and len(exc.problems) > 1:
+                first = exc.problems[0]
+                _stderr(f"trialscreen: error: {first} (and {len(exc.problems) - 1} more; "
+                        f"run 'trialscreen validate {first.location.file}' to see all)")
+            else:
+                _stderr(f"trialscreen: error: {exc}")
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"trialscreen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")):
+    """Screen patients against clinical-trial eligibility criteria, rule by rule."""
+
+
+def _as_of(text: Optional[str]):
+    if text is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--as-of '{text}' is not a date", hint="write it as YYYY-MM-DD") from None
+
+
+def _trials(ids: Optional[List[str]]):
+    from trialscreen.criteria.library import bundled_trials, load_trial
+
+    if ids:
+        return [load_trial(t) for t in ids]
+    paths = bundled_trials()
+    if not paths:
+        raise UsageError("no bundled trials were found", hint="give --trial PATH")
+    return [load_trial(str(p)) for p in paths]
+
+
+@app.command()
+@handles_errors
+def screen(
+    patient: str = typer.Argument(..., help="Patient record (JSON); '-' reads standard input."),
+    trial: Optional[List[str]] = typer.Option(
+        None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="Screening date YYYY-MM-DD (default: the record's as_of, else today)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+):
+    """Screen one patient against one or more trials and explain every criterion."""
+    from trialscreen.engine.screen import screen as run_screen
+    from trialscreen.patient.load import load_patient
+
+    when = _as_of(as_of)
+    trials = _trials(trial)
+    record = load_patient(patient)
+    results = [run_screen(t, record, when) for t in trials]
+    if fmt is Format.json:
+        import json
+
+        typer.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False, default=str))
+    elif fmt is Format.markdown:
+        from trialscreen.explain.markdown import result_markdown
+
+        typer.echo("\n".join(result_markdown(r) for r in results))
+    else:
+        from trialscreen_cli.render import render_results
+
+        render_results(results)
+    for w in record.warnings:
+        _stderr(f"warning: {w}")
+
+
+@app.command()
+@handles_errors
+def validate(files: List[str] = typer.Argument(..., help="Criteria files to check.")):
+    """Check criteria files and report every problem with file:line:column."""
+    from trialscreen.criteria.library import load_trial
+
+    failed = False
+    for f in files:
+        warnings: list = []
+        try:
+            trial = load_trial(f, warnings=warnings)
+        except CriteriaError as exc:
+            failed = True
+            for p in exc.problems:
+                _stderr(f"{_where(p)}error: {p.message}" + (f" ({p.hint})" if p.hint else ""))
+            continue
+        for p in warnings:
+            _stderr(f"{_where(p)}warning: {p.message}" + (f" ({p.hint})" if p.hint else ""))
+        typer.echo(f"{f}: ok, {trial.id}, {len(trial.criteria)} criteria")
+    if failed:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@app.command()
+@handles_errors
+def explain(trial: str = typer.Argument(..., help="Trial id or criteria file.")):
+    """Show a trial's encoded logic beside its protocol text."""
+    from trialscreen.criteria.library import load_trial
+    from trialscreen_cli.render import render_explain
+
+    render_explain(load_trial(trial))
+
+
+@app.command()
+@handles_errors
+def trials():
+    """List the bundled trials."""
+    from trialscreen.criteria.library import bundled_trials, load_trial
+    from trialscreen_cli.render import render_trials
+
+    render_trials([load_trial(str(p)) for p in bundled_trials()])
+
+
+def _where(problem) -> str:
+    loc = problem.location
+    where = str(loc)
+    return _safe(where) + ": " if where else ""
+
+
+_CONTROL = {i: f"\\x{i:02x}" for i in list(range(0, 32)) + [127] if i not in (9,)}
+
+
+def _safe(text: str) -> str:
+    """Escape control characters and terminal escape sequences from input."""
+    return str(text).translate(_CONTROL)
+
+
+def _stderr(text: str):
+    sys.stderr.write(_safe(text) + "\n")
+
+
+def run(argv=None):
+    """Entry point: run the app and turn every library error into one sentence."""
+    try:
+        app(args=argv, prog_name="trialscreen", standalone_mode=True)
+    except KeyboardInterrupt:
+        _stderr("trialscreen: interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as exc:  # a bug: say so in one sentence, keep the traceback on demand
+        if os.environ.get("TRIALSCREEN_DEBUG"):
+            raise
+        _stderr(f"trialscreen: internal error: {type(exc).__name__}: {exc} "
+                "(this is a bug; set TRIALSCREEN_DEBUG=1 for details and report it)")
+        sys.exit(EXIT_BUG)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,130 @@
+"""Terminal rendering with rich: the only module that imports it.
+
+Colour follows rich's own rules: none when stdout is not a terminal, none
+when NO_COLOR is set. Every status also carries a symbol and a word, so
+nothing depends on colour.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+STATUS = {
+    "pass": ("✔ pass", "green"),
+    "fail": ("✘ fail", "bold red"),
+    "unknown": ("? unknown", "yellow"),
+    "not_applicable": ("– n/a", "dim"),
+}
+VERDICT = {
+    "eligible": ("ELIGIBLE", "bold green"),
+    "ineligible": ("INELIGIBLE", "bold red"),
+    "needs_review": ("NEEDS REVIEW", "bold yellow"),
+}
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _counts(result) -> str:
+    c = result.counts()
+    parts = [f"{c['pass']} pass", f"{c['fail']} fail", f"{c['unknown']} unknown"]
+    if c["not_applicable"]:
+        parts.append(f"{c['not_applicable']} not applicable")
+    return ", ".join(parts)
+
+
+def render_results(results) -> None:
+    console = _console()
+    if len(results) > 1:
+        render_summary(console, results)
+    for result in results:
+        render_result(console, result)
+
+
+def render_summary(console: Console, results) -> None:
+    order = {"eligible": 0, "needs_review": 1, "ineligible": 2}
+    table = Table(title="Which trials could this patient enter?", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("Trial", no_wrap=True)
+    table.add_column("Verdict", no_wrap=True)
+    table.add_column("Why")
+    for r in sorted(results, key=lambda r: (order[r.verdict], len(r.ids("unknown")), r.trial.id)):
+        word, style = VERDICT[r.verdict]
+        if r.verdict == "ineligible":
+            why = "fails " + ", ".join(r.ids("fail"))
+        elif r.verdict == "needs_review":
+            why = f"{len(r.ids('unknown'))} undecided: " + ", ".join(r.ids("unknown"))
+        else:
+            why = "every criterion met"
+        if not r.trial.complete:
+            why += " (trial only partly encoded)"
+        table.add_row(escape(r.trial.id), Text(word, style=style), escape(why))
+    console.print(table)
+
+
+def render_result(console: Console, result) -> None:
+    t = result.trial
+    word, style = VERDICT[result.verdict]
+    head = Text()
+    head.append(f"{t.id}", style="bold")
+    head.append(f"  {t.title}\n")
+    head.append("Verdict: ")
+    head.append(word, style=style)
+    head.append(f"  patient {result.patient_id}, as of {result.as_of.isoformat()} ({_counts(result)})")
+    console.print(head)
+    if not t.complete:
+        console.print(Text("This verdict covers only the encoded criteria; not encoded: "
+                           + "; ".join(t.not_encoded), style="yellow"))
+    table = Table(box=box.SIMPLE_HEAD, show_lines=False, expand=False)
+    table.add_column("ID", no_wrap=True)
+    table.add_column("Kind", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Reason", overflow="fold")
+    for c in result.criteria:
+        label, colour = STATUS[c.status]
+        table.add_row(c.id, "incl" if c.kind == "inclusion" else "excl",
+                      Text(label, style=colour), Text(c.reason))
+    console.print(table)
+    if result.missing:
+        console.print(Text("Data to fetch to decide the unknown criteria:", style="bold"))
+        for m in result.missing:
+            console.print(Text(f"  • {m}"))
+    console.print()
+
+
+def render_explain(trial) -> None:
+    from trialscreen.explain.describe import criterion_lines
+
+    console = _console()
+    head = Text()
+    head.append(trial.id, style="bold")
+    head.append(f"  {trial.title}\nsource: {trial.source}  version: {trial.version}")
+    console.print(head)
+    if not trial.complete:
+        console.print(Text("Incomplete encoding; not encoded: " + "; ".join(trial.not_encoded), style="yellow"))
+    table = Table(box=box.SIMPLE_HEAD, show_lines=True)
+    table.add_column("ID", no_wrap=True)
+    table.add_column("Protocol text", ratio=1, overflow="fold")
+    table.add_column("Encoded logic", ratio=1, overflow="fold")
+    for c in trial.criteria:
+        table.add_row(c.id, Text(c.text), Text("\n".join(criterion_lines(c))))
+    console.print(table)
+
+
+def render_trials(trials) -> None:
+    console = _console()
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("Trial", no_wrap=True)
+    table.add_column("Title", overflow="fold")
+    table.add_column("Criteria", justify="right")
+    table.add_column("Encoded")
+    for t in trials:
+        n_in = sum(1 for c in t.criteria if c.kind == "inclusion")
+        n_ex = len(t.criteria) - n_in
+        table.add_row(t.id, Text(t.title), f"{n_in} incl, {n_ex} excl",
+                      "complete" if t.complete else Text("partial", style="yellow"))
+    console.print(table)

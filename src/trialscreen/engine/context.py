@@ -1,0 +1,113 @@
+"""The evaluation context: one patient at one as-of date, and derived values."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from trialscreen.engine.logic import fmt
+from trialscreen.engine.nodes import NOTHING, RESULT_WORD
+from trialscreen.errors import UnitError
+from trialscreen.patient.model import LabValue, Patient
+from trialscreen.units import convert
+from trialscreen.units.normalize import normalize
+
+_MG_DL = normalize("mg/dL")
+_ML_MIN = normalize("mL/min")
+
+
+class Context:
+    __slots__ = ("patient", "as_of", "explain", "checks", "_derived")
+
+    def __init__(self, patient: Patient, as_of: date, explain: bool = True):
+        self.patient = patient
+        self.as_of = as_of
+        self.explain = explain
+        self.checks: list = []
+        self._derived: dict = {}
+
+    def check(self, node, result, text: str, missing=NOTHING, details=None):
+        if not self.explain:
+            return
+        entry = {"type": node.kind, "result": RESULT_WORD[result], "text": text}
+        if details:
+            entry.update(details)
+        if missing:
+            entry["missing"] = list(missing)
+        self.checks.append(entry)
+
+    # --- fields -------------------------------------------------------------------------
+    def field(self, name: str):
+        """(value, how it was obtained, missing) of a patient field."""
+        p = self.patient
+        if name == "age":
+            age, how = p.age_at(self.as_of)
+            return age, how if p.birth_date else "", ("age or birth_date",)
+        if name == "weight":
+            return p.weight_kg, "kg", ("weight",)
+        if name == "height":
+            return p.height_cm, "cm", ("height",)
+        if name in ("sex", "ecog"):
+            return getattr(p, name), "", (name,)
+        return p.flags.get(name), "", (name,)
+
+    def latest_treatment_date(self, kind: str) -> date | None:
+        dates = [t.date or t.end or t.start for t in self.patient.treatments if t.kind == kind]
+        dates = [d for d in dates if d is not None and d <= self.as_of]
+        return max(dates) if dates else None
+
+    # --- labs ---------------------------------------------------------------------------
+    def lab(self, analyte):
+        """(LabValue or None, missing, note). Derives what can be derived."""
+        lab = self.patient.labs.get(analyte.name)
+        if lab is not None:
+            if lab.value is None:
+                return None, (f"labs.{analyte.name}",), f"the result is qualitative: {lab.raw}"
+            return lab, NOTHING, ""
+        derive = DERIVATIONS.get(analyte.name)
+        if derive is None:
+            return None, (f"labs.{analyte.name}",), ""
+        if analyte.name not in self._derived:
+            self._derived[analyte.name] = derive(self)
+        return self._derived[analyte.name]
+
+
+def cockcroft_gault(ctx: Context):
+    """Creatinine clearance (mL/min) = (140 - age) x weight kg / (72 x creatinine mg/dL),
+    x 0.85 for women (Cockcroft & Gault 1976; not normalised to 1.73 m2)."""
+    p = ctx.patient
+    missing = ["labs.crcl (or the Cockcroft-Gault inputs below)"]
+    need = []
+    creat = p.labs.get("creatinine")
+    age, _ = p.age_at(ctx.as_of)
+    if creat is None or creat.value is None:
+        need.append("labs.creatinine")
+    if age is None:
+        need.append("age or birth_date")
+    if p.weight_kg is None:
+        need.append("weight")
+    if p.sex not in ("female", "male"):
+        need.append("sex")
+    if need:
+        return None, tuple(missing + need), "creatinine clearance not given and cannot be computed"
+    if creat.censor:
+        return None, ("labs.crcl",), f"creatinine {creat.raw} is a bound; Cockcroft-Gault needs a value"
+    from trialscreen.vocab import analytes
+
+    try:
+        scr = creat.value * convert.factor(creat.unit, _MG_DL, analytes().get("creatinine"))
+    except UnitError:
+        return None, ("labs.crcl",), f"creatinine {creat.raw} cannot be converted to mg/dL"
+    if scr <= 0:
+        return None, ("labs.crcl",), "creatinine must be above zero for Cockcroft-Gault"
+    value = (140 - age) * p.weight_kg / (72 * scr)
+    sex_factor = ""
+    if p.sex == "female":
+        value *= 0.85
+        sex_factor = " x 0.85 (female)"
+    how = (f"Cockcroft-Gault: (140 - {fmt(age)} y) x {fmt(p.weight_kg)} kg / "
+           f"(72 x creatinine {fmt(scr)} mg/dL){sex_factor}")
+    raw = f"{fmt(value)} mL/min"
+    return LabValue("crcl", value, _ML_MIN, raw, date=creat.date, field="derived"), NOTHING, how
+
+
+DERIVATIONS = {"crcl": cockcroft_gault}

@@ -1,0 +1,827 @@
+"""The compiled form of a criterion: a small tree of node objects.
+
+Criteria files are compiled once into these nodes (see trialscreen.criteria);
+each node evaluates a patient to True, False or None (unknown) and returns
+the data items that would decide it when the answer is unknown. When the
+context asks for explanations, each leaf also records a *check*: plain data
+with the value, the threshold, the conversion and a sentence for people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from trialscreen.engine.logic import SYMBOL, Interval, fmt, holds, k_and, k_not, k_or
+from trialscreen.engine.timewin import Duration
+from trialscreen.errors import UnitError
+from trialscreen.units import convert
+from trialscreen.units.normalize import Unit
+
+NOTHING: tuple = ()
+RESULT_WORD = {True: "met", False: "not met", None: "unknown"}
+
+
+class Node:
+    """Base class. ``eval`` returns (value, missing)."""
+
+    kind = "node"
+
+    def eval(self, ctx) -> tuple[bool | None, tuple]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def children(self) -> tuple:
+        return ()
+
+
+# --- logic ----------------------------------------------------------------------------
+
+class All(Node):
+    kind = "all"
+
+    def __init__(self, items):
+        self.items = tuple(items)
+
+    def eval(self, ctx):
+        missing: list = []
+        result: bool | None = True
+        for item in self.items:
+            value, miss = item.eval(ctx)
+            if value is False:
+                return False, NOTHING
+            if value is None:
+                result = None
+                missing.extend(miss)
+        return result, tuple(missing) if result is None else NOTHING
+
+    def children(self):
+        return self.items
+
+    def describe(self):
+        return "all of"
+
+
+class Any(Node):
+    kind = "any"
+
+    def __init__(self, items):
+        self.items = tuple(items)
+
+    def eval(self, ctx):
+        missing: list = []
+        result: bool | None = False
+        for item in self.items:
+            value, miss = item.eval(ctx)
+            if value is True:
+                return True, NOTHING
+            if value is None:
+                result = None
+                missing.extend(miss)
+        return result, tuple(missing) if result is None else NOTHING
+
+    def children(self):
+        return self.items
+
+    def describe(self):
+        return "any of"
+
+
+class Not(Node):
+    kind = "not"
+
+    def __init__(self, item):
+        self.item = item
+
+    def eval(self, ctx):
+        value, missing = self.item.eval(ctx)
+        return k_not(value), missing
+
+    def children(self):
+        return (self.item,)
+
+    def describe(self):
+        return "not"
+
+
+# --- time windows ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Window:
+    """A date must fall within ``within`` before the as-of date, or, with
+    ``after``, within ``within`` after the latest treatment of that type."""
+
+    within: Duration
+    after: str | None = None
+
+    def describe(self) -> str:
+        if self.after:
+            return f"within {self.within} after {self.after}"
+        return f"within the last {self.within}"
+
+    def contains(self, ctx, when: date | None, ongoing: bool = False, item: str = "") -> tuple:
+        """(True/False/None, missing, words)."""
+        if self.after:
+            anchor = ctx.latest_treatment_date(self.after)
+            if anchor is None:
+                return None, (f"treatments: date of {self.after}",), f"no date of {self.after}"
+            start, end = anchor, self.within.after(anchor)
+        else:
+            start, end = self.within.before(ctx.as_of), ctx.as_of
+        if when is None:
+            if ongoing:
+                return (True, NOTHING, "ongoing") if not self.after else (None, (f"{item}.date",), "no date")
+            return None, (f"{item}.date",), "no date"
+        inside = start <= when <= end or (ongoing and when <= end)
+        return inside, NOTHING, when.isoformat()
+
+
+# --- thresholds -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Absolute:
+    value: float
+    unit: Unit
+    text: str
+
+    def judge(self, op: str, lab, analyte) -> tuple:
+        """(result, sentence, missing, details) for ``lab op self``."""
+        name = analyte.name
+        try:
+            f = convert.factor(lab.unit, self.unit, analyte)
+        except UnitError as exc:
+            return (None, f"{name} {lab.raw} cannot be compared with {self.text}: {exc.message}",
+                    (f"labs.{name} in a unit convertible to {self.unit}",), {})
+        interval = Interval.of(lab.value, lab.censor).scaled(f)
+        result = holds(op, interval, self.value)
+        shown = f"{name} {lab.raw}"
+        converted = lab.value * f
+        if lab.unit.display != self.unit.display or f != 1.0:
+            shown += f" = {lab.censor or ''}{fmt(converted)} {self.unit}"
+        details = {"value": lab.value, "unit": str(lab.unit), "censor": lab.censor,
+                   "converted": converted, "converted_unit": str(self.unit),
+                   "factor": f, "op": op, "threshold": self.value, "threshold_unit": str(self.unit)}
+        return result, _sentence(shown, op, self.text, result), NOTHING, details
+
+
+@dataclass(frozen=True)
+class Relative:
+    """``k x ULN``, ``k x LLN``, ``ULN + d unit``, ``LLN - d unit``."""
+
+    ref: str                      # "uln" or "lln"
+    multiplier: float = 1.0
+    offset: float | None = None
+    offset_unit: Unit | None = None
+    text: str = ""
+
+    def judge(self, op: str, lab, analyte) -> tuple:
+        name = analyte.name
+        ref = lab.uln if self.ref == "uln" else lab.lln
+        label = self.ref.upper()
+        if ref is None:
+            return (None, f"{name} {lab.raw}: no {label} given, so '{self.text}' cannot be judged",
+                    (f"labs.{name}.{self.ref}",), {})
+        interval = Interval.of(lab.value, lab.censor)
+        if self.offset is None:
+            limit = self.multiplier * ref
+            unit = lab.unit
+            shown = f"{name} {lab.raw}"
+            how = f"{self.text} = {fmt(limit)} {unit} ({label} {fmt(ref)} {unit})"
+        else:
+            try:
+                f = convert.factor(lab.unit, self.offset_unit, analyte)
+            except UnitError as exc:
+                return (None, f"{name} {lab.raw} cannot be compared with {self.text}: {exc.message}",
+                        (f"labs.{name} in a unit convertible to {self.offset_unit}",), {})
+            interval = interval.scaled(f)
+            unit = self.offset_unit
+            limit = ref * f + self.offset
+            shown = f"{name} {lab.raw}" + (f" = {fmt(lab.value * f)} {unit}" if f != 1.0 else "")
+            how = f"{self.text} = {fmt(limit)} {unit} ({label} {fmt(ref)} {lab.unit})"
+        result = holds(op, interval, limit)
+        details = {"value": lab.value, "unit": str(lab.unit), "censor": lab.censor, "op": op,
+                   "reference": self.ref, "reference_value": ref, "threshold": limit,
+                   "threshold_unit": str(unit)}
+        return result, _sentence(shown, op, how, result), NOTHING, details
+
+
+def _sentence(shown: str, op: str, threshold: str, result) -> str:
+    sym = SYMBOL.get(op, op)
+    if result is True:
+        return f"{shown} {sym} {threshold}"
+    if result is False:
+        return f"{shown}, not {sym} {threshold}"
+    return f"{shown}: cannot tell whether {sym} {threshold}"
+
+
+# --- leaves -----------------------------------------------------------------------------
+
+class LabTest(Node):
+    """A lab value against one threshold, or against the first of several
+    alternatives whose unit the patient's value converts to (``by_unit``)."""
+
+    kind = "lab"
+
+    def __init__(self, analyte, alternatives, within: Duration | None = None, text: str = ""):
+        self.analyte = analyte
+        self.alternatives = tuple(alternatives)   # ((op, threshold), ...)
+        self.within = within
+        self.text = text
+
+    def describe(self):
+        alts = " or, by unit, ".join(f"{SYMBOL.get(op, op)} {t.text}" for op, t in self.alternatives)
+        out = f"{self.analyte.name} {alts}"
+        if self.within:
+            out += f" (a value from the last {self.within})"
+        return out
+
+    def eval(self, ctx):
+        lab, missing, note = ctx.lab(self.analyte)
+        name = self.analyte.name
+        if lab is None:
+            ctx.check(self, None, f"no {name} value" + (f" ({note})" if note else ""), missing)
+            return None, missing
+        stale = _stale(ctx, lab, self.within, name)
+        if stale:
+            ctx.check(self, None, stale[0], stale[1])
+            return None, stale[1]
+        chosen = self.alternatives[0]
+        if len(self.alternatives) > 1:
+            for alt in self.alternatives:
+                if isinstance(alt[1], Absolute) and convert.convertible(lab.unit, alt[1].unit, self.analyte):
+                    chosen = alt
+                    break
+            else:
+                units = " or ".join(str(t.unit) for _, t in self.alternatives)
+                words = f"{name} {lab.raw} is in none of the units this criterion uses ({units})"
+                miss = (f"labs.{name} in {units}",)
+                ctx.check(self, None, words, miss)
+                return None, miss
+        op, threshold = chosen
+        result, words, miss, details = threshold.judge(op, lab, self.analyte)
+        if note:
+            words = f"{words} [{note}]"
+        if lab.date and ctx.explain:
+            details = dict(details, date=lab.date.isoformat())
+        ctx.check(self, result, words, miss, details)
+        return result, miss
+
+
+def _stale(ctx, lab, within: Duration | None, name: str):
+    """A reason the value cannot be used for a recency window, or None."""
+    if within is None:
+        return None
+    if lab.date is None:
+        return (f"{name} {lab.raw} has no date; it must be from the last {within}",
+                (f"labs.{name}.date",))
+    if lab.date > ctx.as_of:
+        return (f"{name} {lab.raw} is dated {lab.date.isoformat()}, after the as-of date",
+                (f"labs.{name} (dated on or before {ctx.as_of.isoformat()})",))
+    if lab.date < within.before(ctx.as_of):
+        return (f"{name} {lab.raw} is from {lab.date.isoformat()}, older than {within} "
+                f"before {ctx.as_of.isoformat()}",
+                (f"labs.{name} (dated within {within})",))
+    return None
+
+
+class LabResult(Node):
+    """A qualitative lab result (positive / negative)."""
+
+    kind = "lab"
+
+    def __init__(self, analyte, expected: bool, within: Duration | None = None):
+        self.analyte = analyte
+        self.expected = expected
+        self.within = within
+
+    def describe(self):
+        return f"{self.analyte.name} is {'positive' if self.expected else 'negative'}"
+
+    def eval(self, ctx):
+        name = self.analyte.name
+        lab = ctx.patient.labs.get(name)
+        if lab is None:
+            miss = (f"labs.{name}",)
+            ctx.check(self, None, f"no {name} result", miss)
+            return None, miss
+        stale = _stale(ctx, lab, self.within, name)
+        if stale:
+            ctx.check(self, None, stale[0], stale[1])
+            return None, stale[1]
+        if lab.result is None:
+            miss = (f"labs.{name}",)
+            ctx.check(self, None, f"{name} result '{lab.raw}' decides nothing", miss)
+            return None, miss
+        result = lab.result == self.expected
+        word = "positive" if lab.result else "negative"
+        ctx.check(self, result, f"{name} {word}", NOTHING, {"value": word})
+        return result, NOTHING
+
+
+FIELD_LABELS = {"age": "age", "sex": "sex", "ecog": "ECOG", "weight": "weight", "height": "height"}
+
+
+class FieldTest(Node):
+    """A patient field (age, sex, ECOG, weight, a yes/no flag) against values."""
+
+    kind = "field"
+
+    def __init__(self, field: str, op: str, value, text: str):
+        self.field = field
+        self.op = op          # <, <=, >, >=, ==, !=, in, between, outside
+        self.value = value    # number, text, bool, tuple
+        self.text = text
+
+    def describe(self):
+        return f"{self.field} {self.text}"
+
+    def eval(self, ctx):
+        value, source, missing = ctx.field(self.field)
+        label = FIELD_LABELS.get(self.field, self.field)
+        if value is None:
+            ctx.check(self, None, f"no {label}", missing)
+            return None, missing
+        if self.op == "in":
+            result = value in self.value
+        elif self.op in ("between", "outside"):
+            lo, hi = self.value
+            inside = lo <= value <= hi
+            result = inside if self.op == "between" else not inside
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            result = holds(self.op, Interval.of(float(value)), float(self.value))
+        elif self.op == "==":
+            result = value == self.value
+        elif self.op == "!=":
+            result = value != self.value
+        else:  # pragma: no cover - the compiler refuses this
+            raise ValueError(self.op)
+        shown = _show_value(value)
+        if isinstance(value, (bool, str)):
+            need = _show_value(self.value) if self.op == "==" else self.text
+            words = f"{label}: {shown}" if result else f"{label}: {shown} (needs {need})"
+        else:
+            words = f"{label} {shown} {self.text}" if result else f"{label} {shown}, not {self.text}"
+        if source:
+            words += f" ({source})"
+        ctx.check(self, result, words, NOTHING, {"value": value})
+        return result, NOTHING
+
+
+def _show_value(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return fmt(value)
+    return str(value)
+
+
+class FindingTest(Node):
+    """Cytogenetics: any of (or none of) a list of findings is detected."""
+
+    kind = "cytogenetics"
+
+    def __init__(self, findings, mode: str = "any", min_percent: float | None = None):
+        self.findings = tuple(findings)
+        self.mode = mode
+        self.min_percent = min_percent
+
+    def describe(self):
+        cut = f" (in at least {fmt(self.min_percent)}% of cells)" if self.min_percent else ""
+        word = "any of" if self.mode == "any" else "none of"
+        return f"cytogenetics: {word} {', '.join(self.findings)}{cut}"
+
+    def eval(self, ctx):
+        values = []
+        missing = []
+        parts = []
+        for name in self.findings:
+            res = ctx.patient.cytogenetics.get(name)
+            alias = ""
+            if res and res.raw_name and res.raw_name != name:
+                alias = f" ({res.raw_name})" if res.raw_name.startswith("implied") else f" (as '{res.raw_name}')"
+            if res is None:
+                values.append(None)
+                missing.append(f"cytogenetics.{name}")
+                parts.append(f"{name} not reported")
+            elif res.detected is None:
+                values.append(None)
+                missing.append(f"cytogenetics.{name}")
+                parts.append(f"{name}{alias} result undecided")
+            elif res.detected is False:
+                values.append(False)
+                parts.append(f"{name}{alias} not detected")
+            elif self.min_percent is not None and res.percent is None:
+                values.append(None)
+                missing.append(f"cytogenetics.{name}.percent")
+                parts.append(f"{name}{alias} detected, percentage of cells not given "
+                             f"(cut-off {fmt(self.min_percent)}%)")
+            elif self.min_percent is not None and res.percent < self.min_percent:
+                values.append(False)
+                parts.append(f"{name}{alias} detected in {fmt(res.percent)}% of cells, below the "
+                             f"{fmt(self.min_percent)}% cut-off")
+            else:
+                values.append(True)
+                pct = f" in {fmt(res.percent)}% of cells" if res.percent is not None else ""
+                parts.append(f"{name}{alias} detected{pct}")
+        found = k_or(values)
+        result = found if self.mode == "any" else k_not(found)
+        miss = tuple(missing) if result is None else NOTHING
+        ctx.check(self, result, "; ".join(parts), miss)
+        return result, miss
+
+
+class EventTest(Node):
+    """Shared logic of list sections: an item matches the node's filters."""
+
+    section = ""
+    noun = ""
+
+    def __init__(self, names, attrs=None, window: Window | None = None, text: str = ""):
+        self.names = frozenset(names) if names else None
+        self.attrs = dict(attrs or {})       # attribute -> tuple of allowed values
+        self.window = window
+        self.text = text
+
+    def items(self, ctx):
+        return getattr(ctx.patient, self.section)
+
+    def item_filters(self, ctx, item, path) -> tuple:
+        """Kleene results and missing of the extra filters of a subclass."""
+        return [], []
+
+    def eval(self, ctx):
+        results = []
+        missing: list = []
+        notes = []
+        for item in self.items(ctx):
+            if self.names is not None and item.kind not in self.names:
+                continue
+            path = f"{self.section}[{item.index}]"
+            checks = []
+            for attr, allowed in self.attrs.items():
+                have = item.attrs.get(attr)
+                if have is None:
+                    checks.append(None)
+                    missing.append(f"{path}.{attr}")
+                else:
+                    checks.append(_norm(have) in allowed)
+            extra, extra_missing = self.item_filters(ctx, item, path)
+            checks.extend(extra)
+            missing.extend(extra_missing)
+            if self.window:
+                inside, miss, when = self.window.contains(ctx, self.when(item), self.ongoing(item), path)
+                checks.append(inside)
+                missing.extend(miss)
+                notes.append(f"{item.kind} ({when})")
+            else:
+                notes.append(self.show(item))
+            results.append(k_and(checks))
+        result = k_or(results)
+        if result is False or not results:
+            if self.section in ctx.patient.complete:
+                result = False
+            else:
+                result = None
+                missing.append(f"{self.section} (the complete list, or mark it complete)")
+        miss = tuple(missing) if result is None else NOTHING
+        what = self.text or self.short()
+        seen = ", ".join(notes) if notes else f"no matching {self.noun} recorded"
+        if result is True:
+            words = f"{what}: yes ({seen})"
+        elif result is False:
+            words = f"{what}: no ({seen})"
+        else:
+            words = f"{what}: cannot tell ({seen})"
+        ctx.check(self, result, words, miss)
+        return result, miss
+
+    def short(self) -> str:
+        """A brief name of what is looked for, for check sentences."""
+        names = sorted(self.names) if self.names else []
+        what = " or ".join(names) if 0 < len(names) <= 3 else (
+            f"{self.noun} of {len(names)} listed types" if names else self.noun)
+        if self.attrs:
+            what += " (" + ", ".join(f"{k} {'/'.join(_show_value(x) for x in v)}"
+                                     for k, v in self.attrs.items()) + ")"
+        if self.window:
+            what += f" {self.window.describe()}"
+        return what
+
+    def when(self, item):
+        return item.end or item.date or item.start
+
+    def ongoing(self, item):
+        return item.end is None and item.start is not None and item.date is None
+
+    def show(self, item):
+        d = self.when(item)
+        return f"{item.kind}" + (f" {d.isoformat()}" if d else "")
+
+
+def _norm(value):
+    if isinstance(value, str):
+        from trialscreen.vocab import name_key
+
+        return name_key(value)
+    return value
+
+
+class DiagnosisTest(EventTest):
+    kind = "diagnosis"
+    section = "diagnoses"
+    noun = "diagnosis"
+
+    def when(self, item):
+        return item.date
+
+    def ongoing(self, item):
+        return False
+
+    def describe(self):
+        out = "diagnosis " + " or ".join(sorted(self.names))
+        if self.attrs:
+            out += " with " + ", ".join(f"{k} {'/'.join(_show_value(x) for x in v)}"
+                                        for k, v in self.attrs.items())
+        if self.window:
+            out += f", {self.window.describe()}"
+        return out
+
+
+class TreatmentTest(EventTest):
+    kind = "treatment"
+    section = "treatments"
+    noun = "treatment"
+
+    def __init__(self, names, attrs=None, window=None, text="", drugs=None, duration=None):
+        super().__init__(names, attrs, window, text)
+        self.drugs = frozenset(drugs) if drugs else None
+        self.duration = duration        # (op, Duration)
+
+    def item_filters(self, ctx, item, path):
+        checks, missing = [], []
+        if self.drugs is not None:
+            drugs = item.attrs.get("drugs")
+            if drugs is None:
+                checks.append(None)
+                missing.append(f"{path}.drugs")
+            else:
+                checks.append(bool(self.drugs & set(drugs)))
+        if self.duration is not None:
+            op, dur = self.duration
+            start = item.start or item.date
+            end = item.end or (ctx.as_of if item.start else item.date)
+            if start is None or end is None:
+                checks.append(None)
+                missing.append(f"{path}.start and end")
+            else:
+                limit = dur.after(start)
+                checks.append({"<": end < limit, "<=": end <= limit,
+                               ">": end > limit, ">=": end >= limit}[op])
+        return checks, missing
+
+    def describe(self):
+        out = "treatment " + (" or ".join(sorted(self.names)) if self.names else "of any kind")
+        if self.drugs:
+            out += " with " + " or ".join(sorted(self.drugs))
+        if self.attrs:
+            out += " where " + ", ".join(f"{k} {'/'.join(_show_value(x) for x in v)}"
+                                         for k, v in self.attrs.items())
+        if self.duration:
+            out += f", lasting {SYMBOL[self.duration[0]]} {self.duration[1]}"
+        if self.window:
+            out += f", {self.window.describe()}"
+        return out
+
+    def show(self, item):
+        span = ""
+        if item.start or item.end:
+            span = f" {item.start.isoformat() if item.start else '?'} to " \
+                   f"{item.end.isoformat() if item.end else 'ongoing'}"
+        elif item.date:
+            span = f" {item.date.isoformat()}"
+        return f"{item.kind}{span}"
+
+
+class NeoplasmTest(EventTest):
+    """Another neoplasm that is neither exempt nor tumour-free long enough."""
+
+    kind = "neoplasm"
+    section = "neoplasms"
+    noun = "other neoplasm"
+
+    def __init__(self, exempt, free_for: Duration | None, text=""):
+        super().__init__(None, None, None, text)
+        self.exempt = tuple(exempt)        # ((types, {attr: allowed}), ...)
+        self.free_for = free_for
+
+    def describe(self):
+        out = "another neoplasm"
+        if self.exempt:
+            out += ", except " + "; ".join(_matcher_text(m) for m in self.exempt)
+        if self.free_for:
+            out += f", unless tumour-free for at least {self.free_for}"
+        return out
+
+    def item_filters(self, ctx, item, path):
+        missing = []
+        exempt_values = []
+        for types, attrs in self.exempt:
+            if item.kind not in types:
+                exempt_values.append(False)
+                continue
+            parts = []
+            for attr, allowed in attrs.items():
+                have = item.attrs.get(attr)
+                if have is None:
+                    parts.append(None)
+                    missing.append(f"{path}.{attr}")
+                else:
+                    parts.append(_norm(have) in allowed)
+            exempt_values.append(k_and(parts))
+        exempt = k_or(exempt_values)
+        if self.free_for is None:
+            recent = True
+        else:
+            active = item.attrs.get("active")
+            since = item.attrs.get("tumor_free_since")
+            if active is True:
+                recent = True
+            elif isinstance(since, str):
+                try:
+                    since_date = date.fromisoformat(since)
+                except ValueError:
+                    since_date = None
+                recent = None if since_date is None else self.free_for.after(since_date) > ctx.as_of
+                if since_date is None:
+                    missing.append(f"{path}.tumor_free_since")
+            else:
+                recent = None
+                missing.append(f"{path}.tumor_free_since")
+        return [k_not(exempt), recent], missing
+
+    def short(self):
+        out = "another neoplasm, not exempt"
+        if self.free_for:
+            out += f" and not tumour-free for {self.free_for}"
+        return out
+
+    def show(self, item):
+        since = item.attrs.get("tumor_free_since")
+        return item.kind + (f", tumour-free since {since}" if since else "")
+
+
+def _matcher_text(matcher) -> str:
+    types, attrs = matcher
+    out = " or ".join(sorted(types))
+    if attrs:
+        out += " (" + ", ".join(f"{k} {'/'.join(sorted(_show_value(x) for x in v))}"
+                                for k, v in attrs.items()) + ")"
+    return out
+
+
+class ConditionTest(Node):
+    """A condition (CTCAE-graded or not) is present, optionally with a grade,
+    active, or dated within a window."""
+
+    kind = "condition"
+
+    def __init__(self, names, grade=None, active: bool | None = None, window: Window | None = None):
+        self.names = tuple(names)
+        self.grade = grade              # (op, int)
+        self.active = active
+        self.window = window
+
+    def describe(self):
+        out = " or ".join(self.names)
+        if self.grade:
+            out += f" of grade {SYMBOL[self.grade[0]]} {self.grade[1]}"
+        if self.active is not None:
+            out += ", active" if self.active else ", not active"
+        if self.window:
+            out += f", {self.window.describe()}"
+        return out
+
+    def eval(self, ctx):
+        states = [ctx.patient.conditions[n] for n in self.names if n in ctx.patient.conditions]
+        if not states:
+            miss = tuple(f"conditions.{n}" for n in self.names[:1])
+            ctx.check(self, None, f"{self.names[0]} not recorded (present or absent)", miss)
+            return None, miss
+        values, missing, parts = [], [], []
+        for st in states:
+            path = f"conditions.{st.condition}"
+            if st.present is False:
+                values.append(False)
+                parts.append(f"{st.condition}: absent")
+                continue
+            if st.present is None:
+                values.append(None)
+                missing.append(path)
+                parts.append(f"{st.condition}: not known")
+                continue
+            checks = []
+            words = f"{st.condition}: present"
+            if self.grade:
+                op, n = self.grade
+                if st.grade is None:
+                    checks.append(None)
+                    missing.append(f"{path}.grade")
+                else:
+                    checks.append(holds(op, Interval.of(st.grade), n))
+                    words += f", grade {st.grade}"
+            if self.active is not None:
+                active = st.active
+                if active is None and st.end is not None:
+                    active = st.end > ctx.as_of
+                if active is None:
+                    checks.append(None)
+                    missing.append(f"{path}.active")
+                else:
+                    checks.append(active == self.active)
+                    words += ", active" if active else ", not active"
+            if self.window:
+                inside, miss, when = self.window.contains(ctx, st.date, False, path)
+                checks.append(inside)
+                missing.extend(miss)
+                words += f", dated {when}"
+            values.append(k_and(checks))
+            parts.append(words)
+        result = k_or(values)
+        miss = tuple(missing) if result is None else NOTHING
+        prefix = self.describe()
+        verdict = {True: "yes", False: "no", None: "cannot tell"}[result]
+        ctx.check(self, result, f"{prefix}: {verdict} ({'; '.join(parts)})", miss)
+        return result, miss
+
+
+class AttestationTest(Node):
+    """A human judgment recorded in the patient file (consent, investigator opinion)."""
+
+    kind = "attestation"
+
+    def __init__(self, name: str, expected: bool = True, question: str = ""):
+        self.name = name
+        self.expected = expected
+        self.question = question
+
+    def describe(self):
+        q = f" ({self.question})" if self.question else ""
+        return f"attestation {self.name} is {'yes' if self.expected else 'no'}{q}"
+
+    def eval(self, ctx):
+        value = ctx.patient.attestations.get(self.name)
+        if value is None:
+            miss = (f"attestations.{self.name}",)
+            q = f": {self.question}" if self.question else ""
+            ctx.check(self, None, f"attestation {self.name} not recorded{q}", miss)
+            return None, miss
+        result = value == self.expected
+        ctx.check(self, result, f"attestation {self.name}: {'yes' if value else 'no'}", NOTHING,
+                  {"value": value})
+        return result, NOTHING
+
+
+class AllergyTest(Node):
+    kind = "allergy"
+
+    def __init__(self, substances):
+        self.substances = tuple(substances)
+
+    def describe(self):
+        return "allergy to " + " or ".join(self.substances)
+
+    def eval(self, ctx):
+        have = [s for s in self.substances if s in ctx.patient.allergies]
+        if have:
+            ctx.check(self, True, f"allergic to {', '.join(have)}")
+            return True, NOTHING
+        if "allergies" in ctx.patient.complete:
+            ctx.check(self, False, f"no allergy to {' or '.join(self.substances)} (allergy list complete)")
+            return False, NOTHING
+        miss = ("allergies (the complete list, or mark it complete)",)
+        ctx.check(self, None, f"allergy to {' or '.join(self.substances)} not known", miss)
+        return None, miss
+
+
+class Reference(Node):
+    """A named definition used by a criterion (kept for the explanation)."""
+
+    kind = "use"
+
+    def __init__(self, name: str, item: Node):
+        self.name = name
+        self.item = item
+
+    def describe(self):
+        return f"definition '{self.name}'"
+
+    def children(self):
+        return (self.item,)
+
+    def eval(self, ctx):
+        return self.item.eval(ctx)
+
+
+RESULT = RESULT_WORD

@@ -1,0 +1,169 @@
+"""Screen a patient against a compiled trial: statuses, verdict, missing data.
+
+Semantics (the contract of the product):
+- a criterion evaluates to met, not met, unknown or not applicable;
+- inclusion: met -> pass, not met -> fail; exclusion: met -> fail, not met -> pass;
+  unknown -> unknown either way; a criterion whose ``applies_if`` is false is
+  not_applicable and counts for nothing;
+- verdict: any fail -> ineligible; otherwise any unknown -> needs_review;
+  otherwise eligible. Missing data therefore never yields eligible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from trialscreen import __version__
+from trialscreen.engine.context import Context
+from trialscreen.engine.nodes import Node
+from trialscreen.patient.model import Patient
+
+PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "pass", "fail", "unknown", "not_applicable"
+ELIGIBLE, INELIGIBLE, NEEDS_REVIEW = "eligible", "ineligible", "needs_review"
+
+
+@dataclass
+class Criterion:
+    id: str
+    kind: str                     # "inclusion" or "exclusion"
+    text: str
+    rule: Node
+    applies_if: Node | None = None
+    note: str = ""
+    line: int | None = None
+
+
+@dataclass
+class Trial:
+    id: str
+    title: str
+    source: str
+    version: str
+    criteria: list
+    path: str | None = None
+    sha256: str = ""
+    complete: bool = True
+    not_encoded: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return {"id": self.id, "title": self.title, "source": self.source, "version": self.version,
+                "complete": self.complete, "not_encoded": list(self.not_encoded),
+                "file": self.path, "sha256": self.sha256}
+
+
+@dataclass
+class CriterionResult:
+    id: str
+    kind: str
+    text: str
+    status: str
+    reason: str = ""
+    checks: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "text": self.text, "status": self.status,
+                "reason": self.reason, "checks": self.checks, "missing": self.missing}
+
+
+@dataclass
+class ScreenResult:
+    trial: Trial
+    patient_id: str
+    as_of: date
+    verdict: str
+    criteria: list
+    missing: list
+    warnings: list = field(default_factory=list)
+
+    def counts(self) -> dict:
+        out = {PASS: 0, FAIL: 0, UNKNOWN: 0, NOT_APPLICABLE: 0}
+        for c in self.criteria:
+            out[c.status] += 1
+        return out
+
+    def ids(self, status: str) -> list:
+        return [c.id for c in self.criteria if c.status == status]
+
+    def as_dict(self) -> dict:
+        out = {
+            "trial": self.trial.summary(),
+            "patient": {"id": self.patient_id},
+            "as_of": self.as_of.isoformat(),
+            "verdict": self.verdict,
+            "criteria": [c.as_dict() for c in self.criteria],
+            "missing": self.missing,
+            "engine_version": __version__,
+            "criteria_sha256": self.trial.sha256,
+        }
+        if not self.trial.complete:
+            out["coverage"] = (f"this verdict covers only the encoded criteria of {self.trial.id}; "
+                               f"not encoded: {'; '.join(self.trial.not_encoded)}")
+        if self.warnings:
+            out["warnings"] = [str(w) for w in self.warnings]
+        return out
+
+
+_STATUS = {
+    ("inclusion", True): PASS, ("inclusion", False): FAIL,
+    ("exclusion", True): FAIL, ("exclusion", False): PASS,
+}
+
+
+def evaluate_criterion(criterion: Criterion, ctx: Context) -> CriterionResult:
+    ctx.checks = []
+    if criterion.applies_if is not None:
+        applies, missing = criterion.applies_if.eval(ctx)
+        if applies is False:
+            reason = "does not apply: " + "; ".join(c["text"] for c in ctx.checks) if ctx.explain else ""
+            return CriterionResult(criterion.id, criterion.kind, criterion.text, NOT_APPLICABLE,
+                                   reason, ctx.checks)
+        if applies is None:
+            reason = ("cannot tell whether it applies: " + "; ".join(c["text"] for c in ctx.checks)
+                      if ctx.explain else "")
+            return CriterionResult(criterion.id, criterion.kind, criterion.text, UNKNOWN,
+                                   reason, ctx.checks, _unique(missing))
+    value, missing = criterion.rule.eval(ctx)
+    if value is None:
+        status = UNKNOWN
+    else:
+        status = _STATUS[(criterion.kind, value)]
+    reason = ""
+    if ctx.explain:
+        texts = [c["text"] for c in ctx.checks]
+        if status == UNKNOWN:
+            reason = "undecided: " + "; ".join(texts)
+        else:
+            word = "met" if value else "not met"
+            reason = f"{word}: " + "; ".join(texts)
+    return CriterionResult(criterion.id, criterion.kind, criterion.text, status, reason,
+                           ctx.checks, _unique(missing) if status == UNKNOWN else [])
+
+
+def verdict_of(statuses) -> str:
+    statuses = list(statuses)
+    if FAIL in statuses:
+        return INELIGIBLE
+    if UNKNOWN in statuses:
+        return NEEDS_REVIEW
+    return ELIGIBLE
+
+
+def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: bool = True) -> ScreenResult:
+    """Screen one patient against one trial at ``as_of`` (the patient's own
+    as-of date, or today, when not given)."""
+    when = as_of or patient.as_of or date.today()
+    ctx = Context(patient, when, explain)
+    results = [evaluate_criterion(c, ctx) for c in trial.criteria]
+    verdict = verdict_of(r.status for r in results)
+    missing = _unique(m for r in results for m in r.missing)
+    return ScreenResult(trial, patient.id, when, verdict, results, missing, list(patient.warnings))
+
+
+def _unique(items) -> list:
+    seen = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return list(seen)

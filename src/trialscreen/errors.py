@@ -1,0 +1,135 @@
+"""One exception hierarchy for the whole library.
+
+Every error says *where* (file, line, column, row, field) and *what to do*.
+Each class inherits from :class:`TrialscreenError` and from the matching
+builtin, so ``except ValueError`` still works for callers who do not know us.
+The command line turns these into one sentence on stderr and an exit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is. Every part is optional."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    row: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            place = self.file
+            if self.line is not None:
+                place += f":{self.line}"
+                if self.column is not None:
+                    place += f":{self.column}"
+            parts.append(place)
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        return ", ".join(parts)
+
+    def with_file(self, file: str | None) -> "Location":
+        return Location(file, self.line, self.column, self.row, self.field)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of validation: a place, a message and a hint."""
+
+    location: Location
+    message: str
+    hint: str = ""
+    severity: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        where = str(self.location)
+        text = f"{where}: {self.message}" if where else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def as_dict(self) -> dict:
+        loc = self.location
+        return {
+            "severity": self.severity,
+            "file": loc.file,
+            "line": loc.line,
+            "column": loc.column,
+            "row": loc.row,
+            "field": loc.field,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class TrialscreenError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, location: Location | None = None, hint: str = ""):
+        self.message = message
+        self.location = location or Location()
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return str(Problem(self.location, self.message, self.hint))
+
+
+class InputError(TrialscreenError, ValueError):
+    """A file the user gave us is wrong: it cannot be screened as it is."""
+
+    exit_code = 65  # EX_DATAERR
+
+
+class FileReadError(TrialscreenError, OSError):
+    """A file that does not exist or cannot be read."""
+
+    exit_code = 66  # EX_NOINPUT
+
+
+class PatientError(InputError):
+    """A patient record is malformed or holds an impossible value."""
+
+
+class UnitError(InputError):
+    """A unit string that is unknown, ambiguous or of the wrong dimension."""
+
+
+class CriteriaError(InputError):
+    """A criteria file is invalid. Carries every problem, not only the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        first = self.problems[0]
+        super().__init__(first.message, first.location, first.hint)
+
+    def __str__(self) -> str:
+        if not getattr(self, "problems", None):
+            return super().__str__()
+        n = len(self.problems)
+        head = str(self.problems[0])
+        if n == 1:
+            return head
+        return f"{head} (and {n - 1} more problem{'s' if n > 2 else ''})"
+
+
+class TrialNotFound(TrialscreenError, LookupError):
+    """A trial id or path that names no criteria file."""
+
+    exit_code = 2  # a usage error: the option's value names nothing
+
+
+class UsageError(TrialscreenError, ValueError):
+    """The command was called wrongly (bad option value, bad date)."""
+
+    exit_code = 2  # the same code the command-line parser uses

@@ -1,0 +1,511 @@
+"""Read a patient record (JSON, see patient.schema.json) into a :class:`Patient`.
+
+Errors name the file, the line and column, and the field, and say what to do.
+Names the vocabulary does not know (a lab, a finding, a condition) are not
+errors but warnings: the value is left out, which can only make a criterion
+unknown, never pass it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from datetime import date
+from pathlib import Path
+
+from trialscreen import vocab
+from trialscreen.errors import FileReadError, Location, PatientError, Problem, UnitError
+from trialscreen.patient.jsonpos import loads_strict, locate
+from trialscreen.patient.model import ConditionState, Event, FindingResult, LabValue, Patient
+from trialscreen.units import convert
+from trialscreen.units.normalize import normalize, split_value
+
+MAX_BYTES = 5_000_000
+
+SECTIONS = ("diagnoses", "treatments", "neoplasms", "allergies")
+FLAGS = ("childbearing_potential", "pregnant", "lactating", "transplant_candidate")
+TOP_KEYS = {
+    "$schema", "id", "sex", "age", "birth_date", "ecog", "as_of", "weight", "height", "labs",
+    "cytogenetics", "conditions", "diagnoses", "treatments", "neoplasms", "allergies",
+    "attestations", "complete", "notes", *FLAGS,
+}
+_SEX = {"f": "female", "female": "female", "woman": "female", "w": "female",
+        "m": "male", "male": "male", "man": "male"}
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# Plausibility limits: a value outside them is a data error, not a patient.
+LIMITS = {"age": (0, 130), "weight_kg": (0.5, 500), "height_cm": (30, 260)}
+
+
+def read_text(path: str) -> tuple[str, str]:
+    """Read a patient file (or '-' for stdin) as text; return (text, name for messages)."""
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_BYTES + 1)
+        name = "<stdin>"
+    else:
+        p = Path(path)
+        try:
+            if p.is_dir():
+                raise FileReadError(f"'{path}' is a folder, not a patient file", Location(path))
+            if p.stat().st_size > MAX_BYTES:
+                raise PatientError(f"the file is larger than {MAX_BYTES // 1_000_000} MB",
+                                   Location(path), hint="a patient record is a small JSON file")
+            data = p.read_bytes()
+        except FileNotFoundError:
+            raise FileReadError(f"no such file: {path}", Location(path),
+                                hint="check the path") from None
+        except PermissionError:
+            raise FileReadError(f"cannot read {path}: permission denied", Location(path)) from None
+        name = path
+    if len(data) > MAX_BYTES:
+        raise PatientError(f"the input is larger than {MAX_BYTES // 1_000_000} MB", Location(name))
+    return decode(data, name), name
+
+
+def decode(data: bytes, name: str) -> str:
+    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
+        raise PatientError("the file is UTF-16", Location(name), hint="save it as UTF-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PatientError(f"the file is not UTF-8 (byte {exc.start})", Location(name),
+                           hint="save it as UTF-8") from None
+
+
+def load_patient(path: str) -> Patient:
+    text, name = read_text(path)
+    return parse_patient(text, name)
+
+
+def parse_patient(text: str, name: str = "<patient>") -> Patient:
+    data = loads_strict(text, name)
+    return patient_from_dict(data, name, text)
+
+
+class _Reader:
+    def __init__(self, source: str | None, text: str | None):
+        self.source = source
+        self.text = text
+        self.warnings: list[Problem] = []
+
+    def where(self, path: tuple) -> Location:
+        line = col = None
+        if self.text is not None:
+            line, col = locate(self.text, path)
+        return Location(self.source, line, col, field=_dotted(path))
+
+    def fail(self, path: tuple, message: str, hint: str = "") -> PatientError:
+        return PatientError(message, self.where(path), hint)
+
+    def warn(self, path: tuple, message: str, hint: str = ""):
+        self.warnings.append(Problem(self.where(path), message, hint, severity="warning"))
+
+    # --- scalar readers -------------------------------------------------
+    def string(self, value, path) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, "must be a non-empty text")
+        return value.strip()
+
+    def number(self, value, path, lo=None, hi=None) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(path, f"must be a number, not {_kind(value)}")
+        if not math.isfinite(value):
+            raise self.fail(path, "must be a finite number")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise self.fail(path, f"{value:g} is outside the possible range {lo:g} to {hi:g}",
+                            hint="correct the value or leave it out")
+        return float(value)
+
+    def date(self, value, path) -> date:
+        if isinstance(value, str) and _DATE.match(value.strip()):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise self.fail(path, f"{_show(value)} is not a date", hint="write dates as YYYY-MM-DD")
+
+    def opt_date(self, obj: dict, key: str, path) -> date | None:
+        value = obj.get(key)
+        return None if value is None else self.date(value, path + (key,))
+
+    def boolean(self, value, path) -> bool | None:
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE:
+            return True
+        if isinstance(value, str) and value.strip().lower() in _FALSE:
+            return False
+        if isinstance(value, str) and value.strip().lower() in ("unknown", ""):
+            return None
+        raise self.fail(path, f"{_show(value)} is not true or false")
+
+    def mapping(self, value, path) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"must be an object, not {_kind(value)}")
+        return value
+
+    def array(self, value, path) -> list:
+        if not isinstance(value, list):
+            raise self.fail(path, f"must be a list, not {_kind(value)}")
+        return value
+
+    def quantity(self, value, path, klass, target, lo, hi, what) -> float:
+        """A body measure such as weight '68 kg', returned in ``target`` units."""
+        if isinstance(value, dict):
+            number = self.number(value.get("value"), path + ("value",))
+            unit_text = value.get("unit")
+            if not isinstance(unit_text, str):
+                raise self.fail(path + ("unit",), "needs a unit", hint=f"for example {what}")
+        elif isinstance(value, str):
+            try:
+                censor, number, unit_text = split_value(value)
+            except ValueError:
+                raise self.fail(path, f"{_show(value)} is not a number with a unit",
+                                hint=f"for example {what}") from None
+            if censor:
+                raise self.fail(path, "a body measure cannot be a bound")
+        else:
+            raise self.fail(path, f"needs a unit: {_show(value)}", hint=f"write it like {what}")
+        if not unit_text:
+            raise self.fail(path, "needs a unit", hint=f"write it like {what}")
+        try:
+            unit = normalize(unit_text, klass)
+            result = number * convert.factor(unit, normalize(target, klass))
+        except UnitError as exc:
+            raise self.fail(path, exc.message, exc.hint) from None
+        if not lo <= result <= hi:
+            raise self.fail(path, f"{number:g} {unit_text} is outside the possible range",
+                            hint="correct the value or its unit")
+        return result
+
+
+def _kind(value) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false",
+            type(None): "null"}.get(type(value), "a number" if isinstance(value, (int, float)) else "?")
+
+
+def _show(value) -> str:
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 40 else text[:37] + "...'"
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def patient_from_dict(data, source: str | None = None, text: str | None = None) -> Patient:
+    """Validate and normalise a decoded patient record."""
+    r = _Reader(source, text)
+    if not isinstance(data, dict):
+        raise PatientError(f"a patient record must be a JSON object, not {_kind(data)}", Location(source))
+    for key in data:
+        if key not in TOP_KEYS:
+            close = [k for k in TOP_KEYS if vocab.name_key(k) == vocab.name_key(key)]
+            r.warn((key,), f"unknown field '{key}' is ignored",
+                   f"did you mean '{close[0]}'?" if close else "see patient.schema.json")
+    if "id" not in data:
+        raise PatientError("the record has no 'id'", Location(source, 1, 1, field="id"),
+                           hint='add "id": "..." to the record')
+    pid = data["id"]
+    if isinstance(pid, int) and not isinstance(pid, bool):
+        pid = str(pid)
+    p = Patient(id=r.string(pid, ("id",)), source=source)
+    if data.get("sex") is not None:
+        sex = data["sex"]
+        key = sex.strip().lower() if isinstance(sex, str) else None
+        if key not in _SEX and key not in ("other", "unknown", "x"):
+            raise r.fail(("sex",), f"{_show(sex)} is not a sex trialscreen knows", hint="use female or male")
+        p.sex = _SEX.get(key)
+    if data.get("age") is not None:
+        p.age = r.number(data["age"], ("age",), *LIMITS["age"])
+    if data.get("birth_date") is not None:
+        p.birth_date = r.date(data["birth_date"], ("birth_date",))
+    if data.get("ecog") is not None:
+        ecog = data["ecog"]
+        if isinstance(ecog, bool) or not isinstance(ecog, (int, float)) or ecog != int(ecog) or not 0 <= ecog <= 5:
+            raise r.fail(("ecog",), f"ECOG {_show(ecog)} is not a grade 0 to 5")
+        p.ecog = int(ecog)
+    if data.get("as_of") is not None:
+        p.as_of = r.date(data["as_of"], ("as_of",))
+    if p.birth_date and p.as_of and p.birth_date > p.as_of:
+        raise r.fail(("birth_date",), "the birth date is after the as-of date")
+    if data.get("weight") is not None:
+        p.weight_kg = r.quantity(data["weight"], ("weight",), "body", "kg", *LIMITS["weight_kg"], "'68 kg'")
+    if data.get("height") is not None:
+        p.height_cm = r.quantity(data["height"], ("height",), "body", "cm", *LIMITS["height_cm"], "'170 cm'")
+    for flag in FLAGS:
+        if flag in data:
+            p.flags[flag] = r.boolean(data[flag], (flag,))
+    if data.get("labs") is not None:
+        p.labs = _labs(r, r.mapping(data["labs"], ("labs",)))
+    if data.get("cytogenetics") is not None:
+        p.cytogenetics = _cytogenetics(r, r.mapping(data["cytogenetics"], ("cytogenetics",)))
+    if data.get("conditions") is not None:
+        p.conditions = _conditions(r, r.mapping(data["conditions"], ("conditions",)))
+    if data.get("diagnoses") is not None:
+        p.diagnoses = _events(r, data["diagnoses"], "diagnoses", "name")
+    if data.get("treatments") is not None:
+        p.treatments = _events(r, data["treatments"], "treatments", "type")
+    if data.get("neoplasms") is not None:
+        p.neoplasms = _events(r, data["neoplasms"], "neoplasms", "type")
+    if data.get("allergies") is not None:
+        p.allergies = [vocab.name_key(r.string(a, ("allergies", i)))
+                       for i, a in enumerate(r.array(data["allergies"], ("allergies",)))]
+    if data.get("attestations") is not None:
+        atts = r.mapping(data["attestations"], ("attestations",))
+        p.attestations = {vocab.name_key(k): r.boolean(v, ("attestations", k)) for k, v in atts.items()}
+    if data.get("complete") is not None:
+        complete = set()
+        for i, name in enumerate(r.array(data["complete"], ("complete",))):
+            if name not in SECTIONS:
+                raise r.fail(("complete", i), f"'{name}' is not a list section",
+                             hint="complete may name " + ", ".join(SECTIONS))
+            complete.add(name)
+        p.complete = frozenset(complete)
+    p.warnings = r.warnings
+    return p
+
+
+def _labs(r: _Reader, labs: dict) -> dict:
+    out = {}
+    for name, raw in labs.items():
+        path = ("labs", name)
+        analyte = vocab.analytes().get(name)
+        if analyte is None:
+            r.warn(path, f"unknown lab '{name}' is ignored", vocab.analytes().suggest(name))
+            continue
+        if analyte.name in out:
+            raise r.fail(path, f"'{name}' repeats {analyte.name}, given already as "
+                         f"'{out[analyte.name].field.split('.', 1)[1]}'",
+                         hint="give each lab once (the value the screening should use)")
+        out[analyte.name] = read_lab(r, analyte, raw, path)
+    return out
+
+
+def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False) -> LabValue:
+    """One lab value: 'value unit' text, or an object with value, unit, uln, lln, date."""
+    field = _dotted(path)
+    obj = raw if isinstance(raw, dict) else {"value": raw}
+    for key in obj:
+        if key not in ("value", "unit", "uln", "lln", "date", "result"):
+            raise r.fail(path + (key,), f"unknown key '{key}' in a lab value",
+                         hint="a lab object has value, unit, uln, lln and date")
+    when = r.opt_date(obj, "date", path)
+    value = obj.get("result", obj.get("value"))
+    if analyte.qualitative:
+        try:
+            result = vocab.qualitative(value)
+        except ValueError:
+            raise r.fail(path, f"{_show(value)} is not a result for {analyte.name}",
+                         hint="use " + vocab.QUALITATIVE_WORDS) from None
+        return LabValue(analyte.name, None, None, str(value), date=when, result=result, field=field)
+    censor = None
+    if isinstance(value, str):
+        try:
+            censor, number, unit_text = split_value(value, decimal_comma)
+        except ValueError:
+            raise r.fail(path, f"{_show(value)} is not a number with a unit",
+                         hint="write it like '1.4 mg/dL'") from None
+        if "unit" in obj:
+            if unit_text:
+                raise r.fail(path, "the unit is given twice (in the value and in 'unit')")
+            unit_text = obj["unit"]
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise r.fail(path, f"{_show(value)} is not a lab value", hint="write it like '1.4 mg/dL'")
+    else:
+        number = r.number(value, path + ("value",) if isinstance(raw, dict) else path)
+        unit_text = obj.get("unit", "")
+    if unit_text is None or not isinstance(unit_text, str):
+        raise r.fail(path, "the unit must be text")
+    if not math.isfinite(number):
+        raise r.fail(path, "must be a finite number")
+    if number < 0:
+        raise r.fail(path, f"{number:g} is negative; a lab value cannot be", hint="correct the value")
+    unit = _lab_unit(r, analyte, unit_text, path)
+    uln = _limit(r, analyte, obj.get("uln"), unit, path + ("uln",), decimal_comma)
+    lln = _limit(r, analyte, obj.get("lln"), unit, path + ("lln",), decimal_comma)
+    shown = f"{censor or ''}{number:g} {unit_text}".strip()
+    return LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field)
+
+
+def _lab_unit(r: _Reader, analyte, unit_text: str, path: tuple):
+    try:
+        unit = normalize(unit_text, analyte.klass)
+    except UnitError as exc:
+        raise r.fail(path, exc.message, exc.hint) from None
+    if not analyte.units:
+        return unit
+    errors = []
+    for family in analyte.units:
+        try:
+            convert.factor(unit, family, analyte)
+            return unit
+        except UnitError as exc:
+            errors.append(exc)
+    if unit.display == "1":
+        raise r.fail(path, f"{analyte.name} needs a unit",
+                     hint="give it like " + " or ".join(f"'1.0 {u}'" for u in analyte.units))
+    raise r.fail(path, f"{unit_text} is not a unit for {analyte.name}",
+                 hint=errors[0].message if errors else "check the unit")
+
+
+def _limit(r: _Reader, analyte, raw, unit, path, decimal_comma=False) -> float | None:
+    """A reference limit, returned in the value's own unit."""
+    if raw is None:
+        return None
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return r.number(raw, path, 0, float("inf"))
+    if isinstance(raw, str):
+        try:
+            censor, number, unit_text = split_value(raw, decimal_comma)
+        except ValueError:
+            raise r.fail(path, f"{_show(raw)} is not a number with a unit") from None
+        if censor:
+            raise r.fail(path, "a reference limit cannot be a bound")
+        if not unit_text:
+            return number
+        try:
+            return number * convert.factor(normalize(unit_text, analyte.klass), unit, analyte)
+        except UnitError as exc:
+            raise r.fail(path, exc.message, exc.hint) from None
+    raise r.fail(path, "a reference limit is a number or 'value unit' text")
+
+
+def _cytogenetics(r: _Reader, data: dict) -> dict:
+    out = {}
+    for name, raw in data.items():
+        path = ("cytogenetics", name)
+        canonical = vocab.findings().canonical(name)
+        if canonical is None:
+            r.warn(path, f"unknown cytogenetic finding '{name}' is ignored", vocab.findings().suggest(name))
+            continue
+        percent = None
+        value = raw
+        if isinstance(raw, dict):
+            for key in raw:
+                if key not in ("result", "percent", "date", "method"):
+                    raise r.fail(path + (key,), f"unknown key '{key}' in a cytogenetic result",
+                                 hint="use result and percent")
+            value = raw.get("result")
+            if raw.get("percent") is not None:
+                percent = r.number(raw["percent"], path + ("percent",), 0, 100)
+        try:
+            detected = vocab.qualitative(value)
+        except ValueError:
+            raise r.fail(path, f"{_show(value)} is not a result for {canonical}",
+                         hint="use " + vocab.QUALITATIVE_WORDS) from None
+        previous = out.get(canonical)
+        if previous is not None and previous.detected != detected:
+            raise r.fail(path, f"'{name}' and '{previous.raw_name}' both report {canonical} "
+                         "with different results", hint="keep the one that applies")
+        out[canonical] = FindingResult(canonical, detected, percent, name)
+    return _implied(r, out)
+
+
+def _implied(r: _Reader, out: dict) -> dict:
+    """Apply the vocabulary's ``implies`` links: a detected finding implies its
+    parent (amp(1q) -> 1q+); a parent not detected rules out its children."""
+    terms = vocab.findings().entries
+    parents = {name: [vocab.findings().canonical(p) for p in term.extra.get("implies", [])]
+               for name, term in terms.items()}
+    given = dict(out)
+    for child, res in given.items():
+        for parent in parents.get(child, []):
+            have = given.get(parent)
+            if res.detected is True and have is not None and have.detected is False:
+                raise r.fail(("cytogenetics", res.raw_name),
+                             f"{child} is detected but {parent} is reported not detected",
+                             hint="these results contradict each other; check the report")
+            if res.detected is True and parent not in out:
+                out[parent] = FindingResult(parent, True, None, f"implied by {res.raw_name}")
+    for parent, res in given.items():
+        if res.detected is not False:
+            continue
+        for child, ps in parents.items():
+            if parent in ps and child not in out:
+                out[child] = FindingResult(child, False, None, f"implied by {res.raw_name} not detected")
+    return out
+
+
+def _conditions(r: _Reader, data: dict) -> dict:
+    out = {}
+    for name, raw in data.items():
+        path = ("conditions", name)
+        canonical = vocab.conditions().canonical(name)
+        if canonical is None:
+            r.warn(path, f"unknown condition '{name}' is ignored", vocab.conditions().suggest(name))
+            continue
+        if isinstance(raw, (bool, str)) or raw is None:
+            state = ConditionState(canonical, r.boolean(raw, path), raw_name=name)
+        else:
+            obj = r.mapping(raw, path)
+            for key in obj:
+                if key not in ("present", "grade", "date", "end", "active", "note"):
+                    raise r.fail(path + (key,), f"unknown key '{key}' in a condition",
+                                 hint="a condition has present, grade, date, end and active")
+            grade = obj.get("grade")
+            if grade is not None:
+                if isinstance(grade, bool) or not isinstance(grade, int) or not 0 <= grade <= 5:
+                    raise r.fail(path + ("grade",), f"grade {_show(grade)} is not a CTCAE grade 0 to 5")
+            present = r.boolean(obj.get("present"), path + ("present",))
+            if present is None and grade is not None:
+                present = grade > 0
+            state = ConditionState(canonical, present, grade, r.opt_date(obj, "date", path),
+                                   r.opt_date(obj, "end", path),
+                                   r.boolean(obj.get("active"), path + ("active",)), name)
+        previous = out.get(canonical)
+        if previous is not None:
+            state = _worse(previous, state)
+        out[canonical] = state
+    return out
+
+
+def _worse(a: ConditionState, b: ConditionState) -> ConditionState:
+    """Two spellings of one condition (sensory and motor neuropathy): keep the worse."""
+    if a.present is True and b.present is not True:
+        return a
+    if b.present is True and a.present is not True:
+        return b
+    if (a.grade or 0) >= (b.grade or 0):
+        return a
+    return b
+
+
+def _events(r: _Reader, data, section: str, key: str) -> list:
+    items = r.array(data, (section,))
+    out = []
+    for i, raw in enumerate(items):
+        path = (section, i)
+        obj = r.mapping(raw, path)
+        if key not in obj:
+            raise r.fail(path, f"each item of {section} needs '{key}'")
+        kind = vocab.name_key(r.string(obj[key], path + (key,)))
+        if section == "diagnoses":
+            canonical = vocab.diagnoses().canonical(kind)
+            if canonical is None:
+                r.warn(path + (key,), f"unknown diagnosis '{obj[key]}'", vocab.diagnoses().suggest(kind))
+            kind = canonical or kind
+        attrs = {}
+        for k, v in obj.items():
+            if k in (key, "date", "start", "end"):
+                continue
+            if k == "drugs":
+                v = [vocab.name_key(r.string(d, path + ("drugs", j)))
+                     for j, d in enumerate(r.array(v, path + ("drugs",)))]
+            elif isinstance(v, str):
+                v = v.strip()
+            attrs[vocab.name_key(k)] = v
+        event = Event(kind, r.opt_date(obj, "date", path), r.opt_date(obj, "start", path),
+                      r.opt_date(obj, "end", path), attrs, i)
+        if event.start and event.end and event.end < event.start:
+            raise r.fail(path + ("end",), "ends before it starts")
+        out.append(event)
+    return out

@@ -1,0 +1,93 @@
+"""The patient record as the engine sees it: normalised, typed, canonical names.
+
+Nothing here is guessed. A value that is absent stays absent (the engine
+turns that into "unknown"), and a list section (treatments, neoplasms,
+diagnoses, allergies) counts as complete only when the record says so in
+``complete``: an empty list alone is "nothing recorded", not "none".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from trialscreen.units.normalize import Unit
+
+
+@dataclass(frozen=True)
+class LabValue:
+    analyte: str                 # canonical analyte name
+    value: float | None          # None for a qualitative result
+    unit: Unit | None
+    raw: str                     # the value as written, for explanations
+    censor: str | None = None    # '<', '<=', '>', '>=' for a censored value such as '<10 %'
+    uln: float | None = None     # in the value's unit
+    lln: float | None = None
+    date: date | None = None
+    result: bool | None = None   # qualitative result (positive / negative)
+    field: str = ""              # where it came from, e.g. labs.creatinine
+
+
+@dataclass(frozen=True)
+class FindingResult:
+    finding: str                 # canonical finding
+    detected: bool | None        # None: explicitly undecided (failed, equivocal)
+    percent: float | None = None
+    raw_name: str = ""
+
+
+@dataclass(frozen=True)
+class ConditionState:
+    condition: str
+    present: bool | None
+    grade: int | None = None
+    date: date | None = None
+    end: date | None = None
+    active: bool | None = None
+    raw_name: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """An item of a list section: a diagnosis, a treatment or a neoplasm."""
+
+    kind: str                    # canonical name or type
+    date: date | None = None     # diagnosis date, or the treatment's single date (ASCT)
+    start: date | None = None
+    end: date | None = None
+    attrs: dict = field(default_factory=dict)
+    index: int = 0
+
+
+@dataclass
+class Patient:
+    id: str
+    sex: str | None = None
+    age: float | None = None
+    birth_date: date | None = None
+    ecog: int | None = None
+    as_of: date | None = None
+    weight_kg: float | None = None
+    height_cm: float | None = None
+    flags: dict = field(default_factory=dict)            # childbearing_potential, pregnant, ...
+    labs: dict = field(default_factory=dict)             # analyte -> LabValue
+    cytogenetics: dict = field(default_factory=dict)     # finding -> FindingResult
+    conditions: dict = field(default_factory=dict)       # condition -> ConditionState
+    diagnoses: list = field(default_factory=list)        # Event
+    treatments: list = field(default_factory=list)       # Event
+    neoplasms: list = field(default_factory=list)        # Event
+    allergies: list = field(default_factory=list)        # canonical substance names
+    attestations: dict = field(default_factory=dict)     # name -> bool | None
+    complete: frozenset = frozenset()
+    warnings: list = field(default_factory=list)         # Problem
+    source: str | None = None
+
+    def age_at(self, when: date) -> tuple[float | None, str]:
+        """Age in whole years at ``when`` and how it was obtained."""
+        if self.birth_date is not None:
+            years = when.year - self.birth_date.year - (
+                (when.month, when.day) < (self.birth_date.month, self.birth_date.day))
+            return float(years), f"from birth date {self.birth_date.isoformat()} at {when.isoformat()}"
+        if self.age is not None:
+            return self.age, "as recorded"
+        return None, ""

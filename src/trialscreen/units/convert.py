@@ -1,0 +1,104 @@
+"""Conversion factors between units, computed once with pint and cached.
+
+pint is imported the first time a factor is needed and never per patient: a
+factor depends only on (source unit, target unit, analyte), so the per-patient
+path is a dictionary look-up and a multiplication.
+
+Mass <-> molar conversions go through the analyte's molar mass; equivalents go
+through its valence; international units and copies never convert into each
+other because the registry gives them separate dimensions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trialscreen.errors import UnitError
+from trialscreen.units.normalize import Unit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trialscreen.vocab import Analyte
+
+_DEFINITIONS = Path(__file__).with_name("definitions.txt")
+_REGISTRY = None
+_FACTORS: dict[tuple, float | UnitError] = {}
+
+
+def registry():
+    """The one pint registry of the program, built on first use."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        import pint  # deferred: ~200 ms, needed only when a new unit pair is seen
+
+        _REGISTRY = pint.UnitRegistry(str(_DEFINITIONS), on_redefinition="raise", cache_folder=None)
+    return _REGISTRY
+
+
+def _quantity(unit: Unit):
+    return registry().Quantity(unit.scale, unit.expr)
+
+
+def _compute(src: Unit, dst: Unit, analyte: "Analyte | None") -> float:
+    ureg = registry()
+    q = _quantity(src)
+    t = _quantity(dst)
+    name = analyte.name if analyte else "this value"
+    if q.dimensionality == t.dimensionality:
+        return float(q.to(t.units).magnitude / t.magnitude)
+    dims = {str(k) for k in q.dimensionality} | {str(k) for k in t.dimensionality}
+    if "[equivalent]" in dims:
+        valence = analyte.valence if analyte else None
+        if not valence:
+            raise UnitError(
+                f"cannot convert {src} to {dst} for {name}: equivalents need the ion's valence",
+                hint=f"give {name} in mmol/L or in mass units",
+            )
+        per_mole = ureg.Quantity(1.0 / valence, "mole / equivalent")
+        if "[equivalent]" in {str(k) for k in q.dimensionality}:
+            q = q * per_mole
+        else:
+            t = t * per_mole
+        if q.dimensionality == t.dimensionality:
+            return float(q.to(t.units).magnitude / t.magnitude)
+    if "[substance]" in dims and "[mass]" in dims:
+        if analyte and analyte.molar_units_refused:
+            raise UnitError(f"{analyte.molar_units_refused}", hint=f"found {src}")
+        if analyte and analyte.molar_mass:
+            mw = ureg.Quantity(analyte.molar_mass, "gram / mole")
+            for candidate in (q / mw, q * mw):
+                if candidate.dimensionality == t.dimensionality:
+                    return float(candidate.to(t.units).magnitude / t.magnitude)
+        raise UnitError(
+            f"cannot convert {src} to {dst} for {name}: it has no molar mass in the vocabulary",
+            hint="give the value in the threshold's kind of unit",
+        )
+    raise UnitError(f"the unit {src} cannot be converted to {dst} for {name}",
+                    hint="check that the value belongs to this analyte and its unit is right")
+
+
+def factor(src: Unit, dst: Unit, analyte: "Analyte | None" = None) -> float:
+    """Return f such that a value in ``src`` times f is the value in ``dst``.
+
+    Raises :class:`UnitError` when the two cannot convert for this analyte.
+    Results, failures included, are cached per (src, dst, analyte).
+    """
+    key = (src.expr, src.scale, dst.expr, dst.scale, analyte.name if analyte else None)
+    hit = _FACTORS.get(key)
+    if hit is None:
+        try:
+            hit = _compute(src, dst, analyte)
+        except UnitError as exc:
+            hit = exc
+        _FACTORS[key] = hit
+    if isinstance(hit, UnitError):
+        raise UnitError(hit.message, hint=hit.hint)
+    return hit
+
+
+def convertible(src: Unit, dst: Unit, analyte: "Analyte | None" = None) -> bool:
+    try:
+        factor(src, dst, analyte)
+    except UnitError:
+        return False
+    return True

@@ -1,0 +1,251 @@
+"""Turn a unit as written in a lab export into a unit we are sure of.
+
+A raw unit string never goes to pint. This module reads it with a small
+grammar of its own: an optional power of ten in any of the spellings labs use
+(``10^9``, ``10**9``, ``10*9``, ``10E9``, ``x10^9``, superscripts), an optional
+count prefix (``K/uL`` = thousands per microlitre, ``M/uL``, ``G/L``), then
+``/``-separated parts made only of whitelisted atoms. Anything else fails with
+a :class:`UnitError` naming the spelling: a unit we are not sure of is an
+error, never a guess.
+
+The analyte's class decides the few spellings whose meaning depends on it:
+``u/L`` and ``IU/L`` are enzyme units only for enzymes; ``G/L`` is giga per
+litre only for cell counts; ``K/uL`` is never kelvin.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from trialscreen.errors import UnitError
+
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+
+# lower-case atom -> (pint name, display spelling)
+_ATOMS: dict[str, tuple[str, str]] = {
+    # mass
+    "g": ("gram", "g"), "gm": ("gram", "g"), "gr": ("gram", "g"),
+    "kg": ("kilogram", "kg"),
+    "mg": ("milligram", "mg"),
+    "ug": ("microgram", "ug"), "mcg": ("microgram", "ug"),
+    "ng": ("nanogram", "ng"),
+    "pg": ("picogram", "pg"),
+    "lb": ("pound", "lb"), "lbs": ("pound", "lb"),
+    # amount of substance
+    "mol": ("mole", "mol"),
+    "mmol": ("millimole", "mmol"),
+    "umol": ("micromole", "umol"),
+    "nmol": ("nanomole", "nmol"),
+    "pmol": ("picomole", "pmol"),
+    "eq": ("equivalent", "Eq"),
+    "meq": ("milliequivalent", "mEq"),
+    "ueq": ("microequivalent", "uEq"),
+    # volume
+    "l": ("liter", "L"),
+    "dl": ("deciliter", "dL"),
+    "ml": ("milliliter", "mL"),
+    "ul": ("microliter", "uL"),
+    "nl": ("nanoliter", "nL"),
+    "fl": ("femtoliter", "fL"),
+    "mm3": ("millimeter ** 3", "mm3"), "mm^3": ("millimeter ** 3", "mm3"), "cmm": ("millimeter ** 3", "mm3"),
+    "cm3": ("centimeter ** 3", "cm3"), "cc": ("centimeter ** 3", "cm3"),
+    # length (height)
+    "m": ("meter", "m"),
+    "cm": ("centimeter", "cm"),
+    "mm": ("millimeter", "mm"),
+    "in": ("inch", "in"),
+    # time
+    "s": ("second", "s"), "sec": ("second", "s"),
+    "min": ("minute", "min"),
+    "h": ("hour", "h"), "hr": ("hour", "h"), "hour": ("hour", "h"),
+    "d": ("day", "d"), "day": ("day", "d"),
+    "wk": ("week", "wk"), "week": ("week", "wk"),
+    # enzyme activity
+    "kat": ("katal", "kat"),
+    "ukat": ("microkatal", "ukat"),
+    "nkat": ("nanokatal", "nkat"),
+    # counts, copies, percent
+    "cells": ("count", "cells"), "cell": ("count", "cells"), "#": ("count", "cells"),
+    "count": ("count", "cells"), "cnt": ("count", "cells"),
+    "copies": ("copy", "copies"), "copy": ("copy", "copies"), "cp": ("copy", "copies"),
+    "%": ("percent", "%"), "percent": ("percent", "%"),
+    # body surface normalisation for eGFR
+    "1.73m2": ("bsa_173", "1.73m2"), "1.73m^2": ("bsa_173", "1.73m2"),
+}
+
+# Atoms whose meaning depends on the analyte class.
+_ENZYME_ATOMS = {
+    "u": ("enzyme_unit", "U"), "iu": ("enzyme_unit", "U"),
+    "mu": ("millienzyme_unit", "mU"), "miu": ("millienzyme_unit", "mU"),
+}
+_IU_ATOMS = {
+    "iu": ("international_unit", "IU"),
+    "miu": ("milliinternational_unit", "mIU"),
+    "kiu": ("kilointernational_unit", "kIU"),
+}
+
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_POWER = re.compile(
+    r"^(?:[x*]\s*)?10\s*(?:\^|\*\*|\*|[eE])\s*\(?\s*([+-]?\d{1,2})\s*\)?\s*(.*)$"
+)
+# Count prefixes: case matters (K and k thousand; M million; G giga; T tera).
+_COUNT_PREFIX = re.compile(
+    r"^(K|k|thou|Thou|THOU|thousand|Thousand|M|mil|Mil|mill|Mill|million|Million|G|T)"
+    r"\s*(?:cells?)?\s*/\s*(uL|ul|UL|µL|mm3|MM3|mm\^3|L|l|cmm)$"
+)
+_COUNT_SCALE = {
+    "k": 1e3, "thou": 1e3, "thousand": 1e3,
+    "m": 1e6, "mil": 1e6, "mill": 1e6, "million": 1e6,
+    "g": 1e9, "t": 1e12,
+}
+_PART = re.compile(r"^(" + _NUMBER + r")?\s*(.+?)(?:\^([+-]?\d))?$")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit we understand: a power-of-ten scale times a product of atoms."""
+
+    display: str                     # canonical spelling, for explanations
+    scale: float                     # e.g. 1e9 for 10^9/L, 1/24 for mg/24h
+    expr: str                        # a pint expression built only from whitelisted names
+
+    def __str__(self) -> str:
+        return self.display
+
+
+DIMENSIONLESS = Unit("1", 1.0, "count")
+
+
+def _clean(raw: str) -> str:
+    s = unicodedata.normalize("NFKC", raw)
+    s = s.translate(_SUPERSCRIPTS)
+    s = s.replace("µ", "u").replace("μ", "u").replace("×", "x").replace("·", "*")
+    s = re.sub(r"\s+", " ", s.strip())
+    return s
+
+
+def _atom(token: str, klass: str | None, raw: str) -> tuple[str, str]:
+    low = token.lower()
+    if klass == "enzyme" and low in _ENZYME_ATOMS:
+        return _ENZYME_ATOMS[low]
+    if low in _IU_ATOMS and klass != "enzyme":
+        return _IU_ATOMS[low]
+    if low in ("u", "mu"):
+        raise UnitError(
+            f"the unit '{raw}' is ambiguous here: '{token}' is an enzyme unit only for enzymes",
+            hint="write the unit in full (for example IU/mL or U/L) for this analyte",
+        )
+    if low in _ATOMS:
+        return _ATOMS[low]
+    raise UnitError(f"unknown unit '{raw}': '{token}' is not a unit trialscreen knows",
+                    hint="use a unit such as mg/dL, umol/L, g/L, 10^9/L, U/L, %, IU/mL")
+
+
+def _parts(body: str, klass: str | None, raw: str) -> tuple[float, list[str], list[str], list[str]]:
+    """Parse 'a/b/c' (= a per (b*c)) into (scale, numerator, denominator, display parts)."""
+    scale = 1.0
+    num: list[str] = []
+    den: list[str] = []
+    shown: list[str] = []
+    pieces = [p.strip() for p in body.split("/")]
+    for index, piece in enumerate(pieces):
+        if piece in ("", "1"):
+            if index == 0:
+                shown.append("" if piece == "" else "1")
+                continue
+            raise UnitError(f"cannot read the unit '{raw}'", hint="check the slashes")
+        # products within one part: "mmol*L" is rare; allow spaces/dots between atoms not at all
+        # except for the eGFR body-surface atom, which carries its own number.
+        compact = piece.replace(" ", "")
+        if compact.lower() in ("1.73m2", "1.73m^2"):
+            name, disp = _ATOMS[compact.lower()]
+            power, factor = 1, 1.0
+        else:
+            m = _PART.match(compact)
+            if not m:
+                raise UnitError(f"cannot read the unit '{raw}'")
+            factor = float(m.group(1)) if m.group(1) else 1.0
+            if factor <= 0:
+                raise UnitError(f"cannot read the unit '{raw}': a factor must be positive")
+            name, disp = _atom(m.group(2), klass, raw)
+            power = int(m.group(3)) if m.group(3) else 1
+            if m.group(1):
+                disp = f"{m.group(1)}{disp}"
+            if power != 1:
+                disp = f"{disp}^{power}"
+        target = num if index == 0 else den
+        target.append(name if power == 1 else f"({name}) ** {power}")
+        if index == 0:
+            scale *= factor ** power
+        else:
+            scale /= factor ** power
+        shown.append(disp)
+    return scale, num, den, shown
+
+
+@lru_cache(maxsize=4096)
+def normalize(raw: str, klass: str | None = None) -> Unit:
+    """Return the :class:`Unit` a lab unit spelling means, or raise :class:`UnitError`."""
+    if not isinstance(raw, str):
+        raise UnitError(f"a unit must be text, not {raw!r}")
+    s = _clean(raw)
+    if s == "" or s.lower() in ("1", "ratio", "none", "-"):
+        return DIMENSIONLESS
+    scale = 1.0
+    prefix = ""
+    body = s
+    m = _POWER.match(s)
+    if m:
+        exponent = int(m.group(1))
+        scale = 10.0 ** exponent
+        prefix = f"10^{exponent}"
+        body = m.group(2).strip()
+        if body.lower().startswith("cells") or body.lower().startswith("cell"):
+            body = body.split("/", 1)[1] if "/" in body else ""
+            body = "/" + body if body else ""
+        if not body.startswith("/"):
+            raise UnitError(f"cannot read the unit '{raw}': a power of ten must be followed by '/volume'",
+                            hint="write it like 10^9/L or 10^3/uL")
+    elif klass in ("count", None):
+        cm = _COUNT_PREFIX.match(s)
+        if cm:
+            key = cm.group(1).lower()
+            if cm.group(1) == "m":
+                raise UnitError(f"the unit '{raw}' is ambiguous: 'm' could mean milli or million",
+                                hint="write M/uL or 10^6/uL for millions")
+            scale = _COUNT_SCALE[key]
+            prefix = f"10^{int(round(math.log10(scale)))}"
+            body = "/" + cm.group(2)
+    part_scale, num, den, shown = _parts(body, klass, raw)
+    scale *= part_scale
+    numerator = " * ".join(num) if num else "count"
+    expr = numerator + "".join(f" / ({d})" for d in den)
+    display = "x" + prefix + "/".join(shown) if prefix else "/".join(shown)
+    return Unit(display=display, scale=scale, expr=expr)
+
+
+_VALUE = re.compile(r"^\s*(<=|>=|≤|≥|<|>)?\s*(" + _NUMBER + r")\s*(.*?)\s*$")
+
+
+def split_value(text: str, decimal_comma: bool = False) -> tuple[str | None, float, str]:
+    """Split '1.4 mg/dL' or '<10 %' into (censor, number, unit text).
+
+    The censor is one of None, '<', '<=', '>', '>='. A comma is read as a
+    decimal point only when ``decimal_comma`` says the source writes numbers
+    that way; otherwise a comma in a number is refused (``1,500`` is a
+    thousand and a half in one country and one and a half in another).
+    Raises ValueError for text that is not a number with an optional unit.
+    """
+    if "," in text:
+        if not decimal_comma or "." in text or text.count(",") > 1:
+            raise ValueError(text)
+        text = text.replace(",", ".")
+    m = _VALUE.match(text)
+    if not m:
+        raise ValueError(text)
+    censor = {"≤": "<=", "≥": ">="}.get(m.group(1), m.group(1))
+    return censor, float(m.group(2)), m.group(3)

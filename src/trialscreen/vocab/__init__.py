@@ -1,0 +1,184 @@
+"""The vocabularies: analytes, cytogenetic findings, conditions and diagnoses.
+
+They are data (the YAML files beside this module), not code: adding a synonym
+or an analyte is an edit to a data file. Names are matched after a light
+normalisation (case, spaces, punctuation), and every look-up that fails can
+say "did you mean ...".
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from trialscreen.units.normalize import Unit, normalize
+
+_HERE = Path(__file__).parent
+
+
+def _load(name: str) -> dict:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(_HERE / name, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
+
+
+def name_key(text: str) -> str:
+    """Key for analyte, condition and diagnosis names: 'Total Bilirubin' -> 'total_bilirubin'."""
+    return re.sub(r"[^0-9a-z%+]+", "_", str(text).strip().lower()).strip("_")
+
+
+_BANDS = re.compile(r"^(t\(\d+;\d+\))\(.*\)$")
+
+
+def finding_key(text: str) -> str:
+    """Key for cytogenetic findings: case, spaces and underscores do not matter."""
+    s = re.sub(r"[\s_]+", "", str(text).strip().lower())
+    m = _BANDS.match(s)
+    return m.group(1) if m else s
+
+
+@dataclass(frozen=True)
+class Analyte:
+    name: str
+    label: str
+    klass: str
+    units: tuple[Unit, ...]
+    loinc: str | None = None
+    molar_mass: float | None = None
+    valence: int | None = None
+    molar_units_refused: str | None = None
+    synonyms: tuple[str, ...] = ()
+
+    @property
+    def qualitative(self) -> bool:
+        return self.klass == "qualitative"
+
+
+@dataclass(frozen=True)
+class Term:
+    """A named concept of a vocabulary (finding, condition, diagnosis)."""
+
+    name: str
+    label: str
+    synonyms: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+class Vocabulary:
+    """One vocabulary: canonical entries and a synonym index."""
+
+    def __init__(self, kind: str, entries: dict, keyfunc):
+        self.kind = kind
+        self.entries = entries
+        self.keyfunc = keyfunc
+        self.index: dict[str, str] = {}
+        for canonical, entry in entries.items():
+            for spelling in (canonical, *getattr(entry, "synonyms", ())):
+                key = keyfunc(spelling)
+                if self.index.get(key, canonical) != canonical:
+                    raise ValueError(f"{kind} spelling {spelling!r} names two entries")
+                self.index[key] = canonical
+
+    def canonical(self, name) -> str | None:
+        return self.index.get(self.keyfunc(name))
+
+    def get(self, name):
+        canonical = self.canonical(name)
+        return self.entries[canonical] if canonical else None
+
+    def suggest(self, name) -> str:
+        """A 'did you mean ...' hint, or a pointer to the vocabulary."""
+        close = difflib.get_close_matches(self.keyfunc(name), list(self.index), n=3, cutoff=0.6)
+        names = []
+        for key in close:
+            canonical = self.index[key]
+            if canonical not in names:
+                names.append(canonical)
+        if names:
+            return "did you mean " + " or ".join(f"'{n}'" for n in names) + "?"
+        return f"see the {self.kind} vocabulary (trialscreen/vocab) for the known names"
+
+    def __contains__(self, name) -> bool:
+        return self.canonical(name) is not None
+
+
+@lru_cache(maxsize=None)
+def analytes() -> Vocabulary:
+    data = _load("analytes.yaml")["analytes"]
+    entries = {}
+    for name, raw in data.items():
+        klass = raw.get("class", "chemistry")
+        units = tuple(normalize(u, klass) for u in raw.get("units", []) or [])
+        entries[name] = Analyte(
+            name=name,
+            label=raw.get("label", name),
+            klass=klass,
+            units=units,
+            loinc=raw.get("loinc"),
+            molar_mass=raw.get("molar_mass"),
+            valence=raw.get("valence"),
+            molar_units_refused=raw.get("molar_units_refused"),
+            synonyms=tuple(str(s) for s in raw.get("synonyms", []) or []),
+        )
+    return Vocabulary("analyte", entries, name_key)
+
+
+def _terms(file: str, top: str, kind: str, keyfunc) -> Vocabulary:
+    data = _load(file)[top]
+    entries = {}
+    for name, raw in data.items():
+        raw = raw or {}
+        entries[name] = Term(
+            name=name,
+            label=raw.get("label", name),
+            synonyms=tuple(str(s) for s in raw.get("synonyms", []) or []),
+            extra={k: v for k, v in raw.items() if k not in ("label", "synonyms")},
+        )
+    return Vocabulary(kind, entries, keyfunc)
+
+
+@lru_cache(maxsize=None)
+def findings() -> Vocabulary:
+    return _terms("cytogenetics.yaml", "findings", "cytogenetic finding", finding_key)
+
+
+@lru_cache(maxsize=None)
+def conditions() -> Vocabulary:
+    return _terms("conditions.yaml", "conditions", "condition", name_key)
+
+
+@lru_cache(maxsize=None)
+def diagnoses() -> Vocabulary:
+    return _terms("diagnoses.yaml", "diagnoses", "diagnosis", name_key)
+
+
+# Qualitative results, shared by cytogenetics, serologies and other yes/no tests.
+_POSITIVE = {"detected", "positive", "pos", "present", "yes", "y", "true", "1", "reactive", "abnormal", "+"}
+_NEGATIVE = {"not detected", "notdetected", "not_detected", "negative", "neg", "absent", "no", "n",
+             "false", "0", "non-reactive", "nonreactive", "non reactive", "undetected", "normal", "-"}
+_UNDECIDED = {"indeterminate", "equivocal", "failed", "not tested", "not done", "insufficient",
+              "unknown", "pending", "inconclusive", "borderline"}
+
+
+def qualitative(value) -> bool | None:
+    """Read a qualitative result. True/False for a clear result, None for an
+    explicit non-result (failed, equivocal, pending). Raises ValueError for
+    text that is none of these."""
+    if isinstance(value, bool):
+        return value
+    text = re.sub(r"\s+", " ", str(value).strip().lower())
+    if text in _POSITIVE:
+        return True
+    if text in _NEGATIVE:
+        return False
+    if text in _UNDECIDED:
+        return None
+    raise ValueError(value)
+
+
+QUALITATIVE_WORDS = "detected / not detected (also positive / negative, true / false, present / absent)"
