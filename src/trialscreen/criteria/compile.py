@@ -101,7 +101,7 @@ class _Compiler:
         if "definitions" in data:
             self.read_definitions(data["definitions"], data.where("definitions"))
         criteria = []
-        seen: dict = {}
+        self.seen_ids: dict = {}
         for kind in ("inclusion", "exclusion"):
             items = data.get(kind)
             if items is None:
@@ -113,13 +113,8 @@ class _Compiler:
                 continue
             for index, item in enumerate(items):
                 c = self.criterion(item, items.where(index), kind)
-                if c is None:
-                    continue
-                if c.id in seen:
-                    self.error(items.where(index), f"duplicate criterion id '{c.id}'",
-                               f"it is already used at line {seen[c.id]}")
-                seen.setdefault(c.id, c.line)
-                criteria.append(c)
+                if c is not None:
+                    criteria.append(c)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         meta = {k: data[k] for k in ("phase", "sponsor", "population", "notes") if k in data}
         return Trial(tid or "", title or "", source or "", str(version or ""), criteria,
@@ -161,6 +156,10 @@ class _Compiler:
         elif (kind == "inclusion") != cid.startswith("I"):
             self.error(item.where("id"), f"criterion '{cid}' is in the {kind} list",
                        "inclusion ids start with I, exclusion ids with E")
+        if cid in self.seen_ids:
+            self.error(item.where("id") if "id" in item else pos, f"duplicate criterion id '{cid}'",
+                       f"it is already used at line {self.seen_ids[cid]}")
+        self.seen_ids.setdefault(cid, pos[0])
         text = item.get("text")
         if not isinstance(text, str) or not text.strip():
             self.error(item.where("text") if "text" in item else pos,

@@ -48,13 +48,20 @@ class All(Node):
     def eval(self, ctx):
         missing: list = []
         result: bool | None = True
+        spans = []
         for item in self.items:
+            start = len(ctx.checks)
             value, miss = item.eval(ctx)
+            spans.append((start, len(ctx.checks), value))
             if value is False:
-                return False, NOTHING
-            if value is None:
+                result = False
+                if not ctx.explain:  # explanations show every failure, not only the first
+                    break
+            elif value is None and result is not False:
                 result = None
                 missing.extend(miss)
+        if result is False and ctx.explain:
+            _keep_decisive(ctx, spans, False)
         return result, tuple(missing) if result is None else NOTHING
 
     def children(self):
@@ -73,13 +80,20 @@ class Any(Node):
     def eval(self, ctx):
         missing: list = []
         result: bool | None = False
+        spans = []
         for item in self.items:
+            start = len(ctx.checks)
             value, miss = item.eval(ctx)
+            spans.append((start, len(ctx.checks), value))
             if value is True:
-                return True, NOTHING
-            if value is None:
+                result = True
+                if not ctx.explain:
+                    break
+            elif value is None and result is not True:
                 result = None
                 missing.extend(miss)
+        if result is True and ctx.explain:
+            _keep_decisive(ctx, spans, True)
         return result, tuple(missing) if result is None else NOTHING
 
     def children(self):
@@ -87,6 +101,18 @@ class Any(Node):
 
     def describe(self):
         return "any of"
+
+
+def _keep_decisive(ctx, spans, decisive: bool) -> None:
+    """Drop the checks of children that did not decide the result, so an
+    explanation says why (the failing values of an 'all', the holding branch of
+    an 'any'), not every datum that happened to be looked at."""
+    keep = []
+    for start, end, value in spans:
+        if value is decisive:
+            keep.extend(ctx.checks[start:end])
+    del ctx.checks[spans[0][0]:]
+    ctx.checks.extend(keep)
 
 
 class Not(Node):

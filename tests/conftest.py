@@ -1,0 +1,33 @@
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "patients"
+ELIGIBLE = EXAMPLES / "NCT05378971-eligible.json"
+
+
+@pytest.fixture(scope="session")
+def nct05378971():
+    from trialscreen.criteria.library import load_trial
+
+    return load_trial("NCT05378971")
+
+
+@pytest.fixture
+def eligible_record():
+    """The complete eligible example record, as a fresh dict per test."""
+    return copy.deepcopy(json.loads(ELIGIBLE.read_text(encoding="utf-8")))
+
+
+def screen_record(trial, record, as_of=None):
+    from trialscreen.engine.screen import screen
+    from trialscreen.patient.load import patient_from_dict
+
+    return screen(trial, patient_from_dict(record, "test.json"), as_of)
+
+
+def status_of(result, cid):
+    return next(c for c in result.criteria if c.id == cid)

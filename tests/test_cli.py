@@ -1,0 +1,200 @@
+"""The command line through typer's CliRunner: formats, exit codes, one-sentence errors."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import ELIGIBLE, EXAMPLES, ROOT
+from trialscreen_cli.main import app
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("TRIALSCREEN_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture
+def run(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(app, list(args), input=input)
+
+    return invoke
+
+
+def screen_json(run, *args):
+    result = run("screen", *args, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_json_eligible_every_criterion_decided(run):
+    [out] = screen_json(run, str(ELIGIBLE), "--trial", "NCT05378971")
+    assert out["verdict"] == "eligible"
+    assert out["trial"]["id"] == "NCT05378971"
+    assert out["patient"] == {"id": "EX-001"}
+    assert out["as_of"] == "2025-06-02"
+    assert len(out["criteria"]) == 18
+    assert {c["status"] for c in out["criteria"]} <= {"pass", "not_applicable"}
+    assert [c["id"] for c in out["criteria"] if c["status"] == "not_applicable"] == ["I3", "I6"]
+    assert out["missing"] == []
+    assert len(out["criteria_sha256"]) == 64
+    assert out["engine_version"]
+    for c in out["criteria"]:
+        assert set(c) >= {"id", "kind", "text", "status", "reason", "checks", "missing"}
+        assert c["kind"] in ("inclusion", "exclusion")
+        assert c["reason"]
+
+
+def test_json_checks_carry_values_thresholds_and_conversions(run):
+    [out] = screen_json(run, str(EXAMPLES / "NCT05378971-us-units-ineligible.json"), "-t", "NCT05378971")
+    i5 = next(c for c in out["criteria"] if c["id"] == "I5")
+    creat = next(ch for ch in i5["checks"] if ch["text"].startswith("creatinine"))
+    assert creat["result"] == "not met"
+    assert creat["value"] == 2.1 and creat["unit"] == "mg/dL"
+    assert creat["threshold"] == 177 and creat["threshold_unit"] == "umol/L"
+    assert round(creat["converted"], 1) == 185.6
+
+
+def test_as_of_option_overrides_the_record(run):
+    [out] = screen_json(run, str(ELIGIBLE), "-t", "NCT05378971", "--as-of", "2025-03-01")
+    assert out["as_of"] == "2025-03-01"
+    assert out["verdict"] == "ineligible"
+    assert [c["id"] for c in out["criteria"] if c["status"] == "fail"] == ["E7"]
+
+
+def test_stdin_patient(run):
+    result = run("screen", "-", "-t", "NCT05378971", "-f", "json", input=ELIGIBLE.read_text())
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)[0]["verdict"] == "eligible"
+
+
+def test_trial_by_path(run):
+    [out] = screen_json(run, str(ELIGIBLE), "--trial", "criteria/NCT05378971.yaml")
+    assert out["verdict"] == "eligible"
+
+
+def test_no_trial_screens_every_bundled_trial(run):
+    out = screen_json(run, str(ELIGIBLE))
+    assert "NCT05378971" in [r["trial"]["id"] for r in out]
+
+
+def _golden(name: str, text: str):
+    path = GOLDEN / name
+    if UPDATE or not path.exists():
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"output differs from {path}"
+
+
+@pytest.mark.parametrize("example", ["eligible", "us-units-ineligible", "needs-review"])
+def test_table_output_golden(run, example):
+    result = run("screen", str(EXAMPLES / f"NCT05378971-{example}.json"), "-t", "NCT05378971")
+    assert result.exit_code == 0
+    assert "\x1b[" not in result.stdout  # no colour codes when NO_COLOR / not a terminal
+    _golden(f"screen-{example}.txt", result.stdout)
+
+
+@pytest.mark.parametrize("example", ["eligible", "needs-review"])
+def test_markdown_output_golden(run, example):
+    result = run("screen", str(EXAMPLES / f"NCT05378971-{example}.json"), "-t", "NCT05378971",
+                 "-f", "markdown")
+    assert result.exit_code == 0
+    _golden(f"screen-{example}.md", result.stdout)
+
+
+def test_explain_shows_text_and_logic(run):
+    result = run("explain", "NCT05378971")
+    assert result.exit_code == 0
+    flat = " ".join(result.stdout.split())
+    assert "alt < 3 x ULN" in flat
+    assert "cytogenetics: any of del(17p), amp(1q)" in flat
+    assert "Subject voluntarily enrolled" in flat
+
+
+def test_trials_lists_bundled(run):
+    result = run("trials")
+    assert result.exit_code == 0
+    assert "NCT05378971" in result.stdout
+
+
+ERRORS = [
+    # args, exit code, words the one sentence must contain
+    (["screen", "missing.json", "-t", "NCT05378971"], 66, ["missing.json"]),
+    (["screen", str(ELIGIBLE), "-t", "NCT00000000"], 2, ["no trial 'NCT00000000'"]),
+    (["screen", str(ELIGIBLE), "-t", "NCT0537897"], 2, ["did you mean 'NCT05378971'"]),
+    (["screen", str(ELIGIBLE), "-t", "NCT05378971", "--as-of", "2025-13-01"], 2, ["--as-of", "YYYY-MM-DD"]),
+    (["screen", str(ELIGIBLE), "-t", "NCT05378971", "--format", "xml"], 2, []),
+    (["validate", "nope.yaml"], 66, ["nope.yaml"]),
+    (["frobnicate"], 2, []),
+]
+
+
+@pytest.mark.parametrize("args,code,words", ERRORS, ids=[" ".join(a[:3]) for a, _, _ in ERRORS])
+def test_errors_are_one_sentence_with_documented_code(run, args, code, words):
+    result = run(*args)
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    for w in words:
+        assert w in result.stderr
+
+
+def test_bad_patient_names_file_line_and_field(run, tmp_path):
+    bad = tmp_path / "p.json"
+    bad.write_text('{\n  "id": "X",\n  "ecog": 7\n}\n')
+    result = run("screen", str(bad), "-t", "NCT05378971")
+    assert result.exit_code == 65
+    assert f"{bad}:3:11" in result.stderr
+    assert "ecog" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_bad_unit_is_an_error_not_a_guess(run, tmp_path):
+    bad = tmp_path / "p.json"
+    bad.write_text('{"id": "X", "labs": {"platelets": "75 furlongs"}}')
+    result = run("screen", str(bad), "-t", "NCT05378971")
+    assert result.exit_code == 65
+    assert "furlongs" in result.stderr and "labs.platelets" in result.stderr
+
+
+def test_validate_reports_every_problem_with_positions(run, tmp_path):
+    bad = tmp_path / "NCTBAD.yaml"
+    bad.write_text(
+        "id: NCTBAD\ntitle: t\nsource: s\nversion: 1\n"
+        "inclusion:\n"
+        "  - id: I1\n    text: a\n    rule: {lab: creatinin, lt: 1 mg/dL}\n"
+        "  - id: I2\n    text: b\n    rule: {lab: platelets, gt: 75 mg/dL}\n"
+        "  - id: I2\n    text: c\n    rule: {field: ecog, in: 0..3, colour: red}\n"
+    )
+    result = run("validate", str(bad))
+    assert result.exit_code == 65
+    lines = result.stderr.strip().splitlines()
+    assert any(f"{bad}:8:" in l and "unknown analyte 'creatinin'" in l and "did you mean 'creatinine'" in l
+               for l in lines)
+    assert any(f"{bad}:11:" in l and "mg/dL cannot convert to platelets" in l for l in lines)
+    assert any("duplicate criterion id 'I2'" in l for l in lines)
+    assert any("unknown key 'colour'" in l for l in lines)
+    assert len(lines) == 4
+
+
+def test_screen_with_invalid_criteria_points_to_validate(run, tmp_path):
+    bad = tmp_path / "X.yaml"
+    bad.write_text("id: X\ntitle: t\nsource: s\nversion: 1\ninclusion:\n  - id: I1\n    text: a\n"
+                   "    rule: {lab: nope, lt: 1 mg/dL}\n  - id: I2\n    text: a\n    rule: {lab: nope2, lt: 1}\n")
+    result = run("screen", str(ELIGIBLE), "-t", str(bad))
+    assert result.exit_code == 65
+    assert "trialscreen validate" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_control_characters_from_input_are_escaped(run, tmp_path):
+    bad = tmp_path / "p.json"
+    bad.write_text('{"id": "X", "sex": "\\u001b[31mred"}')
+    result = run("screen", str(bad), "-t", "NCT05378971")
+    assert result.exit_code == 65
+    assert "\x1b" not in result.stderr
+    assert "\\x1b" in result.stderr
