@@ -433,7 +433,8 @@ class _Compiler:
             if lo > hi:
                 self.error(pos, f"the range {raw} is empty")
                 return None
-            return list(range(lo, hi + 1))
+            values = [self.field_value(v, kind, pos) for v in (lo, hi)]
+            return None if None in values else list(range(lo, hi + 1))
         if not isinstance(raw, LList) or not raw:
             self.error(pos, "'in' needs a list of values or a range such as 0..3")
             return None

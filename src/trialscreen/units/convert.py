@@ -39,7 +39,17 @@ def _quantity(unit: Unit):
     return registry().Quantity(unit.scale, unit.expr)
 
 
+# A bare number and a percentage are both dimensionless to pint, but '50' for
+# a percentage analyte is not 5000 %, and '45 %' is not a ratio of 0.45: each
+# converts only to itself.
+_PLAIN = {"count", "percent"}
+
+
 def _compute(src: Unit, dst: Unit, analyte: "Analyte | None") -> float:
+    if (src.expr in _PLAIN or dst.expr in _PLAIN) and src.expr != dst.expr:
+        name = analyte.name if analyte else "this value"
+        raise UnitError(f"{src} cannot be converted to {dst} for {name}",
+                        hint=f"give {name} in {dst}" if str(dst) != "1" else f"give {name} as a plain number")
     ureg = registry()
     q = _quantity(src)
     t = _quantity(dst)

@@ -94,7 +94,7 @@ _POWER = re.compile(
 )
 # Count prefixes: case matters (K and k thousand; M million; G giga; T tera).
 _COUNT_PREFIX = re.compile(
-    r"^(K|k|thou|Thou|THOU|thousand|Thousand|M|mil|Mil|mill|Mill|million|Million|G|T)"
+    r"^(K|k|thou|Thou|THOU|thousand|Thousand|M|m|mil|Mil|mill|Mill|million|Million|G|T)"
     r"\s*(?:cells?)?\s*/\s*(uL|ul|UL|µL|mm3|MM3|mm\^3|L|l|cmm)$"
 )
 _COUNT_SCALE = {
@@ -120,9 +120,13 @@ class Unit:
 DIMENSIONLESS = Unit("1", 1.0, "count")
 
 
+_SUPERSCRIPT_RUN = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+")
+
+
 def _clean(raw: str) -> str:
-    s = unicodedata.normalize("NFKC", raw)
-    s = s.translate(_SUPERSCRIPTS)
+    # Superscripts first: NFKC would turn '10⁹' into '109'.
+    s = _SUPERSCRIPT_RUN.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), raw)
+    s = unicodedata.normalize("NFKC", s)
     s = s.replace("µ", "u").replace("μ", "u").replace("×", "x").replace("·", "*")
     s = re.sub(r"\s+", " ", s.strip())
     return s
