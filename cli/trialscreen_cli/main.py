@@ -2,6 +2,7 @@
 
 Exit codes (documented in the README):
   0   the command ran (a screening ran, whatever the verdict; files are valid)
+  1   batch: done, but some rows could not be read (each is in the output with verdict error)
   2   usage error: a bad option, a bad --as-of date, a trial id that names nothing
   65  invalid input: a patient record or a criteria file is wrong
   66  an input file does not exist or cannot be read
@@ -19,9 +20,9 @@ from typing import List, Optional
 import typer
 
 from trialscreen import __version__
-from trialscreen.errors import CriteriaError, TrialscreenError, UsageError
+from trialscreen.errors import CriteriaError, FileReadError, TrialscreenError, UsageError
 
-EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_NOINPUT, EXIT_BUG = 0, 2, 65, 66, 70
+EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE, EXIT_INPUT, EXIT_NOINPUT, EXIT_BUG = 0, 1, 2, 65, 66, 70
 
 app = typer.Typer(
     name="trialscreen",
@@ -124,6 +125,75 @@ def screen(
         render_results(results)
     for w in record.warnings:
         _stderr(f"warning: {w}")
+
+
+class BatchFormat(str, enum.Enum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+@app.command()
+@handles_errors
+def batch(
+    patients: str = typer.Argument(..., help="CSV of patients, one row each; '-' reads standard input."),
+    trial: Optional[List[str]] = typer.Option(
+        None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
+    out: str = typer.Option("-", "--out", "-o", help="Output file (.csv or .jsonl); '-' writes standard output."),
+    fmt: Optional[BatchFormat] = typer.Option(
+        None, "--format", "-f", help="Output format; default from the --out extension, else csv."),
+    columns: Optional[str] = typer.Option(None, "--columns", help="YAML mapping of export columns to fields."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Screening date YYYY-MM-DD for every row."),
+    delimiter: Optional[str] = typer.Option(
+        None, "--delimiter", help="comma, semicolon, tab or pipe (default: detected from the header)."),
+    decimal_comma: Optional[bool] = typer.Option(
+        None, "--decimal-comma/--no-decimal-comma", help="Read 40,5 as 40.5 (tab- or semicolon-delimited files)."),
+    summary_file: Optional[str] = typer.Option(None, "--summary", help="Also write the summary as JSON here."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
+):
+    """Screen a CSV of patients; one output row per patient and trial, nothing lost."""
+    import json
+
+    from trialscreen.batch.columns import _delimiter, load_mapping
+    from trialscreen.batch.run import Writer, open_text, run_batch
+
+    when = _as_of(as_of)
+    trials = _trials(trial)
+    mapping = load_mapping(columns) if columns else None
+    delim = _delimiter(delimiter) if delimiter else None
+    kind = (fmt.value if fmt else ("jsonl" if out.lower().endswith((".jsonl", ".ndjson")) else "csv"))
+    source = "<stdin>" if patients == "-" else patients
+    try:
+        binary = sys.stdin.buffer if patients == "-" else open(patients, "rb")
+    except FileNotFoundError:
+        raise FileReadError(f"no such file: {patients}", hint="check the path") from None
+    except OSError as exc:
+        raise FileReadError(f"cannot read {patients}: {exc.strerror}") from None
+    target = sys.stdout if out == "-" else open(out, "w", encoding="utf-8", newline="")
+    progress = None
+    bar = None
+    if not quiet and sys.stderr.isatty():
+        from trialscreen_cli.render import progress_bar
+
+        bar, progress = progress_bar(source)
+    try:
+        with open_text(binary) as stream:
+            writer = Writer(target, kind, trials)
+            summary = run_batch(stream, source, trials, writer, mapping=mapping, as_of=when,
+                                delimiter=delim, decimal_comma=decimal_comma, progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+        if target is not sys.stdout:
+            target.close()
+    if summary_file:
+        with open(summary_file, "w", encoding="utf-8") as fh:
+            json.dump(summary.as_dict(), fh, indent=2)
+    if not quiet:
+        from trialscreen_cli.render import render_batch_summary
+
+        render_batch_summary(summary)
+    if summary.error_rows:
+        raise typer.Exit(EXIT_ROW_ERRORS)
 
 
 @app.command()

@@ -128,3 +128,61 @@ def render_trials(trials) -> None:
         table.add_row(t.id, Text(t.title), f"{n_in} incl, {n_ex} excl",
                       "complete" if t.complete else Text("partial", style="yellow"))
     console.print(table)
+
+
+def progress_bar(source: str):
+    """A progress bar on stderr (only used when stderr is a terminal)."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("[bold]screening[/] " + escape(source)), BarColumn(),
+                   TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("rows", total=None)
+    bar.start()
+    state = {"last": 0}
+
+    def update(rows: int):
+        if rows - state["last"] >= 500:
+            bar.update(task, completed=rows)
+            state["last"] = rows
+
+    return bar, update
+
+
+def render_batch_summary(summary) -> None:
+    """Counts per verdict and, per trial, an attrition table with bars, on stderr."""
+    console = Console(stderr=True, highlight=False)
+    head = Text()
+    head.append(f"{summary.rows_in:,} rows in, {summary.rows_out:,} rows out", style="bold")
+    if summary.error_rows:
+        head.append(f", {summary.error_rows:,} rows with errors", style="bold red")
+    console.print(head)
+    for w in summary.warnings:
+        console.print(Text(f"warning: {w}", style="yellow"))
+    for e in summary.errors[:5]:
+        console.print(Text(f"error: {e}", style="red"))
+    if summary.error_rows > 5:
+        console.print(Text(f"... {summary.error_rows - 5:,} more rows with errors (verdict 'error' in the output)"))
+    for tally in summary.trials:
+        total = sum(tally.verdicts.values())
+        verdicts = Text(f"{tally.trial_id}: ")
+        for name, style in (("eligible", "green"), ("needs_review", "yellow"), ("ineligible", "red"),
+                            ("error", "magenta")):
+            verdicts.append(f"{name} {tally.verdicts[name]:,}  ", style=style)
+        console.print(verdicts)
+        table = Table(box=box.SIMPLE_HEAD, title=f"Attrition, {tally.trial_id} ({total:,} patients)",
+                      title_justify="left")
+        table.add_column("Criterion")
+        table.add_column("Fail", justify="right")
+        table.add_column("Fail only this", justify="right")
+        table.add_column("Unknown", justify="right")
+        table.add_column("Fail share", min_width=24)
+        width = 20
+        for cid in tally.criteria:
+            fail = tally.fail[cid]
+            share = fail / total if total else 0.0
+            bar = Text("█" * round(share * width), style="red")
+            bar.append("·" * (width - round(share * width)), style="dim")
+            bar.append(f" {share:5.1%}")
+            table.add_row(cid, f"{fail:,}", f"{tally.fail_only[cid]:,}", f"{tally.unknown[cid]:,}", bar)
+        console.print(table)

@@ -172,8 +172,9 @@ class Absolute:
     unit: Unit
     text: str
 
-    def judge(self, op: str, lab, analyte) -> tuple:
-        """(result, sentence, missing, details) for ``lab op self``."""
+    def judge(self, op: str, lab, analyte, explain: bool = True) -> tuple:
+        """(result, sentence, missing, details) for ``lab op self``; without
+        ``explain`` the sentence and details are left empty."""
         name = analyte.name
         try:
             f = convert.factor(lab.unit, self.unit, analyte)
@@ -182,6 +183,9 @@ class Absolute:
                     (f"labs.{name} in a unit convertible to {self.unit}",), {})
         interval = Interval.of(lab.value, lab.censor).scaled(f)
         result = holds(op, interval, self.value)
+        miss = _censored_missing(result, name)
+        if not explain:
+            return result, "", miss, None
         shown = f"{name} {lab.raw}"
         converted = lab.value * f
         if lab.unit.display != self.unit.display or f != 1.0:
@@ -189,7 +193,7 @@ class Absolute:
         details = {"value": lab.value, "unit": str(lab.unit), "censor": lab.censor,
                    "converted": converted, "converted_unit": str(self.unit),
                    "factor": f, "op": op, "threshold": self.value, "threshold_unit": str(self.unit)}
-        return result, _sentence(shown, op, self.text, result), NOTHING, details
+        return result, _sentence(shown, op, self.text, result), miss, details
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,7 @@ class Relative:
     offset_unit: Unit | None = None
     text: str = ""
 
-    def judge(self, op: str, lab, analyte) -> tuple:
+    def judge(self, op: str, lab, analyte, explain: bool = True) -> tuple:
         name = analyte.name
         ref = lab.uln if self.ref == "uln" else lab.lln
         label = self.ref.upper()
@@ -227,10 +231,18 @@ class Relative:
             shown = f"{name} {lab.raw}" + (f" = {fmt(lab.value * f)} {unit}" if f != 1.0 else "")
             how = f"{self.text} = {fmt(limit)} {unit} ({label} {fmt(ref)} {lab.unit})"
         result = holds(op, interval, limit)
+        miss = _censored_missing(result, name)
+        if not explain:
+            return result, "", miss, None
         details = {"value": lab.value, "unit": str(lab.unit), "censor": lab.censor, "op": op,
                    "reference": self.ref, "reference_value": ref, "threshold": limit,
                    "threshold_unit": str(unit)}
-        return result, _sentence(shown, op, how, result), NOTHING, details
+        return result, _sentence(shown, op, how, result), miss, details
+
+
+def _censored_missing(result, name: str) -> tuple:
+    """A bound such as '<1.5' that does not settle the comparison: fetch a value."""
+    return (f"labs.{name} (an exact value)",) if result is None else NOTHING
 
 
 def _sentence(shown: str, op: str, threshold: str, result) -> str:
@@ -267,7 +279,8 @@ class LabTest(Node):
         lab, missing, note = ctx.lab(self.analyte)
         name = self.analyte.name
         if lab is None:
-            ctx.check(self, None, f"no {name} value" + (f" ({note})" if note else ""), missing)
+            if ctx.explain:
+                ctx.check(self, None, f"no {name} value" + (f" ({note})" if note else ""), missing)
             return None, missing
         stale = _stale(ctx, lab, self.within, name)
         if stale:
@@ -286,7 +299,9 @@ class LabTest(Node):
                 ctx.check(self, None, words, miss)
                 return None, miss
         op, threshold = chosen
-        result, words, miss, details = threshold.judge(op, lab, self.analyte)
+        result, words, miss, details = threshold.judge(op, lab, self.analyte, ctx.explain)
+        if not ctx.explain:
+            return result, miss
         if note:
             words = f"{words} [{note}]"
         if lab.date and ctx.explain:
@@ -341,8 +356,9 @@ class LabResult(Node):
             ctx.check(self, None, f"{name} result '{lab.raw}' decides nothing", miss)
             return None, miss
         result = lab.result == self.expected
-        word = "positive" if lab.result else "negative"
-        ctx.check(self, result, f"{name} {word}", NOTHING, {"value": word})
+        if ctx.explain:
+            word = "positive" if lab.result else "negative"
+            ctx.check(self, result, f"{name} {word}", NOTHING, {"value": word})
         return result, NOTHING
 
 
@@ -383,6 +399,8 @@ class FieldTest(Node):
             result = value != self.value
         else:  # pragma: no cover - the compiler refuses this
             raise ValueError(self.op)
+        if not ctx.explain:
+            return result, NOTHING
         shown = _show_value(value)
         if isinstance(value, (bool, str)):
             need = _show_value(self.value) if self.op == "==" else self.text
@@ -422,8 +440,15 @@ class FindingTest(Node):
         values = []
         missing = []
         parts = []
+        explain = ctx.explain
         for name in self.findings:
             res = ctx.patient.cytogenetics.get(name)
+            if not explain:
+                values.append(self._value(res))
+                if values[-1] is None:
+                    missing.append(f"cytogenetics.{name}.percent" if res is not None and res.detected
+                                   else f"cytogenetics.{name}")
+                continue
             alias = ""
             if res and res.raw_name and res.raw_name != name:
                 alias = f" ({res.raw_name})" if res.raw_name.startswith("implied") else f" (as '{res.raw_name}')"
@@ -454,8 +479,20 @@ class FindingTest(Node):
         found = k_or(values)
         result = found if self.mode == "any" else k_not(found)
         miss = tuple(missing) if result is None else NOTHING
-        ctx.check(self, result, "; ".join(parts), miss)
+        if explain:
+            ctx.check(self, result, "; ".join(parts), miss)
         return result, miss
+
+    def _value(self, res):
+        if res is None or res.detected is None:
+            return None
+        if res.detected is False:
+            return False
+        if self.min_percent is None:
+            return True
+        if res.percent is None:
+            return None
+        return res.percent >= self.min_percent
 
 
 class EventTest(Node):
@@ -500,8 +537,9 @@ class EventTest(Node):
                 inside, miss, when = self.window.contains(ctx, self.when(item), self.ongoing(item), path)
                 checks.append(inside)
                 missing.extend(miss)
-                notes.append(f"{item.kind} ({when})")
-            else:
+                if ctx.explain:
+                    notes.append(f"{item.kind} ({when})")
+            elif ctx.explain:
                 notes.append(self.show(item))
             results.append(k_and(checks))
         result = k_or(results)
@@ -512,6 +550,8 @@ class EventTest(Node):
                 result = None
                 missing.append(f"{self.section} (the complete list, or mark it complete)")
         miss = tuple(missing) if result is None else NOTHING
+        if not ctx.explain:
+            return result, miss
         what = self.text or self.short()
         seen = ", ".join(notes) if notes else f"no matching {self.noun} recorded"
         if result is True:
@@ -776,6 +816,8 @@ class ConditionTest(Node):
             parts.append(words)
         result = k_or(values)
         miss = tuple(missing) if result is None else NOTHING
+        if not ctx.explain:
+            return result, miss
         prefix = self.describe()
         verdict = {True: "yes", False: "no", None: "cannot tell"}[result]
         ctx.check(self, result, f"{prefix}: {verdict} ({'; '.join(parts)})", miss)
@@ -804,8 +846,9 @@ class AttestationTest(Node):
             ctx.check(self, None, f"attestation {self.name} not recorded{q}", miss)
             return None, miss
         result = value == self.expected
-        ctx.check(self, result, f"attestation {self.name}: {'yes' if value else 'no'}", NOTHING,
-                  {"value": value})
+        if ctx.explain:
+            ctx.check(self, result, f"attestation {self.name}: {'yes' if value else 'no'}", NOTHING,
+                      {"value": value})
         return result, NOTHING
 
 

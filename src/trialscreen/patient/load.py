@@ -502,6 +502,9 @@ def _events(r: _Reader, data, section: str, key: str) -> list:
                      for j, d in enumerate(r.array(v, path + ("drugs",)))]
             elif isinstance(v, str):
                 v = v.strip()
+                low = v.lower()
+                if low in ("true", "yes", "false", "no"):  # the words, not "1" / "0" (a line number)
+                    v = low in ("true", "yes")
             attrs[vocab.name_key(k)] = v
         event = Event(kind, r.opt_date(obj, "date", path), r.opt_date(obj, "start", path),
                       r.opt_date(obj, "end", path), attrs, i)

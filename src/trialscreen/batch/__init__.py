@@ -1,0 +1,1 @@
+"""Batch screening of CSV exports: column plans, rows to records, the streaming run."""

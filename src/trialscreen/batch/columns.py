@@ -1,0 +1,290 @@
+"""Which patient field each CSV column holds: resolved once per file, from the
+header and an optional mapping file, never per row.
+
+Column naming convention (documented in README, section "Batch"):
+
+- ``id``; patient fields ``age``, ``birth_date``, ``sex``, ``ecog``, ``as_of``, ``weight``,
+  ``height``, ``childbearing_potential``, ``pregnant``, ``lactating``, ``transplant_candidate``;
+- a lab by its analyte name or synonym (``creatinine``, ``plt``); a bare-number column carries
+  its unit in square brackets (``creatinine [mg/dL]``); ``<analyte>_uln``, ``<analyte>_lln``,
+  ``<analyte>_date`` for its reference range and date;
+- a cytogenetic finding by its name or a lab spelling (``del(17p)``, ``IGH/FGFR3``), and
+  ``<finding>_percent`` for the share of cells;
+- a condition by its name (``cns_involvement``: yes / no), ``<condition>_grade``,
+  ``<condition>_active``, ``<condition>_date``;
+- ``attestation.<name>`` (yes / no);
+- ``diagnosis`` (name), ``diagnosis_date``, ``diagnosis.<attribute>`` (``diagnosis.status``);
+- a treatment by type: ``<type>_date`` (one-day treatments such as ``asct_date``),
+  ``<type>_start``, ``<type>_end`` (``induction_start``, ``induction_end``), ``<type>.<attribute>``;
+- ``treatments``, ``diagnoses``, ``neoplasms``: a JSON list in the cell, as in the JSON record;
+- ``allergies``: substances separated by ``;``; ``complete``: sections separated by ``;``.
+
+A ``--columns`` mapping file renames export columns onto these names, gives a unit for
+bare numbers, and maps coded values (``1`` / ``0`` / ``NA``) to results.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from trialscreen import vocab
+from trialscreen.errors import FileReadError, InputError, Location, Problem, UsageError
+from trialscreen.patient.load import FLAGS
+
+SCALARS = {"age", "birth_date", "sex", "ecog", "as_of", "weight", "height", *FLAGS}
+JSON_LISTS = {"treatments", "diagnoses", "neoplasms"}
+TREATMENT_TYPES = {"induction", "consolidation", "maintenance", "asct", "allo_sct", "radiotherapy",
+                   "surgery", "chemotherapy", "immunotherapy", "targeted_therapy", "antineoplastic_therapy",
+                   "sbrt"}
+DEFAULT_MISSING = ("", "na", "n/a", "nan", "null", "none", ".", "-", "--", "unknown", "not done", "nd", "?")
+_UNIT_IN_HEADER = re.compile(r"^(.*?)\s*\[([^\]]+)\]\s*$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """Where the cells of one column go in the record."""
+
+    index: int
+    header: str
+    kind: str                      # id, scalar, lab, lab_attr, finding, finding_percent, condition,
+    #                                condition_attr, attestation, diagnosis, diagnosis_attr, treatment,
+    #                                json_list, allergies, complete
+    key: str = ""                  # canonical name (analyte, finding, condition, field, ...)
+    attr: str = ""                 # uln / lln / date / grade / start / ...
+    unit: str | None = None        # unit for bare numbers
+    values: dict | None = None     # coded value -> value (a mapped None is missing)
+
+
+@dataclass
+class ColumnPlan:
+    columns: list
+    ignored: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    delimiter: str | None = None
+    decimal_comma: bool = False
+    missing: frozenset = frozenset(DEFAULT_MISSING)
+
+
+@dataclass(frozen=True)
+class MappingEntry:
+    target: str | None
+    unit: str | None = None
+    values: dict | None = None
+
+
+@dataclass
+class Mapping:
+    columns: dict = field(default_factory=dict)      # export header -> MappingEntry
+    delimiter: str | None = None
+    decimal_comma: bool = False
+    missing: tuple | None = None
+
+
+def load_mapping(path: str) -> Mapping:
+    """Read a --columns YAML file (safely; see README)."""
+    from trialscreen.criteria.yamlsrc import LMap, load_yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileReadError(f"no such mapping file: {path}", Location(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileReadError(f"cannot read {path}: {exc}", Location(path)) from None
+    data, problems = load_yaml(text, path)
+    if problems:
+        raise InputError(problems[0].message, problems[0].location, problems[0].hint)
+
+    def bad(pos, message, hint=""):
+        return InputError(message, Location(path, pos[0], pos[1]), hint)
+
+    if not isinstance(data, LMap):
+        raise InputError("a column mapping is a YAML mapping with 'columns:'", Location(path, 1, 1))
+    for key in data:
+        if key not in ("columns", "delimiter", "decimal_comma", "missing"):
+            raise bad(data.where_key(key), f"unknown key '{key}' in the column mapping",
+                      "use columns, delimiter, decimal_comma, missing")
+    out = Mapping()
+    delim = data.get("delimiter")
+    if delim is not None:
+        out.delimiter = _delimiter(delim, bad(data.where("delimiter"), "").location)
+    dc = data.get("decimal_comma", False)
+    if not isinstance(dc, bool):
+        raise bad(data.where("decimal_comma"), "decimal_comma must be true or false")
+    out.decimal_comma = dc
+    if "missing" in data:
+        miss = data["missing"]
+        if not isinstance(miss, list) or not all(isinstance(m, (str, int, float)) for m in miss):
+            raise bad(data.where("missing"), "missing must be a list of cell values meaning 'no value'")
+        out.missing = tuple(str(m).strip().lower() for m in miss)
+    cols = data.get("columns") or LMap()
+    if not isinstance(cols, LMap):
+        raise bad(data.where("columns"), "columns must map export column names to fields")
+    for header, spec in cols.items():
+        pos = cols.where(header)
+        if spec is None or isinstance(spec, str):
+            out.columns[str(header)] = MappingEntry(spec)
+            continue
+        if not isinstance(spec, LMap):
+            raise bad(pos, f"the mapping of '{header}' must be a field name or {{field, unit, values}}")
+        for key in spec:
+            if key not in ("field", "unit", "values"):
+                raise bad(spec.where_key(key), f"unknown key '{key}' in the mapping of '{header}'",
+                          "use field, unit, values")
+        target = spec.get("field")
+        if target is not None and not isinstance(target, str):
+            raise bad(spec.where("field"), "field must be a column name of the convention")
+        values = spec.get("values")
+        if values is not None:
+            if not isinstance(values, LMap):
+                raise bad(spec.where("values"), "values maps a coded cell to a value, e.g. {1: detected, 0: not detected}")
+            values = {_norm_cell(k): (None if v is None else str(v)) for k, v in values.items()}
+        unit = spec.get("unit")
+        if unit is not None and not isinstance(unit, str):
+            raise bad(spec.where("unit"), "unit must be text such as mg/dL")
+        out.columns[str(header)] = MappingEntry(target, unit, values)
+    return out
+
+
+def _norm_cell(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip().lower()
+
+
+def _delimiter(value, location=None) -> str:
+    names = {"comma": ",", ",": ",", "tab": "\t", "\\t": "\t", "\t": "\t", "semicolon": ";", ";": ";",
+             "pipe": "|", "|": "|"}
+    if value not in names:
+        raise UsageError(f"delimiter '{value}' is not one of comma, tab, semicolon, pipe", location)
+    return names[value]
+
+
+def plan_columns(header: list[str], mapping: Mapping | None, source: str) -> ColumnPlan:
+    """Resolve every header once; unknown columns become one warning each."""
+    mapping = mapping or Mapping()
+    columns: list[Column] = []
+    ignored: list[str] = []
+    warnings: list[Problem] = []
+    seen: dict[tuple, str] = {}
+    for index, raw in enumerate(header):
+        header_text = raw.strip().lstrip("\ufeff")
+        entry = mapping.columns.get(header_text)
+        if entry is not None and entry.target is None and entry.unit is None and entry.values is None:
+            ignored.append(header_text)
+            continue
+        name = entry.target if entry is not None and entry.target else header_text
+        unit = entry.unit if entry else None
+        m = _UNIT_IN_HEADER.match(name)
+        if m:
+            name, bracket_unit = m.group(1), m.group(2).strip()
+            if unit and unit != bracket_unit:
+                raise InputError(f"column '{header_text}' has unit [{bracket_unit}] and the mapping says {unit}",
+                                 Location(source, 1, field=header_text))
+            unit = unit or bracket_unit
+        col = _resolve(index, header_text, name, unit, entry.values if entry else None)
+        if col is None:
+            hint = _suggest(name)
+            warnings.append(Problem(Location(source, 1, field=header_text),
+                                    f"column '{header_text}' is not recognised and is ignored", hint,
+                                    severity="warning"))
+            ignored.append(header_text)
+            continue
+        identity = (col.kind, col.key, col.attr)
+        if identity in seen:
+            raise InputError(f"columns '{seen[identity]}' and '{header_text}' both hold "
+                             f"{col.key or col.kind}{'.' + col.attr if col.attr else ''}",
+                             Location(source, 1, field=header_text), "keep one, or map one to null")
+        seen[identity] = header_text
+        columns.append(col)
+    if not any(c.kind == "id" for c in columns):
+        raise InputError("the file has no 'id' column", Location(source, 1),
+                         "name the patient id column 'id', or map it with --columns")
+    plan = ColumnPlan(columns, ignored, warnings)
+    plan.delimiter = mapping.delimiter
+    plan.decimal_comma = mapping.decimal_comma
+    if mapping.missing is not None:
+        plan.missing = frozenset(mapping.missing)
+    return plan
+
+
+def _resolve(index, header, name, unit, values) -> Column | None:
+    key = vocab.name_key(name)
+    low = name.strip().lower()
+
+    def col(kind, k="", attr=""):
+        return Column(index, header, kind, k, attr, unit, values)
+
+    if key == "id":
+        return col("id")
+    if key in SCALARS:
+        return col("scalar", key)
+    if key in JSON_LISTS:
+        return col("json_list", key)
+    if key == "allergies":
+        return col("allergies")
+    if key == "complete":
+        return col("complete")
+    for prefix, kind in (("attestation.", "attestation"), ("attestations.", "attestation")):
+        if low.startswith(prefix):
+            return col(kind, vocab.name_key(name[len(prefix):]))
+    if key == "diagnosis":
+        return col("diagnosis", "name")
+    if key == "diagnosis_date":
+        return col("diagnosis", "date")
+    if low.startswith("diagnosis."):
+        return col("diagnosis_attr", "", vocab.name_key(name[len("diagnosis."):]))
+    analyte = vocab.analytes().canonical(name)
+    if analyte:
+        return col("lab", analyte)
+    finding = vocab.findings().canonical(name)
+    if finding:
+        return col("finding", finding)
+    condition = vocab.conditions().canonical(name)
+    if condition:
+        return col("condition", condition, "present")
+    for suffix in ("_uln", "_lln", "_date"):
+        if key.endswith(suffix):
+            a = vocab.analytes().canonical(key[: -len(suffix)])
+            if a:
+                return col("lab_attr", a, suffix[1:])
+    if key.endswith("_percent") or key.endswith("_pct"):
+        base = name.rsplit("_", 1)[0]
+        f = vocab.findings().canonical(base)
+        if f:
+            return col("finding_percent", f)
+    for suffix in ("_grade", "_active", "_date", "_end"):
+        if key.endswith(suffix):
+            c = vocab.conditions().canonical(key[: -len(suffix)])
+            if c:
+                return col("condition_attr", c, suffix[1:])
+    if "." in name:
+        kind, _, attr = name.partition(".")
+        if vocab.name_key(kind) in TREATMENT_TYPES:
+            return col("treatment", vocab.name_key(kind), vocab.name_key(attr))
+    for suffix in ("_date", "_start", "_end"):
+        if key.endswith(suffix) and key[: -len(suffix)] in TREATMENT_TYPES:
+            return col("treatment", key[: -len(suffix)], suffix[1:])
+    return None
+
+
+def _suggest(name: str) -> str:
+    key = vocab.name_key(name)
+    for v in (vocab.analytes(), vocab.conditions()):
+        close = difflib.get_close_matches(key, list(v.index), n=1, cutoff=0.75)
+        if close:
+            return f"did you mean '{v.index[close[0]]}'?"
+    close = difflib.get_close_matches(vocab.finding_key(name), list(vocab.findings().index), n=1, cutoff=0.75)
+    if close:
+        return f"did you mean '{vocab.findings().index[close[0]]}'?"
+    options = sorted(SCALARS | {"id"})
+    close = difflib.get_close_matches(key, options, n=1, cutoff=0.75)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "map it with --columns, or leave it: it is not used"

@@ -1,0 +1,169 @@
+"""CSV rows to patient records: the same record model as the JSON files.
+
+Each row is turned into the dict a JSON patient file would hold and read by
+the same :func:`patient_from_dict`, so a patient screens identically whether
+it arrives as a JSON file or as a CSV row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from trialscreen.batch.columns import ColumnPlan
+from trialscreen.errors import PatientError
+
+_NUMBERISH = re.compile(r"^\s*(?:<=|>=|<|>|≤|≥)?\s*[+-]?\d+,\d+")
+_TRUTHY = {"true": True, "yes": True, "false": False, "no": False}
+
+
+class RowError(Exception):
+    """A row that cannot become a patient: the message names the column."""
+
+    def __init__(self, message: str, column: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.column = column
+
+
+def _number(text: str):
+    try:
+        value = float(text)
+    except ValueError:
+        return text  # the record reader says what is wrong with it
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _attr(text: str):
+    low = text.strip().lower()
+    if low in _TRUTHY:
+        return _TRUTHY[low]
+    return text.strip()
+
+
+def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
+    """Build (record, path -> column header) from one row's cells."""
+    record: dict = {}
+    where: dict = {}
+    labs: dict = {}
+    cyto: dict = {}
+    conds: dict = {}
+    atts: dict = {}
+    diagnosis: dict = {}
+    treatments: dict = {}
+    lists: dict = {}
+    missing = plan.missing
+    for col in plan.columns:
+        raw = cells[col.index]
+        text = raw.strip()
+        if col.values is not None:
+            key = text.lower()
+            if key in col.values:
+                mapped = col.values[key]
+                if mapped is None:
+                    continue
+                text = mapped
+            elif key not in missing:
+                allowed = ", ".join(sorted(repr(k) for k in col.values))
+                raise RowError(f"'{text}' is not one of the coded values ({allowed})", col.header)
+        if text.lower() in missing:
+            continue
+        if plan.decimal_comma and _NUMBERISH.match(text):
+            text = text.replace(",", ".", 1)
+        kind = col.kind
+        if kind == "id":
+            record["id"] = text
+            where["id"] = col.header
+        elif kind == "scalar":
+            if col.key in ("age", "ecog"):
+                value = _number(text)
+            elif col.key in ("weight", "height") and col.unit:
+                value = f"{text} {col.unit}"
+            else:
+                value = text
+            record[col.key] = value
+            where[col.key] = col.header
+        elif kind == "lab":
+            entry = labs.setdefault(col.key, {})
+            entry["value"] = text
+            if col.unit:
+                entry["unit"] = col.unit
+            where[f"labs.{col.key}"] = col.header
+        elif kind == "lab_attr":
+            entry = labs.setdefault(col.key, {})
+            if col.attr == "date":
+                entry["date"] = text
+            else:
+                entry[col.attr] = f"{text} {col.unit}" if col.unit else _number(text)
+            where[f"labs.{col.key}.{col.attr}"] = col.header
+        elif kind == "finding":
+            cyto.setdefault(col.key, {})["result"] = text
+            where[f"cytogenetics.{col.key}"] = col.header
+        elif kind == "finding_percent":
+            cyto.setdefault(col.key, {})["percent"] = _number(text)
+            where[f"cytogenetics.{col.key}.percent"] = col.header
+        elif kind == "condition":
+            conds.setdefault(col.key, {})["present"] = text
+            where[f"conditions.{col.key}"] = col.header
+        elif kind == "condition_attr":
+            value = _number(text) if col.attr == "grade" else text
+            conds.setdefault(col.key, {})[col.attr] = value
+            where[f"conditions.{col.key}.{col.attr}"] = col.header
+        elif kind == "attestation":
+            atts[col.key] = text
+            where[f"attestations.{col.key}"] = col.header
+        elif kind == "diagnosis":
+            diagnosis[col.key] = text
+            where[f"diagnoses[0].{col.key}"] = col.header
+        elif kind == "diagnosis_attr":
+            diagnosis[col.attr] = _attr(text)
+            where[f"diagnoses[0].{col.attr}"] = col.header
+        elif kind == "treatment":
+            event = treatments.setdefault(col.key, {"type": col.key})
+            event[col.attr] = text if col.attr in ("date", "start", "end") else _attr(text)
+        elif kind == "json_list":
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                raise RowError(f"not a JSON list: {exc.msg}", col.header) from None
+            if not isinstance(value, list):
+                raise RowError("must hold a JSON list", col.header)
+            lists[col.key] = value
+            where[col.key] = col.header
+        elif kind == "allergies":
+            record["allergies"] = [a.strip() for a in text.split(";") if a.strip()]
+            where["allergies"] = col.header
+        elif kind == "complete":
+            record["complete"] = [s.strip() for s in text.split(";") if s.strip()]
+            where["complete"] = col.header
+    if labs:
+        record["labs"] = {k: (v if set(v) != {"value"} else v["value"]) for k, v in labs.items()}
+    if cyto:
+        record["cytogenetics"] = {k: (v if "percent" in v else v.get("result")) for k, v in cyto.items()}
+    if conds:
+        record["conditions"] = conds
+    if atts:
+        record["attestations"] = atts
+    if diagnosis:
+        if "name" not in diagnosis:
+            raise RowError("diagnosis attributes are given without a diagnosis name",
+                           where.get(next(iter(where), ""), None))
+        lists.setdefault("diagnoses", [])
+        lists["diagnoses"] = [diagnosis, *lists["diagnoses"]]
+    if treatments:
+        lists["treatments"] = [*lists.get("treatments", []), *treatments.values()]
+    record.update(lists)
+    return record, where
+
+
+def column_of(error: PatientError, where: dict) -> str | None:
+    """The column header an error of the record reader points to."""
+    path = error.location.field or ""
+    while path:
+        if path in where:
+            return where[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        if cut <= 0:
+            break
+        path = path[:cut]
+    return None

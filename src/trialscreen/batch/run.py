@@ -1,0 +1,207 @@
+"""Screen a CSV of patients, streaming: one row in, one output row per trial out.
+
+Nothing is lost: a row that cannot be read (a bad number, an unknown unit, a
+wrong number of cells, bad bytes) becomes an output row with verdict
+``error``, the reason and its row number, and the batch goes on. Memory stays
+flat: rows are read, screened and written one at a time; the summary keeps
+only counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
+from trialscreen.batch.rows import RowError, column_of, row_to_record
+from trialscreen.engine.screen import FAIL, UNKNOWN, screen
+from trialscreen.errors import InputError, Location, PatientError, UsageError
+from trialscreen.patient.load import patient_from_dict
+
+ERROR = "error"
+VERDICTS = ("eligible", "needs_review", "ineligible", ERROR)
+csv.field_size_limit(1_000_000)
+
+
+@dataclass
+class TrialTally:
+    """Counts for one trial: verdicts and, per criterion, the attrition."""
+
+    trial_id: str
+    criteria: list
+    verdicts: dict = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
+    fail: dict = field(default_factory=dict)
+    fail_only: dict = field(default_factory=dict)
+    unknown: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for cid in self.criteria:
+            self.fail[cid] = self.fail_only[cid] = self.unknown[cid] = 0
+
+    def add(self, result) -> None:
+        self.verdicts[result.verdict] += 1
+        failed = [c.id for c in result.criteria if c.status == "fail"]
+        for cid in failed:
+            self.fail[cid] += 1
+        if len(failed) == 1:
+            self.fail_only[failed[0]] += 1
+        for c in result.criteria:
+            if c.status == "unknown":
+                self.unknown[c.id] += 1
+
+    def as_dict(self) -> dict:
+        return {
+            "trial": self.trial_id,
+            "verdicts": dict(self.verdicts),
+            "criteria": [{"id": cid, "fail": self.fail[cid], "fail_only": self.fail_only[cid],
+                          "unknown": self.unknown[cid]} for cid in self.criteria],
+        }
+
+
+@dataclass
+class Summary:
+    rows_in: int = 0
+    rows_out: int = 0
+    error_rows: int = 0
+    trials: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    errors: list = field(default_factory=list)     # the first errors, for the console
+    ignored_columns: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "error_rows": self.error_rows,
+                "trials": [t.as_dict() for t in self.trials],
+                "warnings": [str(w) for w in self.warnings],
+                "ignored_columns": self.ignored_columns}
+
+
+def sniff_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+class Writer:
+    """Output rows as CSV (statuses only) or JSON Lines (the full explanation)."""
+
+    def __init__(self, stream, fmt: str, trials):
+        self.stream = stream
+        self.fmt = fmt
+        self.explain = fmt == "jsonl"
+        self.multi = len(trials) > 1
+        if fmt == "csv":
+            self.columns = []
+            for t in trials:
+                for c in t.criteria:
+                    self.columns.append(f"{t.id}:{c.id}" if self.multi else c.id)
+            self.csv = csv.writer(stream, lineterminator="\n")
+            self.csv.writerow(["row", "id", "trial", "verdict", "failed", "unknown", "missing", "error",
+                               *self.columns])
+
+    def result(self, row: int, result) -> None:
+        if self.fmt == "jsonl":
+            out = result.as_dict()
+            out["row"] = row
+            self.stream.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
+            return
+        statuses = {(f"{result.trial.id}:{c.id}" if self.multi else c.id): c.status for c in result.criteria}
+        self.csv.writerow([row, result.patient_id, result.trial.id, result.verdict,
+                           "; ".join(result.ids(FAIL)), "; ".join(result.ids(UNKNOWN)),
+                           "; ".join(result.missing), "",
+                           *(statuses.get(c, "") for c in self.columns)])
+
+    def error(self, row: int, patient_id: str, trial, message: str) -> None:
+        if self.fmt == "jsonl":
+            self.stream.write(json.dumps({"row": row, "trial": trial.summary(), "patient": {"id": patient_id},
+                                          "verdict": ERROR, "error": message}, ensure_ascii=False) + "\n")
+            return
+        self.csv.writerow([row, patient_id, trial.id, ERROR, "", "", "", message, *([""] * len(self.columns))])
+
+
+def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping | None = None,
+              as_of: date | None = None, delimiter: str | None = None, decimal_comma: bool | None = None,
+              progress=None) -> Summary:
+    """Screen every row of ``stream`` (text, opened with newline='') against ``trials``."""
+    summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
+    first = stream.readline()
+    if not first.strip():
+        raise InputError("the file is empty: it needs a header row", Location(source, 1),
+                         "the first row names the columns, with an 'id' column")
+    delim = delimiter or (mapping.delimiter if mapping else None) or sniff_delimiter(first)
+    header = next(csv.reader([first], delimiter=delim))
+    plan: ColumnPlan = plan_columns(header, mapping, source)
+    if decimal_comma is not None:
+        plan.decimal_comma = decimal_comma
+    if plan.decimal_comma and delim == ",":
+        raise UsageError("a decimal comma cannot be read in a comma-delimited file",
+                         hint="use --delimiter ';' or a tab-delimited export")
+    summary.warnings.extend(plan.warnings)
+    summary.ignored_columns = plan.ignored
+    width = len(header)
+    id_index = next(c.index for c in plan.columns if c.kind == "id")
+    reader = csv.reader(stream, delimiter=delim, strict=True)
+    line = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            line = reader.line_num + 1
+            summary.rows_in += 1
+            _fail(summary, writer, trials, line, f"row {line}", f"unreadable CSV: {exc}")
+            continue
+        line = reader.line_num + 1   # the header was read apart: file line = reader's + 1
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue
+        summary.rows_in += 1
+        pid = cells[id_index].strip() if id_index < len(cells) else ""
+        pid = pid or f"row {line}"
+        if len(cells) != width:
+            _fail(summary, writer, trials, line, pid,
+                  f"row {line}: {len(cells)} cells where the header has {width}")
+        elif any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
+            _fail(summary, writer, trials, line, pid, f"row {line}: bytes that are not UTF-8")
+        else:
+            try:
+                record, where = row_to_record(plan, cells)
+                if "id" not in record:
+                    raise RowError("the id cell is empty", header[id_index])
+                patient = patient_from_dict(record, source)
+            except RowError as exc:
+                _fail(summary, writer, trials, line, pid, _row_message(line, exc.column, exc.message))
+            except PatientError as exc:
+                _fail(summary, writer, trials, line, pid,
+                      _row_message(line, column_of(exc, where), exc.message))
+            else:
+                for tally, trial in zip(summary.trials, trials):
+                    result = screen(trial, patient, as_of, explain=writer.explain)
+                    tally.add(result)
+                    writer.result(line, result)
+                    summary.rows_out += 1
+        if progress is not None:
+            progress(summary.rows_in)
+    return summary
+
+
+def _row_message(line: int, column: str | None, message: str) -> str:
+    return f"row {line}, column '{column}': {message}" if column else f"row {line}: {message}"
+
+
+def _fail(summary: Summary, writer: Writer, trials, line: int, pid: str, message: str) -> None:
+    summary.error_rows += 1
+    if len(summary.errors) < 20:
+        summary.errors.append(message)
+    for tally, trial in zip(summary.trials, trials):
+        tally.verdicts[ERROR] += 1
+        writer.error(line, pid, trial, message)
+        summary.rows_out += 1
+
+
+def open_text(binary) -> io.TextIOWrapper:
+    """Text over a binary stream: UTF-8 with or without BOM; bad bytes are kept
+    as surrogates so that only their row fails, not the whole file."""
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
