@@ -1,0 +1,125 @@
+"""Benchmark: `trialscreen batch` against a plain csv.reader/csv.writer copy.
+
+Generates a synthetic CSV of N patients with every field NCT05378971 needs, in
+mixed US and SI units, then times, alternately in the same run, (a) the
+`trialscreen batch` command on it and (b) a bare Python script that copies the
+same file row by row with csv.reader/csv.writer: the floor for any tool that
+reads and writes these rows. Both run as fresh processes, start-up included.
+
+    python bench/batch.py                # 100,000 rows, 3 rounds
+    python bench/batch.py --rows 20000 --rounds 5
+
+Prints patients per second and the ratio batch time / copy time (target <= 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+HEADER = [
+    "id", "sex", "birth_date", "ecog", "weight", "childbearing_potential", "transplant_candidate",
+    "diagnosis", "diagnosis_date", "diagnosis.symptomatic", "diagnosis.status",
+    "induction_start", "induction_end", "asct_date", "complete",
+    "alt", "alt_uln", "ast", "ast_uln", "bilirubin", "creatinine", "anc", "platelets", "m_protein",
+    "hbsag", "anti_hbc", "hcv_antibody", "hiv_antibody",
+    "del(17p)", "1q21 amplification", "t(4;14)", "t(14;16)", "t(14;20)", "t(11;14)", "TP53 mutation",
+    "cns_involvement", "peripheral_neuropathy", "peripheral_neuropathy_grade", "serious_infection",
+    "thrombosis", "progression", "neoplasms",
+    "attestation.informed_consent_signed", "attestation.pomalidomide_tolerable",
+    "attestation.refuses_contraception", "attestation.antithrombotic_therapy_accepted",
+    "attestation.investigator_considers_suitable",
+]
+
+COPY = """
+import csv, sys
+with open(sys.argv[1], newline="", encoding="utf-8") as src, open(sys.argv[2], "w", newline="", encoding="utf-8") as dst:
+    w = csv.writer(dst, lineterminator="\\n")
+    for row in csv.reader(src):
+        w.writerow(row)
+"""
+
+
+def _lab(rng, si: float, us: float, si_unit: str, us_unit: str, spread: float) -> str:
+    value = rng.uniform(1 - spread, 1 + spread)
+    if rng.random() < 0.5:
+        return f"{si * value:.3g} {si_unit}"
+    return f"{us * value:.3g} {us_unit}"
+
+
+def make_row(rng: random.Random, i: int) -> list[str]:
+    no = "not detected"
+    return [
+        f"P{i:07d}", rng.choice(["female", "male"]), f"{rng.randint(1940, 1990)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+        str(rng.choice([0, 1, 1, 2, 3, 4])), rng.choice(["64 kg", "150 lb", "81 kg"]), "no", "yes",
+        "multiple_myeloma", "2024-07-10", "yes", "newly_diagnosed",
+        "2024-07-20", "2024-12-10", rng.choice(["2025-02-20", ""]), "treatments;neoplasms;allergies;diagnoses",
+        f"{rng.randint(10, 150)} U/L", "40", f"{rng.randint(10, 150)} IU/L", "40",
+        _lab(rng, 12, 0.7, "umol/L", "mg/dL", 0.9),
+        _lab(rng, 120, 1.36, "umol/L", "mg/dL", 0.7),
+        rng.choice([f"{rng.uniform(0.5, 4):.2f} x10^9/L", f"{rng.randint(500, 4000)} cells/uL",
+                    f"{rng.uniform(0.5, 4):.1f} K/uL"]),
+        rng.choice([f"{rng.randint(40, 300)} x10^9/L", f"{rng.randint(40, 300)} K/uL",
+                    f"{rng.randint(40, 300) * 1000} /mm3"]),
+        rng.choice(["2.5 g/L", "0.25 g/dL", "12 g/L"]),
+        "negative", "negative", "negative", "negative",
+        rng.choice([no] * 9 + ["detected"]), no, rng.choice([no] * 9 + ["detected"]), no, no, no, no,
+        "no", "yes", str(rng.choice([1, 1, 2, 3])), "no", "no", "no", "[]",
+        rng.choice(["yes", "yes", ""]), "yes", "no", "yes", "yes",
+    ]
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(HEADER)
+        for i in range(rows):
+            w.writerow(make_row(rng, i))
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    exe = Path(sys.executable)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = tmp / "patients.csv"
+        generate(data, args.rows)
+        copy_script = tmp / "copy.py"
+        copy_script.write_text(COPY)
+        batch_cmd = [str(exe), "-m", "trialscreen", "batch", str(data), "--trial", "NCT05378971",
+                     "--as-of", "2025-06-02", "--out", str(tmp / "out.csv"), "--quiet"]
+        copy_cmd = [str(exe), str(copy_script), str(data), str(tmp / "copy.csv")]
+        batch_times, copy_times = [], []
+        for _ in range(args.rounds):
+            copy_times.append(timed(copy_cmd))
+            batch_times.append(timed(batch_cmd))
+        with open(tmp / "out.csv", newline="") as fh:
+            out_rows = sum(1 for _ in fh) - 1
+    b, c = statistics.median(batch_times), statistics.median(copy_times)
+    print(f"rows: {args.rows:,}  rounds: {args.rounds}  output rows: {out_rows:,}")
+    print(f"csv copy (floor):   median {c:.2f} s  ({args.rows / c:,.0f} rows/s)")
+    print(f"trialscreen batch:  median {b:.2f} s  ({args.rows / b:,.0f} patients/s)")
+    print(f"ratio batch / copy: {b / c:.2f}  (target <= 3)")
+
+
+if __name__ == "__main__":
+    main()
