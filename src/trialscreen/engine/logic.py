@@ -80,9 +80,15 @@ class Interval:
         return self.lo == self.hi
 
 
+_EXACT = {"<": lambda c: c < 0, "<=": lambda c: c <= 0, ">": lambda c: c > 0, ">=": lambda c: c >= 0,
+          "==": lambda c: c == 0, "!=": lambda c: c != 0}
+
+
 def holds(op: str, v: Interval, t: float) -> bool | None:
     """Does ``value op t`` hold for every value the interval allows (True), for
     none (False), or does it depend (None)?"""
+    if v.lo == v.hi:
+        return _EXACT[op](cmp(v.lo, t))
     lo, hi = cmp(v.lo, t), cmp(v.hi, t)
     if op == "<":
         if hi < 0 or (hi == 0 and v.hi_open):

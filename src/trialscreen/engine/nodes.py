@@ -46,6 +46,8 @@ class All(Node):
         self.items = tuple(items)
 
     def eval(self, ctx):
+        if not ctx.explain:
+            return _fast_all(self.items, ctx)
         missing: list = []
         result: bool | None = True
         spans = []
@@ -78,6 +80,8 @@ class Any(Node):
         self.items = tuple(items)
 
     def eval(self, ctx):
+        if not ctx.explain:
+            return _fast_any(self.items, ctx)
         missing: list = []
         result: bool | None = False
         spans = []
@@ -101,6 +105,30 @@ class Any(Node):
 
     def describe(self):
         return "any of"
+
+
+def _fast_all(items, ctx):
+    """Kleene AND without explanations: stop at the first false."""
+    missing = None
+    for item in items:
+        value, miss = item.eval(ctx)
+        if value is False:
+            return False, NOTHING
+        if value is None:
+            missing = (missing or []) + list(miss)
+    return (True, NOTHING) if missing is None else (None, tuple(missing))
+
+
+def _fast_any(items, ctx):
+    """Kleene OR without explanations: stop at the first true."""
+    missing = None
+    for item in items:
+        value, miss = item.eval(ctx)
+        if value is True:
+            return True, NOTHING
+        if value is None:
+            missing = (missing or []) + list(miss)
+    return (False, NOTHING) if missing is None else (None, tuple(missing))
 
 
 def _keep_decisive(ctx, spans, decisive: bool) -> None:
@@ -214,11 +242,10 @@ class Relative:
             return (None, f"{name} {lab.raw}: no {label} given, so '{self.text}' cannot be judged",
                     (f"labs.{name}.{self.ref}",), {})
         interval = Interval.of(lab.value, lab.censor)
+        f = 1.0
         if self.offset is None:
             limit = self.multiplier * ref
             unit = lab.unit
-            shown = f"{name} {lab.raw}"
-            how = f"{self.text} = {fmt(limit)} {unit} ({label} {fmt(ref)} {unit})"
         else:
             try:
                 f = convert.factor(lab.unit, self.offset_unit, analyte)
@@ -228,12 +255,12 @@ class Relative:
             interval = interval.scaled(f)
             unit = self.offset_unit
             limit = ref * f + self.offset
-            shown = f"{name} {lab.raw}" + (f" = {fmt(lab.value * f)} {unit}" if f != 1.0 else "")
-            how = f"{self.text} = {fmt(limit)} {unit} ({label} {fmt(ref)} {lab.unit})"
         result = holds(op, interval, limit)
         miss = _censored_missing(result, name)
         if not explain:
             return result, "", miss, None
+        shown = f"{name} {lab.raw}" + (f" = {fmt(lab.value * f)} {unit}" if f != 1.0 else "")
+        how = f"{self.text} = {fmt(limit)} {unit} ({label} {fmt(ref)} {lab.unit})"
         details = {"value": lab.value, "unit": str(lab.unit), "censor": lab.censor, "op": op,
                    "reference": self.ref, "reference_value": ref, "threshold": limit,
                    "threshold_unit": str(unit)}

@@ -336,7 +336,13 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False)
     return LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field)
 
 
+_UNITS_OK: dict = {}
+
+
 def _lab_unit(r: _Reader, analyte, unit_text: str, path: tuple):
+    known = _UNITS_OK.get((analyte.name, unit_text))
+    if known is not None:
+        return known
     try:
         unit = normalize(unit_text, analyte.klass)
     except UnitError as exc:
@@ -347,9 +353,12 @@ def _lab_unit(r: _Reader, analyte, unit_text: str, path: tuple):
     for family in analyte.units:
         try:
             convert.factor(unit, family, analyte)
-            return unit
         except UnitError as exc:
             errors.append(exc)
+            continue
+        if len(_UNITS_OK) < 10_000:
+            _UNITS_OK[(analyte.name, unit_text)] = unit
+        return unit
     if unit.display == "1":
         raise r.fail(path, f"{analyte.name} needs a unit",
                      hint="give it like " + " or ".join(f"'1.0 {u}'" for u in analyte.units))
@@ -413,9 +422,7 @@ def _cytogenetics(r: _Reader, data: dict) -> dict:
 def _implied(r: _Reader, out: dict) -> dict:
     """Apply the vocabulary's ``implies`` links: a detected finding implies its
     parent (amp(1q) -> 1q+); a parent not detected rules out its children."""
-    terms = vocab.findings().entries
-    parents = {name: [vocab.findings().canonical(p) for p in term.extra.get("implies", [])]
-               for name, term in terms.items()}
+    parents = vocab.findings().parents
     given = dict(out)
     for child, res in given.items():
         for parent in parents.get(child, []):

@@ -100,6 +100,8 @@ def factor(src: Unit, dst: Unit, analyte: "Analyte | None" = None) -> float:
             hit = _compute(src, dst, analyte)
         except UnitError as exc:
             hit = exc
+        if len(_FACTORS) >= 10_000:  # only a hostile file has this many distinct units
+            _FACTORS.clear()
         _FACTORS[key] = hit
     if isinstance(hit, UnitError):
         raise UnitError(hit.message, hint=hit.hint)

@@ -27,6 +27,7 @@ def _load(name: str) -> dict:
         return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
 
 
+@lru_cache(maxsize=65536)
 def name_key(text: str) -> str:
     """Key for analyte, condition and diagnosis names: 'Total Bilirubin' -> 'total_bilirubin'."""
     return re.sub(r"[^0-9a-z%+]+", "_", str(text).strip().lower()).strip("_")
@@ -35,6 +36,7 @@ def name_key(text: str) -> str:
 _BANDS = re.compile(r"^(t\(\d+;\d+\))\(.*\)$")
 
 
+@lru_cache(maxsize=65536)
 def finding_key(text: str) -> str:
     """Key for cytogenetic findings: case, spaces and underscores do not matter."""
     s = re.sub(r"[\s_]+", "", str(text).strip().lower())
@@ -85,7 +87,19 @@ class Vocabulary:
                 self.index[key] = canonical
 
     def canonical(self, name) -> str | None:
+        if not isinstance(name, str):
+            name = str(name)
         return self.index.get(self.keyfunc(name))
+
+    @property
+    def parents(self) -> dict:
+        """canonical -> the canonical names it implies (from 'implies' in the data)."""
+        cached = getattr(self, "_parents", None)
+        if cached is None:
+            cached = {name: tuple(self.canonical(p) for p in getattr(term, "extra", {}).get("implies", []))
+                      for name, term in self.entries.items()}
+            self._parents = cached
+        return cached
 
     def get(self, name):
         canonical = self.canonical(name)
@@ -171,7 +185,12 @@ def qualitative(value) -> bool | None:
     text that is none of these."""
     if isinstance(value, bool):
         return value
-    text = re.sub(r"\s+", " ", str(value).strip().lower())
+    return _qualitative_text(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _qualitative_text(value: str) -> bool | None:
+    text = re.sub(r"\s+", " ", value.strip().lower())
     if text in _POSITIVE:
         return True
     if text in _NEGATIVE:
