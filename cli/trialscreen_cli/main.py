@@ -2,7 +2,8 @@
 
 Exit codes (documented in the README):
   0   the command ran (a screening ran, whatever the verdict; files are valid)
-  1   batch: done, but some rows could not be read (each is in the output with verdict error)
+  1   batch: done, but some rows could not be read (each is in the output with verdict error);
+      test: a golden case does not match, or a criterion status is never exercised
   2   usage error: a bad option, a bad --as-of date, a trial id that names nothing
   65  invalid input: a patient record or a criteria file is wrong
   66  an input file does not exist or cannot be read
@@ -15,6 +16,7 @@ import enum
 import functools
 import os
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -205,6 +207,18 @@ def validate(files: List[str] = typer.Argument(..., help="Criteria files to chec
     failed = False
     for f in files:
         warnings: list = []
+        if Path(f).name.startswith("_definitions"):
+            from trialscreen.criteria.compile import compile_definitions, read_text
+
+            try:
+                defs = compile_definitions(read_text(Path(f)), f)
+            except CriteriaError as exc:
+                failed = True
+                for p in exc.problems:
+                    _stderr(f"{_where(p)}error: {p.message}" + (f" ({p.hint})" if p.hint else ""))
+                continue
+            typer.echo(f"{f}: ok, {len(defs)} shared definitions")
+            continue
         try:
             trial = load_trial(f, warnings=warnings)
         except CriteriaError as exc:
@@ -212,11 +226,55 @@ def validate(files: List[str] = typer.Argument(..., help="Criteria files to chec
             for p in exc.problems:
                 _stderr(f"{_where(p)}error: {p.message}" + (f" ({p.hint})" if p.hint else ""))
             continue
-        for p in warnings:
+        from trialscreen.criteria.lint import lint_trial
+
+        for p in [*warnings, *lint_trial(trial)]:
             _stderr(f"{_where(p)}warning: {p.message}" + (f" ({p.hint})" if p.hint else ""))
         typer.echo(f"{f}: ok, {trial.id}, {len(trial.criteria)} criteria")
     if failed:
         raise typer.Exit(EXIT_INPUT)
+
+
+@app.command("test")
+@handles_errors
+def test_cases(
+    paths: Optional[List[str]] = typer.Argument(None, help="Trial files or folders (default: the bundled library)."),
+    coverage: bool = typer.Option(True, "--coverage/--no-coverage",
+                                  help="Fail when a criterion is never driven to pass, fail or unknown."),
+):
+    """Run each trial's golden patient cases; report mismatches and untested statuses."""
+    from trialscreen.criteria.cases import check_trial, trial_files
+    from trialscreen.criteria.library import bundled_trials
+
+    files = trial_files(paths) if paths else bundled_trials()
+    failed = False
+    for path in files:
+        report = check_trial(path)
+        if report.error:
+            failed = True
+            _stderr(f"{path}: error: {report.error}")
+            continue
+        good = sum(1 for c in report.cases if c.ok)
+        typer.echo(f"{report.trial_id}: {good}/{len(report.cases)} cases pass")
+        for case in report.cases:
+            if case.error:
+                failed = True
+                typer.echo(f"  FAIL {case.path}: {_safe(case.error)}")
+            for m in case.mismatches:
+                failed = True
+                typer.echo(f"  FAIL {case.path}: {_safe(m)}")
+        if report.gaps:
+            by_status: dict = {}
+            for cid, status in report.gaps:
+                by_status.setdefault(status, []).append(cid)
+            for status, ids in by_status.items():
+                typer.echo(f"  untested: no case drives {', '.join(ids)} to {status}")
+            failed = failed or coverage
+        if not report.cases:
+            typer.echo("  no cases: add some under cases/" + report.trial_id + "/")
+            failed = failed or coverage
+    if failed:
+        raise typer.Exit(EXIT_ROW_ERRORS)
 
 
 @app.command()
@@ -227,6 +285,27 @@ def explain(trial: str = typer.Argument(..., help="Trial id or criteria file."))
     from trialscreen_cli.render import render_explain
 
     render_explain(load_trial(trial))
+
+
+class SchemaKind(str, enum.Enum):
+    criteria = "criteria"
+    patient = "patient"
+
+
+@app.command()
+@handles_errors
+def schema(kind: SchemaKind = typer.Argument(SchemaKind.criteria, help="criteria or patient")):
+    """Print the JSON Schema of criteria files or of patient records."""
+    import json
+
+    if kind is SchemaKind.criteria:
+        from trialscreen.criteria.schema import criteria_schema
+
+        typer.echo(json.dumps(criteria_schema(), indent=1, ensure_ascii=False))
+    else:
+        from importlib.resources import files
+
+        typer.echo(files("trialscreen.patient").joinpath("patient.schema.json").read_text(encoding="utf-8"))
 
 
 @app.command()

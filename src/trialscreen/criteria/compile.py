@@ -25,8 +25,9 @@ from trialscreen.units import convert
 from trialscreen.units.normalize import DIMENSIONLESS, normalize, split_value
 
 TRIAL_KEYS = {"id", "title", "source", "version", "complete", "not_encoded", "notes", "phase",
-              "sponsor", "population", "definitions", "inclusion", "exclusion", "aliases"}
-CRITERION_KEYS = {"id", "text", "rule", "applies_if", "note"}
+              "sponsor", "population", "definitions", "inclusion", "exclusion"}
+CRITERION_KEYS = {"id", "text", "rule", "applies_if", "note", "unreachable"}
+STATUSES = ("pass", "fail", "unknown")
 COMPARE = tuple(OP_WORDS) + ("between", "outside")
 NODE_KEYS = {
     "all": set(), "any": set(), "not": set(), "use": set(),
@@ -138,6 +139,10 @@ class _Compiler:
                 self.error(defs.where_key(name), f"'{name}' is not a definition name",
                            "use lower-case snake_case")
                 continue
+            if name in self.shared:
+                self.error(defs.where_key(name), f"'{name}' is already a shared definition",
+                           "use it with {use: " + name + "}, or choose another name")
+                continue
             node = self.node(body, defs.where(name))
             if node is not None:
                 self.definitions[name] = node
@@ -174,9 +179,16 @@ class _Compiler:
         if "applies_if" in item:
             applies = self.node(item["applies_if"], item.where("applies_if"))
         note = item.get("note") or ""
+        unreachable = item.get("unreachable") or {}
+        if not isinstance(unreachable, dict) or any(
+                k not in STATUSES or not isinstance(v, str) or not v.strip() for k, v in unreachable.items()):
+            self.error(item.where("unreachable"), "unreachable maps a status (pass, fail, unknown) to the "
+                       "reason no patient can reach it")
+            unreachable = {}
         if rule is None:
             return None
-        return Criterion(cid, kind, " ".join(text.split()), rule, applies, str(note), pos[0])
+        return Criterion(cid, kind, " ".join(text.split()), rule, applies, str(note), pos[0],
+                         dict(unreachable))
 
     # --- nodes ------------------------------------------------------------------------------
     def node(self, obj, pos):
@@ -668,8 +680,23 @@ def compile_text(text: str, file: str = "<criteria>", shared: dict | None = None
     return trial
 
 
-def compile_file(path: str | Path, shared: dict | None = None, warnings: list | None = None) -> Trial:
-    path = Path(path)
+def compile_definitions(text: str, file: str, shared: dict | None = None) -> dict:
+    """Compile a shared-definitions file (``definitions: {name: rule}``)."""
+    data, problems = load_yaml(text, file)
+    compiler = _Compiler(file, shared)
+    compiler.problems.extend(problems)
+    if data is not None:
+        if not isinstance(data, LMap) or set(data) - {"definitions"}:
+            compiler.error(getattr(data, "pos", (1, 1)), "a definitions file holds only 'definitions:'")
+        else:
+            compiler.read_definitions(data.get("definitions"), data.where("definitions"))
+    errors = [p for p in compiler.problems if p.severity == "error"]
+    if errors:
+        raise CriteriaError(errors)
+    return compiler.definitions
+
+
+def read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -679,8 +706,11 @@ def compile_file(path: str | Path, shared: dict | None = None, warnings: list | 
     except PermissionError:
         raise FileReadError(f"cannot read {path}: permission denied", Location(str(path))) from None
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CriteriaError([Problem(Location(str(path)), f"the file is not UTF-8 (byte {exc.start})",
                                      "save it as UTF-8")]) from None
-    return compile_text(text, str(path), shared, warnings)
+
+
+def compile_file(path: str | Path, shared: dict | None = None, warnings: list | None = None) -> Trial:
+    return compile_text(read_text(Path(path)), str(path), shared, warnings)

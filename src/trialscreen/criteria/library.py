@@ -62,6 +62,23 @@ def resolve(id_or_path: str) -> Path:
     raise TrialNotFound(f"no trial '{id_or_path}'", hint=hint + "; or give the path of a criteria file")
 
 
+def shared_definitions() -> dict:
+    """The definitions of every ``_definitions*.yaml`` in the library folders,
+    compiled once; a trial refers to them with ``{use: name}``."""
+    from trialscreen.criteria.compile import compile_definitions, read_text
+
+    files = [p for d in criteria_dirs() if d.is_dir() for p in sorted(d.glob("_definitions*.yaml"))]
+    key = tuple((str(p), p.stat().st_mtime_ns) for p in files)
+    cached = _CACHE.get(("shared", key))
+    if cached is not None:
+        return cached
+    merged: dict = {}
+    for path in files:
+        merged.update(compile_definitions(read_text(path), str(path), merged))
+    _CACHE[("shared", key)] = merged
+    return merged
+
+
 def load_trial(id_or_path: str, warnings: list | None = None):
     """Compile a trial (once per file and content) by id or path."""
     from trialscreen.criteria.compile import compile_file
@@ -74,7 +91,7 @@ def load_trial(id_or_path: str, warnings: list | None = None):
         key = None
     if key is not None and key in _CACHE and warnings is None:
         return _CACHE[key]
-    trial = compile_file(path, warnings=warnings)
+    trial = compile_file(path, shared=shared_definitions(), warnings=warnings)
     if key is not None:
         _CACHE[key] = trial
     return trial

@@ -32,6 +32,7 @@ class Criterion:
     applies_if: Node | None = None
     note: str = ""
     line: int | None = None
+    unreachable: dict = field(default_factory=dict)   # status -> why no patient can reach it
 
 
 @dataclass

@@ -1,0 +1,148 @@
+"""Warnings for trial authors (shown by `trialscreen validate`).
+
+- thresholds that contradict each other: two comparisons of one value under
+  the same ``all`` that no value can satisfy together;
+- comparisons no patient can satisfy (an age above 130, a lab value below 0);
+- drift between text and logic: a number in the protocol text that appears
+  nowhere in the criterion's logic (or in its note, where an author explains
+  why, e.g. a window left to an attestation).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from trialscreen.engine import nodes as N
+from trialscreen.engine.logic import fmt
+from trialscreen.errors import Location, Problem, UnitError
+from trialscreen.units import convert
+
+# What a patient field can hold (the patient reader refuses anything else).
+FIELD_RANGE = {"age": (0, 130), "ecog": (0, 5), "weight": (0.5, 500), "height": (30, 260)}
+_NUMBER = re.compile(r"(?<![\w(;./^])(\d+(?:\.\d+)?)(?![\w);^])")
+
+
+def walk(node):
+    yield node
+    for child in node.children():
+        yield from walk(child)
+
+
+def lint_trial(trial) -> list[Problem]:
+    out = []
+    for c in trial.criteria:
+        where = Location(trial.path, c.line, None)
+        for rule in (c.applies_if, c.rule):
+            if rule is None:
+                continue
+            for node in walk(rule):
+                if isinstance(node, N.All):
+                    out.extend(Problem(where, f"{c.id}: {m}", severity="warning") for m in _contradictions(node))
+                out.extend(Problem(where, f"{c.id}: {m}", severity="warning") for m in _impossible(node))
+        for number in _drift(c):
+            out.append(Problem(where, f"{c.id}: the text mentions {number}, which appears nowhere in the "
+                               "logic", "encode it, or say in the criterion's note why it is not",
+                               severity="warning"))
+    return out
+
+
+def _bounds(node):
+    """(subject, op, value) for simple numeric comparisons, in one unit per subject."""
+    if isinstance(node, N.LabTest) and len(node.alternatives) == 1:
+        op, thr = node.alternatives[0]
+        if isinstance(thr, N.Absolute):
+            family = node.analyte.units[0] if node.analyte.units else thr.unit
+            try:
+                value = thr.value * convert.factor(thr.unit, family, node.analyte)
+            except UnitError:
+                return None
+            return (f"{node.analyte.name} ({family})", op, value, f"{node.analyte.name} {op} {thr.text}")
+    if isinstance(node, N.FieldTest) and node.op in ("<", "<=", ">", ">=") and isinstance(node.value, float):
+        return (node.field, node.op, node.value, f"{node.field} {node.op} {fmt(node.value)}")
+    return None
+
+
+def _feasible(ops) -> bool:
+    lo, lo_open, hi, hi_open = -math.inf, False, math.inf, False
+    for op, v in ops:
+        if op in (">", ">=") and (v > lo or (v == lo and op == ">")):
+            lo, lo_open = v, op == ">"
+        if op in ("<", "<=") and (v < hi or (v == hi and op == "<")):
+            hi, hi_open = v, op == "<"
+    return lo < hi or (lo == hi and not lo_open and not hi_open)
+
+
+def _contradictions(node: N.All) -> list[str]:
+    groups: dict = {}
+    for child in node.items:
+        b = _bounds(child)
+        if b:
+            groups.setdefault(b[0], []).append(b)
+    out = []
+    for subject, items in groups.items():
+        if len(items) > 1 and not _feasible([(op, v) for _, op, v, _ in items]):
+            out.append("thresholds contradict each other: " + " and ".join(t for *_, t in items)
+                       + " cannot both hold")
+    return out
+
+
+def _impossible(node) -> list[str]:
+    if isinstance(node, N.FieldTest) and node.field in FIELD_RANGE and isinstance(node.value, float):
+        lo, hi = FIELD_RANGE[node.field]
+        if not _feasible([(">=", lo), ("<=", hi), (node.op, node.value)]):
+            return [f"no patient can have {node.field} {node.op} {fmt(node.value)} "
+                    f"(possible: {fmt(lo)} to {fmt(hi)})"]
+    if isinstance(node, N.LabTest):
+        for op, thr in node.alternatives:
+            if isinstance(thr, N.Absolute) and op in ("<", "<=") and thr.value <= 0 and not (op == "<=" and thr.value == 0):
+                return [f"no lab value can be {op} {thr.text}"]
+    return []
+
+
+def _logic_numbers(criterion) -> set[float]:
+    nums: set[float] = set()
+    for rule in (criterion.applies_if, criterion.rule):
+        if rule is None:
+            continue
+        for node in walk(rule):
+            if isinstance(node, N.LabTest):
+                if node.within:
+                    nums.add(node.within.n)
+                for _, thr in node.alternatives:
+                    nums.update(float(x) for x in re.findall(r"\d+(?:\.\d+)?", thr.text))
+                    if isinstance(thr, N.Absolute):
+                        nums.add(thr.value)
+                        try:  # the same threshold in the analyte's other units
+                            for fam in node.analyte.units:
+                                nums.add(round(thr.value * convert.factor(thr.unit, fam, node.analyte), 6))
+                        except UnitError:
+                            pass
+            elif isinstance(node, N.FieldTest):
+                values = node.value if isinstance(node.value, (tuple, frozenset)) else (node.value,)
+                nums.update(float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool))
+            elif isinstance(node, N.ConditionTest) and node.grade:
+                nums.add(node.grade[1])
+            elif isinstance(node, N.FindingTest) and node.min_percent:
+                nums.add(node.min_percent)
+            for attr in ("window",):
+                w = getattr(node, attr, None)
+                if w is not None:
+                    nums.add(w.within.n)
+            if isinstance(node, N.TreatmentTest) and node.duration:
+                nums.add(node.duration[1].n)
+            if isinstance(node, N.NeoplasmTest) and node.free_for:
+                nums.add(node.free_for.n)
+    return nums
+
+
+def _drift(criterion) -> list[str]:
+    text = re.sub(r"(\d),(\d{3})", r"\1\2", criterion.text)
+    known = _logic_numbers(criterion)
+    known.update(float(x) for x in re.findall(r"\d+(?:\.\d+)?", criterion.note or ""))
+    out = []
+    for m in _NUMBER.finditer(text):
+        value = float(m.group(1))
+        if not any(math.isclose(value, k, rel_tol=1e-6) for k in known) and m.group(1) not in out:
+            out.append(m.group(1))
+    return out
