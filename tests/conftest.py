@@ -31,3 +31,13 @@ def screen_record(trial, record, as_of=None):
 
 def status_of(result, cid):
     return next(c for c in result.criteria if c.id == cid)
+
+
+@pytest.fixture(autouse=True)
+def _values_hidden():
+    """Each test starts with patient values kept out of messages (the default)."""
+    from trialscreen import errors
+
+    errors.SHOW_VALUES = False
+    yield
+    errors.SHOW_VALUES = False

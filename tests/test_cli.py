@@ -194,7 +194,17 @@ def test_screen_with_invalid_criteria_points_to_validate(run, tmp_path):
 def test_control_characters_from_input_are_escaped(run, tmp_path):
     bad = tmp_path / "p.json"
     bad.write_text('{"id": "X", "sex": "\\u001b[31mred"}')
-    result = run("screen", str(bad), "-t", "NCT05378971")
+    result = run("--verbose", "screen", str(bad), "-t", "NCT05378971")
     assert result.exit_code == 65
     assert "\x1b" not in result.stderr
     assert "\\x1b" in result.stderr
+
+
+def test_patient_values_stay_out_of_messages_unless_verbose(run, tmp_path):
+    bad = tmp_path / "p.json"
+    bad.write_text('{"id": "X", "birth_date": "1961-13-45"}')
+    quiet = run("screen", str(bad), "-t", "NCT05378971")
+    assert quiet.exit_code == 65
+    assert "birth_date" in quiet.stderr and "1961" not in quiet.stderr
+    loud = run("--verbose", "screen", str(bad), "-t", "NCT05378971")
+    assert "1961-13-45" in loud.stderr

@@ -19,7 +19,7 @@ def error_of(text):
 
 BAD = [
     # text, line, column, field, words
-    ('{"id": "X", "ecog": 7}', 1, 21, "ecog", "not a grade 0 to 5"),
+    ('{"id": "X", "ecog": 7}', 1, 21, "ecog", "not an ECOG grade 0 to 5"),
     ('{"id": "X",\n "age": 300}', 2, 9, "age", "outside the possible range"),
     ('{"id": "X", "labs": {"platelets": "-5 x10^9/L"}}', 1, 35, "labs.platelets", "negative"),
     ('{"id": "X", "labs": {"creatinine": "1.2"}}', 1, 36, "labs.creatinine", "needs a unit"),

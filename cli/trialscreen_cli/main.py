@@ -69,8 +69,14 @@ def _version(value: bool):
 
 @app.callback()
 def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit.")):
+                                       help="Print the version and exit."),
+          verbose: bool = typer.Option(False, "--verbose", "-v",
+                                       help="Show patient values in error messages (off by default: "
+                                            "messages name the field and row only).")):
     """Screen patients against clinical-trial eligibility criteria, rule by rule."""
+    from trialscreen import errors
+
+    errors.SHOW_VALUES = verbose
 
 
 def _as_of(text: Optional[str]):

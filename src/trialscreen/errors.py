@@ -70,19 +70,32 @@ class Problem:
         }
 
 
+# Patient values (a lab result, a date of birth) are kept out of error messages
+# unless this is switched on (the command line's --verbose): messages end up in
+# logs and tickets, and the field name and row number are enough to find them.
+SHOW_VALUES = False
+
+
 class TrialscreenError(Exception):
-    """Base of every error the library raises on purpose."""
+    """Base of every error the library raises on purpose.
+
+    ``value`` is the offending input value, shown only when SHOW_VALUES is on.
+    """
 
     exit_code = 1
 
-    def __init__(self, message: str, location: Location | None = None, hint: str = ""):
+    def __init__(self, message: str, location: Location | None = None, hint: str = "", value=None):
         self.message = message
         self.location = location or Location()
         self.hint = hint
-        super().__init__(str(self))
+        self.value = value
+        super().__init__(message)
 
     def __str__(self) -> str:
-        return str(Problem(self.location, self.message, self.hint))
+        message = self.message
+        if self.value is not None and SHOW_VALUES:
+            message += f" (value: {self.value!r})"
+        return str(Problem(self.location, message, self.hint))
 
 
 class InputError(TrialscreenError, ValueError):

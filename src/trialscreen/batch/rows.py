@@ -20,10 +20,11 @@ _TRUTHY = {"true": True, "yes": True, "false": False, "no": False}
 class RowError(Exception):
     """A row that cannot become a patient: the message names the column."""
 
-    def __init__(self, message: str, column: str | None = None):
+    def __init__(self, message: str, column: str | None = None, value=None):
         super().__init__(message)
         self.message = message
         self.column = column
+        self.value = value
 
 
 def _number(text: str):
@@ -65,7 +66,7 @@ def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
                 text = mapped
             elif key not in missing:
                 allowed = ", ".join(sorted(repr(k) for k in col.values))
-                raise RowError(f"'{text}' is not one of the coded values ({allowed})", col.header)
+                raise RowError(f"the cell is not one of the coded values ({allowed})", col.header, text)
         if text.lower() in missing:
             continue
         if plan.decimal_comma and _NUMBERISH.match(text):

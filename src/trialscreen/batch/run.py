@@ -172,10 +172,10 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
                     raise RowError("the id cell is empty", header[id_index])
                 patient = patient_from_dict(record, source)
             except RowError as exc:
-                _fail(summary, writer, trials, line, pid, _row_message(line, exc.column, exc.message))
+                _fail(summary, writer, trials, line, pid, _row_message(line, exc.column, exc.message, exc.value))
             except PatientError as exc:
                 _fail(summary, writer, trials, line, pid,
-                      _row_message(line, column_of(exc, where), exc.message))
+                      _row_message(line, column_of(exc, where), exc.message, exc.value, exc.hint))
             else:
                 for tally, trial in zip(summary.trials, trials):
                     result = screen(trial, patient, as_of, explain=writer.explain)
@@ -187,7 +187,13 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     return summary
 
 
-def _row_message(line: int, column: str | None, message: str) -> str:
+def _row_message(line: int, column: str | None, message: str, value=None, hint: str = "") -> str:
+    from trialscreen import errors
+
+    if value is not None and errors.SHOW_VALUES:
+        message += f" (value: {value!r})"
+    if hint:
+        message += f" ({hint})"
     return f"row {line}, column '{column}': {message}" if column else f"row {line}: {message}"
 
 

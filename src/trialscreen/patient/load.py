@@ -97,8 +97,8 @@ class _Reader:
             line, col = locate(self.text, path)
         return Location(self.source, line, col, field=_dotted(path))
 
-    def fail(self, path: tuple, message: str, hint: str = "") -> PatientError:
-        return PatientError(message, self.where(path), hint)
+    def fail(self, path: tuple, message: str, hint: str = "", value=None) -> PatientError:
+        return PatientError(message, self.where(path), hint, value)
 
     def warn(self, path: tuple, message: str, hint: str = ""):
         self.warnings.append(Problem(self.where(path), message, hint, severity="warning"))
@@ -115,7 +115,7 @@ class _Reader:
         if not math.isfinite(value):
             raise self.fail(path, "must be a finite number")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise self.fail(path, f"{value:g} is outside the possible range {lo:g} to {hi:g}",
+            raise self.fail(path, f"is outside the possible range {lo:g} to {hi:g}", value=value,
                             hint="correct the value or leave it out")
         return float(value)
 
@@ -125,7 +125,7 @@ class _Reader:
                 return date.fromisoformat(value.strip())
             except ValueError:
                 pass
-        raise self.fail(path, f"{_show(value)} is not a date", hint="write dates as YYYY-MM-DD")
+        raise self.fail(path, "is not a date", hint="write dates as YYYY-MM-DD", value=value)
 
     def opt_date(self, obj: dict, key: str, path) -> date | None:
         value = obj.get(key)
@@ -142,7 +142,7 @@ class _Reader:
             return False
         if isinstance(value, str) and value.strip().lower() in ("unknown", ""):
             return None
-        raise self.fail(path, f"{_show(value)} is not true or false")
+        raise self.fail(path, "is not true or false", value=value)
 
     def mapping(self, value, path) -> dict:
         if not isinstance(value, dict):
@@ -165,12 +165,12 @@ class _Reader:
             try:
                 censor, number, unit_text = split_value(value)
             except ValueError:
-                raise self.fail(path, f"{_show(value)} is not a number with a unit",
-                                hint=f"for example {what}") from None
+                raise self.fail(path, "is not a number with a unit", hint=f"for example {what}",
+                                value=value) from None
             if censor:
                 raise self.fail(path, "a body measure cannot be a bound")
         else:
-            raise self.fail(path, f"needs a unit: {_show(value)}", hint=f"write it like {what}")
+            raise self.fail(path, "needs a unit", hint=f"write it like {what}", value=value)
         if not unit_text:
             raise self.fail(path, "needs a unit", hint=f"write it like {what}")
         try:
@@ -179,19 +179,14 @@ class _Reader:
         except UnitError as exc:
             raise self.fail(path, exc.message, exc.hint) from None
         if not lo <= result <= hi:
-            raise self.fail(path, f"{number:g} {unit_text} is outside the possible range",
-                            hint="correct the value or its unit")
+            raise self.fail(path, f"is outside the possible range (in {unit_text})",
+                            hint="correct the value or its unit", value=number)
         return result
 
 
 def _kind(value) -> str:
     return {dict: "an object", list: "a list", str: "text", bool: "true/false",
             type(None): "null"}.get(type(value), "a number" if isinstance(value, (int, float)) else "?")
-
-
-def _show(value) -> str:
-    text = repr(value) if not isinstance(value, str) else f"'{value}'"
-    return text if len(text) <= 40 else text[:37] + "...'"
 
 
 def _dotted(path: tuple) -> str:
@@ -222,7 +217,7 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
         sex = data["sex"]
         key = sex.strip().lower() if isinstance(sex, str) else None
         if key not in _SEX and key not in ("other", "unknown", "x"):
-            raise r.fail(("sex",), f"{_show(sex)} is not a sex trialscreen knows", hint="use female or male")
+            raise r.fail(("sex",), "is not a sex trialscreen knows", hint="use female or male", value=sex)
         p.sex = _SEX.get(key)
     if data.get("age") is not None:
         p.age = r.number(data["age"], ("age",), *LIMITS["age"])
@@ -231,7 +226,7 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
     if data.get("ecog") is not None:
         ecog = data["ecog"]
         if isinstance(ecog, bool) or not isinstance(ecog, (int, float)) or ecog != int(ecog) or not 0 <= ecog <= 5:
-            raise r.fail(("ecog",), f"ECOG {_show(ecog)} is not a grade 0 to 5")
+            raise r.fail(("ecog",), "is not an ECOG grade 0 to 5", value=ecog)
         p.ecog = int(ecog)
     if data.get("as_of") is not None:
         p.as_of = r.date(data["as_of"], ("as_of",))
@@ -304,7 +299,7 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False)
         try:
             result = vocab.qualitative(value)
         except ValueError:
-            raise r.fail(path, f"{_show(value)} is not a result for {analyte.name}",
+            raise r.fail(path, f"is not a result for {analyte.name}", value=value,
                          hint="use " + vocab.QUALITATIVE_WORDS) from None
         return LabValue(analyte.name, None, None, str(value), date=when, result=result, field=field)
     censor = None
@@ -312,14 +307,14 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False)
         try:
             censor, number, unit_text = split_value(value, decimal_comma)
         except ValueError:
-            raise r.fail(path, f"{_show(value)} is not a number with a unit",
-                         hint="write it like '1.4 mg/dL'") from None
+            raise r.fail(path, "is not a number with a unit", hint="write it like '1.4 mg/dL'",
+                         value=value) from None
         if "unit" in obj:
             if unit_text:
                 raise r.fail(path, "the unit is given twice (in the value and in 'unit')")
             unit_text = obj["unit"]
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise r.fail(path, f"{_show(value)} is not a lab value", hint="write it like '1.4 mg/dL'")
+        raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'", value=value)
     else:
         number = r.number(value, path + ("value",) if isinstance(raw, dict) else path)
         unit_text = obj.get("unit", "")
@@ -328,7 +323,7 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False)
     if not math.isfinite(number):
         raise r.fail(path, "must be a finite number")
     if number < 0:
-        raise r.fail(path, f"{number:g} is negative; a lab value cannot be", hint="correct the value")
+        raise r.fail(path, "is negative; a lab value cannot be", hint="correct the value", value=number)
     unit = _lab_unit(r, analyte, unit_text, path)
     uln = _limit(r, analyte, obj.get("uln"), unit, path + ("uln",), decimal_comma)
     lln = _limit(r, analyte, obj.get("lln"), unit, path + ("lln",), decimal_comma)
@@ -376,7 +371,7 @@ def _limit(r: _Reader, analyte, raw, unit, path, decimal_comma=False) -> float |
         try:
             censor, number, unit_text = split_value(raw, decimal_comma)
         except ValueError:
-            raise r.fail(path, f"{_show(raw)} is not a number with a unit") from None
+            raise r.fail(path, "is not a number with a unit", value=raw) from None
         if censor:
             raise r.fail(path, "a reference limit cannot be a bound")
         if not unit_text:
@@ -409,7 +404,7 @@ def _cytogenetics(r: _Reader, data: dict) -> dict:
         try:
             detected = vocab.qualitative(value)
         except ValueError:
-            raise r.fail(path, f"{_show(value)} is not a result for {canonical}",
+            raise r.fail(path, f"is not a result for {canonical}", value=value,
                          hint="use " + vocab.QUALITATIVE_WORDS) from None
         previous = out.get(canonical)
         if previous is not None and previous.detected != detected:
@@ -461,7 +456,7 @@ def _conditions(r: _Reader, data: dict) -> dict:
             grade = obj.get("grade")
             if grade is not None:
                 if isinstance(grade, bool) or not isinstance(grade, int) or not 0 <= grade <= 5:
-                    raise r.fail(path + ("grade",), f"grade {_show(grade)} is not a CTCAE grade 0 to 5")
+                    raise r.fail(path + ("grade",), "is not a CTCAE grade 0 to 5", value=grade)
             present = r.boolean(obj.get("present"), path + ("present",))
             if present is None and grade is not None:
                 present = grade > 0
