@@ -1,10 +1,14 @@
 import copy
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The tests keep their own factor cache, fresh for each run (subprocesses inherit it).
+os.environ["TRIALSCREEN_CACHE"] = tempfile.mkdtemp(prefix="trialscreen-cache-")
 EXAMPLES = ROOT / "examples" / "patients"
 ELIGIBLE = EXAMPLES / "NCT05378971-eligible.json"
 

@@ -146,7 +146,7 @@ def load_yaml(text: str, file: str) -> tuple[object, list[Problem]]:
                               "split it or check that it is the right file")]
     if text.startswith("\ufeff"):
         text = text[1:]
-    loader = yaml.SafeLoader(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml keeps the marks too
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:

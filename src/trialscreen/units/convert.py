@@ -23,6 +23,81 @@ if TYPE_CHECKING:  # pragma: no cover
 _DEFINITIONS = Path(__file__).with_name("definitions.txt")
 _REGISTRY = None
 _FACTORS: dict[tuple, float | UnitError] = {}
+_DISK: "_DiskCache | None" = None
+
+
+class _DiskCache:
+    """Factors computed by pint in earlier runs, so that a one-patient screen
+    need not import pint at all. The file name carries a hash of the unit
+    definitions, the analyte vocabulary and this code: change any of them and
+    the old file is simply not read. TRIALSCREEN_CACHE names the folder
+    (default ~/.cache/trialscreen); a folder that cannot be written only
+    turns the saving off."""
+
+    def __init__(self):
+        import hashlib
+        import os
+
+        digest = hashlib.sha256(_DEFINITIONS.read_bytes())
+        here = Path(__file__).resolve()
+        for source in (here, here.with_name("normalize.py"), here.parents[1] / "vocab" / "analytes.yaml"):
+            digest.update(source.read_bytes())  # the data and the code that compute a factor
+        base = os.environ.get("TRIALSCREEN_CACHE") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "trialscreen")
+        self.path = Path(base) / f"factors-{digest.hexdigest()[:16]}.json"
+        self.data: dict = {}
+        self.dirty = False
+        try:
+            import json
+
+            self.data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.data = {}
+
+    @staticmethod
+    def key(k: tuple) -> str:
+        return "|".join(map(repr, k))
+
+    def get(self, k: tuple):
+        hit = self.data.get(self.key(k))
+        if hit is None:
+            return None
+        if isinstance(hit, list):  # a refusal: message and hint
+            return UnitError(hit[0], hint=hit[1])
+        return float(hit)
+
+    def put(self, k: tuple, value) -> None:
+        if len(self.data) >= 5000:
+            return
+        self.data[self.key(k)] = [value.message, value.hint] if isinstance(value, UnitError) else value
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        import json
+        import os
+        import tempfile
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self.data, fh)
+            os.replace(tmp, self.path)
+            self.dirty = False
+        except OSError:
+            pass
+
+
+def _disk() -> "_DiskCache":
+    global _DISK
+    if _DISK is None:
+        import atexit
+
+        _DISK = _DiskCache()
+        atexit.register(_DISK.save)
+    return _DISK
 
 
 def registry():
@@ -96,10 +171,13 @@ def factor(src: Unit, dst: Unit, analyte: "Analyte | None" = None) -> float:
     key = (src.expr, src.scale, dst.expr, dst.scale, analyte.name if analyte else None)
     hit = _FACTORS.get(key)
     if hit is None:
+        hit = _disk().get(key)
+    if hit is None:
         try:
             hit = _compute(src, dst, analyte)
         except UnitError as exc:
             hit = exc
+        _disk().put(key, hit)
         if len(_FACTORS) >= 10_000:  # only a hostile file has this many distinct units
             _FACTORS.clear()
         _FACTORS[key] = hit

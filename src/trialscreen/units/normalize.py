@@ -173,8 +173,11 @@ def _parts(body: str, klass: str | None, raw: str) -> tuple[float, list[str], li
             if not m:
                 raise UnitError(f"cannot read the unit '{raw}'")
             factor = float(m.group(1)) if m.group(1) else 1.0
-            if factor <= 0:
-                raise UnitError(f"cannot read the unit '{raw}': a factor must be positive")
+            # A number inside a unit only makes sense as a whole period ("mg/24h");
+            # anywhere else ("1..2 mg/dL" read as 1 x ".2mg") it is a typo, not a unit.
+            if m.group(1) and (index == 0 or not factor.is_integer() or factor < 1):
+                raise UnitError(f"cannot read the unit '{raw}': a number inside a unit is only "
+                                "allowed as a period such as /24h", hint="check the value and its unit")
             name, disp = _atom(m.group(2), klass, raw)
             power = int(m.group(3)) if m.group(3) else 1
             if m.group(1):
