@@ -160,3 +160,17 @@ def test_shared_definitions_are_used_by_name(tmp_path):
     with pytest.raises(Exception, match="already a shared definition"):
         compile_text(HEAD + "definitions:\n  adult: {field: age, ge: 21}\ninclusion:\n  - id: I1\n    text: a\n"
                      "    rule: {use: adult}\n", "t.yaml", shared=shared)
+
+
+def test_the_bundled_library_passes_its_golden_cases_with_full_coverage(run_cli):
+    result = run_cli("test", str(ROOT / "criteria"))
+    assert result.exit_code == 0, result.stdout
+    assert "untested" not in result.stdout and "FAIL" not in result.stdout
+    assert result.stdout.count("cases pass") == 5
+
+
+def test_trials_lists_the_five_seed_trials(run_cli):
+    result = run_cli("trials")
+    assert result.exit_code == 0
+    for trial in ("NCT05378971", "NCT06863584", "NCT01421927", "NCT00480363", "NCT01169337"):
+        assert trial in result.stdout
