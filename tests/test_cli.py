@@ -208,3 +208,23 @@ def test_patient_values_stay_out_of_messages_unless_verbose(run, tmp_path):
     assert "birth_date" in quiet.stderr and "1961" not in quiet.stderr
     loud = run("--verbose", "screen", str(bad), "-t", "NCT05378971")
     assert "1961-13-45" in loud.stderr
+
+
+def test_no_trial_ranks_the_library_then_details(run):
+    result = run("screen", str(ELIGIBLE), "-f", "markdown")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert out.startswith("## Which trials could this patient enter?")
+    summary = out.split("\n\n## ")[0]
+    rows = [line.split(" | ")[0].strip("| ") for line in summary.splitlines() if line.startswith("| NCT")]
+    assert rows[0] == "NCT05378971" and len(rows) == 5
+    assert "(trial only partly encoded)" in summary
+    details = [line[3:14] for line in out.splitlines() if line.startswith("## NCT")]
+    assert details == rows
+
+
+def test_incomplete_trial_says_its_verdict_covers_only_the_encoded_criteria(run):
+    [out] = screen_json(run, str(ELIGIBLE), "--trial", "NCT06863584")
+    assert out["trial"]["complete"] is False
+    assert out["trial"]["not_encoded"]
+    assert "covers only the encoded criteria" in out["coverage"]

@@ -124,9 +124,9 @@ def screen(
 
         typer.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False, default=str))
     elif fmt is Format.markdown:
-        from trialscreen.explain.markdown import result_markdown
+        from trialscreen.explain.markdown import results_markdown
 
-        typer.echo("\n".join(result_markdown(r) for r in results))
+        typer.echo(results_markdown(results))
     else:
         from trialscreen_cli.render import render_results
 

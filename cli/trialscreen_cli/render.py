@@ -39,30 +39,26 @@ def _counts(result) -> str:
 
 
 def render_results(results) -> None:
+    from trialscreen.explain.markdown import ranked
+
     console = _console()
     if len(results) > 1:
+        results = ranked(results)
         render_summary(console, results)
     for result in results:
         render_result(console, result)
 
 
 def render_summary(console: Console, results) -> None:
-    order = {"eligible": 0, "needs_review": 1, "ineligible": 2}
     table = Table(title="Which trials could this patient enter?", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("Trial", no_wrap=True)
     table.add_column("Verdict", no_wrap=True)
     table.add_column("Why")
-    for r in sorted(results, key=lambda r: (order[r.verdict], len(r.ids("unknown")), r.trial.id)):
+    from trialscreen.explain.markdown import why
+
+    for r in results:
         word, style = VERDICT[r.verdict]
-        if r.verdict == "ineligible":
-            why = "fails " + ", ".join(r.ids("fail"))
-        elif r.verdict == "needs_review":
-            why = f"{len(r.ids('unknown'))} undecided: " + ", ".join(r.ids("unknown"))
-        else:
-            why = "every criterion met"
-        if not r.trial.complete:
-            why += " (trial only partly encoded)"
-        table.add_row(escape(r.trial.id), Text(word, style=style), escape(why))
+        table.add_row(escape(r.trial.id), Text(word, style=style), escape(why(r)))
     console.print(table)
 
 

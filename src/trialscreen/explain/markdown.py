@@ -31,3 +31,34 @@ def result_markdown(result) -> str:
         lines.extend(f"- {_cell(m)}" for m in result.missing)
     lines.append("")
     return "\n".join(lines)
+
+
+_ORDER = {"eligible": 0, "needs_review": 1, "ineligible": 2}
+
+
+def ranked(results) -> list:
+    """Eligible first, then needs review (fewest undecided first), then ineligible."""
+    return sorted(results, key=lambda r: (_ORDER[r.verdict], len(r.ids("unknown")), r.trial.id))
+
+
+def why(result) -> str:
+    if result.verdict == "ineligible":
+        text = "fails " + ", ".join(result.ids("fail"))
+    elif result.verdict == "needs_review":
+        text = f"{len(result.ids('unknown'))} undecided: " + ", ".join(result.ids("unknown"))
+    else:
+        text = "every criterion met"
+    if not result.trial.complete:
+        text += " (trial only partly encoded)"
+    return text
+
+
+def results_markdown(results) -> str:
+    """One or several results; several get a ranked summary first."""
+    if len(results) == 1:
+        return result_markdown(results[0])
+    results = ranked(results)
+    lines = ["## Which trials could this patient enter?", "", "| Trial | Verdict | Why |", "|---|---|---|"]
+    lines += [f"| {r.trial.id} | {VERDICT_WORD[r.verdict]} | {_cell(why(r))} |" for r in results]
+    lines.append("")
+    return "\n".join(lines) + "\n" + "\n".join(result_markdown(r) for r in results)
