@@ -183,16 +183,20 @@ def batch(
         from trialscreen_cli.render import progress_bar
 
         bar, progress = progress_bar(source)
+    finished = False
     try:
         with open_text(binary) as stream:
             writer = Writer(target, kind, trials)
             summary = run_batch(stream, source, trials, writer, mapping=mapping, as_of=when,
                                 delimiter=delim, decimal_comma=decimal_comma, progress=progress)
+        finished = True
     finally:
         if bar is not None:
             bar.stop()
         if target is not sys.stdout:
             target.close()
+            if not finished:  # a run that did not finish leaves no half-written file
+                Path(out).unlink(missing_ok=True)
     if summary_file:
         with open(summary_file, "w", encoding="utf-8") as fh:
             json.dump(summary.as_dict(), fh, indent=2)

@@ -209,8 +209,8 @@ def plan_columns(header: list[str], mapping: Mapping | None, source: str) -> Col
     plan = ColumnPlan(columns, ignored, warnings)
     plan.delimiter = mapping.delimiter
     plan.decimal_comma = mapping.decimal_comma
-    if mapping.missing is not None:
-        plan.missing = frozenset(mapping.missing)
+    if mapping.missing is not None:  # the mapping's own tokens; an empty cell is always missing
+        plan.missing = frozenset(mapping.missing) | {""}
     return plan
 
 
@@ -245,7 +245,7 @@ def _resolve(index, header, name, unit, values) -> Column | None:
         return col("lab", analyte)
     finding = vocab.findings().canonical(name)
     if finding:
-        return col("finding", finding)
+        return col("finding", finding, name.strip())  # the lab's spelling, kept for explanations
     condition = vocab.conditions().canonical(name)
     if condition:
         return col("condition", condition, "present")

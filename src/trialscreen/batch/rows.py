@@ -53,6 +53,8 @@ def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
     diagnosis: dict = {}
     treatments: dict = {}
     lists: dict = {}
+    spellings: dict = {}
+    treatment_cols: dict = {}
     missing = plan.missing
     for col in plan.columns:
         raw = cells[col.index]
@@ -98,11 +100,14 @@ def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
                 entry[col.attr] = f"{text} {col.unit}" if col.unit else _number(text)
             where[f"labs.{col.key}.{col.attr}"] = col.header
         elif kind == "finding":
-            cyto.setdefault(col.key, {})["result"] = text
-            where[f"cytogenetics.{col.key}"] = col.header
+            spelling = col.attr or col.key
+            spellings[col.key] = spelling
+            cyto.setdefault(spelling, {})["result"] = text
+            where[f"cytogenetics.{spelling}"] = col.header
         elif kind == "finding_percent":
-            cyto.setdefault(col.key, {})["percent"] = _number(text)
-            where[f"cytogenetics.{col.key}.percent"] = col.header
+            spelling = spellings.get(col.key, col.key)
+            cyto.setdefault(spelling, {})["percent"] = _number(text)
+            where[f"cytogenetics.{spelling}.percent"] = col.header
         elif kind == "condition":
             conds.setdefault(col.key, {})["present"] = text
             where[f"conditions.{col.key}"] = col.header
@@ -122,6 +127,7 @@ def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
         elif kind == "treatment":
             event = treatments.setdefault(col.key, {"type": col.key})
             event[col.attr] = text if col.attr in ("date", "start", "end") else _attr(text)
+            treatment_cols[(col.key, col.attr)] = col.header
         elif kind == "json_list":
             try:
                 value = json.loads(text)
@@ -152,6 +158,11 @@ def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
         lists.setdefault("diagnoses", [])
         lists["diagnoses"] = [diagnosis, *lists["diagnoses"]]
     if treatments:
+        first = len(lists.get("treatments", []))
+        for i, kind in enumerate(treatments):
+            for (k, attr), header in treatment_cols.items():
+                if k == kind:
+                    where[f"treatments[{first + i}].{attr}"] = header
         lists["treatments"] = [*lists.get("treatments", []), *treatments.values()]
     record.update(lists)
     return record, where

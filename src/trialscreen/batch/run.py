@@ -98,6 +98,10 @@ class Writer:
                 for c in t.criteria:
                     self.columns.append(f"{t.id}:{c.id}" if self.multi else c.id)
             self.csv = csv.writer(stream, lineterminator="\n")
+
+    def start(self) -> None:
+        """Write the header: called once the input's own header has been read."""
+        if self.fmt == "csv":
             self.csv.writerow(["row", "id", "trial", "verdict", "failed", "unknown", "missing", "error",
                                *self.columns])
 
@@ -138,6 +142,7 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     if plan.decimal_comma and delim == ",":
         raise UsageError("a decimal comma cannot be read in a comma-delimited file",
                          hint="use --delimiter ';' or a tab-delimited export")
+    writer.start()
     summary.warnings.extend(plan.warnings)
     summary.ignored_columns = plan.ignored
     width = len(header)
@@ -152,7 +157,8 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
         except csv.Error as exc:
             line = reader.line_num + 1
             summary.rows_in += 1
-            _fail(summary, writer, trials, line, f"row {line}", f"unreadable CSV: {exc}")
+            _fail(summary, writer, trials, line, f"row {line}",
+                  _row_message(line, None, f"unreadable CSV ({exc})", hint="check the quotes in this row"))
             continue
         line = reader.line_num + 1   # the header was read apart: file line = reader's + 1
         if not cells or (len(cells) == 1 and not cells[0].strip()):
@@ -163,8 +169,9 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
         if len(cells) != width:
             _fail(summary, writer, trials, line, pid,
                   f"row {line}: {len(cells)} cells where the header has {width}")
-        elif any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
-            _fail(summary, writer, trials, line, pid, f"row {line}: bytes that are not UTF-8")
+        elif (bad := _not_utf8(cells)) is not None:
+            _fail(summary, writer, trials, line, pid,
+                  _row_message(line, header[bad], "holds bytes that are not UTF-8", hint="save the file as UTF-8"))
         else:
             try:
                 record, where = row_to_record(plan, cells)
@@ -185,6 +192,14 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
         if progress is not None:
             progress(summary.rows_in)
     return summary
+
+
+def _not_utf8(cells) -> int | None:
+    """The index of the first cell holding undecodable bytes (kept as surrogates)."""
+    for index, cell in enumerate(cells):
+        if any("\udc80" <= ch <= "\udcff" for ch in cell):
+            return index
+    return None
 
 
 def _row_message(line: int, column: str | None, message: str, value=None, hint: str = "") -> str:

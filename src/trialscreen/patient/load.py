@@ -307,12 +307,14 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False)
         try:
             censor, number, unit_text = split_value(value, decimal_comma)
         except ValueError:
-            raise r.fail(path, "is not a number with a unit", hint="write it like '1.4 mg/dL'",
-                         value=value) from None
-        if "unit" in obj:
-            if unit_text:
-                raise r.fail(path, "the unit is given twice (in the value and in 'unit')")
+            censor, number, unit_text = None, None, None
+        if "unit" in obj:  # the unit is given apart (a 'unit' key, a unit in a column header)
+            if number is None or unit_text:
+                raise r.fail(path, "is not a number", value=value,
+                             hint="the unit is given separately, so the value is a number alone")
             unit_text = obj["unit"]
+        elif number is None:
+            raise r.fail(path, "is not a number with a unit", hint="write it like '1.4 mg/dL'", value=value)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'", value=value)
     else:
