@@ -581,7 +581,10 @@ EXCLUSION_CASES = [
          add_treatment({"type": "surgery", "date": "2025-05-19", "major": False}), PASS),
     Case("E7-surgery-major-not-recorded-unknown", "E7",
          add_treatment({"type": "surgery", "date": "2025-05-19"}), UNKNOWN, missing="treatments[2].major"),
-    Case("E7-asct-3-weeks-before-as-of-fail", "E7", lambda r: None, FAIL, as_of=date(2025, 3, 13)),
+    Case("E7-asct-3-weeks-before-as-of-fail", "E7", lambda r: None, FAIL, as_of=date(2025, 3, 13),
+         # 3 weeks after ASCT, "no progression within 3 months" is not yet known, and the
+         # labs of 2025-05-28 did not exist on the screening date
+         also={"I2": UNKNOWN, "I5": UNKNOWN, "E3": UNKNOWN}),
 
     # E8: serious infection
     Case("E8-no-infection-pass", "E8", cond("serious_infection", False), PASS),

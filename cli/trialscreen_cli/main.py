@@ -7,6 +7,7 @@ Exit codes (documented in the README):
   2   usage error: a bad option, a bad --as-of date, a trial id that names nothing
   65  invalid input: a patient record or a criteria file is wrong
   66  an input file does not exist or cannot be read
+  73  an output file cannot be written
   70  a bug in trialscreen (please report it with the command you ran)
 """
 
@@ -22,7 +23,7 @@ from typing import List, Optional
 import typer
 
 from trialscreen import __version__
-from trialscreen.errors import CriteriaError, FileReadError, TrialscreenError, UsageError
+from trialscreen.errors import CriteriaError, FileReadError, FileWriteError, TrialscreenError, UsageError
 
 EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE, EXIT_INPUT, EXIT_NOINPUT, EXIT_BUG = 0, 1, 2, 65, 66, 70
 
@@ -59,6 +60,14 @@ def handles_errors(func):
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
+
+
+def _open_for_writing(path: str, newline=None):
+    try:
+        return open(path, "w", encoding="utf-8", newline=newline)
+    except OSError as exc:
+        raise FileWriteError(f"cannot write {path}: {exc.strerror}",
+                             hint="check that the folder exists and can be written") from None
 
 
 def _version(value: bool):
@@ -176,7 +185,9 @@ def batch(
         raise FileReadError(f"no such file: {patients}", hint="check the path") from None
     except OSError as exc:
         raise FileReadError(f"cannot read {patients}: {exc.strerror}") from None
-    target = sys.stdout if out == "-" else open(out, "w", encoding="utf-8", newline="")
+    target = sys.stdout if out == "-" else _open_for_writing(out, newline="")
+    if summary_file:  # checked now, not after a long run
+        _open_for_writing(summary_file).close()
     progress = None
     bar = None
     if not quiet and sys.stderr.isatty():
@@ -198,7 +209,7 @@ def batch(
             if not finished:  # a run that did not finish leaves no half-written file
                 Path(out).unlink(missing_ok=True)
     if summary_file:
-        with open(summary_file, "w", encoding="utf-8") as fh:
+        with _open_for_writing(summary_file) as fh:
             json.dump(summary.as_dict(), fh, indent=2)
     if not quiet:
         from trialscreen_cli.render import render_batch_summary

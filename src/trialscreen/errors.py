@@ -136,6 +136,12 @@ class CriteriaError(InputError):
         return f"{head} (and {n - 1} more problem{'s' if n > 2 else ''})"
 
 
+class FileWriteError(TrialscreenError, OSError):
+    """An output file that cannot be written."""
+
+    exit_code = 73  # EX_CANTCREAT
+
+
 class TrialNotFound(TrialscreenError, LookupError):
     """A trial id or path that names no criteria file."""
 

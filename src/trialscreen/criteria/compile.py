@@ -116,6 +116,8 @@ class _Compiler:
                 c = self.criterion(item, items.where(index), kind)
                 if c is not None:
                     criteria.append(c)
+        if not criteria and not self.problems:
+            self.error(data.pos, "the trial has no criteria", "add at least one inclusion criterion")
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         meta = {k: data[k] for k in ("phase", "sponsor", "population", "notes") if k in data}
         return Trial(tid or "", title or "", source or "", str(version or ""), criteria,
@@ -232,6 +234,9 @@ class _Compiler:
 
     def n_use(self, obj, pos):
         name = obj["use"]
+        if not isinstance(name, str):
+            self.error(pos, "use names one definition", "write {use: name}")
+            return None
         node = self.definitions.get(name) or self.shared.get(name)
         if node is None:
             known = set(self.definitions) | set(self.shared)
@@ -524,6 +529,9 @@ class _Compiler:
     # list sections ---------------------------------------------------------------------
     def names(self, raw, pos, vocabulary=None, what="name"):
         items = raw if isinstance(raw, LList) else [raw]
+        if not items:
+            self.error(pos, f"an empty list names no {what}", "name at least one")
+            return None
         out = []
         for i, name in enumerate(items):
             where = raw.where(i) if isinstance(raw, LList) else pos
@@ -550,6 +558,9 @@ class _Compiler:
         out = {}
         for k, v in raw.items():
             values = list(v) if isinstance(v, LList) else [v]
+            if not values or not all(isinstance(x, (str, int, float, bool)) for x in values):
+                self.error(raw.where(k), f"'{k}' needs a value or a list of values (text, number, true, false)")
+                return None
             out[vocab.name_key(k)] = frozenset(vocab.name_key(x) if isinstance(x, str) else x for x in values)
         return out
 
@@ -647,7 +658,7 @@ class _Compiler:
 
     def n_allergy(self, obj, pos):
         names = self.names(obj["allergy"], pos, what="substance")
-        return N.AllergyTest(names) if names else None
+        return N.AllergyTest(names) if names is not None else None
 
 
 def _close(word: str, options) -> str | None:

@@ -51,7 +51,9 @@ class Context:
         return p.flags.get(name), "", (name,)
 
     def latest_treatment_date(self, kind: str) -> date | None:
-        dates = [t.date or t.end or t.start for t in self.patient.treatments if t.kind == kind]
+        """The last day of the latest finished treatment of this kind (an anchor for
+        'within N after ...'); ongoing or future treatments are no anchor."""
+        dates = [t.span()[1] for t in self.patient.treatments if t.kind == kind]
         dates = [d for d in dates if d is not None and d <= self.as_of]
         return max(dates) if dates else None
 
@@ -89,6 +91,9 @@ def cockcroft_gault(ctx: Context):
         need.append("sex")
     if need:
         return None, tuple(missing + need), "creatinine clearance not given and cannot be computed"
+    if creat.date is not None and creat.date > ctx.as_of:
+        return None, ("labs.creatinine (dated on or before the as-of date)",), \
+            f"creatinine is dated {creat.date.isoformat()}, after the as-of date"
     if creat.censor:
         return None, ("labs.crcl",), f"creatinine {creat.raw} is a bound; Cockcroft-Gault needs a value"
     from trialscreen.vocab import analytes

@@ -175,21 +175,37 @@ class Window:
             return f"within {self.within} after {self.after}"
         return f"within the last {self.within}"
 
-    def contains(self, ctx, when: date | None, ongoing: bool = False, item: str = "") -> tuple:
-        """(True/False/None, missing, words)."""
+    def bounds(self, ctx):
+        """(first, last) day of the window, or None when its anchor has no date."""
         if self.after:
             anchor = ctx.latest_treatment_date(self.after)
             if anchor is None:
-                return None, (f"treatments: date of {self.after}",), f"no date of {self.after}"
-            start, end = anchor, self.within.after(anchor)
-        else:
-            start, end = self.within.before(ctx.as_of), ctx.as_of
-        if when is None:
-            if ongoing:
-                return (True, NOTHING, "ongoing") if not self.after else (None, (f"{item}.date",), "no date")
+                return None
+            return anchor, self.within.after(anchor)
+        return self.within.before(ctx.as_of), ctx.as_of
+
+    def still_open(self, ctx) -> bool:
+        """A window after an event that has not ended by the as-of date."""
+        b = self.bounds(ctx) if self.after else None
+        return b is not None and b[1] > ctx.as_of
+
+    def contains(self, ctx, first: date | None, last: date | None, item: str = "") -> tuple:
+        """Does the span [first, last] of an item (last None: ongoing) overlap the
+        window? (True/False/None, missing, words). Whatever happens after the
+        as-of date is not known at screening and does not count."""
+        b = self.bounds(ctx)
+        if b is None:
+            return None, (f"treatments: date of {self.after}",), f"no date of {self.after}"
+        start, end = b[0], min(b[1], ctx.as_of)
+        if first is None and last is None:
             return None, (f"{item}.date",), "no date"
-        inside = start <= when <= end or (ongoing and when <= end)
-        return inside, NOTHING, when.isoformat()
+        first = first or last
+        if first > ctx.as_of:
+            return False, NOTHING, f"{first.isoformat()}, after the as-of date"
+        shown = f"{first.isoformat()} to {last.isoformat()}" if last and last != first else (
+            first.isoformat() if last else f"{first.isoformat()}, ongoing")
+        last = min(last or ctx.as_of, ctx.as_of)
+        return first <= end and last >= start, NOTHING, shown
 
 
 # --- thresholds -----------------------------------------------------------------------
@@ -329,24 +345,26 @@ class LabTest(Node):
         result, words, miss, details = threshold.judge(op, lab, self.analyte, ctx.explain)
         if not ctx.explain:
             return result, miss
+        if lab.date:
+            words = f"{words} (dated {lab.date.isoformat()})"
+            details = dict(details, date=lab.date.isoformat())
         if note:
             words = f"{words} [{note}]"
-        if lab.date and ctx.explain:
-            details = dict(details, date=lab.date.isoformat())
         ctx.check(self, result, words, miss, details)
         return result, miss
 
 
 def _stale(ctx, lab, within: Duration | None, name: str):
-    """A reason the value cannot be used for a recency window, or None."""
+    """A reason the value cannot be used (after the as-of date, or outside a
+    recency window), or None."""
+    if lab.date is not None and lab.date > ctx.as_of:  # not known on the screening date
+        return (f"{name} {lab.raw} is dated {lab.date.isoformat()}, after the as-of date",
+                (f"labs.{name} (dated on or before {ctx.as_of.isoformat()})",))
     if within is None:
         return None
     if lab.date is None:
         return (f"{name} {lab.raw} has no date; it must be from the last {within}",
                 (f"labs.{name}.date",))
-    if lab.date > ctx.as_of:
-        return (f"{name} {lab.raw} is dated {lab.date.isoformat()}, after the as-of date",
-                (f"labs.{name} (dated on or before {ctx.as_of.isoformat()})",))
     if lab.date < within.before(ctx.as_of):
         return (f"{name} {lab.raw} is from {lab.date.isoformat()}, older than {within} "
                 f"before {ctx.as_of.isoformat()}",
@@ -561,7 +579,8 @@ class EventTest(Node):
             checks.extend(extra)
             missing.extend(extra_missing)
             if self.window:
-                inside, miss, when = self.window.contains(ctx, self.when(item), self.ongoing(item), path)
+                first, last = item.span()
+                inside, miss, when = self.window.contains(ctx, first, last, path)
                 checks.append(inside)
                 missing.extend(miss)
                 if ctx.explain:
@@ -602,14 +621,9 @@ class EventTest(Node):
             what += f" {self.window.describe()}"
         return what
 
-    def when(self, item):
-        return item.end or item.date or item.start
-
-    def ongoing(self, item):
-        return item.end is None and item.start is not None and item.date is None
-
     def show(self, item):
-        d = self.when(item)
+        first, last = item.span()
+        d = last or first
         return f"{item.kind}" + (f" {d.isoformat()}" if d else "")
 
 
@@ -625,12 +639,6 @@ class DiagnosisTest(EventTest):
     kind = "diagnosis"
     section = "diagnoses"
     noun = "diagnosis"
-
-    def when(self, item):
-        return item.date
-
-    def ongoing(self, item):
-        return False
 
     def describe(self):
         out = "diagnosis " + " or ".join(sorted(self.names))
@@ -663,9 +671,9 @@ class TreatmentTest(EventTest):
                 checks.append(bool(self.drugs & set(drugs)))
         if self.duration is not None:
             op, dur = self.duration
-            start = item.start or item.date
-            end = item.end or (ctx.as_of if item.start else item.date)
-            if start is None or end is None:
+            start = item.start
+            end = item.end or (ctx.as_of if item.start and not item.date else None)
+            if start is None or end is None:  # a single date says nothing of how long it lasted
                 checks.append(None)
                 missing.append(f"{path}.start and end")
             else:
@@ -797,7 +805,7 @@ class ConditionTest(Node):
         return out
 
     def eval(self, ctx):
-        states = [ctx.patient.conditions[n] for n in self.names if n in ctx.patient.conditions]
+        states = [st for n in self.names for st in ctx.patient.conditions.get(n, ())]
         if not states:
             miss = tuple(f"conditions.{n}" for n in self.names[:1])
             ctx.check(self, None, f"{self.names[0]} not recorded (present or absent)", miss)
@@ -835,13 +843,19 @@ class ConditionTest(Node):
                     checks.append(active == self.active)
                     words += ", active" if active else ", not active"
             if self.window:
-                inside, miss, when = self.window.contains(ctx, st.date, False, path)
+                inside, miss, when = self.window.contains(ctx, st.date, st.date, path)
                 checks.append(inside)
                 missing.extend(miss)
                 words += f", dated {when}"
             values.append(k_and(checks))
             parts.append(words)
         result = k_or(values)
+        if result is False and self.window is not None and self.window.still_open(ctx):
+            # "no progression within 3 months of ASCT" cannot be known 6 weeks after it
+            end = self.window.bounds(ctx)[1]
+            result = None
+            missing.append(f"conditions.{self.names[0]} (its window runs until {end.isoformat()})")
+            parts.append(f"the window runs until {end.isoformat()}, after the as-of date")
         miss = tuple(missing) if result is None else NOTHING
         if not ctx.explain:
             return result, miss

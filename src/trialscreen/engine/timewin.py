@@ -45,17 +45,16 @@ def parse_duration(text) -> Duration:
 
 
 def shift(d: date, dur: Duration, sign: int) -> date:
-    if dur.unit == "days":
-        return d + timedelta(days=sign * dur.n)
-    if dur.unit == "weeks":
-        return d + timedelta(weeks=sign * dur.n)
-    months = dur.n * (12 if dur.unit == "years" else 1) * sign
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    day = min(d.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day)
-
-
-def at_least(start: date, end: date, dur: Duration) -> bool:
-    """Is the span from start to end at least ``dur`` long?"""
-    return dur.after(start) <= end
+    """``d`` moved by ``dur``, clamped to the calendar's first and last day."""
+    try:
+        if dur.unit == "days":
+            return d + timedelta(days=sign * dur.n)
+        if dur.unit == "weeks":
+            return d + timedelta(weeks=sign * dur.n)
+        months = dur.n * (12 if dur.unit == "years" else 1) * sign
+        y, m = divmod(d.month - 1 + months, 12)
+        year, month = d.year + y, m + 1
+        day = min(d.day, calendar.monthrange(year, month)[1])
+        return date(year, month, day)
+    except (OverflowError, ValueError):
+        return date.max if sign > 0 else date.min

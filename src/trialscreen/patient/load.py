@@ -232,6 +232,11 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
         p.as_of = r.date(data["as_of"], ("as_of",))
     if p.birth_date and p.as_of and p.birth_date > p.as_of:
         raise r.fail(("birth_date",), "the birth date is after the as-of date")
+    if p.birth_date and p.age is not None and p.as_of:
+        computed, _ = p.age_at(p.as_of)
+        if abs(computed - p.age) > 1:
+            raise r.fail(("age",), "does not agree with the birth date at the as-of date",
+                         hint="give one of age and birth_date, or correct one", value=p.age)
     if data.get("weight") is not None:
         p.weight_kg = r.quantity(data["weight"], ("weight",), "body", "kg", *LIMITS["weight_kg"], "'68 kg'")
     if data.get("height") is not None:
@@ -256,7 +261,12 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
                        for i, a in enumerate(r.array(data["allergies"], ("allergies",)))]
     if data.get("attestations") is not None:
         atts = r.mapping(data["attestations"], ("attestations",))
-        p.attestations = {vocab.name_key(k): r.boolean(v, ("attestations", k)) for k, v in atts.items()}
+        for key, raw in atts.items():
+            name, value = vocab.name_key(key), r.boolean(raw, ("attestations", key))
+            if name in p.attestations and p.attestations[name] != value:
+                raise r.fail(("attestations", key), f"contradicts another spelling of the attestation '{name}'",
+                             hint="keep the one that applies")
+            p.attestations[name] = value
     if data.get("complete") is not None:
         complete = set()
         for i, name in enumerate(r.array(data["complete"], ("complete",))):
@@ -409,7 +419,7 @@ def _cytogenetics(r: _Reader, data: dict) -> dict:
             raise r.fail(path, f"is not a result for {canonical}", value=value,
                          hint="use " + vocab.QUALITATIVE_WORDS) from None
         previous = out.get(canonical)
-        if previous is not None and previous.detected != detected:
+        if previous is not None and (previous.detected, previous.percent) != (detected, percent):
             raise r.fail(path, f"'{name}' and '{previous.raw_name}' both report {canonical} "
                          "with different results", hint="keep the one that applies")
         out[canonical] = FindingResult(canonical, detected, percent, name)
@@ -460,27 +470,18 @@ def _conditions(r: _Reader, data: dict) -> dict:
                 if isinstance(grade, bool) or not isinstance(grade, int) or not 0 <= grade <= 5:
                     raise r.fail(path + ("grade",), "is not a CTCAE grade 0 to 5", value=grade)
             present = r.boolean(obj.get("present"), path + ("present",))
+            active = r.boolean(obj.get("active"), path + ("active",))
             if present is None and grade is not None:
                 present = grade > 0
+            if present is False and ((grade or 0) > 0 or active is True):
+                raise r.fail(path, "says absent but gives a grade or says active",
+                             hint="correct 'present', 'grade' or 'active' so that they agree")
             state = ConditionState(canonical, present, grade, r.opt_date(obj, "date", path),
-                                   r.opt_date(obj, "end", path),
-                                   r.boolean(obj.get("active"), path + ("active",)), name)
-        previous = out.get(canonical)
-        if previous is not None:
-            state = _worse(previous, state)
-        out[canonical] = state
+                                   r.opt_date(obj, "end", path), active, name)
+        # Several spellings of one condition (sensory and motor neuropathy, DVT and
+        # pulmonary embolism) are all kept: a rule holds if it holds for any of them.
+        out[canonical] = out.get(canonical, ()) + (state,)
     return out
-
-
-def _worse(a: ConditionState, b: ConditionState) -> ConditionState:
-    """Two spellings of one condition (sensory and motor neuropathy): keep the worse."""
-    if a.present is True and b.present is not True:
-        return a
-    if b.present is True and a.present is not True:
-        return b
-    if (a.grade or 0) >= (b.grade or 0):
-        return a
-    return b
 
 
 def _events(r: _Reader, data, section: str, key: str) -> list:
@@ -509,6 +510,8 @@ def _events(r: _Reader, data, section: str, key: str) -> list:
                 low = v.lower()
                 if low in ("true", "yes", "false", "no"):  # the words, not "1" / "0" (a line number)
                     v = low in ("true", "yes")
+            elif v is not None and not isinstance(v, (bool, int, float)):
+                raise r.fail(path + (k,), "must be a single value (text, number, true or false)")
             attrs[vocab.name_key(k)] = v
         event = Event(kind, r.opt_date(obj, "date", path), r.opt_date(obj, "start", path),
                       r.opt_date(obj, "end", path), attrs, i)

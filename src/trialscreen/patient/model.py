@@ -57,6 +57,17 @@ class Event:
     end: date | None = None
     attrs: dict = field(default_factory=dict)
     index: int = 0
+    known: bool = True           # the kind is a vocabulary name (an unknown spelling might be anything)
+
+    def span(self) -> tuple:
+        """(first day, last day) of the event; last is None while it is ongoing
+        (a start and no end), and both are None when it has no date at all."""
+        first = self.start or self.date or self.end
+        if self.end is not None:
+            return first, self.end
+        if self.date is not None:
+            return first, self.date
+        return first, None
 
 
 @dataclass

@@ -1,0 +1,112 @@
+"""Each test reproduces a wrong verdict, a crash or a silent acceptance found in
+review, and pins the behaviour a coordinator should see instead."""
+
+from datetime import date
+
+import pytest
+
+from conftest import screen_record, status_of
+from trialscreen.criteria.compile import compile_text
+from trialscreen.errors import CriteriaError, PatientError
+from trialscreen.patient.load import patient_from_dict
+
+
+def test_treatment_still_running_at_the_as_of_date_is_within_the_last_4_weeks(nct05378971, eligible_record):
+    eligible_record["treatments"].append({"type": "chemotherapy", "start": "2025-05-01", "end": "2025-07-15"})
+    result = screen_record(nct05378971, eligible_record)
+    assert status_of(result, "E7").status == "fail"
+    assert result.verdict == "ineligible"
+
+
+def test_treatment_starting_after_the_as_of_date_does_not_count(nct05378971, eligible_record):
+    eligible_record["treatments"].append({"type": "chemotherapy", "start": "2025-07-01"})
+    assert status_of(screen_record(nct05378971, eligible_record), "E7").status == "pass"
+
+
+@pytest.mark.parametrize("conditions,cid,status", [
+    ({"dvt": {"present": True, "grade": 2, "active": False},
+      "pulmonary_embolism": {"present": True, "active": True}}, "E10", "fail"),
+    ({"peripheral_sensory_neuropathy": {"present": True, "grade": 1},
+      "peripheral_motor_neuropathy": {"present": True}}, "E5", "unknown"),
+    ({"peripheral_sensory_neuropathy": {"present": True, "grade": 1},
+      "peripheral_motor_neuropathy": {"present": True, "grade": 3}}, "E5", "fail"),
+], ids=["dvt-and-pe", "neuropathy-grade-missing", "neuropathy-motor-grade-3"])
+def test_every_spelling_of_a_condition_counts(nct05378971, eligible_record, conditions, cid, status):
+    del eligible_record["conditions"]["thrombosis"], eligible_record["conditions"]["peripheral_neuropathy"]
+    eligible_record["conditions"].update(conditions)
+    assert status_of(screen_record(nct05378971, eligible_record), cid).status == status
+
+
+@pytest.mark.parametrize("edit,words", [
+    (lambda r: r["conditions"].update(peripheral_neuropathy={"present": False, "grade": 3}), "says absent"),
+    (lambda r: r["conditions"].update(thrombosis={"present": False, "active": True}), "says absent"),
+    (lambda r: r["attestations"].update({"Investigator considers suitable": False}), "contradicts"),
+    (lambda r: r["cytogenetics"].update({"17p-": {"result": "detected", "percent": 10},
+                                         "del(17p)": {"result": "detected", "percent": 30}}), "different results"),
+    (lambda r: r.update(age=16), "does not agree with the birth date"),
+    (lambda r: r["treatments"].append({"type": "surgery", "date": "2025-05-20", "major": ["yes"]}),
+     "single value"),
+    (lambda r: r.update(neoplasms=[{"type": "prostate_cancer", "stage": ["T1a"]}]), "single value"),
+])
+def test_contradictions_and_malformed_values_are_errors_not_verdicts(eligible_record, edit, words):
+    edit(eligible_record)
+    with pytest.raises(PatientError, match=words):
+        patient_from_dict(eligible_record, "p.json")
+
+
+def test_induction_with_a_single_date_has_no_known_length(nct05378971, eligible_record):
+    eligible_record["treatments"][0] = {"type": "induction", "date": "2023-01-10"}
+    result = screen_record(nct05378971, eligible_record)
+    i2 = status_of(result, "I2")
+    assert i2.status == "unknown"
+    assert "treatments[0].start and end" in i2.missing
+
+
+@pytest.mark.parametrize("lab", ["platelets", "creatinine"])
+def test_a_lab_dated_after_the_as_of_date_does_not_count(nct05378971, eligible_record, lab):
+    eligible_record["labs"][lab]["date"] = "2025-09-01"
+    result = screen_record(nct05378971, eligible_record)
+    assert status_of(result, "I5").status == "unknown"
+    assert result.verdict == "needs_review"
+
+
+def test_lab_reasons_show_the_date(nct05378971, eligible_record):
+    reason = status_of(screen_record(nct05378971, eligible_record), "I5").reason
+    assert "creatinine 88 umol/L < 177 umol/L (dated 2025-05-28)" in reason
+
+
+def test_a_window_that_has_not_closed_is_not_yet_known(nct05378971, eligible_record):
+    result = screen_record(nct05378971, eligible_record, as_of=date(2025, 4, 3))
+    i2 = status_of(result, "I2")
+    assert i2.status == "unknown"
+    assert i2.missing == ["conditions.progression (its window runs until 2025-05-20)"]
+
+
+HEAD = "id: T1\ntitle: t\nsource: s\nversion: '1'\n"
+
+
+@pytest.mark.parametrize("body,words", [
+    ("exclusion:\n  - id: E1\n    text: a\n    rule: {allergy: []}\n", "empty list"),
+    ("inclusion:\n  - id: I1\n    text: a\n    rule: {treatment: []}\n", "empty list"),
+    ("inclusion:\n  - id: I1\n    text: a\n    rule: {condition: []}\n", "empty list"),
+    ("inclusion:\n  - id: I1\n    text: a\n    rule: {use: [crab]}\n", "use names one definition"),
+    ("inclusion:\n  - id: I1\n    text: a\n    rule: {treatment: surgery, with: {major: {a: 1}}}\n", "needs a value"),
+    ("inclusion: []\n", "no criteria"),
+])
+def test_authoring_mistakes_are_errors_not_silent_eligibles(body, words):
+    with pytest.raises(CriteriaError) as exc:
+        compile_text(HEAD + body, "t.yaml")
+    assert any(words in p.message for p in exc.value.problems), exc.value.problems
+
+
+def test_unwritable_output_is_a_clean_error(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from conftest import ROOT
+    from trialscreen_cli.main import app
+
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, ["batch", "examples/batch/patients.csv", "-t", "NCT05378971",
+                                      "--out", str(tmp_path / "no" / "such" / "x.csv")])
+    assert result.exit_code == 73
+    assert "cannot write" in result.stderr and "Traceback" not in result.stderr
