@@ -110,3 +110,37 @@ def test_unwritable_output_is_a_clean_error(tmp_path, monkeypatch):
                                       "--out", str(tmp_path / "no" / "such" / "x.csv")])
     assert result.exit_code == 73
     assert "cannot write" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("treatment", [
+    {"type": "chemo", "date": "2025-05-25"},
+    {"type": "Radiation therapy", "start": "2025-05-10", "end": "2025-05-20"},
+])
+def test_treatment_type_synonyms_are_recognised(nct05378971, eligible_record, treatment):
+    eligible_record["treatments"].append(treatment)
+    assert status_of(screen_record(nct05378971, eligible_record), "E7").status == "fail"
+
+
+def test_an_unrecognised_treatment_type_cannot_rule_anything_out(nct05378971, eligible_record):
+    eligible_record["treatments"].append({"type": "experimental protocol X", "date": "2025-05-25"})
+    result = screen_record(nct05378971, eligible_record)
+    e7 = status_of(result, "E7")
+    assert e7.status == "unknown"
+    assert any("experimental_protocol_x" in m for m in e7.missing)
+    p = patient_from_dict(eligible_record, "p.json")
+    assert any("unknown treatment type" in str(w) for w in p.warnings)
+
+
+def test_asct_under_its_long_name_takes_the_asct_path(nct05378971, eligible_record):
+    eligible_record["treatments"][1]["type"] = "Autologous stem cell transplant"
+    result = screen_record(nct05378971, eligible_record)
+    assert status_of(result, "I2").status == "pass" and status_of(result, "I3").status == "not_applicable"
+
+
+@pytest.mark.parametrize("allergy,status", [
+    ("Revlimid", "fail"), ("lenalidomide (rash)", "fail"), ("Thalomid", "fail"),
+    ("penicillin", "pass"), ("xyzzy-9", "unknown"),
+])
+def test_allergies_by_brand_name_and_free_text(nct05378971, eligible_record, allergy, status):
+    eligible_record["allergies"] = [allergy]
+    assert status_of(screen_record(nct05378971, eligible_record), "E2").status == status

@@ -38,9 +38,6 @@ from trialscreen.patient.load import FLAGS
 
 SCALARS = {"age", "birth_date", "sex", "ecog", "as_of", "weight", "height", *FLAGS}
 JSON_LISTS = {"treatments", "diagnoses", "neoplasms"}
-TREATMENT_TYPES = {"induction", "consolidation", "maintenance", "asct", "allo_sct", "radiotherapy",
-                   "surgery", "chemotherapy", "immunotherapy", "targeted_therapy", "antineoplastic_therapy",
-                   "sbrt"}
 DEFAULT_MISSING = ("", "na", "n/a", "nan", "null", "none", ".", "-", "--", "unknown", "not done", "nd", "?")
 _UNIT_IN_HEADER = re.compile(r"^(.*?)\s*\[([^\]]+)\]\s*$")
 
@@ -266,11 +263,13 @@ def _resolve(index, header, name, unit, values) -> Column | None:
                 return col("condition_attr", c, suffix[1:])
     if "." in name:
         kind, _, attr = name.partition(".")
-        if vocab.name_key(kind) in TREATMENT_TYPES:
-            return col("treatment", vocab.name_key(kind), vocab.name_key(attr))
+        treatment = vocab.treatments().canonical(kind)
+        if treatment:
+            return col("treatment", treatment, vocab.name_key(attr))
     for suffix in ("_date", "_start", "_end"):
-        if key.endswith(suffix) and key[: -len(suffix)] in TREATMENT_TYPES:
-            return col("treatment", key[: -len(suffix)], suffix[1:])
+        treatment = vocab.treatments().canonical(key[: -len(suffix)]) if key.endswith(suffix) else None
+        if treatment:
+            return col("treatment", treatment, suffix[1:])
     return None
 
 

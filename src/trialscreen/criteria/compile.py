@@ -396,10 +396,12 @@ class _Compiler:
         if within is None:
             return None
         if after is not None:
-            if not isinstance(after, str):
-                self.error(obj.where("after"), "'after' names a treatment type such as asct")
+            canonical = vocab.treatments().canonical(after) if isinstance(after, str) else None
+            if canonical is None:
+                self.error(obj.where("after"), f"'after' names a treatment type such as asct, not '{after}'",
+                           vocab.treatments().suggest(str(after)))
                 return None
-            after = vocab.name_key(after)
+            after = canonical
         return N.Window(within, after)
 
     # field -------------------------------------------------------------------------------
@@ -592,10 +594,10 @@ class _Compiler:
 
     def n_treatment(self, obj, pos):
         raw = obj["treatment"]
-        names = None if raw == "any" else self.names(raw, pos, what="treatment type")
+        names = None if raw == "any" else self.names(raw, pos, vocab.treatments())
         if raw != "any" and names is None:
             return None
-        drugs = self.names(obj["drug"], obj.where("drug"), what="drug") if "drug" in obj else None
+        drugs = self.names(obj["drug"], obj.where("drug"), vocab.drugs()) if "drug" in obj else None
         attrs = self.attrs(obj)
         if attrs is None or ("drug" in obj and drugs is None):
             return None
@@ -657,7 +659,7 @@ class _Compiler:
         return N.AttestationTest(name, expected, str(question))
 
     def n_allergy(self, obj, pos):
-        names = self.names(obj["allergy"], pos, what="substance")
+        names = self.names(obj["allergy"], pos, vocab.drugs())
         return N.AllergyTest(names) if names is not None else None
 
 

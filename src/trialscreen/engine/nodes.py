@@ -564,10 +564,15 @@ class EventTest(Node):
         missing: list = []
         notes = []
         for item in self.items(ctx):
-            if self.names is not None and item.kind not in self.names:
-                continue
             path = f"{self.section}[{item.index}]"
             checks = []
+            if self.names is not None and item.kind not in self.names:
+                if item.known:
+                    continue
+                # a type the vocabulary does not know might be one of the wanted ones
+                checks.append(None)
+                missing.append(f"{path}.{'name' if self.section == 'diagnoses' else 'type'} "
+                               f"(a known name: is '{item.kind}' one of {', '.join(sorted(self.names))}?)")
             for attr, allowed in self.attrs.items():
                 have = item.attrs.get(attr)
                 if have is None:
@@ -907,6 +912,11 @@ class AllergyTest(Node):
         if have:
             ctx.check(self, True, f"allergic to {', '.join(have)}")
             return True, NOTHING
+        unknown = [a[1:] for a in ctx.patient.allergies if a.startswith("?")]
+        if unknown:
+            miss = tuple(f"allergies: is '{a}' one of {', '.join(self.substances)}?" for a in unknown)
+            ctx.check(self, None, f"allergy to {', '.join(unknown)}: not a substance trialscreen knows", miss)
+            return None, miss
         if "allergies" in ctx.patient.complete:
             ctx.check(self, False, f"no allergy to {' or '.join(self.substances)} (allergy list complete)")
             return False, NOTHING

@@ -257,8 +257,9 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
     if data.get("neoplasms") is not None:
         p.neoplasms = _events(r, data["neoplasms"], "neoplasms", "type")
     if data.get("allergies") is not None:
-        p.allergies = [vocab.name_key(r.string(a, ("allergies", i)))
-                       for i, a in enumerate(r.array(data["allergies"], ("allergies",)))]
+        for i, a in enumerate(r.array(data["allergies"], ("allergies",))):
+            text = r.string(a, ("allergies", i))
+            p.allergies.append(vocab.substance(text) or "?" + text)  # '?': a substance not recognised
     if data.get("attestations") is not None:
         atts = r.mapping(data["attestations"], ("attestations",))
         for key, raw in atts.items():
@@ -493,18 +494,22 @@ def _events(r: _Reader, data, section: str, key: str) -> list:
         if key not in obj:
             raise r.fail(path, f"each item of {section} needs '{key}'")
         kind = vocab.name_key(r.string(obj[key], path + (key,)))
-        if section == "diagnoses":
-            canonical = vocab.diagnoses().canonical(kind)
+        known = True
+        terms = {"diagnoses": vocab.diagnoses, "treatments": vocab.treatments}.get(section)
+        if terms is not None:
+            canonical = terms().canonical(kind)
             if canonical is None:
-                r.warn(path + (key,), f"unknown diagnosis '{obj[key]}'", vocab.diagnoses().suggest(kind))
+                known = False
+                r.warn(path + (key,), f"unknown {terms().kind} '{obj[key]}': rules about "
+                       f"{section} cannot rule it out", terms().suggest(kind))
             kind = canonical or kind
         attrs = {}
         for k, v in obj.items():
             if k in (key, "date", "start", "end"):
                 continue
             if k == "drugs":
-                v = [vocab.name_key(r.string(d, path + ("drugs", j)))
-                     for j, d in enumerate(r.array(v, path + ("drugs",)))]
+                v = [vocab.substance(d) or vocab.name_key(d)
+                     for d in (r.string(d, path + ("drugs", j)) for j, d in enumerate(r.array(v, path + ("drugs",))))]
             elif isinstance(v, str):
                 v = v.strip()
                 low = v.lower()
@@ -514,7 +519,7 @@ def _events(r: _Reader, data, section: str, key: str) -> list:
                 raise r.fail(path + (k,), "must be a single value (text, number, true or false)")
             attrs[vocab.name_key(k)] = v
         event = Event(kind, r.opt_date(obj, "date", path), r.opt_date(obj, "start", path),
-                      r.opt_date(obj, "end", path), attrs, i)
+                      r.opt_date(obj, "end", path), attrs, i, known)
         if event.start and event.end and event.end < event.start:
             raise r.fail(path + ("end",), "ends before it starts")
         out.append(event)

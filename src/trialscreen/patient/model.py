@@ -87,7 +87,7 @@ class Patient:
     diagnoses: list = field(default_factory=list)        # Event
     treatments: list = field(default_factory=list)       # Event
     neoplasms: list = field(default_factory=list)        # Event
-    allergies: list = field(default_factory=list)        # canonical substance names
+    allergies: list = field(default_factory=list)        # canonical substances; '?text' if not recognised
     attestations: dict = field(default_factory=dict)     # name -> bool | None
     complete: frozenset = frozenset()
     warnings: list = field(default_factory=list)         # Problem

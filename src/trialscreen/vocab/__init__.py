@@ -171,6 +171,30 @@ def diagnoses() -> Vocabulary:
     return _terms("diagnoses.yaml", "diagnoses", "diagnosis", name_key)
 
 
+@lru_cache(maxsize=None)
+def treatments() -> Vocabulary:
+    return _terms("treatments.yaml", "treatments", "treatment type", name_key)
+
+
+@lru_cache(maxsize=None)
+def drugs() -> Vocabulary:
+    return _terms("drugs.yaml", "drugs", "substance", name_key)
+
+
+def substance(text: str) -> str | None:
+    """The substance a free-text entry names ('Revlimid', 'lenalidomide (rash)'),
+    or None when it names none the vocabulary knows."""
+    v = drugs()
+    found = v.canonical(text)
+    if found:
+        return found
+    key = "_" + name_key(text) + "_"
+    for spelling, canonical in v.index.items():
+        if f"_{spelling}_" in key:
+            return canonical
+    return None
+
+
 # Qualitative results, shared by cytogenetics, serologies and other yes/no tests.
 _POSITIVE = {"detected", "positive", "pos", "present", "yes", "y", "true", "1", "reactive", "abnormal", "+"}
 _NEGATIVE = {"not detected", "notdetected", "not_detected", "negative", "neg", "absent", "no", "n",
