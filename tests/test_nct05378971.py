@@ -274,10 +274,13 @@ INCLUSION_CASES = [
          put("treatments", [{"type": "induction", "regimen": "VRd"}, ASCT]), UNKNOWN,
          missing="treatments[0].start and end", also={"E7": UNKNOWN}),
     Case("I2-no-asct-not-applicable", "I2", NON_ASCT, NA, also={"I3": PASS}),
-    Case("I2-no-asct-treatments-not-complete-unknown", "I2",
-         edits(NON_ASCT, not_complete("treatments")), UNKNOWN,
-         missing="treatments (the complete list, or mark it complete)",
-         also={"I3": UNKNOWN, "E7": UNKNOWN}),
+    # Whether I2 applies is unknown (no ASCT listed, list not complete), but with no
+    # progression at all it holds either way, and so does I3 for this non-ASCT patient:
+    # neither can block; E7 (therapy in the last 4 weeks) asks for the complete list.
+    Case("I2-no-asct-treatments-not-complete-passes-either-way", "I2",
+         edits(NON_ASCT, not_complete("treatments")), PASS,
+         reason="it passes whether or not it applies", verdict=REVIEW,
+         also={"I3": PASS, "E7": UNKNOWN}),
 
     # I3: not an ASCT candidate, maximum response after induction + consolidation
     Case("I3-asct-patient-not-applicable", "I3", lambda r: None, NA),

@@ -144,3 +144,21 @@ def test_asct_under_its_long_name_takes_the_asct_path(nct05378971, eligible_reco
 def test_allergies_by_brand_name_and_free_text(nct05378971, eligible_record, allergy, status):
     eligible_record["allergies"] = [allergy]
     assert status_of(screen_record(nct05378971, eligible_record), "E2").status == status
+
+
+def test_reasons_never_show_a_value_equal_to_a_threshold_it_is_not_equal_to(nct05378971, eligible_record):
+    eligible_record["labs"]["creatinine"] = {"value": 2.0022, "unit": "mg/dL", "date": "2025-05-28"}
+    eligible_record["labs"]["platelets"] = {"value": 75000.04, "unit": "/mm3", "date": "2025-05-28"}
+    reason = status_of(screen_record(nct05378971, eligible_record), "I5").reason
+    assert "creatinine 2.0022 mg/dL = 176.998 umol/L < 177 umol/L" in reason
+    assert "platelets 75000.04 /mm3 = 75.00004 x10^9/L > 75 x10^9/L" in reason
+
+
+def test_unknown_applicability_asks_for_both_what_decides_it_and_what_the_rule_needs(nct05378971, eligible_record):
+    eligible_record["childbearing_potential"] = None
+    del eligible_record["childbearing_potential"]
+    i6 = status_of(screen_record(nct05378971, eligible_record), "I6")
+    assert i6.status == "unknown"
+    assert i6.missing == ["childbearing_potential", "attestations.contraception_requirements_accepted",
+                          "attestations.monthly_pregnancy_tests_agreed"]
+    assert i6.reason.startswith("undecided: cannot tell whether it applies")

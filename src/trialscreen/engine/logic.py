@@ -138,6 +138,19 @@ OP_WORDS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="
 SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 
 
+def fmt_against(x: float, t: float) -> str:
+    """``x`` for people, with enough digits that it never looks equal to a
+    threshold ``t`` it is not equal to (176.998 must not read as 177)."""
+    text = fmt(x)
+    if cmp(x, t) == 0 or text != fmt(t):
+        return text
+    for digits in range(5, 13):
+        text = f"{x:.{digits}g}"
+        if text != f"{t:.{digits}g}":
+            return text
+    return text
+
+
 def fmt(x: float) -> str:
     """A number for people: up to 4 significant digits, integers without '.0'."""
     if x == 0:

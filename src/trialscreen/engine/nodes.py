@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from trialscreen.engine.logic import SYMBOL, Interval, fmt, holds, k_and, k_not, k_or
+from trialscreen.engine.logic import SYMBOL, Interval, fmt, fmt_against, holds, k_and, k_not, k_or
 from trialscreen.engine.timewin import Duration
 from trialscreen.errors import UnitError
 from trialscreen.units import convert
@@ -233,7 +233,7 @@ class Absolute:
         shown = f"{name} {lab.raw}"
         converted = lab.value * f
         if lab.unit.display != self.unit.display or f != 1.0:
-            shown += f" = {lab.censor or ''}{fmt(converted)} {self.unit}"
+            shown += f" = {lab.censor or ''}{fmt_against(converted, self.value)} {self.unit}"
         details = {"value": lab.value, "unit": str(lab.unit), "censor": lab.censor,
                    "converted": converted, "converted_unit": str(self.unit),
                    "factor": f, "op": op, "threshold": self.value, "threshold_unit": str(self.unit)}
@@ -275,7 +275,8 @@ class Relative:
         miss = _censored_missing(result, name)
         if not explain:
             return result, "", miss, None
-        shown = f"{name} {lab.raw}" + (f" = {fmt(lab.value * f)} {unit}" if f != 1.0 else "")
+        shown = f"{name} {lab.raw}" + (f" = {lab.censor or ''}{fmt_against(lab.value * f, limit)} {unit}"
+                                       if f != 1.0 else "")
         how = f"{self.text} = {fmt(limit)} {unit} ({label} {fmt(ref)} {lab.unit})"
         details = {"value": lab.value, "unit": str(lab.unit), "censor": lab.censor, "op": op,
                    "reference": self.ref, "reference_value": ref, "threshold": limit,

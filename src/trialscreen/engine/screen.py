@@ -114,33 +114,41 @@ _STATUS = {
 
 
 def evaluate_criterion(criterion: Criterion, ctx: Context) -> CriterionResult:
-    ctx.checks = []
+    explain = ctx.explain
+    applies, applies_missing, applies_texts = True, (), []
     if criterion.applies_if is not None:
-        applies, missing = criterion.applies_if.eval(ctx)
+        ctx.checks = []
+        applies, applies_missing = criterion.applies_if.eval(ctx)
+        applies_texts = [c["text"] for c in ctx.checks]
         if applies is False:
-            reason = "does not apply: " + "; ".join(c["text"] for c in ctx.checks) if ctx.explain else ""
+            reason = "does not apply: " + "; ".join(applies_texts) if explain else ""
             return CriterionResult(criterion.id, criterion.kind, criterion.text, NOT_APPLICABLE,
                                    reason, ctx.checks)
-        if applies is None:
-            reason = ("cannot tell whether it applies: " + "; ".join(c["text"] for c in ctx.checks)
-                      if ctx.explain else "")
-            return CriterionResult(criterion.id, criterion.kind, criterion.text, UNKNOWN,
-                                   reason, ctx.checks, _unique(missing))
+        applies_checks = ctx.checks
+    ctx.checks = []
     value, missing = criterion.rule.eval(ctx)
-    if value is None:
+    status = UNKNOWN if value is None else _STATUS[(criterion.kind, value)]
+    checks = ctx.checks
+    if applies is None and status != PASS:
+        # Whether it applies decides it: ask for that, and for what the rule itself lacks.
         status = UNKNOWN
-    else:
-        status = _STATUS[(criterion.kind, value)]
+        missing = tuple(applies_missing) + (tuple(missing) if value is None else ())
     reason = ""
-    if ctx.explain:
-        texts = [c["text"] for c in ctx.checks]
-        if status == UNKNOWN:
-            reason = "undecided: " + "; ".join(texts)
-        else:
-            word = "met" if value else "not met"
-            reason = f"{word}: " + "; ".join(texts)
+    if explain:
+        texts = "; ".join(c["text"] for c in checks)
+        word = {True: "met", False: "not met", None: "undecided"}[value]
+        reason = f"{word}: {texts}"
+        where = "; ".join(applies_texts)
+        if applies is None:
+            reason = (f"{reason} (it passes whether or not it applies; cannot tell whether it applies: {where})"
+                      if status == PASS else
+                      f"undecided: cannot tell whether it applies ({where}); if it applies, {word}: {texts}")
+            checks = applies_checks + checks
+        elif criterion.applies_if is not None:
+            reason = f"{reason} (it applies: {where})"
+            checks = applies_checks + checks
     return CriterionResult(criterion.id, criterion.kind, criterion.text, status, reason,
-                           ctx.checks, _unique(missing) if status == UNKNOWN else [])
+                           checks, _unique(missing) if status == UNKNOWN else [])
 
 
 def verdict_of(statuses) -> str:

@@ -340,7 +340,7 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False)
     unit = _lab_unit(r, analyte, unit_text, path)
     uln = _limit(r, analyte, obj.get("uln"), unit, path + ("uln",), decimal_comma)
     lln = _limit(r, analyte, obj.get("lln"), unit, path + ("lln",), decimal_comma)
-    shown = f"{censor or ''}{number:g} {unit_text}".strip()
+    shown = f"{censor or ''}{number:.12g} {unit_text}".strip()  # as written, not rounded
     return LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field)
 
 
