@@ -30,7 +30,7 @@ EXAMPLE_CSV = ROOT / "examples" / "batch" / "patients.csv"
 TRIAL = "NCT05378971"
 CRITERIA = ["I1", "I2", "I3", "I4", "I5", "I6", "I7",
             "E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "E9", "E10", "E11"]
-FIXED = ["row", "id", "trial", "verdict", "failed", "unknown", "missing", "error"]
+FIXED = ["id", "trial", "verdict", "failed", "unknown", "missing", "error"]
 MISSING_TOKENS = ["", "NA", "N/A", ".", "unknown"]
 
 
@@ -240,7 +240,7 @@ def example_out(run):
 
 def test_example_output_columns_in_order(example_out):
     header, _ = example_out
-    assert header == FIXED + CRITERIA
+    assert header == FIXED + CRITERIA + ["row"]
 
 
 def test_example_rows_in_input_order_with_file_row_numbers(example_out):
@@ -293,7 +293,7 @@ def test_example_to_an_output_file_and_clean_exit(run, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     header, rows = read_out(out.read_text(encoding="utf-8"))
-    assert header == FIXED + CRITERIA
+    assert header == FIXED + CRITERIA + ["row"]
     assert [(r["id"], r["verdict"]) for r in rows] == [(e[0], e[1]) for e in EXAMPLE_EXPECTED]
     err = flat(result.stderr)
     assert "10 rows in, 10 rows out" in err
@@ -308,7 +308,7 @@ def test_quiet_prints_nothing_on_stderr(run):
 
 def test_stdin_to_stdout(run):
     header, rows = batch_ok(run, "-", "--trial", TRIAL, "--quiet", input=EXAMPLE_CSV.read_bytes())
-    assert header == FIXED + CRITERIA
+    assert header == FIXED + CRITERIA + ["row"]
     assert [(r["id"], r["verdict"]) for r in rows] == [(e[0], e[1]) for e in EXAMPLE_EXPECTED]
 
 
@@ -341,7 +341,7 @@ def test_same_data_in_other_dialects(run, tmp_path, name, delimiter, linetermina
     if encoding == "utf-8-sig":
         assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     header, rows = batch_ok(run, path, "--trial", TRIAL, "--quiet", *option)
-    assert header == FIXED + CRITERIA
+    assert header == FIXED + CRITERIA + ["row"]
     assert _core(rows) == _expected_core()
     [b004] = [r for r in rows if r["id"] == "B-004"]
     assert b004["missing"] == "labs.anc; attestations.informed_consent_signed; cytogenetics.t(4;14)"
@@ -552,7 +552,7 @@ def test_censored_values_are_bounds(run, tmp_path, censored_trial, layout):
                 for c in CENSORED_CASES]
     path = write_csv(tmp_path / "censored.csv", header, rows)
     header_out, out = batch_ok(run, path, "--trial", censored_trial, "--quiet")
-    assert header_out == FIXED + ["I1", "I2", "I3", "I4"]
+    assert header_out == FIXED + ["I1", "I2", "I3", "I4", "row"]
     got = [(r["id"], r["I1"], r["I2"], r["I3"], r["I4"]) for r in out]
     assert got == [(c[0], *c[3:]) for c in CENSORED_CASES]
     assert all(r["error"] == "" for r in out)
@@ -602,7 +602,7 @@ def test_unknown_column_not_in_rows(run, tmp_path):
     header = HEADER + ["creatinin"]
     rows = [r + ["1.0 mg/dL"] for r in ROWS]
     header_out, out = batch_ok(run, write_csv(tmp_path / "u.csv", header, rows), "--trial", TRIAL, "--quiet")
-    assert header_out == FIXED + CRITERIA
+    assert header_out == FIXED + CRITERIA + ["row"]
     assert all(r["error"] == "" for r in out)
 
 
@@ -789,7 +789,7 @@ def test_header_only_file_is_zero_rows(run, tmp_path):
     path = write_csv(tmp_path / "h.csv", HEADER, [])
     summary = tmp_path / "s.json"
     header, rows = batch_ok(run, path, "--trial", TRIAL, "--quiet", "--summary", summary)
-    assert header == FIXED + CRITERIA and rows == []
+    assert header == FIXED + CRITERIA + ["row"] and rows == []
     data = json.loads(summary.read_text())
     assert (data["rows_in"], data["rows_out"], data["error_rows"]) == (0, 0, 0)
 
@@ -863,7 +863,7 @@ def export_run(run, tmp_path):
 def test_export_mapping_screens_without_editing(export_run):
     result, (header, rows) = export_run
     assert result.exit_code == 1            # two rows carry coded values not in the mapping
-    assert header == FIXED + CRITERIA
+    assert header == FIXED + CRITERIA + ["row"]
     assert [r["id"] for r in rows] == [c[0] for c in EXPORT_CASES]
 
 
@@ -981,7 +981,7 @@ def test_two_trials_two_rows_per_patient(run, tmp_path):
                             "--summary", summary)
     a_cols = [f"{TRIAL}:{c}" for c in CRITERIA]
     b_cols = [f"NCT99999999:{c}" for c in CRITERIA]
-    assert header == FIXED + a_cols + b_cols
+    assert header == FIXED + a_cols + b_cols + ["row"]
     assert len(rows) == 2 * len(ROWS)
     assert [(r["id"], r["trial"]) for r in rows] == [
         (pid, t) for pid in (r[0] for r in ROWS) for t in (TRIAL, "NCT99999999")]

@@ -162,3 +162,31 @@ def test_unknown_applicability_asks_for_both_what_decides_it_and_what_the_rule_n
     assert i6.missing == ["childbearing_potential", "attestations.contraception_requirements_accepted",
                           "attestations.monthly_pregnancy_tests_agreed"]
     assert i6.reason.startswith("undecided: cannot tell whether it applies")
+
+
+def _batch(tmp_path, text, *args):
+    from typer.testing import CliRunner
+
+    from trialscreen_cli.main import app
+
+    path = tmp_path / "in.csv"
+    path.write_text(text)
+    return CliRunner().invoke(app, ["batch", str(path), *args])
+
+
+def test_batch_blank_lab_with_a_reference_range_is_a_missing_lab(tmp_path):
+    result = _batch(tmp_path, "id,alt,alt_uln,ecog\nX,,40,1\n", "-t", "NCT05378971", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    row = result.stdout.splitlines()[1]
+    assert ",needs_review," in row and "labs.alt" in row
+
+
+def test_batch_unit_on_a_column_without_units_is_refused(tmp_path):
+    result = _batch(tmp_path, "id,age [months]\nX,70\n", "-t", "NCT06863584")
+    assert result.exit_code == 65
+    assert "age [months]" in result.stderr and "has no unit" in result.stderr
+
+
+def test_batch_summary_says_when_a_trial_is_only_partly_encoded(tmp_path):
+    result = _batch(tmp_path, "id,age\nX,50\n", "-t", "NCT06863584")
+    assert "NCT06863584 is only partly encoded" in result.stderr

@@ -186,6 +186,10 @@ def plan_columns(header: list[str], mapping: Mapping | None, source: str) -> Col
                                  Location(source, 1, field=header_text))
             unit = unit or bracket_unit
         col = _resolve(index, header_text, name, unit, entry.values if entry else None)
+        if col is not None and unit and not _takes_unit(col):
+            raise InputError(f"column '{header_text}' gives the unit {unit}, but {col.key or col.kind} "
+                             "has no unit", Location(source, 1, field=header_text),
+                             "remove the unit (ages are in years, ECOG and grades are plain numbers)")
         if col is None:
             hint = _suggest(name)
             warnings.append(Problem(Location(source, 1, field=header_text),
@@ -209,6 +213,13 @@ def plan_columns(header: list[str], mapping: Mapping | None, source: str) -> Col
     if mapping.missing is not None:  # the mapping's own tokens; an empty cell is always missing
         plan.missing = frozenset(mapping.missing) | {""}
     return plan
+
+
+def _takes_unit(col: Column) -> bool:
+    """Columns whose bare numbers a unit can qualify."""
+    if col.kind == "lab" or (col.kind == "lab_attr" and col.attr in ("uln", "lln")):
+        return True
+    return col.kind == "scalar" and col.key in ("weight", "height")
 
 
 def _resolve(index, header, name, unit, values) -> Column | None:

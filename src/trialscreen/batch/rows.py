@@ -143,6 +143,8 @@ def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
         elif kind == "complete":
             record["complete"] = [s.strip() for s in text.split(";") if s.strip()]
             where["complete"] = col.header
+    # a reference range or date without a value is no lab value: the lab is missing
+    labs = {k: v for k, v in labs.items() if "value" in v}
     if labs:
         record["labs"] = {k: (v if set(v) != {"value"} else v["value"]) for k, v in labs.items()}
     if cyto:

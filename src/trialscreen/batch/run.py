@@ -102,8 +102,8 @@ class Writer:
     def start(self) -> None:
         """Write the header: called once the input's own header has been read."""
         if self.fmt == "csv":
-            self.csv.writerow(["row", "id", "trial", "verdict", "failed", "unknown", "missing", "error",
-                               *self.columns])
+            self.csv.writerow(["id", "trial", "verdict", "failed", "unknown", "missing", "error",
+                               *self.columns, "row"])
 
     def result(self, row: int, result) -> None:
         if self.fmt == "jsonl":
@@ -112,17 +112,17 @@ class Writer:
             self.stream.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
             return
         statuses = {(f"{result.trial.id}:{c.id}" if self.multi else c.id): c.status for c in result.criteria}
-        self.csv.writerow([row, result.patient_id, result.trial.id, result.verdict,
+        self.csv.writerow([result.patient_id, result.trial.id, result.verdict,
                            "; ".join(result.ids(FAIL)), "; ".join(result.ids(UNKNOWN)),
                            "; ".join(result.missing), "",
-                           *(statuses.get(c, "") for c in self.columns)])
+                           *(statuses.get(c, "") for c in self.columns), row])
 
     def error(self, row: int, patient_id: str, trial, message: str) -> None:
         if self.fmt == "jsonl":
             self.stream.write(json.dumps({"row": row, "trial": trial.summary(), "patient": {"id": patient_id},
                                           "verdict": ERROR, "error": message}, ensure_ascii=False) + "\n")
             return
-        self.csv.writerow([row, patient_id, trial.id, ERROR, "", "", "", message, *([""] * len(self.columns))])
+        self.csv.writerow([patient_id, trial.id, ERROR, "", "", "", message, *([""] * len(self.columns)), row])
 
 
 def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping | None = None,
@@ -144,6 +144,10 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
                          hint="use --delimiter ';' or a tab-delimited export")
     writer.start()
     summary.warnings.extend(plan.warnings)
+    for t in trials:
+        if not t.complete:
+            summary.warnings.append(f"{t.id} is only partly encoded: its verdicts cover only the encoded "
+                                    f"criteria (not encoded: {'; '.join(t.not_encoded)})")
     summary.ignored_columns = plan.ignored
     width = len(header)
     id_index = next(c.index for c in plan.columns if c.kind == "id")
