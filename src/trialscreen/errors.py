@@ -36,9 +36,6 @@ class Location:
             parts.append(f"field '{self.field}'")
         return ", ".join(parts)
 
-    def with_file(self, file: str | None) -> "Location":
-        return Location(file, self.line, self.column, self.row, self.field)
-
 
 @dataclass(frozen=True)
 class Problem:

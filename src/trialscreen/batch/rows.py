@@ -10,21 +10,19 @@ from __future__ import annotations
 import json
 import re
 
+from trialscreen import vocab
 from trialscreen.batch.columns import ColumnPlan
-from trialscreen.errors import PatientError
+from trialscreen.errors import InputError, Location, PatientError
 
 _NUMBERISH = re.compile(r"^\s*(?:<=|>=|<|>|≤|≥)?\s*[+-]?\d+,\d+")
-_TRUTHY = {"true": True, "yes": True, "false": False, "no": False}
 
 
-class RowError(Exception):
+class RowError(InputError):
     """A row that cannot become a patient: the message names the column."""
 
     def __init__(self, message: str, column: str | None = None, value=None):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, Location(field=column), value=value)
         self.column = column
-        self.value = value
 
 
 def _number(text: str):
@@ -36,10 +34,12 @@ def _number(text: str):
 
 
 def _attr(text: str):
-    low = text.strip().lower()
-    if low in _TRUTHY:
-        return _TRUTHY[low]
-    return text.strip()
+    """An attribute cell: the words yes / no become true / false, as in JSON records."""
+    try:
+        answer = vocab.yes_no(text, digits=False)
+    except ValueError:
+        answer = None
+    return answer if answer is not None else text.strip()
 
 
 def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:

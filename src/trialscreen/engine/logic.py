@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-Tri = "bool | None"
 REL_TOL = 1e-9
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from trialscreen.engine.logic import SYMBOL, Interval, fmt, fmt_against, holds, k_and, k_not, k_or
+from trialscreen.engine.logic import SYMBOL, Interval, fmt, fmt_against, holds, holds_range, k_and, k_not, k_or
 from trialscreen.engine.timewin import Duration
 from trialscreen.errors import UnitError
 from trialscreen.units import convert
@@ -39,108 +39,64 @@ class Node:
 
 # --- logic ----------------------------------------------------------------------------
 
-class All(Node):
-    kind = "all"
+class _Junction(Node):
+    """Kleene AND (decisive value False) or OR (decisive value True): one
+    decisive child decides; otherwise any unknown child makes it unknown."""
+
+    decisive: bool
 
     def __init__(self, items):
         self.items = tuple(items)
 
+    def children(self):
+        return self.items
+
     def eval(self, ctx):
-        if not ctx.explain:
-            return _fast_all(self.items, ctx)
+        decisive = self.decisive
         missing: list = []
-        result: bool | None = True
+        result: bool | None = not decisive
+        if not ctx.explain:
+            for item in self.items:
+                value, miss = item.eval(ctx)
+                if value is decisive:
+                    return decisive, NOTHING
+                if value is None:
+                    result = None
+                    missing.extend(miss)
+            return result, tuple(missing) if result is None else NOTHING
+        # Explaining: every child is evaluated (every failure is shown), then only
+        # the checks of the children that decided are kept.
         spans = []
         for item in self.items:
             start = len(ctx.checks)
             value, miss = item.eval(ctx)
             spans.append((start, len(ctx.checks), value))
-            if value is False:
-                result = False
-                if not ctx.explain:  # explanations show every failure, not only the first
-                    break
-            elif value is None and result is not False:
+            if value is decisive:
+                result = decisive
+            elif value is None and result is not decisive:
                 result = None
                 missing.extend(miss)
-        if result is False and ctx.explain:
-            _keep_decisive(ctx, spans, False)
+        if result is decisive:
+            keep = [c for start, end, value in spans if value is decisive for c in ctx.checks[start:end]]
+            del ctx.checks[spans[0][0]:]
+            ctx.checks.extend(keep)
         return result, tuple(missing) if result is None else NOTHING
 
-    def children(self):
-        return self.items
+
+class All(_Junction):
+    kind = "all"
+    decisive = False
 
     def describe(self):
         return "all of"
 
 
-class Any(Node):
+class Any(_Junction):
     kind = "any"
-
-    def __init__(self, items):
-        self.items = tuple(items)
-
-    def eval(self, ctx):
-        if not ctx.explain:
-            return _fast_any(self.items, ctx)
-        missing: list = []
-        result: bool | None = False
-        spans = []
-        for item in self.items:
-            start = len(ctx.checks)
-            value, miss = item.eval(ctx)
-            spans.append((start, len(ctx.checks), value))
-            if value is True:
-                result = True
-                if not ctx.explain:
-                    break
-            elif value is None and result is not True:
-                result = None
-                missing.extend(miss)
-        if result is True and ctx.explain:
-            _keep_decisive(ctx, spans, True)
-        return result, tuple(missing) if result is None else NOTHING
-
-    def children(self):
-        return self.items
+    decisive = True
 
     def describe(self):
         return "any of"
-
-
-def _fast_all(items, ctx):
-    """Kleene AND without explanations: stop at the first false."""
-    missing = None
-    for item in items:
-        value, miss = item.eval(ctx)
-        if value is False:
-            return False, NOTHING
-        if value is None:
-            missing = (missing or []) + list(miss)
-    return (True, NOTHING) if missing is None else (None, tuple(missing))
-
-
-def _fast_any(items, ctx):
-    """Kleene OR without explanations: stop at the first true."""
-    missing = None
-    for item in items:
-        value, miss = item.eval(ctx)
-        if value is True:
-            return True, NOTHING
-        if value is None:
-            missing = (missing or []) + list(miss)
-    return (False, NOTHING) if missing is None else (None, tuple(missing))
-
-
-def _keep_decisive(ctx, spans, decisive: bool) -> None:
-    """Drop the checks of children that did not decide the result, so an
-    explanation says why (the failing values of an 'all', the holding branch of
-    an 'any'), not every datum that happened to be looked at."""
-    keep = []
-    for start, end, value in spans:
-        if value is decisive:
-            keep.extend(ctx.checks[start:end])
-    del ctx.checks[spans[0][0]:]
-    ctx.checks.extend(keep)
 
 
 class Not(Node):
@@ -434,9 +390,7 @@ class FieldTest(Node):
         if self.op == "in":
             result = value in self.value
         elif self.op in ("between", "outside"):
-            lo, hi = self.value
-            inside = lo <= value <= hi
-            result = inside if self.op == "between" else not inside
+            result = holds_range(self.op, Interval.of(float(value)), *self.value)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             result = holds(self.op, Interval.of(float(value)), float(self.value))
         elif self.op == "==":
@@ -944,5 +898,3 @@ class Reference(Node):
     def eval(self, ctx):
         return self.item.eval(ctx)
 
-
-RESULT = RESULT_WORD

@@ -32,8 +32,6 @@ TOP_KEYS = {
 }
 _SEX = {"f": "female", "female": "female", "woman": "female", "w": "female",
         "m": "male", "male": "male", "man": "male"}
-_TRUE = {"true", "yes", "y", "1"}
-_FALSE = {"false", "no", "n", "0"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Plausibility limits: a value outside them is a data error, not a patient.
@@ -132,16 +130,11 @@ class _Reader:
         return None if value is None else self.date(value, path + (key,))
 
     def boolean(self, value, path) -> bool | None:
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE:
-            return True
-        if isinstance(value, str) and value.strip().lower() in _FALSE:
-            return False
-        if isinstance(value, str) and value.strip().lower() in ("unknown", ""):
-            return None
+        if value is None or isinstance(value, (bool, str)):
+            try:
+                return vocab.yes_no(value)
+            except ValueError:
+                pass
         raise self.fail(path, "is not true or false", value=value)
 
     def mapping(self, value, path) -> dict:
@@ -280,14 +273,22 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
     return p
 
 
+def _known(r: _Reader, data: dict, section: str, vocabulary):
+    """(name, canonical, raw, path) for each entry whose name the vocabulary
+    knows; each unknown name is a warning, and its value is left out."""
+    for name, raw in data.items():
+        path = (section, name)
+        canonical = vocabulary.canonical(name)
+        if canonical is None:
+            r.warn(path, f"unknown {vocabulary.kind} '{name}' is ignored", vocabulary.suggest(name))
+            continue
+        yield name, canonical, raw, path
+
+
 def _labs(r: _Reader, labs: dict) -> dict:
     out = {}
-    for name, raw in labs.items():
-        path = ("labs", name)
-        analyte = vocab.analytes().get(name)
-        if analyte is None:
-            r.warn(path, f"unknown lab '{name}' is ignored", vocab.analytes().suggest(name))
-            continue
+    for name, canonical, raw, path in _known(r, labs, "labs", vocab.analytes()):
+        analyte = vocab.analytes().entries[canonical]
         if analyte.name in out:
             raise r.fail(path, f"'{name}' repeats {analyte.name}, given already as "
                          f"'{out[analyte.name].field.split('.', 1)[1]}'",
@@ -398,12 +399,7 @@ def _limit(r: _Reader, analyte, raw, unit, path, decimal_comma=False) -> float |
 
 def _cytogenetics(r: _Reader, data: dict) -> dict:
     out = {}
-    for name, raw in data.items():
-        path = ("cytogenetics", name)
-        canonical = vocab.findings().canonical(name)
-        if canonical is None:
-            r.warn(path, f"unknown cytogenetic finding '{name}' is ignored", vocab.findings().suggest(name))
-            continue
+    for name, canonical, raw, path in _known(r, data, "cytogenetics", vocab.findings()):
         percent = None
         value = raw
         if isinstance(raw, dict):
@@ -452,12 +448,7 @@ def _implied(r: _Reader, out: dict) -> dict:
 
 def _conditions(r: _Reader, data: dict) -> dict:
     out = {}
-    for name, raw in data.items():
-        path = ("conditions", name)
-        canonical = vocab.conditions().canonical(name)
-        if canonical is None:
-            r.warn(path, f"unknown condition '{name}' is ignored", vocab.conditions().suggest(name))
-            continue
+    for name, canonical, raw, path in _known(r, data, "conditions", vocab.conditions()):
         if isinstance(raw, (bool, str)) or raw is None:
             state = ConditionState(canonical, r.boolean(raw, path), raw_name=name)
         else:
@@ -511,10 +502,11 @@ def _events(r: _Reader, data, section: str, key: str) -> list:
                 v = [vocab.substance(d) or vocab.name_key(d)
                      for d in (r.string(d, path + ("drugs", j)) for j, d in enumerate(r.array(v, path + ("drugs",))))]
             elif isinstance(v, str):
-                v = v.strip()
-                low = v.lower()
-                if low in ("true", "yes", "false", "no"):  # the words, not "1" / "0" (a line number)
-                    v = low in ("true", "yes")
+                try:  # the words yes / no, not 1 / 0 (which may be a line number)
+                    answer = vocab.yes_no(v, digits=False)
+                except ValueError:
+                    answer = None
+                v = answer if answer is not None else v.strip()
             elif v is not None and not isinstance(v, (bool, int, float)):
                 raise r.fail(path + (k,), "must be a single value (text, number, true or false)")
             attrs[vocab.name_key(k)] = v
