@@ -129,9 +129,9 @@ def screen(
     record = load_patient(patient)
     results = [run_screen(t, record, when) for t in trials]
     if fmt is Format.json:
-        import json
+        from trialscreen.textio import json_text
 
-        typer.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False, default=str))
+        typer.echo(json_text([r.as_dict() for r in results], indent=2))
     elif fmt is Format.markdown:
         from trialscreen.explain.markdown import results_markdown
 
@@ -345,12 +345,11 @@ def _where(problem) -> str:
     return _safe(where) + ": " if where else ""
 
 
-_CONTROL = {i: f"\\x{i:02x}" for i in list(range(0, 32)) + [127] if i not in (9,)}
-
-
 def _safe(text: str) -> str:
     """Escape control characters and terminal escape sequences from input."""
-    return str(text).translate(_CONTROL)
+    from trialscreen.textio import printable
+
+    return printable(text)
 
 
 def _stderr(text: str):

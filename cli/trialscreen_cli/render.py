@@ -13,6 +13,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from trialscreen.textio import printable
+
+
+def _t(text, style: str = "") -> Text:
+    """Text from input (ids, values, protocol text) with control characters escaped."""
+    return Text(printable(text), style=style)
+
 STATUS = {
     "pass": ("✔ pass", "green"),
     "fail": ("✘ fail", "bold red"),
@@ -58,7 +65,7 @@ def render_summary(console: Console, results) -> None:
 
     for r in results:
         word, style = VERDICT[r.verdict]
-        table.add_row(escape(r.trial.id), Text(word, style=style), escape(why(r)))
+        table.add_row(_t(r.trial.id), Text(word, style=style), _t(why(r)))
     console.print(table)
 
 
@@ -66,15 +73,15 @@ def render_result(console: Console, result) -> None:
     t = result.trial
     word, style = VERDICT[result.verdict]
     head = Text()
-    head.append(f"{t.id}", style="bold")
-    head.append(f"  {t.title}\n")
+    head.append(printable(t.id), style="bold")
+    head.append(printable(f"  {t.title}") + "\n")
     head.append("Verdict: ")
     head.append(word, style=style)
-    head.append(f"  patient {result.patient_id}, as of {result.as_of.isoformat()} ({_counts(result)})")
+    head.append(printable(f"  patient {result.patient_id}, as of {result.as_of.isoformat()} ({_counts(result)})"))
     console.print(head)
     if not t.complete:
-        console.print(Text("This verdict covers only the encoded criteria; not encoded: "
-                           + "; ".join(t.not_encoded), style="yellow"))
+        console.print(_t("This verdict covers only the encoded criteria; not encoded: "
+                         + "; ".join(t.not_encoded), style="yellow"))
     table = Table(box=box.SIMPLE_HEAD, show_lines=False, expand=False)
     table.add_column("ID", no_wrap=True)
     table.add_column("Kind", no_wrap=True)
@@ -82,13 +89,13 @@ def render_result(console: Console, result) -> None:
     table.add_column("Reason", overflow="fold")
     for c in result.criteria:
         label, colour = STATUS[c.status]
-        table.add_row(c.id, "incl" if c.kind == "inclusion" else "excl",
-                      Text(label, style=colour), Text(c.reason))
+        table.add_row(_t(c.id), "incl" if c.kind == "inclusion" else "excl",
+                      Text(label, style=colour), _t(c.reason))
     console.print(table)
     if result.missing:
         console.print(Text("Data to fetch to decide the unknown criteria:", style="bold"))
         for m in result.missing:
-            console.print(Text(f"  • {m}"))
+            console.print(_t(f"  • {m}"))
     console.print()
 
 
@@ -97,17 +104,17 @@ def render_explain(trial) -> None:
 
     console = _console()
     head = Text()
-    head.append(trial.id, style="bold")
-    head.append(f"  {trial.title}\nsource: {trial.source}  version: {trial.version}")
+    head.append(printable(trial.id), style="bold")
+    head.append(printable(f"  {trial.title}") + "\n" + printable(f"source: {trial.source}  version: {trial.version}"))
     console.print(head)
     if not trial.complete:
-        console.print(Text("Incomplete encoding; not encoded: " + "; ".join(trial.not_encoded), style="yellow"))
+        console.print(_t("Incomplete encoding; not encoded: " + "; ".join(trial.not_encoded), style="yellow"))
     table = Table(box=box.SIMPLE_HEAD, show_lines=True)
     table.add_column("ID", no_wrap=True)
     table.add_column("Protocol text", ratio=1, overflow="fold")
     table.add_column("Encoded logic", ratio=1, overflow="fold")
     for c in trial.criteria:
-        table.add_row(c.id, Text(c.text), Text("\n".join(criterion_lines(c))))
+        table.add_row(_t(c.id), _t(c.text), Text("\n".join(printable(x) for x in criterion_lines(c))))
     console.print(table)
 
 
@@ -121,7 +128,7 @@ def render_trials(trials) -> None:
     for t in trials:
         n_in = sum(1 for c in t.criteria if c.kind == "inclusion")
         n_ex = len(t.criteria) - n_in
-        table.add_row(t.id, Text(t.title), f"{n_in} incl, {n_ex} excl",
+        table.add_row(_t(t.id), _t(t.title), f"{n_in} incl, {n_ex} excl",
                       "complete" if t.complete else Text("partial", style="yellow"))
     console.print(table)
 
@@ -130,7 +137,7 @@ def progress_bar(source: str):
     """A progress bar on stderr (only used when stderr is a terminal)."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    bar = Progress(SpinnerColumn(), TextColumn("[bold]screening[/] " + escape(source)), BarColumn(),
+    bar = Progress(SpinnerColumn(), TextColumn("[bold]screening[/] " + escape(printable(source))), BarColumn(),
                    TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
                    console=Console(stderr=True), transient=True)
     task = bar.add_task("rows", total=None)
@@ -154,14 +161,14 @@ def render_batch_summary(summary) -> None:
         head.append(f", {summary.error_rows:,} rows with errors", style="bold red")
     console.print(head)
     for w in summary.warnings:
-        console.print(Text(f"warning: {w}", style="yellow"))
+        console.print(_t(f"warning: {w}", style="yellow"))
     for e in summary.errors[:5]:
-        console.print(Text(f"error: {e}", style="red"))
+        console.print(_t(f"error: {e}", style="red"))
     if summary.error_rows > 5:
         console.print(Text(f"... {summary.error_rows - 5:,} more rows with errors (verdict 'error' in the output)"))
     for tally in summary.trials:
         total = sum(tally.verdicts.values())
-        verdicts = Text(f"{tally.trial_id}: ")
+        verdicts = _t(f"{tally.trial_id}: ")
         for name, style in (("eligible", "green"), ("needs_review", "yellow"), ("ineligible", "red"),
                             ("error", "magenta")):
             verdicts.append(f"{name} {tally.verdicts[name]:,}  ", style=style)

@@ -133,6 +133,8 @@ def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
                 value = json.loads(text)
             except ValueError as exc:
                 raise RowError(f"not a JSON list: {exc.msg}", col.header) from None
+            except RecursionError:
+                raise RowError("the JSON list nests too deeply", col.header) from None
             if not isinstance(value, list):
                 raise RowError("must hold a JSON list", col.header)
             lists[col.key] = value

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from datetime import date
 
 from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
 from trialscreen.batch.rows import RowError, column_of, row_to_record
 from trialscreen.engine.screen import FAIL, UNKNOWN, screen
-from trialscreen.errors import InputError, Location, PatientError, UsageError
+from trialscreen.errors import InputError, Location, PatientError, TrialscreenError, UsageError
 from trialscreen.patient.load import patient_from_dict
+from trialscreen.textio import json_text, printable
 
 ERROR = "error"
 VERDICTS = ("eligible", "needs_review", "ineligible", ERROR)
@@ -66,6 +66,7 @@ class Summary:
     rows_in: int = 0
     rows_out: int = 0
     error_rows: int = 0
+    internal_errors: int = 0
     trials: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     errors: list = field(default_factory=list)     # the first errors, for the console
@@ -109,20 +110,21 @@ class Writer:
         if self.fmt == "jsonl":
             out = result.as_dict()
             out["row"] = row
-            self.stream.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
+            self.stream.write(json_text(out) + "\n")
             return
         statuses = {(f"{result.trial.id}:{c.id}" if self.multi else c.id): c.status for c in result.criteria}
-        self.csv.writerow([result.patient_id, result.trial.id, result.verdict,
+        self.csv.writerow([printable(result.patient_id), result.trial.id, result.verdict,
                            "; ".join(result.ids(FAIL)), "; ".join(result.ids(UNKNOWN)),
-                           "; ".join(result.missing), "",
+                           printable("; ".join(result.missing)), "",
                            *(statuses.get(c, "") for c in self.columns), row])
 
     def error(self, row: int, patient_id: str, trial, message: str) -> None:
         if self.fmt == "jsonl":
-            self.stream.write(json.dumps({"row": row, "trial": trial.summary(), "patient": {"id": patient_id},
-                                          "verdict": ERROR, "error": message}, ensure_ascii=False) + "\n")
+            self.stream.write(json_text({"row": row, "trial": trial.summary(), "patient": {"id": patient_id},
+                                         "verdict": ERROR, "error": message}) + "\n")
             return
-        self.csv.writerow([patient_id, trial.id, ERROR, "", "", "", message, *([""] * len(self.columns)), row])
+        self.csv.writerow([printable(patient_id), trial.id, ERROR, "", "", "", printable(message),
+                           *([""] * len(self.columns)), row])
 
 
 def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping | None = None,
@@ -131,6 +133,9 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     """Screen every row of ``stream`` (text, opened with newline='') against ``trials``."""
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     first = stream.readline()
+    if "\x00" in first or any("\udc80" <= ch <= "\udcff" for ch in first[:2]):
+        raise InputError("the file is UTF-16" if "\x00" in first or first[:2] in ("\udcff\udcfe", "\udcfe\udcff")
+                         else "the header is not UTF-8", Location(source), hint="save it as UTF-8")
     if not first.strip():
         raise InputError("the file is empty: it needs a header row", Location(source, 1),
                          "the first row names the columns, with an 'id' column")
@@ -187,6 +192,12 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
             except PatientError as exc:
                 _fail(summary, writer, trials, line, pid,
                       _row_message(line, column_of(exc, where), exc.message, exc.value, exc.hint))
+            except TrialscreenError as exc:
+                _fail(summary, writer, trials, line, pid, _row_message(line, None, exc.message, exc.value))
+            except Exception as exc:  # a bug: this row is lost, the batch is not
+                summary.internal_errors += 1
+                _fail(summary, writer, trials, line, pid, _row_message(
+                    line, None, f"internal error ({type(exc).__name__}); this is a bug, please report it"))
             else:
                 for tally, trial in zip(summary.trials, trials):
                     result = screen(trial, patient, as_of, explain=writer.explain)

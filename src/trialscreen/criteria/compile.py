@@ -10,6 +10,7 @@ reported together. The format is documented in criteria/README.md.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from datetime import date
 from pathlib import Path
@@ -330,6 +331,7 @@ class _Compiler:
             self.error(pos, f"'{raw}' is not a threshold", "write it like '177 umol/L' or '3 x ULN'")
             return None
         text = str(raw).strip()
+        unreadable = ("write it like '177 umol/L', '75 x10^9/L', '3 x ULN' or 'LLN - 20 g/L'")
         m = _RELATIVE.match(text)
         if m:
             mult = float(m.group("mult")) if m.group("mult") else 1.0
@@ -349,9 +351,10 @@ class _Compiler:
             return N.Relative(ref, mult, None, None, text)
         try:
             censor, number, unit_text = split_value(text)
+            if not math.isfinite(number):  # 1e999, .inf, .nan
+                raise ValueError(text)
         except ValueError:
-            self.error(pos, f"cannot read the threshold '{text}'",
-                       "write it like '177 umol/L', '75 x10^9/L', '3 x ULN' or 'LLN - 20 g/L'")
+            self.error(pos, f"cannot read the threshold '{text}'", unreadable)
             return None
         if censor:
             self.error(pos, f"a threshold cannot be a bound ('{text}')", "use the comparison key instead")
@@ -480,12 +483,14 @@ class _Compiler:
             try:
                 censor, number, unit_text = split_value(str(raw))
                 value = number * convert.factor(normalize(unit_text, "body"), normalize(kind, "body"))
+                if not math.isfinite(value):
+                    raise ValueError(raw)
             except (ValueError, UnitError):
                 self.error(pos, f"'{raw}' is not a {'weight' if kind == 'kg' else 'height'} with a unit",
                            f"write it like '50 {kind}'")
                 return None
             return value
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
             self.error(pos, f"'{raw}' is not a number")
             return None
         return float(raw)
@@ -581,8 +586,11 @@ class _Compiler:
         if "grade" in obj:
             g = obj["grade"]
             if (not isinstance(g, LMap) or len(g) != 1 or next(iter(g)) not in OP_WORDS
-                    or not isinstance(next(iter(g.values())), int)):
+                    or not isinstance(next(iter(g.values())), int) or isinstance(next(iter(g.values())), bool)):
                 self.error(obj.where("grade"), "grade needs one comparison such as {ge: 3}")
+                return None
+            if not 0 <= next(iter(g.values())) <= 5:
+                self.error(obj.where("grade"), f"'{next(iter(g.values()))}' is not a CTCAE grade 0 to 5")
                 return None
             op, n = next(iter(g.items()))
             grade = (OP_WORDS[op], n)
@@ -710,6 +718,9 @@ def compile_definitions(text: str, file: str, shared: dict | None = None) -> dic
 
 
 def read_text(path: Path) -> str:
+    from trialscreen import textio
+    from trialscreen.errors import InputError
+
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -719,10 +730,9 @@ def read_text(path: Path) -> str:
     except PermissionError:
         raise FileReadError(f"cannot read {path}: permission denied", Location(str(path))) from None
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CriteriaError([Problem(Location(str(path)), f"the file is not UTF-8 (byte {exc.start})",
-                                     "save it as UTF-8")]) from None
+        return textio.decode(data, str(path))
+    except InputError as exc:
+        raise CriteriaError([Problem(exc.location, exc.message, exc.hint)]) from None
 
 
 def compile_file(path: str | Path, shared: dict | None = None, warnings: list | None = None) -> Trial:

@@ -10,6 +10,8 @@ budget, so an alias bomb is refused instead of exhausting memory.
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from trialscreen.errors import Location, Problem
@@ -136,24 +138,78 @@ class _TooBig(Exception):
         self.message = message
 
 
+
+
+
+
+_TOKENS = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\n]|'')*'|[\[\]{}]")
+
+
+def too_deep(text: str, limit: int) -> int | None:
+    """The offset where the document first nests deeper than ``limit`` (flow
+    brackets, or indentation levels), or None. Measured before parsing: the C
+    parser recurses on the C stack and would crash on a document nested a
+    hundred thousand levels deep."""
+    depth = 0
+    for m in _TOKENS.finditer(text):
+        ch = m.group(0)
+        if ch in "[{":
+            depth += 1
+            if depth > limit:
+                return m.start()
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    indents = [0]
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.lstrip(" ")
+        width = len(line) - len(stripped)
+        if stripped.strip() and not stripped.startswith("#"):
+            while width < indents[-1]:
+                indents.pop()
+            if width > indents[-1]:
+                indents.append(width)
+            if len(indents) - 1 > limit:
+                return offset + width
+        offset += len(line)
+    return None
+
+
+def _where(file: str, text: str, position: int) -> Location:
+    line = text.count("\n", 0, position) + 1
+    return Location(file, line, position - (text.rfind("\n", 0, position) + 1) + 1)
+
+
 def load_yaml(text: str, file: str) -> tuple[object, list[Problem]]:
     """Parse one YAML document; return (data, problems).
 
     Syntax errors come back as a single problem with the parser's position.
     """
-    if len(text) > MAX_BYTES:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         return None, [Problem(Location(file), f"the file is larger than {MAX_BYTES // 1_000_000} MB",
                               "split it or check that it is the right file")]
     if text.startswith("\ufeff"):
         text = text[1:]
+    deep = too_deep(text, MAX_DEPTH)
+    if deep is not None:
+        return None, [Problem(_where(file, text, deep), f"the document nests deeper than {MAX_DEPTH} levels",
+                              "remove the aliases or nesting that make it grow")]
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml keeps the marks too
     try:
         node = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control characters)
+        return None, [Problem(_where(file, text, exc.position),
+                              f"YAML syntax error: {exc.reason}",
+                              f"remove the character #x{exc.character if isinstance(exc.character, int) else ord(exc.character):04x}")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         what = exc.problem or exc.context or "invalid YAML"
-        return None, [Problem(pos, f"YAML syntax error: {what}", "check indentation and quoting")]
+        if exc.context and what.startswith("but "):  # "but found another document" needs its context
+            what = f"{exc.context} {what}"
+        hint = ("put one trial in each file" if "single document" in what
+                else "check indentation and quoting")
+        return None, [Problem(pos, f"YAML syntax error: {what}", hint)]
     except yaml.YAMLError as exc:
         return None, [Problem(Location(file), f"YAML error: {exc}")]
     finally:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from trialscreen.textio import printable
+
 STATUS_WORD = {"pass": "✔ pass", "fail": "✘ fail", "unknown": "? unknown", "not_applicable": "– n/a"}
 VERDICT_WORD = {"eligible": "ELIGIBLE", "ineligible": "INELIGIBLE", "needs_review": "NEEDS REVIEW"}
 
 
 def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return printable(" ".join(str(text).split())).replace("|", "\\|")
 
 
 def result_markdown(result) -> str:
     t = result.trial
     lines = [f"## {t.id}: {_cell(t.title)}", ""]
-    lines.append(f"**Verdict: {VERDICT_WORD[result.verdict]}** for patient `{result.patient_id}` "
+    lines.append(f"**Verdict: {VERDICT_WORD[result.verdict]}** for patient `{_cell(result.patient_id)}` "
                  f"as of {result.as_of.isoformat()}")
     lines.append("")
     if not t.complete:

@@ -57,10 +57,12 @@ def loads_strict(text: str, file: str):
         raise PatientError(f"'{exc}' is not a number a patient record may hold", Location(file, line, col),
                            hint="give a finite number or leave the value out") from None
     except json.JSONDecodeError as exc:
-        raise PatientError(f"invalid JSON: {exc.msg}", Location(file, exc.lineno, exc.colno),
+        what = exc.msg.removesuffix(" starting at").removesuffix(" at")
+        raise PatientError(f"invalid JSON: {what}", Location(file, exc.lineno, exc.colno),
                            hint="check commas, quotes and brackets") from None
     except RecursionError:
-        raise PatientError("the JSON nests too deeply", Location(file)) from None
+        raise PatientError("the JSON nests too deeply", Location(file),
+                           hint="a patient record nests only a few levels; check that this is the right file") from None
 
 
 def _finite_float(text: str) -> float:

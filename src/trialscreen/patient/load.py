@@ -14,7 +14,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from trialscreen import vocab
+from trialscreen import textio, vocab
 from trialscreen.errors import FileReadError, Location, PatientError, Problem, UnitError
 from trialscreen.patient.jsonpos import loads_strict, locate
 from trialscreen.patient.model import ConditionState, Event, FindingResult, LabValue, Patient
@@ -64,13 +64,7 @@ def read_text(path: str) -> tuple[str, str]:
 
 
 def decode(data: bytes, name: str) -> str:
-    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
-        raise PatientError("the file is UTF-16", Location(name), hint="save it as UTF-8")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PatientError(f"the file is not UTF-8 (byte {exc.start})", Location(name),
-                           hint="save it as UTF-8") from None
+    return textio.decode(data, name, PatientError)
 
 
 def load_patient(path: str) -> Patient:
@@ -110,10 +104,15 @@ class _Reader:
     def number(self, value, path, lo=None, hi=None) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(path, f"must be a number, not {_kind(value)}")
-        if not math.isfinite(value):
+        original = value
+        try:
+            value = float(value)
+        except OverflowError:  # an integer too large for any measurement
+            value = math.inf if lo is not None else math.nan
+        if isinstance(original, float) and not math.isfinite(value):
             raise self.fail(path, "must be a finite number")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise self.fail(path, f"is outside the possible range {lo:g} to {hi:g}", value=value,
+        if (lo is not None and not lo <= value) or (hi is not None and not value <= hi):
+            raise self.fail(path, f"is outside the possible range {lo:g} to {hi:g}", value=original,
                             hint="correct the value or leave it out")
         return float(value)
 
@@ -218,7 +217,8 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
         p.birth_date = r.date(data["birth_date"], ("birth_date",))
     if data.get("ecog") is not None:
         ecog = data["ecog"]
-        if isinstance(ecog, bool) or not isinstance(ecog, (int, float)) or ecog != int(ecog) or not 0 <= ecog <= 5:
+        if (isinstance(ecog, bool) or not isinstance(ecog, (int, float)) or not math.isfinite(ecog)
+                or not 0 <= ecog <= 5 or ecog != int(ecog)):
             raise r.fail(("ecog",), "is not an ECOG grade 0 to 5", value=ecog)
         p.ecog = int(ecog)
     if data.get("as_of") is not None:

@@ -154,6 +154,8 @@ def _compute(src: Unit, dst: Unit, analyte: "Analyte | None") -> float:
             for candidate in (q / mw, q * mw):
                 if candidate.dimensionality == t.dimensionality:
                     return float(candidate.to(t.units).magnitude / t.magnitude)
+            raise UnitError(f"the unit {src} cannot be converted to {dst} for {name}",
+                            hint="check that the value belongs to this analyte and its unit is right")
         raise UnitError(
             f"cannot convert {src} to {dst} for {name}: it has no molar mass in the vocabulary",
             hint="give the value in the threshold's kind of unit",

@@ -186,10 +186,12 @@ def _parts(body: str, klass: str | None, raw: str) -> tuple[float, list[str], li
                 disp = f"{disp}^{power}"
         target = num if index == 0 else den
         target.append(name if power == 1 else f"({name}) ** {power}")
-        if index == 0:
-            scale *= factor ** power
-        else:
-            scale /= factor ** power
+        try:
+            scale = scale * factor ** power if index == 0 else scale / factor ** power
+        except OverflowError:
+            scale = 0.0
+        if not 1e-30 < scale < 1e30:
+            raise UnitError(f"cannot read the unit '{raw}': its numbers are out of any lab's range")
         shown.append(disp)
     return scale, num, den, shown
 
