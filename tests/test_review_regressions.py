@@ -190,3 +190,27 @@ def test_batch_unit_on_a_column_without_units_is_refused(tmp_path):
 def test_batch_summary_says_when_a_trial_is_only_partly_encoded(tmp_path):
     result = _batch(tmp_path, "id,age\nX,50\n", "-t", "NCT06863584")
     assert "NCT06863584 is only partly encoded" in result.stderr
+
+
+def test_a_bug_while_screening_one_row_loses_that_row_only(tmp_path, monkeypatch):
+    import trialscreen.batch.run as run_module
+    from typer.testing import CliRunner
+
+    from trialscreen_cli.main import app
+
+    real = run_module.screen
+
+    def flaky(trial, patient, *args, **kwargs):
+        if patient.id == "B":
+            raise ZeroDivisionError("boom")
+        return real(trial, patient, *args, **kwargs)
+
+    monkeypatch.setattr(run_module, "screen", flaky)
+    path = tmp_path / "in.csv"
+    path.write_text("id,ecog\nA,1\nB,1\nC,1\n")
+    result = CliRunner().invoke(app, ["batch", str(path), "-t", "NCT05378971", "--quiet"])
+    assert result.exit_code == 70
+    rows = result.stdout.splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == ["A", "B", "C"]
+    assert ",error," in rows[1] and "internal error (ZeroDivisionError)" in rows[1]
+    assert "internal error on 1 row(s)" in result.stderr

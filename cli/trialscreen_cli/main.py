@@ -215,6 +215,9 @@ def batch(
         from trialscreen_cli.render import render_batch_summary
 
         render_batch_summary(summary)
+    if summary.internal_errors:
+        _stderr(f"trialscreen: internal error on {summary.internal_errors} row(s): this is a bug, please report it")
+        raise typer.Exit(EXIT_BUG)
     if summary.error_rows:
         raise typer.Exit(EXIT_ROW_ERRORS)
 

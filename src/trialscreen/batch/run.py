@@ -17,7 +17,7 @@ from datetime import date
 from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
 from trialscreen.batch.rows import RowError, column_of, row_to_record
 from trialscreen.engine.screen import FAIL, UNKNOWN, screen
-from trialscreen.errors import InputError, Location, PatientError, TrialscreenError, UsageError
+from trialscreen.errors import InputError, Location, TrialscreenError, UsageError
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.textio import json_text, printable
 
@@ -182,25 +182,25 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
             _fail(summary, writer, trials, line, pid,
                   _row_message(line, header[bad], "holds bytes that are not UTF-8", hint="save the file as UTF-8"))
         else:
+            where: dict = {}
             try:
                 record, where = row_to_record(plan, cells)
                 if "id" not in record:
                     raise RowError("the id cell is empty", header[id_index])
                 patient = patient_from_dict(record, source)
-            except RowError as exc:
-                _fail(summary, writer, trials, line, pid, _row_message(line, exc.column, exc.message, exc.value))
-            except PatientError as exc:
-                _fail(summary, writer, trials, line, pid,
-                      _row_message(line, column_of(exc, where), exc.message, exc.value, exc.hint))
             except TrialscreenError as exc:
-                _fail(summary, writer, trials, line, pid, _row_message(line, None, exc.message, exc.value))
+                column = exc.column if isinstance(exc, RowError) else column_of(exc, where)
+                _fail(summary, writer, trials, line, pid, _row_message(line, column, exc.message, exc.value,
+                                                                      "" if isinstance(exc, RowError) else exc.hint))
             except Exception as exc:  # a bug: this row is lost, the batch is not
-                summary.internal_errors += 1
-                _fail(summary, writer, trials, line, pid, _row_message(
-                    line, None, f"internal error ({type(exc).__name__}); this is a bug, please report it"))
+                _bug(summary, writer, trials, line, pid, exc)
             else:
                 for tally, trial in zip(summary.trials, trials):
-                    result = screen(trial, patient, as_of, explain=writer.explain)
+                    try:
+                        result = screen(trial, patient, as_of, explain=writer.explain)
+                    except Exception as exc:
+                        _bug(summary, writer, [trial], line, pid, exc, tallies=[tally])
+                        continue
                     tally.add(result)
                     writer.result(line, result)
                     summary.rows_out += 1
@@ -227,14 +227,23 @@ def _row_message(line: int, column: str | None, message: str, value=None, hint: 
     return f"row {line}, column '{column}': {message}" if column else f"row {line}: {message}"
 
 
-def _fail(summary: Summary, writer: Writer, trials, line: int, pid: str, message: str) -> None:
+def _fail(summary: Summary, writer: Writer, trials, line: int, pid: str, message: str, tallies=None) -> None:
     summary.error_rows += 1
     if len(summary.errors) < 20:
         summary.errors.append(message)
-    for tally, trial in zip(summary.trials, trials):
+    for tally, trial in zip(tallies or summary.trials, trials):
         tally.verdicts[ERROR] += 1
         writer.error(line, pid, trial, message)
         summary.rows_out += 1
+
+
+def _bug(summary: Summary, writer: Writer, trials, line: int, pid: str, exc: Exception, tallies=None) -> None:
+    """A bug met on one row: the row is reported as an error, the batch goes on,
+    and the command ends with the exit code for bugs."""
+    summary.internal_errors += 1
+    _fail(summary, writer, trials, line, pid,
+          _row_message(line, None, f"internal error ({type(exc).__name__}); this is a bug, please report it"),
+          tallies)
 
 
 def open_text(binary) -> io.TextIOWrapper:
