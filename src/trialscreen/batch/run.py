@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -209,12 +210,14 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     return summary
 
 
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
 def _not_utf8(cells) -> int | None:
     """The index of the first cell holding undecodable bytes (kept as surrogates)."""
-    for index, cell in enumerate(cells):
-        if any("\udc80" <= ch <= "\udcff" for ch in cell):
-            return index
-    return None
+    if not _UNDECODED.search("".join(cells)):
+        return None
+    return next(i for i, cell in enumerate(cells) if _UNDECODED.search(cell))
 
 
 def _row_message(line: int, column: str | None, message: str, value=None, hint: str = "") -> str:

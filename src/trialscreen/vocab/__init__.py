@@ -229,6 +229,7 @@ _YES = {"true", "yes", "y", "1"}
 _NO = {"false", "no", "n", "0"}
 
 
+@lru_cache(maxsize=1024)
 def yes_no(value, digits: bool = True) -> bool | None:
     """Read a yes/no answer: true/false, yes/no, y/n and (unless ``digits`` is
     off, where 1 might be a line number) 1/0. None for no answer ('', unknown).
