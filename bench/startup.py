@@ -6,6 +6,10 @@ the floor for any typer command line. One warm-up screen runs first, as any
 user's first run does: it computes the unit conversion factors with pint and
 keeps them in the factor cache, so later runs do not import pint.
 
+Our sources are byte-compiled first (compileall), as `pip install .` does for
+an installed copy and for typer itself: in an editable checkout on a machine
+with PYTHONDONTWRITEBYTECODE set, every run would otherwise recompile them.
+
     python bench/startup.py [--rounds 15]
 """
 
@@ -46,6 +50,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=15)
     args = ap.parse_args()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src"), str(ROOT / "cli")], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         hello = Path(tmp) / "hello.py"
         hello.write_text(HELLO)
