@@ -45,3 +45,22 @@ def _values_hidden():
     errors.SHOW_VALUES = False
     yield
     errors.SHOW_VALUES = False
+
+
+@pytest.fixture
+def run(monkeypatch):
+    """Invoke the command line as a user would (from the project folder, 120
+    columns, no colour); returns typer's Result with stdout and stderr."""
+    from typer.testing import CliRunner
+
+    from trialscreen_cli.main import app
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(app, [str(a) for a in args], input=input)
+
+    return invoke

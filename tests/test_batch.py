@@ -38,18 +38,6 @@ MISSING_TOKENS = ["", "NA", "N/A", ".", "unknown"]
 # helpers
 # --------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def run(monkeypatch):
-    """Invoke the command line as a user would; returns the click Result."""
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("COLUMNS", "120")
-    monkeypatch.setenv("NO_COLOR", "1")
-    runner = CliRunner()
-
-    def invoke(*args, input=None):
-        return runner.invoke(app, [str(a) for a in args], input=input)
-
-    return invoke
 
 
 def _example_table():
@@ -1239,18 +1227,8 @@ def test_parity_example_jsons():
 # 12. streaming: flat memory
 # --------------------------------------------------------------------------------------------
 
-CHILD = """
-import resource, runpy, sys
-sys.argv = ["trialscreen"] + sys.argv[1:]
-try:
-    runpy.run_module("trialscreen", run_name="__main__")
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-sys.stderr.write(f"peak_rss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")
-sys.exit(code)
-"""
+sys.path.insert(0, str(ROOT / "bench"))
+from memory import CHILD  # noqa: E402  (the benchmark's own peak-memory child process)
 
 
 def _generated_file(path: Path, n: int) -> Path:

@@ -5,26 +5,13 @@ import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import ELIGIBLE, EXAMPLES, ROOT
-from trialscreen_cli.main import app
+from conftest import ELIGIBLE, EXAMPLES
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("TRIALSCREEN_UPDATE_GOLDEN") == "1"
 
 
-@pytest.fixture
-def run(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("COLUMNS", "120")
-    monkeypatch.setenv("NO_COLOR", "1")
-    runner = CliRunner()
-
-    def invoke(*args, input=None):
-        return runner.invoke(app, list(args), input=input)
-
-    return invoke
 
 
 def screen_json(run, *args):

@@ -30,7 +30,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from trialscreen import vocab
 from trialscreen.errors import FileReadError, InputError, Location, Problem, UsageError
