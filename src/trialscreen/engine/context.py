@@ -112,7 +112,8 @@ def cockcroft_gault(ctx: Context):
     how = (f"Cockcroft-Gault: (140 - {fmt(age)} y) x {fmt(p.weight_kg)} kg / "
            f"(72 x creatinine {fmt(scr)} mg/dL){sex_factor}")
     raw = f"{fmt(value)} mL/min"
-    return LabValue("crcl", value, _ML_MIN, raw, date=creat.date, field="derived"), NOTHING, how
+    # as old as the creatinine it comes from: its date (or its absence) is the creatinine's
+    return LabValue("crcl", value, _ML_MIN, raw, date=creat.date, field=creat.field), NOTHING, how
 
 
 DERIVATIONS = {"crcl": cockcroft_gault}

@@ -319,9 +319,9 @@ def _stale(ctx, lab, within: Duration | None, name: str):
                 (f"labs.{name} (dated on or before {ctx.as_of.isoformat()})",))
     if within is None:
         return None
-    if lab.date is None:
+    if lab.date is None:  # a derived value names the field its date comes from
         return (f"{name} {lab.raw} has no date; it must be from the last {within}",
-                (f"labs.{name}.date",))
+                (f"{lab.field or 'labs.' + name}.date",))
     if lab.date < within.before(ctx.as_of):
         return (f"{name} {lab.raw} is from {lab.date.isoformat()}, older than {within} "
                 f"before {ctx.as_of.isoformat()}",
@@ -546,7 +546,7 @@ class EventTest(Node):
                 if ctx.explain:
                     notes.append(f"{item.kind} ({when})")
             elif ctx.explain:
-                notes.append(self.show(item))
+                notes.append(self.show(item, ctx))
             results.append(k_and(checks))
         result = k_or(results)
         if result is False or not results:
@@ -581,7 +581,7 @@ class EventTest(Node):
             what += f" {self.window.describe()}"
         return what
 
-    def show(self, item):
+    def show(self, item, ctx):
         first, last = item.span()
         d = last or first
         return f"{item.kind}" + (f" {d.isoformat()}" if d else "")
@@ -655,13 +655,16 @@ class TreatmentTest(EventTest):
             out += f", {self.window.describe()}"
         return out
 
-    def show(self, item):
+    def show(self, item, ctx):
         span = ""
         if item.start or item.end:
             span = f" {item.start.isoformat() if item.start else '?'} to " \
                    f"{item.end.isoformat() if item.end else 'ongoing'}"
         elif item.date:
             span = f" {item.date.isoformat()}"
+        if self.duration is not None and item.start and (item.end or not item.date):
+            days = ((item.end or ctx.as_of) - item.start).days
+            span += f", {days} days (limit {SYMBOL[self.duration[0]]} {self.duration[1]})"
         return f"{item.kind}{span}"
 
 
@@ -728,7 +731,7 @@ class NeoplasmTest(EventTest):
             out += f" and not tumour-free for {self.free_for}"
         return out
 
-    def show(self, item):
+    def show(self, item, ctx):
         since = item.attrs.get("tumor_free_since")
         return item.kind + (f", tumour-free since {since}" if since else "")
 

@@ -217,8 +217,8 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
         p.birth_date = r.date(data["birth_date"], ("birth_date",))
     if data.get("ecog") is not None:
         ecog = data["ecog"]
-        if (isinstance(ecog, bool) or not isinstance(ecog, (int, float)) or not math.isfinite(ecog)
-                or not 0 <= ecog <= 5 or ecog != int(ecog)):
+        # the range first: NaN, infinity and 400-digit integers all fail it without overflow
+        if isinstance(ecog, bool) or not isinstance(ecog, (int, float)) or not 0 <= ecog <= 5 or ecog != int(ecog):
             raise r.fail(("ecog",), "is not an ECOG grade 0 to 5", value=ecog)
         p.ecog = int(ecog)
     if data.get("as_of") is not None:
