@@ -124,3 +124,27 @@ def test_bundled_library_validates():
     for p in paths:
         trial = load_trial(str(p))
         assert trial.id == p.stem
+
+
+def test_the_library_never_runs_code_from_its_inputs():
+    """No eval, exec, compile, __import__ or unsafe YAML/pickle loading in the
+    library or the command line (a method named .eval on rule nodes is fine)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    forbidden_calls = {"eval", "exec", "compile", "__import__"}
+    forbidden_attrs = {"load", "unsafe_load", "full_load", "loads"}
+    for path in [*root.glob("src/trialscreen/**/*.py"), *root.glob("cli/trialscreen_cli/**/*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in forbidden_calls, f"{path}:{node.lineno}: {node.func.id}()"
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = node.func.value.id if isinstance(node.func.value, ast.Name) else ""
+                if owner in ("pickle", "marshal"):
+                    raise AssertionError(f"{path}:{node.lineno}: {owner}.{node.func.attr}()")
+                if owner == "yaml" and node.func.attr in forbidden_attrs:
+                    # only yaml.load with an explicit safe Loader is allowed
+                    loaders = [k.value for k in node.keywords if k.arg == "Loader"]
+                    assert node.func.attr == "load" and loaders, f"{path}:{node.lineno}: yaml.{node.func.attr}"
