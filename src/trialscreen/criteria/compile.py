@@ -369,11 +369,8 @@ class _Compiler:
         return N.Absolute(number, unit, shown)
 
     def check_unit(self, unit, analyte):
-        if not analyte.units:
+        if convert.family_of(unit, analyte)[0] is not None:
             return
-        for family in analyte.units:
-            if convert.convertible(unit, family, analyte):
-                return
         fams = " or ".join(str(u) for u in analyte.units)
         if unit is DIMENSIONLESS:
             raise UnitError(f"{analyte.name} thresholds need a unit", hint=f"for example {fams}")

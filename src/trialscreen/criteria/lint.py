@@ -127,10 +127,9 @@ def _logic_numbers(criterion) -> set[float]:
                 nums.add(node.grade[1])
             elif isinstance(node, N.FindingTest) and node.min_percent:
                 nums.add(node.min_percent)
-            for attr in ("window",):
-                w = getattr(node, attr, None)
-                if w is not None:
-                    nums.add(w.within.n)
+            window = getattr(node, "window", None)  # diagnosis, condition and treatment rules
+            if window is not None:
+                nums.add(window.within.n)
             if isinstance(node, N.TreatmentTest) and node.duration:
                 nums.add(node.duration[1].n)
             if isinstance(node, N.NeoplasmTest) and node.free_for:

@@ -356,15 +356,8 @@ def _lab_unit(r: _Reader, analyte, unit_text: str, path: tuple):
         unit = normalize(unit_text, analyte.klass)
     except UnitError as exc:
         raise r.fail(path, exc.message, exc.hint) from None
-    if not analyte.units:
-        return unit
-    errors = []
-    for family in analyte.units:
-        try:
-            convert.factor(unit, family, analyte)
-        except UnitError as exc:
-            errors.append(exc)
-            continue
+    family, refusal = convert.family_of(unit, analyte)
+    if family is not None:
         if len(_UNITS_OK) < 10_000:
             _UNITS_OK[(analyte.name, unit_text)] = unit
         return unit
@@ -372,7 +365,7 @@ def _lab_unit(r: _Reader, analyte, unit_text: str, path: tuple):
         raise r.fail(path, f"{analyte.name} needs a unit",
                      hint="give it like " + " or ".join(f"'1.0 {u}'" for u in analyte.units))
     raise r.fail(path, f"{unit_text} is not a unit for {analyte.name}",
-                 hint=errors[0].message if errors else "check the unit")
+                 hint=refusal.message if refusal else "check the unit")
 
 
 def _limit(r: _Reader, analyte, raw, unit, path, decimal_comma=False) -> float | None:

@@ -188,6 +188,20 @@ def factor(src: Unit, dst: Unit, analyte: "Analyte | None" = None) -> float:
     return hit
 
 
+def family_of(unit: Unit, analyte: "Analyte") -> tuple:
+    """(the analyte's unit family ``unit`` converts to, None) or (None, the first
+    refusal). An analyte without units accepts any unit as its own family."""
+    first = None
+    for family in analyte.units:
+        try:
+            factor(unit, family, analyte)
+        except UnitError as exc:
+            first = first or exc
+            continue
+        return family, None
+    return (unit, None) if not analyte.units else (None, first)
+
+
 def convertible(src: Unit, dst: Unit, analyte: "Analyte | None" = None) -> bool:
     try:
         factor(src, dst, analyte)
