@@ -45,6 +45,17 @@ def finding_key(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Plausible:
+    """What a real result looks like in one unit family, in its canonical unit:
+    ``value`` for a lab value, ``limit`` for a ULN or LLN (None where labs publish
+    no reference interval). Bounds are inclusive (see analytes.yaml)."""
+
+    unit: Unit
+    value: tuple[float, float]
+    limit: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
 class Analyte:
     name: str
     label: str
@@ -55,6 +66,9 @@ class Analyte:
     valence: int | None = None
     molar_units_refused: str | None = None
     synonyms: tuple[str, ...] = ()
+    reference_units: tuple[Unit, ...] = ()   # units in which a bare-number ULN/LLN is accepted
+    plausible: tuple[Plausible, ...] = ()     # one per unit family, in the order of units
+    detection_limit: tuple[float, str] | None = None  # the bound 'not detected' stands for
 
     @property
     def qualitative(self) -> bool:
@@ -128,6 +142,13 @@ def analytes() -> Vocabulary:
     for name, raw in data.items():
         klass = raw.get("class", "chemistry")
         units = tuple(normalize(u, klass) for u in raw.get("units", []) or [])
+        plausible = []
+        for p in raw.get("plausible", []) or []:
+            value = tuple(float(x) for x in p["value"])
+            limit = tuple(float(x) for x in p["limit"]) if p.get("limit") is not None else None
+            if any(len(r) != 2 or r[0] > r[1] for r in (value, limit) if r is not None):
+                raise ValueError(f"analyte {name}: a plausible range is not [low, high]")
+            plausible.append(Plausible(normalize(str(p["unit"]), klass), value, limit))
         entries[name] = Analyte(
             name=name,
             label=raw.get("label", name),
@@ -138,8 +159,24 @@ def analytes() -> Vocabulary:
             valence=raw.get("valence"),
             molar_units_refused=raw.get("molar_units_refused"),
             synonyms=tuple(str(s) for s in raw.get("synonyms", []) or []),
+            # dict.fromkeys: K/uL and 10^3/uL are one unit, kept once, in order
+            reference_units=tuple(dict.fromkeys(normalize(str(u), klass)
+                                                for u in raw.get("reference_units", []) or [])),
+            plausible=tuple(plausible),
+            detection_limit=_detection_limit(name, raw.get("detection_limit")),
         )
     return Vocabulary("analyte", entries, name_key)
+
+
+def _detection_limit(name: str, raw) -> tuple[float, str] | None:
+    """'20 IU/mL' -> (20.0, 'IU/mL'): what a result 'not detected' is known to be below."""
+    if raw is None:
+        return None
+    number, _, unit = str(raw).strip().partition(" ")
+    try:
+        return float(number), unit.strip()
+    except ValueError:
+        raise ValueError(f"analyte {name}: detection_limit '{raw}' is not 'number unit'") from None
 
 
 def _terms(file: str, top: str, kind: str, keyfunc) -> Vocabulary:
