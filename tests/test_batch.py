@@ -351,7 +351,10 @@ DECIMAL_ROWS = [
 
 
 def _decimal_rows():
-    return [variant("B-001", pid, {"creatinine [mg/dL]": cr, "alt": alt, "alt_uln": uln})
+    # every number of the row in decimal-comma notation: B-001's '2.1 x10^9/L' and '2.5 g/L'
+    # are refused in a decimal-comma file (a dot there is not a decimal point)
+    return [variant("B-001", pid, {"creatinine [mg/dL]": cr, "alt": alt, "alt_uln": uln,
+                                   "anc": "2,1 x10^9/L", "m_protein": "2,5 g/L"})
             for pid, cr, alt, uln, _, _ in DECIMAL_ROWS]
 
 

@@ -20,7 +20,9 @@ Column naming convention (documented in README, section "Batch"):
 - ``allergies``: substances separated by ``;``; ``complete``: sections separated by ``;``.
 
 A ``--columns`` mapping file renames export columns onto these names, gives a unit for
-bare numbers, and maps coded values (``1`` / ``0`` / ``NA``) to results.
+bare numbers, and maps coded values (``1`` / ``0`` / ``NA``) to results. It also says how the
+file writes numbers: ``decimal_comma: true`` (``1,5``) and ``thousands`` (``"."`` with a decimal
+comma, ``","`` with a decimal point, or a space); a separator is never guessed from the cells.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 from trialscreen import vocab
 from trialscreen.errors import FileReadError, InputError, Location, Problem, UsageError
 from trialscreen.patient.load import FLAGS
+from trialscreen.units.normalize import SPACES, THOUSANDS
 
 SCALARS = {"age", "birth_date", "sex", "ecog", "as_of", "weight", "height", *FLAGS}
 JSON_LISTS = {"treatments", "diagnoses", "neoplasms"}
@@ -64,6 +67,25 @@ class ColumnPlan:
     delimiter: str | None = None
     decimal_comma: bool = False
     missing: frozenset = frozenset(DEFAULT_MISSING)
+    thousands: str | None = None   # the thousands separator the mapping declares, if any
+    roles: dict = field(default_factory=dict, repr=False, compare=False)  # rows.py: how each column reads
+
+    def __setattr__(self, name, value):
+        # --decimal-comma / --no-decimal-comma may override the mapping after planning:
+        # a decimal mark that is also the declared thousands separator is refused here.
+        object.__setattr__(self, name, value)
+        if name in ("decimal_comma", "thousands"):
+            _check_number_format(getattr(self, "decimal_comma", False), getattr(self, "thousands", None))
+
+
+def _check_number_format(decimal_comma: bool, thousands: str | None) -> None:
+    if thousands == "." and not decimal_comma:
+        raise UsageError("the mapping says thousands: \".\", but the file is read with a decimal point: "
+                         "a dot cannot be both", hint="a dot groups thousands only with decimal_comma: true; "
+                         "drop --no-decimal-comma, or the mapping's thousands")
+    if thousands == "," and decimal_comma:
+        raise UsageError("the mapping says thousands: \",\", but the file is read with a decimal comma: "
+                         "a comma cannot be both", hint="drop --decimal-comma, or the mapping's thousands")
 
 
 @dataclass(frozen=True)
@@ -79,6 +101,7 @@ class Mapping:
     delimiter: str | None = None
     decimal_comma: bool = False
     missing: tuple | None = None
+    thousands: str | None = None                     # ".", "," or a space: see load_mapping
 
 
 def load_mapping(path: str) -> Mapping:
@@ -101,9 +124,9 @@ def load_mapping(path: str) -> Mapping:
     if not isinstance(data, LMap):
         raise InputError("a column mapping is a YAML mapping with 'columns:'", Location(path, 1, 1))
     for key in data:
-        if key not in ("columns", "delimiter", "decimal_comma", "missing"):
+        if key not in ("columns", "delimiter", "decimal_comma", "thousands", "missing"):
             raise bad(data.where_key(key), f"unknown key '{key}' in the column mapping",
-                      "use columns, delimiter, decimal_comma, missing")
+                      "use columns, delimiter, decimal_comma, thousands, missing")
     out = Mapping()
     delim = data.get("delimiter")
     if delim is not None:
@@ -112,6 +135,8 @@ def load_mapping(path: str) -> Mapping:
     if not isinstance(dc, bool):
         raise bad(data.where("decimal_comma"), "decimal_comma must be true or false")
     out.decimal_comma = dc
+    if data.get("thousands") is not None:
+        out.thousands = _thousands(data["thousands"], dc, bad(data.where("thousands"), "").location)
     if "missing" in data:
         miss = data["missing"]
         if not isinstance(miss, list) or not all(isinstance(m, (str, int, float)) for m in miss):
@@ -162,6 +187,23 @@ def _delimiter(value, location=None) -> str:
     return names[value]
 
 
+def _thousands(value, decimal_comma: bool, location) -> str:
+    """The mapping's thousands separator: a dot (with a decimal comma), a comma (with a
+    decimal point) or a space; never guessed from the cells."""
+    if not isinstance(value, str) or value not in THOUSANDS:
+        raise InputError(f"thousands must be \".\", \",\" or a space (\" \"), not {value!r}", location,
+                         "quote it: thousands: \".\" (1.500,5 with decimal_comma: true) or "
+                         "thousands: \" \" (1 500,5)")
+    if value == "." and not decimal_comma:
+        raise InputError("thousands: \".\" needs decimal_comma: true: with a decimal point, a dot "
+                         "cannot also separate thousands", location,
+                         "add decimal_comma: true if the file writes 1.500,5; otherwise remove thousands")
+    if value == "," and decimal_comma:
+        raise InputError("thousands: \",\" cannot go with decimal_comma: true: the comma is the "
+                         "decimal mark", location, "for 1.500,5 say thousands: \".\"")
+    return " " if value in SPACES else value
+
+
 def plan_columns(header: list[str], mapping: Mapping | None, source: str) -> ColumnPlan:
     """Resolve every header once; unknown columns become one warning each."""
     mapping = mapping or Mapping()
@@ -209,6 +251,7 @@ def plan_columns(header: list[str], mapping: Mapping | None, source: str) -> Col
     plan = ColumnPlan(columns, ignored, warnings)
     plan.delimiter = mapping.delimiter
     plan.decimal_comma = mapping.decimal_comma
+    plan.thousands = mapping.thousands
     if mapping.missing is not None:  # the mapping's own tokens; an empty cell is always missing
         plan.missing = frozenset(mapping.missing) | {""}
     return plan

@@ -239,22 +239,94 @@ def normalize(raw: str, klass: str | None = None) -> Unit:
 
 _VALUE = re.compile(r"^\s*(<=|>=|≤|≥|<|>)?\s*(" + _NUMBER + r")\s*(.*?)\s*$")
 
+# Thousands separators a source may declare: a dot (with a decimal comma), a comma (with a
+# decimal point), or a space (plain, no-break U+00A0 or narrow no-break U+202F: one class).
+SPACES = " \u00a0\u202f"
+THOUSANDS = (".", ",", *SPACES)
+# Digits with every dot and comma next to them: the number as written, before it is read.
+# A space joins digits only as a thousands separator followed by a group of three.
+_LOOSE = r"[+-]?[.,]*\d[\d.,]*"
+_LOOSE_SPACED = r"[+-]?(?:\d{1,3}(?:[" + SPACES + r"]\d{3})+(?!\d)[\d.,]*|[.,]*\d[\d.,]*)"
+_EXPONENT = r"(?:[eE][+-]?\d+)?"
 
-def split_value(text: str, decimal_comma: bool = False) -> tuple[str | None, float, str]:
+
+def number_pattern(thousands: str | None = None) -> str:
+    """The regular expression of a number as written (digits, dots, commas and, where
+    spaces group thousands, spaces), before :func:`plain_number` reads it."""
+    return _LOOSE_SPACED if thousands is not None and thousands in SPACES else _LOOSE
+
+
+def _check_format(decimal_comma: bool, thousands: str | None) -> None:
+    if thousands is not None and thousands not in THOUSANDS:
+        raise ValueError(f"{thousands!r} is not a thousands separator (one of . , or a space)")
+    if thousands == ("," if decimal_comma else "."):
+        raise ValueError("the decimal mark cannot also be the thousands separator")
+
+
+@lru_cache(maxsize=16)
+def _strict(decimal_comma: bool, thousands: str | None) -> re.Pattern:
+    mark = re.escape("," if decimal_comma else ".")
+    if thousands is None:
+        whole = r"\d+"
+    else:
+        sep = "[" + SPACES + "]" if thousands in SPACES else re.escape(thousands)
+        whole = r"\d{1,3}(?:" + sep + r"\d{3})+|\d+"
+    return re.compile(r"([+-]?)(?:(" + whole + r")(?:" + mark + r"(\d*))?|" + mark + r"(\d+))")
+
+
+def plain_number(written: str, decimal_comma: bool = False, thousands: str | None = None) -> str:
+    """A number as a source writes it (``1.500,5`` with a decimal comma and dots between
+    thousands) in plain notation (``1500.5``). Raises ValueError for anything that is not
+    exactly such a number: with a decimal comma a dot is a thousands separator only where
+    ``thousands`` says so, and then only between groups of three digits (``1.50``,
+    ``1.5000`` and ``.5`` are refused, never guessed); without one, a comma likewise."""
+    _check_format(decimal_comma, thousands)
+    m = _strict(decimal_comma, thousands).fullmatch(written)
+    if not m:
+        raise ValueError(written)
+    sign, whole, fraction, only_fraction = m.groups()
+    digits = re.sub(r"\D", "", whole or "")
+    if only_fraction is not None:
+        return f"{sign}.{only_fraction}"
+    return f"{sign}{digits}.{fraction}" if fraction is not None else f"{sign}{digits}"
+
+
+def split_value(text: str, decimal_comma: bool = False,
+                thousands: str | None = None) -> tuple[str | None, float, str]:
     """Split '1.4 mg/dL' or '<10 %' into (censor, number, unit text).
 
     The censor is one of None, '<', '<=', '>', '>='. A comma is read as a
     decimal point only when ``decimal_comma`` says the source writes numbers
     that way; otherwise a comma in a number is refused (``1,500`` is a
     thousand and a half in one country and one and a half in another).
-    Raises ValueError for text that is not a number with an optional unit.
+    Likewise, with ``decimal_comma`` a dot in the number is refused (``1.500``
+    is not 1.5 there) unless ``thousands='.'`` says the source groups
+    thousands with dots: then ``1.500`` is 1500 and a dot that does not group
+    three digits is refused. ``thousands`` may also be ``','`` (without a
+    decimal comma) or a space. Raises ValueError for text that is not a number
+    with an optional unit.
     """
-    if "," in text:
-        if not decimal_comma or "." in text or text.count(",") > 1:
+    if not decimal_comma and thousands is None:  # the plain notation: 1.5, no commas at all
+        if "," in text:
             raise ValueError(text)
-        text = text.replace(",", ".")
-    m = _VALUE.match(text)
+        m = _VALUE.match(text)
+        if not m:
+            raise ValueError(text)
+        censor = {"≤": "<=", "≥": ">="}.get(m.group(1), m.group(1))
+        return censor, float(m.group(2)), m.group(3)
+    _check_format(decimal_comma, thousands)
+    m = re.match(r"^\s*(<=|>=|≤|≥|<|>)?\s*(" + number_pattern(thousands) + r")(" + _EXPONENT + r")\s*(.*?)\s*$",
+                 text)
     if not m:
         raise ValueError(text)
     censor = {"≤": "<=", "≥": ">="}.get(m.group(1), m.group(1))
-    return censor, float(m.group(2)), m.group(3)
+    number = plain_number(m.group(2), decimal_comma, thousands) + m.group(3)
+    unit_text = m.group(4)
+    if "," in unit_text or (thousands is not None and thousands in SPACES and re.match(r"\d", unit_text)
+                            and not _POWER.match(unit_text)):
+        raise ValueError(text)  # 1,5,3 / 1 5000: not one number
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(text) from None
+    return censor, value, unit_text
