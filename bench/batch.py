@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 HEADER = [
-    "id", "sex", "birth_date", "ecog", "weight", "childbearing_potential", "transplant_candidate",
+    "id", "as_of", "lab_date", "sex", "birth_date", "ecog", "weight", "childbearing_potential", "transplant_candidate",
     "diagnosis", "diagnosis_date", "diagnosis.symptomatic", "diagnosis.status",
     "induction_start", "induction_end", "asct_date", "complete",
     "alt", "alt_uln", "ast", "ast_uln", "bilirubin", "creatinine", "anc", "platelets", "m_protein",
@@ -59,7 +59,7 @@ def _lab(rng, si: float, us: float, si_unit: str, us_unit: str, spread: float) -
 def make_row(rng: random.Random, i: int) -> list[str]:
     no = "not detected"
     return [
-        f"P{i:07d}", rng.choice(["female", "male"]), f"{rng.randint(1940, 1990)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+        f"P{i:07d}", "2025-06-02", "2025-05-28", rng.choice(["female", "male"]), f"{rng.randint(1940, 1990)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
         str(rng.choice([0, 1, 1, 2, 3, 4])), rng.choice(["64 kg", "150 lb", "81 kg"]), "no", "yes",
         "multiple_myeloma", "2024-07-10", "yes", "newly_diagnosed",
         "2024-07-20", "2024-12-10", rng.choice(["2025-02-20", ""]), "treatments;neoplasms;allergies;diagnoses",

@@ -534,12 +534,13 @@ def censored_trial(tmp_path):
 
 @pytest.mark.parametrize("layout", ["value-unit", "unit-in-header"])
 def test_censored_values_are_bounds(run, tmp_path, censored_trial, layout):
+    dated = ["2025-06-02", "2025-06-01"]   # as_of, lab_date: current labs
     if layout == "value-unit":
-        header = ["id", "bm_plasma_cells", "hbv_dna"]
-        rows = [[c[0], c[1], c[2]] for c in CENSORED_CASES]
+        header = ["id", "as_of", "lab_date", "bm_plasma_cells", "hbv_dna"]
+        rows = [[c[0], *dated, c[1], c[2]] for c in CENSORED_CASES]
     else:
-        header = ["id", "bm_plasma_cells [%]", "hbv_dna [IU/mL]"]
-        rows = [[c[0], c[1].replace("%", "").strip(), c[2].replace("IU/mL", "").strip()]
+        header = ["id", "as_of", "lab_date", "bm_plasma_cells [%]", "hbv_dna [IU/mL]"]
+        rows = [[c[0], *dated, c[1].replace("%", "").strip(), c[2].replace("IU/mL", "").strip()]
                 for c in CENSORED_CASES]
     path = write_csv(tmp_path / "censored.csv", header, rows)
     header_out, out = batch_ok(run, path, "--trial", censored_trial, "--quiet")
@@ -553,8 +554,9 @@ def test_censored_values_are_bounds(run, tmp_path, censored_trial, layout):
 
 
 def test_censored_value_with_decimal_comma(run, tmp_path, censored_trial):
-    path = write_csv(tmp_path / "c.csv", ["id", "bm_plasma_cells", "hbv_dna"],
-                     [["Q1", "<5,5 %", "200,5 IU/mL"], ["Q2", "<60,5 %", ">4999,5 IU/mL"]], ";")
+    path = write_csv(tmp_path / "c.csv", ["id", "as_of", "lab_date", "bm_plasma_cells", "hbv_dna"],
+                     [["Q1", "2025-06-02", "2025-06-01", "<5,5 %", "200,5 IU/mL"],
+                      ["Q2", "2025-06-02", "2025-06-01", "<60,5 %", ">4999,5 IU/mL"]], ";")
     _, out = batch_ok(run, path, "--trial", censored_trial, "--quiet", "--decimal-comma")
     assert [(r["id"], r["I1"], r["I2"], r["I3"], r["I4"]) for r in out] == [
         ("Q1", "pass", "unknown", "pass", "pass"),
@@ -619,7 +621,7 @@ def _mixed_file(tmp_path: Path) -> Path:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(HEADER)
     w.writerow(variant("B-001", "G-1"))                                               # row 2
-    w.writerow(variant("B-001", "X-NUM", {"creatinine [mg/dL]": "abc"}))             # row 3
+    w.writerow(variant("B-001", "X-NUM", {"ecog": "one"}))                           # row 3
     w.writerow(variant("B-001", "X-UNIT", {"anc": "2.1 furlongs"}))                  # row 4
     w.writerow(variant("B-002", "G-2"))                                               # row 5
     w.writerow(variant("B-001", "X-CELLS")[:-3])                                      # row 6
@@ -635,10 +637,11 @@ def _mixed_file(tmp_path: Path) -> Path:
 MIXED = [
     # row, id, verdict, fragments expected in the error cell
     ("2", "G-1", "eligible", []),
-    ("3", "X-NUM", "error", ["row 3", "column 'creatinine [mg/dL]'", "not a number"]),
-    ("4", "X-UNIT", "error", ["row 4", "column 'anc'", "unit"]),
+    ("3", "X-NUM", "error", ["row 3", "column 'ecog'", "ECOG"]),
+    # a lab cell in an unknown unit is read, not lost: its criteria are unknown
+    ("4", "X-UNIT", "needs_review", []),
     ("5", "G-2", "ineligible", []),
-    ("6", "X-CELLS", "error", ["row 6", "56 cells", "59"]),
+    ("6", "X-CELLS", "error", ["row 6", "57 cells", "60"]),
     ("7", "X-DATE", "error", ["row 7", "column 'birth_date'", "not a date"]),
     ("8", "X-UTF8", "error", ["row 8", "column 'weight'", "UTF-8"]),
     ("9", "row 9", "error", ["row 9", "column 'id'", "empty"]),
@@ -679,32 +682,25 @@ def test_nothing_lost_summary_counts(mixed_run):
     result, rows, summary = mixed_run
     assert summary["rows_in"] == 9
     assert summary["rows_out"] == 9 == len(rows)
-    assert summary["error_rows"] == 6
+    assert summary["error_rows"] == 5
+    assert summary["unusable_cells"] == 1
     [tally] = summary["trials"]
     assert tally["trial"] == TRIAL
-    assert tally["verdicts"] == {"eligible": 1, "needs_review": 1, "ineligible": 1, "error": 6}
+    assert tally["verdicts"] == {"eligible": 1, "needs_review": 2, "ineligible": 1, "error": 5}
     err = flat(result.stderr)
-    assert "9 rows in, 9 rows out, 6 rows with errors" in err
-    assert "error: row 3, column 'creatinine [mg/dL]'" in err
+    assert "9 rows in, 9 rows out, 5 rows with errors" in err
+    assert "error: row 3, column 'ecog'" in err
+    assert "warning: row 4, column 'anc'" in err
 
 
 BAD_CELLS = [
     # column, cell, fragments of the error besides the row number and the column
-    ("creatinine [mg/dL]", "abc", ["not a number"]),
-    ("creatinine [mg/dL]", "1.o", ["not a number"]),
-    ("creatinine [mg/dL]", "1..2", ["not a number"]),
-    ("creatinine [mg/dL]", "-1", ["negative"]),
-    ("anc", "two x10^9/L", ["not a number"]),
-    ("anc", "2.1 furlongs", ["unit"]),
-    ("platelets", "180", ["needs a unit"]),
     ("anc", "2,1 x10^9/L", ["not a number"]),
     ("ecog", "one", ["ECOG"]),
     ("ecog", "7", ["ECOG"]),
-    ("alt_uln", "forty", ["not a number"]),
     ("weight", "heavy", ["not a number"]),
     ("sex", "q", ["not a sex"]),
     ("attestation.informed_consent_signed", "maybe", ["not true or false"]),
-    ("hbsag", "maybe", ["not a result"]),
     ("neoplasms", "[oops", ["JSON"]),
     ("complete", "foo", ["not a list section"]),
     ("birth_date", "15/03/1961", ["not a date"]),
@@ -713,6 +709,36 @@ BAD_CELLS = [
     ("asct_date", "20/02/2025", ["not a date"]),
     ("as_of", "yesterday", ["not a date"]),
 ]
+
+
+# A lab cell that is read but cannot be used is not a lost row: the row is screened,
+# the criteria that need the lab are unknown, and the 'missing' cell names the column.
+UNUSABLE_CELLS = [
+    ("creatinine [mg/dL]", "abc", ["not a number"]),
+    ("creatinine [mg/dL]", "1.o", ["not a number"]),
+    ("creatinine [mg/dL]", "1..2", ["not a number"]),
+    ("creatinine [mg/dL]", "-1", ["negative"]),
+    ("anc", "two x10^9/L", ["not a number"]),
+    ("anc", "2.1 furlongs", ["unit"]),
+    ("platelets", "180", ["needs a unit"]),
+    ("alt_uln", "forty", ["not a number"]),
+    ("hbsag", "maybe", ["not a result"]),
+]
+
+
+@pytest.mark.parametrize("column,cell,fragments", UNUSABLE_CELLS, ids=[f"{c}={v}" for c, v, _ in UNUSABLE_CELLS])
+def test_unusable_lab_cell_makes_its_criteria_unknown_naming_the_column(run, tmp_path, column, cell, fragments):
+    rows = [variant("B-001", "OK-1"), variant("B-001", "BAD", {column: cell}), variant("B-001", "OK-2")]
+    path = write_csv(tmp_path / "bad.csv", HEADER, rows)
+    _, out = batch_ok(run, path, "--trial", TRIAL, "--quiet")
+    assert [(r["id"], r["verdict"]) for r in out] == [("OK-1", "eligible"), ("BAD", "needs_review"),
+                                                      ("OK-2", "eligible")]
+    assert out[1]["error"] == ""
+    assert f"column '{column}'" in out[1]["missing"], out[1]["missing"]
+    for fragment in fragments:
+        assert fragment in out[1]["missing"], (fragment, out[1]["missing"])
+    loud = run("batch", path, "--trial", TRIAL)
+    assert f"row 3, column '{column}'" in " ".join(loud.stderr.split())
 
 
 @pytest.mark.parametrize("column,cell,fragments", BAD_CELLS, ids=[f"{c}={v}" for c, v, _ in BAD_CELLS])
@@ -728,7 +754,7 @@ def test_bad_cell_error_names_row_and_column(run, tmp_path, column, cell, fragme
         assert fragment in error, (fragment, error)
 
 
-@pytest.mark.parametrize("column,cell", [("creatinine [mg/dL]", "abc123"), ("birth_date", "1961-13-45"),
+@pytest.mark.parametrize("column,cell", [("ecog", "seven7"), ("birth_date", "1961-13-45"),
                                          ("weight", "heavy123")])
 def test_cell_values_only_shown_with_verbose(run, tmp_path, column, cell):
     """Error cells name the row and column; the patient's value only with --verbose."""
@@ -995,7 +1021,7 @@ def test_two_trials_two_rows_per_patient(run, tmp_path):
 
 def test_two_trials_error_row_for_each_trial(run, tmp_path):
     other = second_trial_file(tmp_path)
-    path = write_csv(tmp_path / "e.csv", HEADER, [variant("B-001", "E-1", {"anc": "2.1 furlongs"})])
+    path = write_csv(tmp_path / "e.csv", HEADER, [variant("B-001", "E-1", {"ecog": "one"})])
     summary = tmp_path / "s.json"
     _, rows = batch_ok(run, path, "--trial", TRIAL, "--trial", other, "--quiet", "--summary", summary, code=1)
     assert [(r["id"], r["trial"], r["verdict"]) for r in rows] == [("E-1", TRIAL, "error"),

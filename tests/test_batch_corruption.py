@@ -23,19 +23,20 @@ def _set(row, column, value):
     return row
 
 
-# Each corruption: (name, how it breaks a good row, words the error cell must hold)
+# Each corruption: (name, how it breaks a good row, words the error cell must hold, or, for
+# a cell that is read but cannot be used, None: the row is screened with that value unknown)
 CORRUPTIONS = [
-    ("bad number", lambda r: _set(r, "creatinine", "1..2 mg/dL"), "column 'creatinine'"),
-    ("unknown unit", lambda r: _set(r, "platelets", "150 furlongs"), "unknown unit 'furlongs'"),
+    ("bad number", lambda r: _set(r, "creatinine", "1..2 mg/dL"), None),
+    ("unknown unit", lambda r: _set(r, "platelets", "150 furlongs"), None),
     ("too few cells", lambda r: r[:-3], "cells where the header has"),
     ("too many cells", lambda r: r + ["x", "y"], "cells where the header has"),
     ("bad date", lambda r: _set(r, "birth_date", "1961-02-30"), "column 'birth_date'"),
     ("impossible ECOG", lambda r: _set(r, "ecog", "7"), "column 'ecog'"),
-    ("negative count", lambda r: _set(r, "platelets", "-5 x10^9/L"), "negative"),
-    ("NaN", lambda r: _set(r, "anc", "nan x10^9/L"), "column 'anc'"),
-    ("infinity", lambda r: _set(r, "bilirubin", "1e999 mg/dL"), "column 'bilirubin'"),
+    ("negative count", lambda r: _set(r, "platelets", "-5 x10^9/L"), None),
+    ("NaN", lambda r: _set(r, "anc", "nan x10^9/L"), None),
+    ("infinity", lambda r: _set(r, "bilirubin", "1e999 mg/dL"), None),
     ("empty id", lambda r: _set(r, "id", ""), "id"),
-    ("bad qualitative", lambda r: _set(r, "del(17p)", "maybe"), "column 'del(17p)'"),
+    ("bad qualitative", lambda r: _set(r, "del(17p)", "maybe"), None),
     ("bad neoplasm JSON", lambda r: _set(r, "neoplasms", "[{oops"), "column 'neoplasms'"),
     ("non-UTF-8", None, "not UTF-8"),
 ]
@@ -87,12 +88,21 @@ def test_rows_in_equal_rows_out(outcome):
 
 def test_every_broken_row_is_reported_with_its_row_number(outcome):
     summary, rows, plan = outcome
-    broken = [(r, kind) for r, kind in zip(rows, plan) if kind]
-    assert summary.error_rows == len(broken) == 1000
+    broken = [(r, kind) for r, kind in zip(rows, plan) if kind and kind[2] is not None]
+    assert summary.error_rows == len(broken) == 538
     for row, (name, _, words) in broken:
         assert row["verdict"] == "error", (name, row)
         assert row["error"].startswith(f"row {row['row']}"), (name, row["error"])
         assert words in row["error"], (name, row["error"])
+
+
+def test_a_cell_that_cannot_be_used_is_screened_unknown_never_eligible(outcome):
+    summary, rows, plan = outcome
+    unusable = [(r, kind) for r, kind in zip(rows, plan) if kind and kind[2] is None]
+    assert summary.unusable_cells == len(unusable) == 462
+    for row, (name, _, _) in unusable:
+        assert row["verdict"] in ("ineligible", "needs_review"), (name, row)
+        assert row["error"] == ""
 
 
 def test_good_rows_are_screened_and_no_broken_row_is_eligible(outcome):
@@ -103,4 +113,4 @@ def test_good_rows_are_screened_and_no_broken_row_is_eligible(outcome):
         else:
             assert row["verdict"] in ("eligible", "ineligible", "needs_review"), row
             assert row["error"] == ""
-    assert summary.trials[0].verdicts["error"] == 1000
+    assert summary.trials[0].verdicts["error"] == 538

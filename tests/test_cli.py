@@ -101,6 +101,8 @@ def test_explain_shows_text_and_logic(run):
     assert "alt < 3 x ULN" in flat
     assert "cytogenetics: any of del(17p), amp(1q)" in flat
     assert "Subject voluntarily enrolled" in flat
+    assert "A lab counts only if dated within the trial's screening window of 28 days" in flat
+    assert "treatment induction, lasting ≤ 12 months in all" in flat
 
 
 def test_trials_lists_bundled(run):
@@ -140,12 +142,20 @@ def test_bad_patient_names_file_line_and_field(run, tmp_path):
     assert result.stderr.count("\n") == 1
 
 
-def test_bad_unit_is_an_error_not_a_guess(run, tmp_path):
+def test_bad_unit_is_never_a_guess(run, tmp_path):
+    """The record is screened; the lab decides nothing, and both the warning on stderr
+    and the criterion's reason say why."""
     bad = tmp_path / "p.json"
-    bad.write_text('{"id": "X", "labs": {"platelets": "75 furlongs"}}')
-    result = run("screen", str(bad), "-t", "NCT05378971")
-    assert result.exit_code == 65
+    bad.write_text('{"id": "X", "lab_date": "2025-06-01", "labs": {"platelets": "75 furlongs"}}')
+    result = run("screen", str(bad), "-t", "NCT05378971", "--as-of", "2025-06-02", "--format", "json")
+    assert result.exit_code == 0
     assert "furlongs" in result.stderr and "labs.platelets" in result.stderr
+    out = json.loads(result.stdout)
+    out = out[0] if isinstance(out, list) else out
+    i5 = next(c for c in out["criteria"] if c["id"] == "I5")
+    assert out["verdict"] == "needs_review" and i5["status"] == "unknown"
+    assert "furlongs" in i5["reason"]
+    assert any("labs.platelets" in w for w in out["warnings"])
 
 
 def test_validate_reports_every_problem_with_positions(run, tmp_path):

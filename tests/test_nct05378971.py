@@ -274,12 +274,11 @@ INCLUSION_CASES = [
          put("treatments", [{"type": "induction", "regimen": "VRd"}, ASCT]), UNKNOWN,
          missing="treatments[0].start and end", also={"E7": UNKNOWN}),
     Case("I2-no-asct-not-applicable", "I2", NON_ASCT, NA, also={"I3": PASS}),
-    # Whether I2 applies is unknown (no ASCT listed, list not complete), but with no
-    # progression at all it holds either way, and so does I3 for this non-ASCT patient:
-    # neither can block; E7 (therapy in the last 4 weeks) asks for the complete list.
-    Case("I2-no-asct-treatments-not-complete-passes-either-way", "I2",
-         edits(NON_ASCT, not_complete("treatments")), PASS,
-         reason="it passes whether or not it applies", verdict=REVIEW,
+    # Whether I2 applies is unknown (no ASCT listed, list not complete), and so is the
+    # length of the induction phase: an unlisted induction could lengthen it.
+    Case("I2-no-asct-treatments-not-complete-unknown", "I2",
+         edits(NON_ASCT, not_complete("treatments")), UNKNOWN,
+         missing="treatments (the complete list, or mark it complete)",
          also={"I3": PASS, "E7": UNKNOWN}),
 
     # I3: not an ASCT candidate, maximum response after induction + consolidation
@@ -340,7 +339,7 @@ LAB_CASES = [
     Case("I5-alt-119-pass", "I5", lab("alt", {"value": 119, "unit": "U/L", "uln": 40}), PASS),
     Case("I5-alt-exactly-3xULN-fail", "I5", lab("alt", {"value": 120, "unit": "U/L", "uln": 40}), FAIL,
          reason="120 U/L"),
-    Case("I5-alt-ukat-fail", "I5", lab("alt", {"value": 2.0, "unit": "ukat/L", "uln": 0.6}), FAIL),
+    Case("I5-alt-ukat-fail", "I5", lab("alt", {"value": 2.0, "unit": "ukat/L", "uln": "0.6 ukat/L"}), FAIL),
     Case("I5-alt-no-uln-unknown", "I5", lab("alt", {"value": 32, "unit": "U/L"}), UNKNOWN,
          missing="labs.alt.uln"),
     Case("I5-alt-missing-unknown", "I5", drop("labs", "alt"), UNKNOWN, missing="labs.alt"),
@@ -587,7 +586,7 @@ EXCLUSION_CASES = [
     Case("E7-asct-3-weeks-before-as-of-fail", "E7", lambda r: None, FAIL, as_of=date(2025, 3, 13),
          # 3 weeks after ASCT, "no progression within 3 months" is not yet known, and the
          # labs of 2025-05-28 did not exist on the screening date
-         also={"I2": UNKNOWN, "I5": UNKNOWN, "E3": UNKNOWN}),
+         also={"I2": UNKNOWN, "I5": UNKNOWN, "E3": UNKNOWN, "E6": UNKNOWN}),
 
     # E8: serious infection
     Case("E8-no-infection-pass", "E8", cond("serious_infection", False), PASS),

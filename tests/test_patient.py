@@ -21,28 +21,45 @@ BAD = [
     # text, line, column, field, words
     ('{"id": "X", "ecog": 7}', 1, 21, "ecog", "not an ECOG grade 0 to 5"),
     ('{"id": "X",\n "age": 300}', 2, 9, "age", "outside the possible range"),
-    ('{"id": "X", "labs": {"platelets": "-5 x10^9/L"}}', 1, 35, "labs.platelets", "negative"),
-    ('{"id": "X", "labs": {"creatinine": "1.2"}}', 1, 36, "labs.creatinine", "needs a unit"),
-    ('{"id": "X", "labs": {"creatinine": "1.2 mmol/dL/x"}}', 1, 36, "labs.creatinine", "unit"),
-    ('{"id": "X", "labs": {"hemoglobin": "6.2 mmol/L"}}', 1, 36, "labs.hemoglobin", "ambiguous"),
-    ('{"id": "X", "labs": {"creatinine": "1,2 mg/dL"}}', 1, 36, "labs.creatinine", "not a number"),
     ('{"id": "X", "labs": {"creatinine": {"value": 1.2, "units": "mg/dL"}}}', 1, 60, "labs.creatinine.units",
      "unknown key 'units'"),
-    ('{"id": "X", "labs": {"alt": {"value": 30, "unit": "U/L", "uln": "40 mg/dL"}}}', 1, 65,
-     "labs.alt.uln", "cannot convert mg/dL to U/L"),
     ('{"id": "X", "birth_date": "1960-02-30"}', 1, 27, "birth_date", "not a date"),
     ('{"id": "X", "birth_date": "2030-01-01", "as_of": "2025-01-01"}', 1, 27, "birth_date", "after the as-of"),
-    ('{"id": "X", "cytogenetics": {"del(17p)": "maybe"}}', 1, 42, "cytogenetics.del(17p)", "not a result"),
     ('{"id": "X", "cytogenetics": {"17p-": "detected", "del(17p)": "not detected"}}', 1, 62,
      "cytogenetics.del(17p)", "different results"),
-    ('{"id": "X", "conditions": {"peripheral_neuropathy": {"grade": 9}}}', 1, 63,
-     "conditions.peripheral_neuropathy.grade", "not a CTCAE grade"),
     ('{"id": "X", "treatments": [{"type": "induction", "start": "2024-05-01", "end": "2024-01-01"}]}',
      1, 80, "treatments[0].end", "ends before it starts"),
     ('{"id": "X", "complete": ["everything"]}', 1, 26, "complete[0]", "not a list section"),
     ('{"id": "X", "weight": 70}', 1, 23, "weight", "needs a unit"),
     ('{"id": "X", "sex": "Q"}', 1, 20, "sex", "not a sex"),
 ]
+
+
+# A value that cannot be read in a known field is not a refusal of the record: the
+# record is screened, the criteria that need that value are unknown, and the warning
+# says where the value is (file:line:column, field) and what is wrong with it.
+UNREADABLE = [
+    ('{"id": "X", "labs": {"platelets": "-5 x10^9/L"}}', 1, 35, "labs.platelets", "negative"),
+    ('{"id": "X", "labs": {"creatinine": "1.2"}}', 1, 36, "labs.creatinine", "needs a unit"),
+    ('{"id": "X", "labs": {"creatinine": "1.2 mmol/dL/x"}}', 1, 36, "labs.creatinine", "unit"),
+    ('{"id": "X", "labs": {"hemoglobin": "6.2 mmol/L"}}', 1, 36, "labs.hemoglobin", "ambiguous"),
+    ('{"id": "X", "labs": {"creatinine": "1,2 mg/dL"}}', 1, 36, "labs.creatinine", "not a number"),
+    ('{"id": "X", "labs": {"alt": {"value": 30, "unit": "U/L", "uln": "40 mg/dL"}}}', 1, 65,
+     "labs.alt.uln", "cannot convert mg/dL to U/L"),
+    ('{"id": "X", "cytogenetics": {"del(17p)": "maybe"}}', 1, 42, "cytogenetics.del(17p)", "cannot be read"),
+    ('{"id": "X", "conditions": {"peripheral_neuropathy": {"grade": 9}}}', 1, 63,
+     "conditions.peripheral_neuropathy.grade", "not a CTCAE grade"),
+]
+
+
+@pytest.mark.parametrize("text,line,col,field,words", UNREADABLE, ids=[b[3] + ":" + b[4] for b in UNREADABLE])
+def test_unreadable_value_is_a_located_warning_not_a_refusal(text, line, col, field, words):
+    patient = parse_patient(text, "p.json")
+    found = [w for w in patient.warnings if w.location.field == field]
+    assert found, [str(w) for w in patient.warnings]
+    w = found[0]
+    assert (w.location.line, w.location.column) == (line, col), str(w)
+    assert words in str(w) and str(w).startswith(f"p.json:{line}:{col}")
 
 
 @pytest.mark.parametrize("text,line,col,field,words", BAD, ids=[b[3] + ":" + b[4] for b in BAD])

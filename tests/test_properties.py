@@ -103,7 +103,7 @@ def reference(tree: dict, world: dict):
 
 
 def record_for(world: dict) -> dict:
-    record = {"id": "KLEENE", "as_of": AS_OF.isoformat(),
+    record = {"id": "KLEENE", "as_of": AS_OF.isoformat(), "lab_date": AS_OF.isoformat(),
               "attestations": {n: world[n] for n in ATTESTATIONS if world[n] is not None}}
     if CREATININE[world["creatinine"]] is not None:
         record["labs"] = {"creatinine": CREATININE[world["creatinine"]]}

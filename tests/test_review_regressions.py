@@ -18,9 +18,14 @@ def test_treatment_still_running_at_the_as_of_date_is_within_the_last_4_weeks(nc
     assert result.verdict == "ineligible"
 
 
-def test_treatment_starting_after_the_as_of_date_does_not_count(nct05378971, eligible_record):
+def test_treatment_starting_after_the_as_of_date_has_not_happened(nct05378971, eligible_record):
+    """It cannot make E7 (therapy within 4 weeks) met, and since it would have mattered
+    a person must judge it (a planned course, or a date typed wrong): never a pass."""
     eligible_record["treatments"].append({"type": "chemotherapy", "start": "2025-07-01"})
-    assert status_of(screen_record(nct05378971, eligible_record), "E7").status == "pass"
+    e7 = status_of(screen_record(nct05378971, eligible_record), "E7")
+    assert e7.status == "unknown"
+    assert "chemotherapy 2025-07-01 is after the as-of date 2025-06-02" in e7.reason
+    assert any(m.startswith("treatments[2] (chemotherapy dated 2025-07-01") for m in e7.missing)
 
 
 @pytest.mark.parametrize("conditions,cid,status", [
@@ -37,9 +42,20 @@ def test_every_spelling_of_a_condition_counts(nct05378971, eligible_record, cond
     assert status_of(screen_record(nct05378971, eligible_record), cid).status == status
 
 
+@pytest.mark.parametrize("edit,cid", [
+    (lambda r: r["conditions"].update(peripheral_neuropathy={"present": False, "grade": 3}), "E5"),
+    (lambda r: r["conditions"].update(thrombosis={"present": False, "active": True}), "E10"),
+    (lambda r: r["conditions"].update(thrombosis={"present": "maybe"}), "E10"),
+])
+def test_a_condition_that_contradicts_itself_is_unknown_not_a_refusal(nct05378971, eligible_record, edit, cid):
+    edit(eligible_record)
+    patient = patient_from_dict(eligible_record, "p.json")
+    assert any("the criteria that need it are unknown" in w.message for w in patient.warnings)
+    got = status_of(screen_record(nct05378971, eligible_record), cid)
+    assert got.status == "unknown" and "cannot be read" in got.reason
+
+
 @pytest.mark.parametrize("edit,words", [
-    (lambda r: r["conditions"].update(peripheral_neuropathy={"present": False, "grade": 3}), "says absent"),
-    (lambda r: r["conditions"].update(thrombosis={"present": False, "active": True}), "says absent"),
     (lambda r: r["attestations"].update({"Investigator considers suitable": False}), "contradicts"),
     (lambda r: r["cytogenetics"].update({"17p-": {"result": "detected", "percent": 10},
                                          "del(17p)": {"result": "detected", "percent": 30}}), "different results"),
@@ -72,7 +88,7 @@ def test_a_lab_dated_after_the_as_of_date_does_not_count(nct05378971, eligible_r
 
 def test_lab_reasons_show_the_date(nct05378971, eligible_record):
     reason = status_of(screen_record(nct05378971, eligible_record), "I5").reason
-    assert "creatinine 88 umol/L < 177 umol/L (dated 2025-05-28)" in reason
+    assert "creatinine 88 umol/L < 177 umol/L (dated 2025-05-28, 5 days old)" in reason
 
 
 def test_a_window_that_has_not_closed_is_not_yet_known(nct05378971, eligible_record):

@@ -49,7 +49,9 @@ def trial_with(lab: str, op: str, threshold: str):
 
 
 def patient_with(lab: str, value) -> Patient:
-    return parse_patient(json.dumps({"id": "p1", "labs": {lab: value}}), "p1.json")
+    """A patient whose only lab is ``value``, collected on the as-of date."""
+    record = {"id": "p1", "lab_date": AS_OF.isoformat(), "labs": {lab: value}}
+    return parse_patient(json.dumps(record), "p1.json")
 
 
 def criterion(lab: str, op: str, threshold: str, value):
@@ -173,9 +175,17 @@ PATIENT_UNIT_REFUSED = [
 
 
 @pytest.mark.parametrize(("lab", "value"), PATIENT_UNIT_REFUSED)
-def test_patient_record_with_a_bad_unit_is_refused(lab, value):
-    with pytest.raises(PatientError):
-        patient_with(lab, value)
+def test_a_bad_unit_is_never_a_guess_the_lab_is_unknown(lab, value):
+    """The record is screened, but the lab decides nothing: its criteria are unknown,
+    the reason says why, and the record carries a warning naming the field."""
+    patient = patient_with(lab, value)
+    assert patient.labs[lab].value is None and patient.labs[lab].problem
+    assert any(w.location.field == f"labs.{lab}" for w in patient.warnings)
+    got = screen(trial_with(lab, "gt", "0 " + {"platelets": "x10^9/L", "creatinine": "umol/L",
+                                               "hemoglobin": "g/L", "bm_plasma_cells": "%",
+                                               "urine_m_protein": "mg/24h"}[lab]), patient, AS_OF)
+    assert got.verdict == "needs_review"
+    assert "cannot be used" in got.criteria[0].reason and got.criteria[0].missing
 
 
 # --- 2. exact boundaries through the patient path ----------------------------------------
@@ -259,7 +269,8 @@ def creatinine_status(value: float, unit: str) -> str:
 
 
 CREATININE_VALUES = st.one_of(
-    st.floats(min_value=1.0, max_value=5000.0, allow_nan=False, allow_infinity=False),
+    # plausible creatinine values (below 5 umol/L is a wrong unit: see the test after)
+    st.floats(min_value=5.0, max_value=5000.0, allow_nan=False, allow_infinity=False),
     st.floats(min_value=177.0 * (1 - 1e-3), max_value=177.0 * (1 + 1e-3)),
 )
 
@@ -278,3 +289,27 @@ def test_creatinine_verdict_does_not_depend_on_the_unit(umol_per_l):
     in_conventional = creatinine_status(umol_per_l / CREATININE_MG_DL_TO_UMOL_L, "mg/dL")
     assert in_si == in_conventional
     assert in_si == ("pass" if umol_per_l < 177.0 else "fail")
+
+
+@pytest.mark.parametrize(("lab", "value"), [
+    ("creatinine", "2.1 umol/L"),          # 2.1 mg/dL written with the SI unit
+    ("platelets", "150000 x10^9/L"),       # a count per microlitre given the SI unit
+    ("alt", {"value": 3.0, "unit": "ukat/L", "uln": "40 ukat/L"}),   # U/L limit in ukat/L
+])
+def test_an_implausible_value_or_limit_is_unknown_check_the_unit(lab, value):
+    patient = patient_with(lab, value)
+    assert patient.labs[lab].value is None
+    assert "check the unit" in patient.labs[lab].problem
+    threshold = {"creatinine": "177 umol/L", "platelets": "75 x10^9/L", "alt": "3 x ULN"}[lab]
+    got = screen(trial_with(lab, "lt", threshold), patient, AS_OF).criteria[0]
+    assert got.status == "unknown" and "check the unit" in got.reason
+
+
+def test_a_bare_reference_limit_needs_a_usual_reporting_unit():
+    """ALT 3.0 ukat/L with uln 40 (meaning U/L) must not pass '< 3 x ULN'."""
+    patient = patient_with("alt", {"value": 3.0, "unit": "ukat/L", "uln": 40})
+    got = screen(trial_with("alt", "lt", "3 x ULN"), patient, AS_OF).criteria[0]
+    assert got.status == "unknown"
+    assert "without a unit" in got.reason
+    ok = patient_with("alt", {"value": 30, "unit": "U/L", "uln": 40})
+    assert screen(trial_with("alt", "lt", "3 x ULN"), ok, AS_OF).criteria[0].status == "pass"

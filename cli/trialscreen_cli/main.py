@@ -99,6 +99,22 @@ def _as_of(text: Optional[str]):
         raise UsageError(f"--as-of '{text}' is not a date", hint="write it as YYYY-MM-DD") from None
 
 
+def _max_lab_age(text: Optional[str]):
+    if text is None:
+        return None
+    from trialscreen.engine.timewin import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise UsageError(f"--max-lab-age '{text}' is not a duration",
+                         hint="write it like '28 days', '6 weeks' or '3 months'") from None
+
+
+MAX_LAB_AGE_HELP = ("How old a lab may be where neither the criterion nor the trial's screening_window "
+                    "says (default: 28 days), e.g. '6 weeks'.")
+
+
 def _trials(ids: Optional[List[str]]):
     from trialscreen.criteria.library import bundled_trials, load_trial
 
@@ -119,15 +135,17 @@ def screen(
     as_of: Optional[str] = typer.Option(
         None, "--as-of", help="Screening date YYYY-MM-DD (default: the record's as_of, else today)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
 ):
     """Screen one patient against one or more trials and explain every criterion."""
     from trialscreen.engine.screen import screen as run_screen
     from trialscreen.patient.load import load_patient
 
     when = _as_of(as_of)
+    oldest = _max_lab_age(max_lab_age)
     trials = _trials(trial)
     record = load_patient(patient)
-    results = [run_screen(t, record, when) for t in trials]
+    results = [run_screen(t, record, when, max_lab_age=oldest) for t in trials]
     if fmt is Format.json:
         from trialscreen.textio import json_text
 
@@ -166,6 +184,7 @@ def batch(
         None, "--decimal-comma/--no-decimal-comma", help="Read 40,5 as 40.5 (tab- or semicolon-delimited files)."),
     summary_file: Optional[str] = typer.Option(None, "--summary", help="Also write the summary as JSON here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
+    max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
 ):
     """Screen a CSV of patients; one output row per patient and trial, nothing lost."""
     import json
@@ -174,6 +193,7 @@ def batch(
     from trialscreen.batch.run import Writer, open_text, run_batch
 
     when = _as_of(as_of)
+    oldest = _max_lab_age(max_lab_age)
     trials = _trials(trial)
     mapping = load_mapping(columns) if columns else None
     delim = _delimiter(delimiter) if delimiter else None
@@ -199,7 +219,8 @@ def batch(
         with open_text(binary) as stream:
             writer = Writer(target, kind, trials)
             summary = run_batch(stream, source, trials, writer, mapping=mapping, as_of=when,
-                                delimiter=delim, decimal_comma=decimal_comma, progress=progress)
+                                delimiter=delim, decimal_comma=decimal_comma, progress=progress,
+                                max_lab_age=oldest)
         finished = True
     finally:
         if bar is not None:

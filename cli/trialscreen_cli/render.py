@@ -96,6 +96,10 @@ def render_result(console: Console, result) -> None:
         console.print(Text("Data to fetch to decide the unknown criteria:", style="bold"))
         for m in result.missing:
             console.print(_t(f"  • {m}"))
+    if result.warnings:
+        console.print(Text("What the record says that trialscreen could not use:", style="bold yellow"))
+        for w in result.warnings:
+            console.print(_t(f"  • {w}"))
     console.print()
 
 
@@ -107,6 +111,9 @@ def render_explain(trial) -> None:
     head.append(printable(trial.id), style="bold")
     head.append(printable(f"  {trial.title}") + "\n" + printable(f"source: {trial.source}  version: {trial.version}"))
     console.print(head)
+    window = (f"the trial's screening window of {trial.screening_window}" if trial.screening_window
+              else "the site's --max-lab-age (default 28 days): the trial states no screening_window")
+    console.print(_t(f"A lab counts only if dated within {window}, unless a criterion says otherwise."))
     if not trial.complete:
         console.print(_t("Incomplete encoding; not encoded: " + "; ".join(trial.not_encoded), style="yellow"))
     table = Table(box=box.SIMPLE_HEAD, show_lines=True)

@@ -38,7 +38,7 @@ from trialscreen.errors import FileReadError, InputError, Location, Problem, Usa
 from trialscreen.patient.load import FLAGS
 from trialscreen.units.normalize import SPACES, THOUSANDS
 
-SCALARS = {"age", "birth_date", "sex", "ecog", "as_of", "weight", "height", *FLAGS}
+SCALARS = {"age", "birth_date", "sex", "ecog", "as_of", "lab_date", "weight", "height", *FLAGS}
 JSON_LISTS = {"treatments", "diagnoses", "neoplasms"}
 DEFAULT_MISSING = ("", "na", "n/a", "nan", "null", "none", ".", "-", "--", "unknown", "not done", "nd", "?")
 _UNIT_IN_HEADER = re.compile(r"^(.*?)\s*\[([^\]]+)\]\s*$")

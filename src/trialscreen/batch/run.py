@@ -1,8 +1,10 @@
 """Screen a CSV of patients, streaming: one row in, one output row per trial out.
 
-Nothing is lost: a row that cannot be read (a bad number, an unknown unit, a
-wrong number of cells, bad bytes) becomes an output row with verdict
-``error``, the reason and its row number, and the batch goes on. Memory stays
+Nothing is lost: a row that cannot be read (a wrong number of cells, bad
+bytes, a coded value the mapping does not list) becomes an output row with
+verdict ``error``, the reason and its row number, and the batch goes on. A cell
+that is read but cannot be used (an unknown unit, a word where a number
+belongs) leaves the criteria that need it unknown, named by row and column. Memory stays
 flat: rows are read, screened and written one at a time; the summary keeps
 only counts.
 """
@@ -12,13 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
 from trialscreen.batch.rows import RowError, column_of, row_to_record
 from trialscreen.engine.screen import FAIL, UNKNOWN, screen
-from trialscreen.errors import InputError, Location, TrialscreenError, UsageError
+from trialscreen.errors import InputError, Location, PatientError, Problem, TrialscreenError, UsageError
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.textio import json_text, printable
 
@@ -72,9 +74,11 @@ class Summary:
     warnings: list = field(default_factory=list)
     errors: list = field(default_factory=list)     # the first errors, for the console
     ignored_columns: list = field(default_factory=list)
+    unusable_cells: int = 0                        # cells read but not usable (their criteria unknown)
 
     def as_dict(self) -> dict:
         return {"rows_in": self.rows_in, "rows_out": self.rows_out, "error_rows": self.error_rows,
+                "unusable_cells": self.unusable_cells,
                 "trials": [t.as_dict() for t in self.trials],
                 "warnings": [str(w) for w in self.warnings],
                 "ignored_columns": self.ignored_columns}
@@ -130,7 +134,7 @@ class Writer:
 
 def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping | None = None,
               as_of: date | None = None, delimiter: str | None = None, decimal_comma: bool | None = None,
-              progress=None) -> Summary:
+              progress=None, max_lab_age=None) -> Summary:
     """Screen every row of ``stream`` (text, opened with newline='') against ``trials``."""
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     first = stream.readline()
@@ -189,6 +193,8 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
                 if "id" not in record:
                     raise RowError("the id cell is empty", header[id_index])
                 patient = patient_from_dict(record, source)
+                if patient.warnings:
+                    _locate(patient, where, line, source, summary)
             except TrialscreenError as exc:
                 column = exc.column if isinstance(exc, RowError) else column_of(exc, where)
                 _fail(summary, writer, trials, line, pid, _row_message(line, column, exc.message, exc.value,
@@ -198,7 +204,7 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
             else:
                 for tally, trial in zip(summary.trials, trials):
                     try:
-                        result = screen(trial, patient, as_of, explain=writer.explain)
+                        result = screen(trial, patient, as_of, explain=writer.explain, max_lab_age=max_lab_age)
                     except Exception as exc:
                         _bug(summary, writer, [trial], line, pid, exc, tallies=[tally])
                         continue
@@ -208,6 +214,28 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
         if progress is not None:
             progress(summary.rows_in)
     return summary
+
+
+_SHOWN_CELL_WARNINGS = 20
+
+
+def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> None:
+    """Say a record's warnings (a cell that cannot be used, an unrecognised finding) by
+    row and column, in the patient's warnings (JSON Lines), in the explanation of the
+    criteria it leaves unknown (the 'missing' cell), and in the first few on stderr."""
+    located, columns = [], {}
+    for w in patient.warnings:
+        column = column_of(PatientError(w.message, w.location), where) or w.location.field
+        located.append(Problem(Location(source, row=line, field=column), w.message, w.hint, w.severity))
+        columns.setdefault(".".join((w.location.field or "").split(".")[:2]), column)
+    patient.warnings = located
+    for name, lab in patient.labs.items():
+        if lab.problem and f"labs.{name}" in columns:
+            patient.labs[name] = replace(lab, problem=f"column '{columns[f'labs.{name}']}': {lab.problem}")
+    summary.unusable_cells += sum("the criteria that need it are unknown" in w.message for w in located)
+    room = _SHOWN_CELL_WARNINGS - len(summary.warnings)
+    for w in located[:max(room, 0)]:
+        summary.warnings.append(_row_message(line, w.location.field, w.message, hint=w.hint))
 
 
 _UNDECODED = re.compile("[\udc80-\udcff]")

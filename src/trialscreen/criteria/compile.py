@@ -26,7 +26,7 @@ from trialscreen.units import convert
 from trialscreen.units.normalize import DIMENSIONLESS, normalize, split_value
 
 TRIAL_KEYS = {"id", "title", "source", "version", "complete", "not_encoded", "notes", "phase",
-              "sponsor", "population", "definitions", "inclusion", "exclusion"}
+              "sponsor", "population", "definitions", "inclusion", "exclusion", "screening_window"}
 CRITERION_KEYS = {"id", "text", "rule", "applies_if", "note", "unreachable"}
 STATUSES = ("pass", "fail", "unknown")
 COMPARE = tuple(OP_WORDS) + ("between", "outside")
@@ -37,7 +37,7 @@ NODE_KEYS = {
     "cytogenetics": set(),
     "diagnosis": {"with", "within", "after"},
     "condition": {"grade", "active", "within", "after"},
-    "treatment": {"drug", "with", "within", "after", "duration"},
+    "treatment": {"drug", "with", "within", "after", "duration", "count"},
     "neoplasm": set(),
     "attestation": {"is", "question"},
     "allergy": set(),
@@ -121,8 +121,9 @@ class _Compiler:
             self.error(data.pos, "the trial has no criteria", "add at least one inclusion criterion")
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         meta = {k: data[k] for k in ("phase", "sponsor", "population", "notes") if k in data}
+        window = self.duration(data, "screening_window")
         return Trial(tid or "", title or "", source or "", str(version or ""), criteria,
-                     self.file, digest, complete, list(not_encoded), meta)
+                     self.file, digest, complete, list(not_encoded), meta, window)
 
     def text_value(self, data: LMap, key: str, what: str) -> str | None:
         value = data.get(key)
@@ -618,7 +619,20 @@ class _Compiler:
             except ValueError:
                 self.error(d.where(op), f"'{text}' is not a duration")
                 return None
-        return N.TreatmentTest(names, attrs, self.window(obj), drugs=drugs, duration=duration)
+        count = None
+        if "count" in obj:
+            c = obj["count"]
+            if (not isinstance(c, LMap) or len(c) != 1 or next(iter(c)) not in OP_WORDS
+                    or not isinstance(next(iter(c.values())), int) or isinstance(next(iter(c.values())), bool)
+                    or next(iter(c.values())) < 0):
+                self.error(obj.where("count"), "count needs one comparison with a whole number, such as {ge: 2}")
+                return None
+            if duration is not None:
+                self.error(obj.where("count"), "a treatment rule takes count or duration, not both")
+                return None
+            op, n = next(iter(c.items()))
+            count = (OP_WORDS[op], n)
+        return N.TreatmentTest(names, attrs, self.window(obj), drugs=drugs, duration=duration, count=count)
 
     def n_neoplasm(self, obj, pos):
         spec = obj["neoplasm"]

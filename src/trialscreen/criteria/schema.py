@@ -65,6 +65,8 @@ def _value_schemas() -> dict:
         ("treatment", "duration"): {"type": "object", "minProperties": 1, "maxProperties": 1,
                                     "propertyNames": {"enum": ["lt", "le", "gt", "ge"]},
                                     "additionalProperties": DURATION},
+        ("treatment", "count"): dict(COMPARISON, additionalProperties={"type": "integer", "minimum": 0},
+                                     description="how many treatments match (items sharing a 'line' count once)"),
         ("neoplasm", "neoplasm"): {
             "type": ["object", "null"], "additionalProperties": False,
             "properties": {
@@ -93,6 +95,7 @@ TRIAL_VALUES = {
     "not_encoded": {"type": "array", "items": {"type": "string"}},
     "notes": {"type": "string"}, "phase": {"type": ["string", "number"]}, "sponsor": {"type": "string"},
     "population": {"type": "string"},
+    "screening_window": dict(DURATION, description="how old a lab may be where a criterion gives no 'within'"),
     "definitions": {"type": "object", "additionalProperties": {"$ref": "#/$defs/rule"}},
     "inclusion": {"type": "array", "items": {"$ref": "#/$defs/criterion"}},
     "exclusion": {"type": "array", "items": {"$ref": "#/$defs/criterion"}},

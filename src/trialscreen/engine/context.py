@@ -6,24 +6,33 @@ from datetime import date
 
 from trialscreen.engine.logic import fmt
 from trialscreen.engine.nodes import NOTHING, RESULT_WORD
+from trialscreen.engine.timewin import Duration
 from trialscreen.errors import UnitError
 from trialscreen.patient.model import LabValue, Patient
 from trialscreen.units import convert
 from trialscreen.units.normalize import normalize
 
 _MG_DL = normalize("mg/dL")
+# A lab older than this decides nothing when neither the criterion nor the trial gives a
+# window: 28 days is the most common screening window of oncology protocols (the five
+# bundled trials state their own). Sites change it with --max-lab-age.
+DEFAULT_MAX_LAB_AGE = Duration(28, "days")
 _ML_MIN = normalize("mL/min")
 
 
 class Context:
-    __slots__ = ("patient", "as_of", "explain", "checks", "_derived")
+    __slots__ = ("patient", "as_of", "explain", "checks", "_derived", "lab_window")
 
-    def __init__(self, patient: Patient, as_of: date, explain: bool = True):
+    def __init__(self, patient: Patient, as_of: date, explain: bool = True,
+                 lab_window: tuple | None = None):
         self.patient = patient
         self.as_of = as_of
         self.explain = explain
         self.checks: list = []
         self._derived: dict = {}
+        # (Duration, whose it is): how old a lab may be when a criterion gives no window
+        self.lab_window = lab_window or (DEFAULT_MAX_LAB_AGE, f"the default maximum lab age of "
+                                                              f"{DEFAULT_MAX_LAB_AGE}")
 
     def check(self, node, result, text: str, missing=NOTHING, details=None):
         if not self.explain:
@@ -62,6 +71,8 @@ class Context:
         """(LabValue or None, missing, note). Derives what can be derived."""
         lab = self.patient.labs.get(analyte.name)
         if lab is not None:
+            if lab.problem:
+                return None, (f"labs.{analyte.name} ({lab.problem})",), lab.problem
             if lab.value is None:
                 return None, (f"labs.{analyte.name}",), f"the result is qualitative: {lab.raw}"
             return lab, NOTHING, ""
@@ -82,7 +93,8 @@ def cockcroft_gault(ctx: Context):
     creat = p.labs.get("creatinine")
     age, _ = p.age_at(ctx.as_of)
     if creat is None or creat.value is None:
-        need.append("labs.creatinine")
+        need.append(f"labs.creatinine ({creat.problem})" if creat is not None and creat.problem
+                    else "labs.creatinine")
     if age is None:
         need.append("age or birth_date")
     if p.weight_kg is None:

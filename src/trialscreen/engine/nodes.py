@@ -9,6 +9,7 @@ with the value, the threshold, the conversion and a sentence for people.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
@@ -158,8 +159,11 @@ class Window:
         first = first or last
         if first > ctx.as_of:
             return False, NOTHING, f"{first.isoformat()}, after the as-of date"
-        shown = f"{first.isoformat()} to {last.isoformat()}" if last and last != first else (
-            first.isoformat() if last else f"{first.isoformat()}, ongoing")
+        if last and last > ctx.as_of:   # planned to end after the as-of date: ongoing on it
+            shown = f"{first.isoformat()}, ongoing (planned end {last.isoformat()})"
+        else:
+            shown = f"{first.isoformat()} to {last.isoformat()}" if last and last != first else (
+                first.isoformat() if last else f"{first.isoformat()}, ongoing")
         last = min(last or ctx.as_of, ctx.as_of)
         return first <= end and last >= start, NOTHING, shown
 
@@ -284,7 +288,7 @@ class LabTest(Node):
             return None, missing
         stale = _stale(ctx, lab, self.within, name)
         if stale:
-            ctx.check(self, None, stale[0], stale[1])
+            ctx.check(self, None, stale[0] + (f" [{note}]" if note else ""), stale[1])
             return None, stale[1]
         chosen = self.alternatives[0]
         if len(self.alternatives) > 1:
@@ -303,29 +307,40 @@ class LabTest(Node):
         if not ctx.explain:
             return result, miss
         if lab.date:
-            words = f"{words} (dated {lab.date.isoformat()})"
-            details = dict(details, date=lab.date.isoformat())
+            words = f"{words} ({_dated(ctx, lab.date)})"
+            details = dict(details, date=lab.date.isoformat(), age_days=(ctx.as_of - lab.date).days)
         if note:
             words = f"{words} [{note}]"
         ctx.check(self, result, words, miss, details)
         return result, miss
 
 
+def _dated(ctx, when: date) -> str:
+    """'dated 2025-05-28, 5 days old' (its age on the as-of date)."""
+    days = (ctx.as_of - when).days
+    age = "the as-of date" if days == 0 else f"{days} day{'s' if days != 1 else ''} old"
+    return f"dated {when.isoformat()}, {age}"
+
+
 def _stale(ctx, lab, within: Duration | None, name: str):
-    """A reason the value cannot be used (after the as-of date, or outside a
-    recency window), or None."""
+    """A reason the value cannot be used (after the as-of date, undated, or older
+    than the window: the criterion's own ``within``, else the trial's screening
+    window, else the site's maximum lab age), or None. (words, missing)."""
+    source = lab.field if lab.field.startswith("labs.") else f"labs.{name}"
+    fetched = source.split(".")[1]
     if lab.date is not None and lab.date > ctx.as_of:  # not known on the screening date
-        return (f"{name} {lab.raw} is dated {lab.date.isoformat()}, after the as-of date",
-                (f"labs.{name} (dated on or before {ctx.as_of.isoformat()})",))
-    if within is None:
-        return None
+        return (f"{name} {lab.raw} is dated {lab.date.isoformat()}, after the as-of date "
+                f"{ctx.as_of.isoformat()}: it had not been measured by then",
+                (f"{source} (fetch a current {fetched}, dated on or before {ctx.as_of.isoformat()})",))
+    window, whose = (within, "this criterion's window") if within is not None else ctx.lab_window
     if lab.date is None:  # a derived value names the field its date comes from
-        return (f"{name} {lab.raw} has no date; it must be from the last {within}",
-                (f"{lab.field or 'labs.' + name}.date",))
-    if lab.date < within.before(ctx.as_of):
-        return (f"{name} {lab.raw} is from {lab.date.isoformat()}, older than {within} "
-                f"before {ctx.as_of.isoformat()}",
-                (f"labs.{name} (dated within {within})",))
+        return (f"{name} {lab.raw} has no date; only a value from the last {window} counts ({whose})",
+                (f"{source} (fetch a current {fetched}, dated within {window} before "
+                 f"{ctx.as_of.isoformat()}, or give its date)",))
+    if lab.date < window.before(ctx.as_of):
+        return (f"{name} {lab.raw} is {_dated(ctx, lab.date)}, older than {window} ({whose})",
+                (f"{source} (fetch a current {fetched}, dated within {window} before "
+                 f"{ctx.as_of.isoformat()})",))
     return None
 
 
@@ -353,6 +368,10 @@ class LabResult(Node):
         if stale:
             ctx.check(self, None, stale[0], stale[1])
             return None, stale[1]
+        if lab.problem:
+            miss = (f"labs.{name} ({lab.problem})",)
+            ctx.check(self, None, f"{name}: {lab.problem}", miss)
+            return None, miss
         if lab.result is None:
             miss = (f"labs.{name}",)
             ctx.check(self, None, f"{name} result '{lab.raw}' decides nothing", miss)
@@ -360,7 +379,8 @@ class LabResult(Node):
         result = lab.result == self.expected
         if ctx.explain:
             word = "positive" if lab.result else "negative"
-            ctx.check(self, result, f"{name} {word}", NOTHING, {"value": word})
+            ctx.check(self, result, f"{name} {word} ({_dated(ctx, lab.date)})", NOTHING,
+                      {"value": word, "date": lab.date.isoformat()})
         return result, NOTHING
 
 
@@ -441,8 +461,23 @@ class FindingTest(Node):
         missing = []
         parts = []
         explain = ctx.explain
+        for other in ctx.patient.unrecognised.get("cytogenetics", ()):
+            # detected, but the vocabulary cannot place it: it might be any of these
+            values.append(None)
+            missing.append(f"cytogenetics: is '{other}' one of {', '.join(self.findings)}?")
+            parts.append(f"unrecognised finding '{other}' detected: a person must judge")
         for name in self.findings:
             res = ctx.patient.cytogenetics.get(name)
+            if res is not None and res.date is not None and res.date > ctx.as_of:
+                values.append(None)
+                missing.append(_future_missing(ctx, f"cytogenetics.{name}", name, res.date))
+                parts.append(_future_words(ctx, name, res.date))
+                continue
+            if res is not None and res.problem:
+                values.append(None)
+                missing.append(f"cytogenetics.{name} ({res.problem})")
+                parts.append(f"{name}: {res.problem}")
+                continue
             if not explain:
                 values.append(self._value(res))
                 if values[-1] is None:
@@ -495,6 +530,15 @@ class FindingTest(Node):
         return res.percent >= self.min_percent
 
 
+def _future_words(ctx, what: str, when: date) -> str:
+    return f"{what} {when.isoformat()} is after the as-of date {ctx.as_of.isoformat()}"
+
+
+def _future_missing(ctx, path: str, what: str, when: date) -> str:
+    return (f"{path} ({what} dated {when.isoformat()}, after the as-of date {ctx.as_of.isoformat()}: "
+            "not happened by then; a person must judge)")
+
+
 class EventTest(Node):
     """Shared logic of list sections: an item matches the node's filters."""
 
@@ -514,32 +558,45 @@ class EventTest(Node):
         """Kleene results and missing of the extra filters of a subclass."""
         return [], []
 
+    def match(self, ctx, item, path) -> tuple:
+        """(Kleene result, missing) of whether ``item`` is one this rule is about,
+        leaving its dates aside; None for a known item of another kind."""
+        checks, missing = [], []
+        if self.names is not None and item.kind not in self.names:
+            if item.known:
+                return None, None
+            # a type the vocabulary does not know might be one of the wanted ones
+            checks.append(None)
+            missing.append(f"{path}.{'name' if self.section == 'diagnoses' else 'type'} "
+                           f"(a known name: is '{item.kind}' one of {', '.join(sorted(self.names))}?)")
+        checks.extend(_attrs_match(item, self.attrs, path, missing))
+        extra, extra_missing = self.item_filters(ctx, item, path)
+        checks.extend(extra)
+        missing.extend(extra_missing)
+        return k_and(checks), missing
+
     def eval(self, ctx):
         results = []
         missing: list = []
         notes = []
         for item in self.items(ctx):
             path = f"{self.section}[{item.index}]"
-            checks = []
-            if self.names is not None and item.kind not in self.names:
-                if item.known:
+            matched, miss = self.match(ctx, item, path)
+            if miss is None:
+                continue
+            first, last = item.span()
+            if first is not None and first > ctx.as_of:
+                # not happened by the as-of date: it cannot satisfy the rule, and where it
+                # would have mattered a person must judge (a planned ASCT, a date typed wrong)
+                if matched is False:
                     continue
-                # a type the vocabulary does not know might be one of the wanted ones
-                checks.append(None)
-                missing.append(f"{path}.{'name' if self.section == 'diagnoses' else 'type'} "
-                               f"(a known name: is '{item.kind}' one of {', '.join(sorted(self.names))}?)")
-            for attr, allowed in self.attrs.items():
-                have = item.attrs.get(attr)
-                if have is None:
-                    checks.append(None)
-                    missing.append(f"{path}.{attr}")
-                else:
-                    checks.append(_norm(have) in allowed)
-            extra, extra_missing = self.item_filters(ctx, item, path)
-            checks.extend(extra)
-            missing.extend(extra_missing)
+                results.append(None)
+                missing.append(_future_missing(ctx, path, item.kind, first))
+                notes.append(_future_words(ctx, item.kind, first))
+                continue
+            checks = [matched]
+            missing.extend(miss)
             if self.window:
-                first, last = item.span()
                 inside, miss, when = self.window.contains(ctx, first, last, path)
                 checks.append(inside)
                 missing.extend(miss)
@@ -555,6 +612,9 @@ class EventTest(Node):
             else:
                 result = None
                 missing.append(f"{self.section} (the complete list, or mark it complete)")
+        return self.finish(ctx, result, missing, notes)
+
+    def finish(self, ctx, result, missing, notes):
         miss = tuple(missing) if result is None else NOTHING
         if not ctx.explain:
             return result, miss
@@ -587,6 +647,20 @@ class EventTest(Node):
         return f"{item.kind}" + (f" {d.isoformat()}" if d else "")
 
 
+def _attrs_match(item, attrs: dict, path: str, missing: list) -> list:
+    """Kleene results of an item's attributes against the allowed values (an absent
+    attribute is unknown and goes into ``missing``)."""
+    out = []
+    for attr, allowed in attrs.items():
+        have = item.attrs.get(attr)
+        if have is None:
+            out.append(None)
+            missing.append(f"{path}.{attr}")
+        else:
+            out.append(_norm(have) in allowed)
+    return out
+
+
 def _norm(value):
     if isinstance(value, str):
         from trialscreen.vocab import name_key
@@ -615,32 +689,110 @@ class TreatmentTest(EventTest):
     section = "treatments"
     noun = "treatment"
 
-    def __init__(self, names, attrs=None, window=None, text="", drugs=None, duration=None):
+    def __init__(self, names, attrs=None, window=None, text="", drugs=None, duration=None, count=None):
         super().__init__(names, attrs, window, text)
         self.drugs = frozenset(drugs) if drugs else None
-        self.duration = duration        # (op, Duration)
+        self.duration = duration        # (op, Duration): the length of the whole phase
+        self.count = count              # (op, n): how many matching treatments (a 'line' counts once)
 
     def item_filters(self, ctx, item, path):
-        checks, missing = [], []
-        if self.drugs is not None:
-            drugs = item.attrs.get("drugs")
-            if drugs is None:
-                checks.append(None)
-                missing.append(f"{path}.drugs")
+        if self.drugs is None:
+            return [], []
+        drugs = item.attrs.get("drugs")
+        if drugs is None:
+            return [None], [f"{path}.drugs"]
+        if self.drugs & set(drugs):
+            return [True], []
+        unknown = [d[1:] for d in drugs if isinstance(d, str) and d.startswith("?")]
+        if unknown:  # a drug the vocabulary does not know might be one of these
+            return [None], [f"{path}.drugs (is '{d}' one of {', '.join(sorted(self.drugs))}?)" for d in unknown]
+        return [False], []
+
+    def eval(self, ctx):
+        if self.duration is None and self.count is None:
+            return super().eval(ctx)
+        # Aggregates read the whole history: the members are every treatment that
+        # matches (sure), or might match or is dated after the as-of date (possible).
+        sure, possible, missing, notes = [], [], [], []
+        for item in self.items(ctx):
+            path = f"{self.section}[{item.index}]"
+            matched, miss = self.match(ctx, item, path)
+            if miss is None or matched is False:
+                continue
+            first, last = item.span()
+            if self.window and not (first is not None and first > ctx.as_of):
+                inside, wmiss, _ = self.window.contains(ctx, first, last, path)
+                matched = k_and((matched, inside))
+                miss = miss + list(wmiss)
+                if matched is False:
+                    continue
+            if first is not None and first > ctx.as_of:
+                possible.append((item, path))
+                missing.append(_future_missing(ctx, path, item.kind, first))
+                notes.append(_future_words(ctx, item.kind, first))
+            elif matched is None:
+                possible.append((item, path))
+                missing.extend(miss)
+                notes.append(f"{item.kind} (might be one)")
             else:
-                checks.append(bool(self.drugs & set(drugs)))
-        if self.duration is not None:
-            op, dur = self.duration
+                sure.append((item, path))
+        complete = self.section in ctx.patient.complete
+        if not complete:
+            missing.append(f"{self.section} (the complete list, or mark it complete)")
+        if self.count is not None:
+            result = self.judge_count(ctx, sure, possible, complete, notes)
+        else:
+            result = self.judge_phase(ctx, sure, possible, complete, missing, notes)
+        return self.finish(ctx, result, missing, notes)
+
+    def judge_count(self, ctx, sure, possible, complete, notes):
+        """At least as many as the sure ones (a shared 'line' counts once), at most
+        those plus the possible ones, and without bound while the list is incomplete."""
+        def groups(items):
+            return {item.attrs.get("line", ("item", item.index)) for item, _ in items}
+        low = len(groups(sure))
+        high = len(groups(sure) | groups(possible)) if complete else math.inf
+        op, n = self.count
+        for item, _ in sure:
+            notes.append(self.show(item, ctx))
+        notes.append(f"{low} counted" + ("" if high == low else
+                                          f", up to {'more' if high == math.inf else int(high)}"))
+        return holds(op, Interval(float(low), float(high)), float(n))
+
+    def judge_phase(self, ctx, sure, possible, complete, missing, notes):
+        """The phase runs from the first start to the last end of its treatments
+        (ongoing ones to the as-of date). More treatments can only lengthen it, so a
+        phase already too long stays so whatever the possible members are."""
+        op, dur = self.duration
+        if not sure:
+            if not possible and complete:
+                notes.append(f"no matching {self.noun} recorded")
+                return False
+            return None
+        starts, ends = [], []
+        for item, path in sure:
             start = item.start
-            end = item.end or (ctx.as_of if item.start and not item.date else None)
+            end = item.end if item.end is not None and item.end <= ctx.as_of else (
+                ctx.as_of if start is not None and (item.end is not None or not item.date) else None)
             if start is None or end is None:  # a single date says nothing of how long it lasted
-                checks.append(None)
                 missing.append(f"{path}.start and end")
-            else:
-                limit = dur.after(start)
-                checks.append({"<": end < limit, "<=": end <= limit,
-                               ">": end > limit, ">=": end >= limit}[op])
-        return checks, missing
+                notes.append(self.show(item, ctx))
+                return None
+            starts.append(start)
+            ends.append(end)
+            notes.append(self.show(item, ctx))
+        first, last = min(starts), max(ends)
+        limit = dur.after(first)
+        longer = {"<": last >= limit, "<=": last > limit, ">": last > limit, ">=": last >= limit}[op]
+        days = (last - first).days
+        if len(sure) > 1:
+            notes.append(f"the phase {first.isoformat()} to {last.isoformat()}: {days} days")
+        result = not longer if op in ("<", "<=") else longer
+        grows_to_pass = op in (">", ">=") and result is False
+        shrinks_to_pass = op in ("<", "<=") and result is True
+        if (possible or not complete) and (grows_to_pass or shrinks_to_pass):
+            return None
+        return result
 
     def describe(self):
         out = "treatment " + (" or ".join(sorted(self.names)) if self.names else "of any kind")
@@ -650,20 +802,27 @@ class TreatmentTest(EventTest):
             out += " where " + ", ".join(f"{k} {'/'.join(_show_value(x) for x in v)}"
                                          for k, v in self.attrs.items())
         if self.duration:
-            out += f", lasting {SYMBOL[self.duration[0]]} {self.duration[1]}"
+            out += f", lasting {SYMBOL[self.duration[0]]} {self.duration[1]} in all"
+        if self.count:
+            out += f", {SYMBOL[self.count[0]]} {self.count[1]} of them"
         if self.window:
             out += f", {self.window.describe()}"
         return out
 
     def show(self, item, ctx):
         span = ""
+        end = item.end
+        if end is not None and end > ctx.as_of:
+            end = None  # planned to end after the as-of date: ongoing on it
         if item.start or item.end:
             span = f" {item.start.isoformat() if item.start else '?'} to " \
-                   f"{item.end.isoformat() if item.end else 'ongoing'}"
+                   f"{end.isoformat() if end else 'ongoing'}"
+            if item.end is not None and end is None:
+                span += f" (planned end {item.end.isoformat()})"
         elif item.date:
             span = f" {item.date.isoformat()}"
         if self.duration is not None and item.start and (item.end or not item.date):
-            days = ((item.end or ctx.as_of) - item.start).days
+            days = ((end or ctx.as_of) - item.start).days
             span += f", {days} days (limit {SYMBOL[self.duration[0]]} {self.duration[1]})"
         return f"{item.kind}{span}"
 
@@ -695,15 +854,7 @@ class NeoplasmTest(EventTest):
             if item.kind not in types:
                 exempt_values.append(False)
                 continue
-            parts = []
-            for attr, allowed in attrs.items():
-                have = item.attrs.get(attr)
-                if have is None:
-                    parts.append(None)
-                    missing.append(f"{path}.{attr}")
-                else:
-                    parts.append(_norm(have) in allowed)
-            exempt_values.append(k_and(parts))
+            exempt_values.append(k_and(_attrs_match(item, attrs, path, missing)))
         exempt = k_or(exempt_values)
         if self.free_for is None:
             recent = True
@@ -774,16 +925,27 @@ class ConditionTest(Node):
             ctx.check(self, None, f"{self.names[0]} not recorded (present or absent)", miss)
             return None, miss
         values, missing, parts = [], [], []
+        for other in ctx.patient.unrecognised.get("conditions", ()):
+            # a condition the vocabulary cannot place might be one of these
+            values.append(None)
+            missing.append(f"conditions: is '{other}' one of {', '.join(self.names)}?")
+            parts.append(f"unrecognised condition '{other}' present: a person must judge")
         for st in states:
             path = f"conditions.{st.condition}"
+            if st.date is not None and st.date > ctx.as_of:
+                # an onset or an assessment not made by the as-of date says nothing of it
+                values.append(None)
+                missing.append(_future_missing(ctx, path, st.condition, st.date))
+                parts.append(_future_words(ctx, st.condition, st.date))
+                continue
             if st.present is False:
                 values.append(False)
                 parts.append(f"{st.condition}: absent")
                 continue
             if st.present is None:
                 values.append(None)
-                missing.append(path)
-                parts.append(f"{st.condition}: not known")
+                missing.append(f"{path} ({st.problem})" if st.problem else path)
+                parts.append(f"{st.condition}: {st.problem or 'not known'}")
                 continue
             checks = []
             words = f"{st.condition}: present"

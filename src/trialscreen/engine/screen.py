@@ -17,6 +17,7 @@ from datetime import date
 from trialscreen import __version__
 from trialscreen.engine.context import Context
 from trialscreen.engine.nodes import Node
+from trialscreen.engine.timewin import Duration
 from trialscreen.patient.model import Patient
 
 PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "pass", "fail", "unknown", "not_applicable"
@@ -47,6 +48,7 @@ class Trial:
     complete: bool = True
     not_encoded: list = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    screening_window: Duration | None = None   # how old a lab may be, unless a criterion says
 
     def summary(self) -> dict:
         return {"id": self.id, "title": self.title, "source": self.source, "version": self.version,
@@ -160,11 +162,23 @@ def verdict_of(statuses) -> str:
     return ELIGIBLE
 
 
-def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: bool = True) -> ScreenResult:
+def lab_window(trial: Trial, max_lab_age: Duration | None = None) -> tuple | None:
+    """How old a lab may be where a criterion gives no ``within``: the trial's
+    screening window, else the site's maximum (``--max-lab-age``), else None (the
+    engine's default, see engine.context.DEFAULT_MAX_LAB_AGE)."""
+    if trial.screening_window is not None:
+        return trial.screening_window, f"the trial's screening window of {trial.screening_window}"
+    if max_lab_age is not None:
+        return max_lab_age, f"the site's maximum lab age of {max_lab_age}"
+    return None
+
+
+def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: bool = True,
+           max_lab_age: Duration | None = None) -> ScreenResult:
     """Screen one patient against one trial at ``as_of`` (the patient's own
     as-of date, or today, when not given)."""
     when = as_of or patient.as_of or date.today()
-    ctx = Context(patient, when, explain)
+    ctx = Context(patient, when, explain, lab_window(trial, max_lab_age))
     results = [evaluate_criterion(c, ctx) for c in trial.criteria]
     verdict = verdict_of(r.status for r in results)
     missing = _unique(m for r in results for m in r.missing)

@@ -31,6 +31,11 @@ def result_markdown(result) -> str:
         lines.append("**Data to fetch:**")
         lines.append("")
         lines.extend(f"- {_cell(m)}" for m in result.missing)
+    if result.warnings:
+        lines.append("")
+        lines.append("**What the record says that trialscreen could not use:**")
+        lines.append("")
+        lines.extend(f"- {_cell(w)}" for w in result.warnings)
     lines.append("")
     return "\n".join(lines)
 

@@ -11,22 +11,25 @@ from __future__ import annotations
 import math
 import re
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 from trialscreen import textio, vocab
+from trialscreen.engine.logic import cmp
 from trialscreen.errors import FileReadError, Location, PatientError, Problem, UnitError
 from trialscreen.patient.jsonpos import loads_strict, locate
 from trialscreen.patient.model import ConditionState, Event, FindingResult, LabValue, Patient
 from trialscreen.units import convert
 from trialscreen.units.normalize import normalize, split_value
+from trialscreen.vocab.detection import below_detection
 
 MAX_BYTES = 5_000_000
 
 SECTIONS = ("diagnoses", "treatments", "neoplasms", "allergies")
 FLAGS = ("childbearing_potential", "pregnant", "lactating", "transplant_candidate")
 TOP_KEYS = {
-    "$schema", "id", "sex", "age", "birth_date", "ecog", "as_of", "weight", "height", "labs",
+    "$schema", "id", "sex", "age", "birth_date", "ecog", "as_of", "lab_date", "weight", "height", "labs",
     "cytogenetics", "conditions", "diagnoses", "treatments", "neoplasms", "allergies",
     "attestations", "complete", "notes", *FLAGS,
 }
@@ -82,6 +85,7 @@ class _Reader:
         self.source = source
         self.text = text
         self.warnings: list[Problem] = []
+        self.unrecognised: dict = {}
 
     def where(self, path: tuple) -> Location:
         line = col = None
@@ -239,6 +243,9 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
             p.flags[flag] = r.boolean(data[flag], (flag,))
     if data.get("labs") is not None:
         p.labs = _labs(r, r.mapping(data["labs"], ("labs",)))
+    if data.get("lab_date") is not None:  # the date of the labs that give none of their own
+        panel = r.date(data["lab_date"], ("lab_date",))
+        p.labs = {k: (replace(v, date=panel) if v.date is None else v) for k, v in p.labs.items()}
     if data.get("cytogenetics") is not None:
         p.cytogenetics = _cytogenetics(r, r.mapping(data["cytogenetics"], ("cytogenetics",)))
     if data.get("conditions") is not None:
@@ -270,19 +277,53 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
             complete.add(name)
         p.complete = frozenset(complete)
     p.warnings = r.warnings
+    p.unrecognised = {k: tuple(v) for k, v in r.unrecognised.items()}
     return p
 
 
-def _known(r: _Reader, data: dict, section: str, vocabulary):
-    """(name, canonical, raw, path) for each entry whose name the vocabulary
-    knows; each unknown name is a warning, and its value is left out."""
+def _known(r: _Reader, data: dict, section: str, vocabulary, present=None):
+    """(name, canonical, raw, path) for each entry whose name the vocabulary knows.
+
+    An unknown name is a warning. Where ``present`` says the record reports it as
+    present or detected (or cannot tell), it is kept in ``r.unrecognised[section]``:
+    the rules reading that section cannot rule it out, and become unknown unless
+    known data already decide them. An unknown name reported absent changes nothing."""
     for name, raw in data.items():
         path = (section, name)
         canonical = vocabulary.canonical(name)
         if canonical is None:
-            r.warn(path, f"unknown {vocabulary.kind} '{name}' is ignored", vocabulary.suggest(name))
+            state = present(raw) if present is not None else False
+            if state is False:
+                r.warn(path, f"unknown {vocabulary.kind} '{name}' (reported absent) is ignored",
+                       vocabulary.suggest(name))
+            else:
+                word = {"cytogenetics": "detected", "conditions": "present"}.get(section, "recorded")
+                r.unrecognised.setdefault(section, []).append(str(name))
+                r.warn(path, f"unrecognised {vocabulary.kind} '{name}' {word}: criteria about "
+                       f"{section} cannot rule it out, so a person must judge them", vocabulary.suggest(name))
             continue
         yield name, canonical, raw, path
+
+
+def _finding_present(raw) -> bool | None:
+    """Whether an entry of 'cytogenetics' reports its finding detected (None: cannot tell)."""
+    value = raw.get("result") if isinstance(raw, dict) else raw
+    try:
+        return vocab.qualitative(value)
+    except (ValueError, TypeError):
+        return None
+
+
+def _condition_present(raw) -> bool | None:
+    """Whether an entry of 'conditions' reports its condition present (None: cannot tell)."""
+    if isinstance(raw, dict):
+        if raw.get("present") is None and isinstance(raw.get("grade"), int):
+            return raw["grade"] > 0
+        raw = raw.get("present")
+    try:
+        return vocab.yes_no(raw) if not isinstance(raw, (int, float)) or isinstance(raw, bool) else None
+    except (ValueError, TypeError):
+        return None
 
 
 def _labs(r: _Reader, labs: dict) -> dict:
@@ -298,15 +339,41 @@ def _labs(r: _Reader, labs: dict) -> dict:
 
 
 def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False) -> LabValue:
-    """One lab value: 'value unit' text, or an object with value, unit, uln, lln, date."""
+    """One lab value: 'value unit' text, or an object with value, unit, uln, lln, date.
+
+    Only a broken structure (an unknown key, a list where a value belongs) refuses the
+    record. A value that cannot be read (a word, an unknown unit, a negative number, a
+    limit in no unit) is kept with its problem: the criteria that need it are unknown,
+    the reason is in their explanation, and the record carries a warning."""
     field = _dotted(path)
     obj = raw if isinstance(raw, dict) else {"value": raw}
     for key in obj:
         if key not in ("value", "unit", "uln", "lln", "date", "result"):
             raise r.fail(path + (key,), f"unknown key '{key}' in a lab value",
                          hint="a lab object has value, unit, uln, lln and date")
-    when = r.opt_date(obj, "date", path)
     value = obj.get("result", obj.get("value"))
+    if isinstance(value, (dict, list)):
+        raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'")
+    try:
+        when = r.opt_date(obj, "date", path)
+    except PatientError as exc:
+        return _unreadable_lab(r, analyte, path, exc, None)
+    try:
+        return _read_lab_value(r, analyte, obj, value, path, field, when, decimal_comma,
+                               isinstance(raw, dict))
+    except PatientError as exc:
+        return _unreadable_lab(r, analyte, path, exc, when)
+
+
+def _unreadable_lab(r: _Reader, analyte, path: tuple, exc: PatientError, when) -> LabValue:
+    where = exc.location if exc.location.field else r.where(path)
+    r.warnings.append(Problem(where, f"{exc.message}; the criteria that need it are unknown",
+                              exc.hint, severity="warning"))
+    return LabValue(analyte.name, None, None, "", date=when, field=_dotted(path),
+                    problem=f"the recorded value cannot be used: {exc.message}")
+
+
+def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_comma, nested) -> LabValue:
     if analyte.qualitative:
         try:
             result = vocab.qualitative(value)
@@ -316,6 +383,9 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False)
         return LabValue(analyte.name, None, None, str(value), date=when, result=result, field=field)
     censor = None
     if isinstance(value, str):
+        below = below_detection(value)
+        if below is not None:
+            return _below_detection(r, analyte, obj, value, below, path, field, when, decimal_comma)
         try:
             censor, number, unit_text = split_value(value, decimal_comma)
         except ValueError:
@@ -330,7 +400,7 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'", value=value)
     else:
-        number = r.number(value, path + ("value",) if isinstance(raw, dict) else path)
+        number = r.number(value, path + ("value",) if nested else path)
         unit_text = obj.get("unit", "")
     if unit_text is None or not isinstance(unit_text, str):
         raise r.fail(path, "the unit must be text")
@@ -342,7 +412,69 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False)
     uln = _limit(r, analyte, obj.get("uln"), unit, path + ("uln",), decimal_comma)
     lln = _limit(r, analyte, obj.get("lln"), unit, path + ("lln",), decimal_comma)
     shown = f"{censor or ''}{number:.12g} {unit_text}".strip()  # as written, not rounded
-    return LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field)
+    lab = LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field)
+    _plausible(r, analyte, lab, path)
+    return lab
+
+
+def _below_detection(r: _Reader, analyte, obj, text, bound, path, field, when, decimal_comma) -> LabValue:
+    """'not detected', '<LoD', 'target not detected (<20 IU/mL)': below the assay's
+    detection limit. With a limit written beside the words, that limit is the bound;
+    otherwise the vocabulary's highest usual detection limit for the analyte is; an
+    analyte without one cannot be compared, and the value is unknown."""
+    censor = "<"
+    if bound:
+        try:
+            censor, number, unit_text = split_value(bound, decimal_comma)
+        except ValueError:
+            raise r.fail(path, f"cannot read the detection limit in '{text}'", value=text) from None
+        unit_text = unit_text or obj.get("unit") or ""
+    else:
+        limit = analyte.detection_limit
+        if limit is None:
+            raise r.fail(path, f"'{text}' gives no number for {analyte.name}, and its usual detection "
+                         "limit is not known", hint="give the value, or the limit as '<20 IU/mL'")
+        number, unit_text = limit
+    unit = _lab_unit(r, analyte, unit_text, path) if isinstance(unit_text, str) else None
+    if unit is None:
+        raise r.fail(path, "the unit must be text")
+    shown = f"{text.strip()} (below the detection limit: {censor} {number:g} {unit_text})"
+    return LabValue(analyte.name, number, unit, shown, censor, None, None, when, field=field,
+                    below_detection=True)
+
+
+def _within(x: float, lo: float, hi: float) -> bool:
+    """lo <= x <= hi, a value converted onto a bound counting as on it (logic.cmp)."""
+    return cmp(x, lo) >= 0 and cmp(x, hi) <= 0
+
+
+def _plausible(r: _Reader, analyte, lab: LabValue, path: tuple) -> None:
+    """A value or reference limit outside what a human sample can have means a wrong
+    unit or number (creatinine 2.1 umol/L meant as mg/dL; an ALT ULN of 40 ukat/L):
+    refuse to use it, so the criteria that need it are unknown. An LLN of 0 is how
+    laboratories write 'no lower limit' and is not checked."""
+    for rng in analyte.plausible:
+        if not convert.convertible(lab.unit, rng.unit, analyte):
+            continue
+        f = convert.factor(lab.unit, rng.unit, analyte)
+        lo, hi = rng.value
+        if lab.censor is None and not _within(lab.value * f, lo, hi):
+            raise r.fail(path, f"the value is outside what a sample can have ({lo:g} to {hi:g} "
+                         f"{rng.unit}); check the unit", value=lab.value,
+                         hint="correct the value or its unit")
+        for name, limit in (("ULN", lab.uln), ("LLN", lab.lln)):
+            if limit is None or (name == "LLN" and limit == 0):
+                continue
+            if rng.limit is None:
+                raise r.fail(path + (name.lower(),), f"{analyte.name} has no reference interval, so "
+                             f"a {name} is not expected; check the unit and the field")
+            lo, hi = rng.limit
+            if not _within(limit * f, lo, hi):
+                raise r.fail(path + (name.lower(),), f"the {name} is outside the reference limits "
+                             f"laboratories use ({lo:g} to {hi:g} {rng.unit}); check the unit",
+                             value=limit, hint="give the limit with the unit it is written in, "
+                             f"for example '{limit:g} {analyte.units[0]}'")
+        return
 
 
 _UNITS_OK: dict = {}
@@ -373,7 +505,7 @@ def _limit(r: _Reader, analyte, raw, unit, path, decimal_comma=False) -> float |
     if raw is None:
         return None
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return r.number(raw, path, 0, float("inf"))
+        return _bare_limit(r, analyte, r.number(raw, path, 0, float("inf")), unit, path)
     if isinstance(raw, str):
         try:
             censor, number, unit_text = split_value(raw, decimal_comma)
@@ -382,7 +514,7 @@ def _limit(r: _Reader, analyte, raw, unit, path, decimal_comma=False) -> float |
         if censor:
             raise r.fail(path, "a reference limit cannot be a bound")
         if not unit_text:
-            return number
+            return _bare_limit(r, analyte, number, unit, path)
         try:
             return number * convert.factor(normalize(unit_text, analyte.klass), unit, analyte)
         except UnitError as exc:
@@ -390,11 +522,25 @@ def _limit(r: _Reader, analyte, raw, unit, path, decimal_comma=False) -> float |
     raise r.fail(path, "a reference limit is a number or 'value unit' text")
 
 
+def _bare_limit(r: _Reader, analyte, number: float, unit, path) -> float:
+    """A limit with no unit is taken in the value's unit only where laboratories
+    usually report this analyte's range in that unit (ALT in U/L, not ukat/L)."""
+    usual = analyte.reference_units
+    if not any(convert.convertible(unit, u, analyte) and abs(convert.factor(unit, u, analyte) - 1) < 1e-9
+               for u in usual):
+        example = f"'{number:g} {usual[0] if usual else unit}' if that is what it means"
+        raise r.fail(path, f"a reference limit without a unit is not accepted for {analyte.name} "
+                     f"in {unit} (laboratories seldom report its range in that unit)",
+                     hint=f"give the limit with its unit, as {example}")
+    return number
+
+
 def _cytogenetics(r: _Reader, data: dict) -> dict:
     out = {}
-    for name, canonical, raw, path in _known(r, data, "cytogenetics", vocab.findings()):
+    for name, canonical, raw, path in _known(r, data, "cytogenetics", vocab.findings(), _finding_present):
         percent = None
         value = raw
+        when = None
         if isinstance(raw, dict):
             for key in raw:
                 if key not in ("result", "percent", "date", "method"):
@@ -403,16 +549,21 @@ def _cytogenetics(r: _Reader, data: dict) -> dict:
             value = raw.get("result")
             if raw.get("percent") is not None:
                 percent = r.number(raw["percent"], path + ("percent",), 0, 100)
+            when = r.opt_date(raw, "date", path)
+        if isinstance(value, (dict, list)):
+            raise r.fail(path, f"is not a result for {canonical}", hint="use " + vocab.QUALITATIVE_WORDS)
+        problem = ""
         try:
             detected = vocab.qualitative(value)
         except ValueError:
-            raise r.fail(path, f"is not a result for {canonical}", value=value,
-                         hint="use " + vocab.QUALITATIVE_WORDS) from None
+            detected, problem = None, f"the result for {canonical} cannot be read"
+            r.warn(path, f"{problem}; the criteria that need it are unknown",
+                   "use " + vocab.QUALITATIVE_WORDS)
         previous = out.get(canonical)
         if previous is not None and (previous.detected, previous.percent) != (detected, percent):
             raise r.fail(path, f"'{name}' and '{previous.raw_name}' both report {canonical} "
                          "with different results", hint="keep the one that applies")
-        out[canonical] = FindingResult(canonical, detected, percent, name)
+        out[canonical] = FindingResult(canonical, detected, percent, name, when, problem)
     return _implied(r, out)
 
 
@@ -441,32 +592,43 @@ def _implied(r: _Reader, out: dict) -> dict:
 
 def _conditions(r: _Reader, data: dict) -> dict:
     out = {}
-    for name, canonical, raw, path in _known(r, data, "conditions", vocab.conditions()):
-        if isinstance(raw, (bool, str)) or raw is None:
-            state = ConditionState(canonical, r.boolean(raw, path), raw_name=name)
-        else:
-            obj = r.mapping(raw, path)
-            for key in obj:
+    for name, canonical, raw, path in _known(r, data, "conditions", vocab.conditions(), _condition_present):
+        if not isinstance(raw, (bool, str, dict)) and raw is not None:
+            raise r.fail(path, "a condition is true / false or an object with present, grade, date")
+        if isinstance(raw, dict):
+            for key in raw:
                 if key not in ("present", "grade", "date", "end", "active", "note"):
                     raise r.fail(path + (key,), f"unknown key '{key}' in a condition",
                                  hint="a condition has present, grade, date, end and active")
-            grade = obj.get("grade")
-            if grade is not None:
-                if isinstance(grade, bool) or not isinstance(grade, int) or not 0 <= grade <= 5:
-                    raise r.fail(path + ("grade",), "is not a CTCAE grade 0 to 5", value=grade)
-            present = r.boolean(obj.get("present"), path + ("present",))
-            active = r.boolean(obj.get("active"), path + ("active",))
-            if present is None and grade is not None:
-                present = grade > 0
-            if present is False and ((grade or 0) > 0 or active is True):
-                raise r.fail(path, "says absent but gives a grade or says active",
-                             hint="correct 'present', 'grade' or 'active' so that they agree")
-            state = ConditionState(canonical, present, grade, r.opt_date(obj, "date", path),
-                                   r.opt_date(obj, "end", path), active, name)
+        try:
+            state = _condition(r, canonical, name, raw, path)
+        except PatientError as exc:
+            r.warnings.append(Problem(exc.location, f"{exc.message}; the criteria that need it are unknown",
+                                      exc.hint, severity="warning"))
+            state = ConditionState(canonical, None, raw_name=name,
+                                   problem=f"the recorded state cannot be read: {exc.message}")
         # Several spellings of one condition (sensory and motor neuropathy, DVT and
         # pulmonary embolism) are all kept: a rule holds if it holds for any of them.
         out[canonical] = out.get(canonical, ()) + (state,)
     return out
+
+
+def _condition(r: _Reader, canonical: str, name: str, raw, path: tuple) -> ConditionState:
+    if not isinstance(raw, dict):
+        return ConditionState(canonical, r.boolean(raw, path), raw_name=name)
+    grade = raw.get("grade")
+    if grade is not None:
+        if isinstance(grade, bool) or not isinstance(grade, int) or not 0 <= grade <= 5:
+            raise r.fail(path + ("grade",), "is not a CTCAE grade 0 to 5", value=grade)
+    present = r.boolean(raw.get("present"), path + ("present",))
+    active = r.boolean(raw.get("active"), path + ("active",))
+    if present is None and grade is not None:
+        present = grade > 0
+    if present is False and ((grade or 0) > 0 or active is True):
+        raise r.fail(path, "says absent but gives a grade or says active",
+                     hint="correct 'present', 'grade' or 'active' so that they agree")
+    return ConditionState(canonical, present, grade, r.opt_date(raw, "date", path),
+                          r.opt_date(raw, "end", path), active, name)
 
 
 def _events(r: _Reader, data, section: str, key: str) -> list:
@@ -492,7 +654,7 @@ def _events(r: _Reader, data, section: str, key: str) -> list:
             if k in (key, "date", "start", "end"):
                 continue
             if k == "drugs":
-                v = [vocab.substance(d) or vocab.name_key(d)
+                v = [vocab.substance(d) or "?" + vocab.name_key(d)  # '?': a drug not recognised
                      for d in (r.string(d, path + ("drugs", j)) for j, d in enumerate(r.array(v, path + ("drugs",))))]
             elif isinstance(v, str):
                 try:  # the words yes / no, not 1 / 0 (which may be a line number)

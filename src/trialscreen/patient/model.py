@@ -26,6 +26,8 @@ class LabValue:
     date: date | None = None
     result: bool | None = None   # qualitative result (positive / negative)
     field: str = ""              # where it came from, e.g. labs.creatinine
+    problem: str = ""            # why the recorded value cannot be used (then value is None)
+    below_detection: bool = False  # 'not detected', '<LoD': below the assay's detection limit
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class FindingResult:
     detected: bool | None        # None: explicitly undecided (failed, equivocal)
     percent: float | None = None
     raw_name: str = ""
+    date: date | None = None
+    problem: str = ""            # why the recorded result cannot be read (then detected is None)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class ConditionState:
     end: date | None = None
     active: bool | None = None
     raw_name: str = ""
+    problem: str = ""            # why the recorded state cannot be read (then present is None)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,10 @@ class Patient:
     allergies: list = field(default_factory=list)        # canonical substances; '?text' if not recognised
     attestations: dict = field(default_factory=dict)     # name -> bool | None
     complete: frozenset = frozenset()
+    # What the record says but the vocabulary cannot place: section -> names recorded as
+    # present / detected. Rules reading that section cannot rule them out.
+    unrecognised: dict = field(default_factory=dict)
+    unreadable: dict = field(default_factory=dict)       # field -> why its value cannot be read
     warnings: list = field(default_factory=list)         # Problem
     source: str | None = None
 
