@@ -323,7 +323,8 @@ def far_from_thresholds(analyte: str, value: float) -> bool:
 @pytest.mark.parametrize("analyte", ["creatinine", "bilirubin", "platelets", "anc"])
 def test_every_listed_spelling_is_accepted(analyte):
     from trialscreen import vocab
-    from trialscreen.patient.load import _lab_unit, _Reader
+    from trialscreen.patient.labs import _lab_unit
+    from trialscreen.patient.reader import _Reader
 
     a = vocab.analytes().get(analyte)
     for unit, _ in spellings(analyte):

@@ -1,28 +1,24 @@
 """Read a patient record (JSON, see patient.schema.json) into a :class:`Patient`.
 
 Errors name the file, the line and column, and the field, and say what to do.
-Names the vocabulary does not know (a lab, a finding, a condition) are not
-errors but warnings: the value is left out, which can only make a criterion
-unknown, never pass it.
+Only a broken structure refuses a record. A name the vocabulary does not know is a
+warning; recorded as present or detected, it keeps every rule reading its section
+from passing on its absence. A value that cannot be used is a warning and leaves the
+criteria that need it unknown (labs: trialscreen.patient.labs).
 """
 
 from __future__ import annotations
 
-import math
-import re
 import sys
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 from trialscreen import textio, vocab
-from trialscreen.engine.logic import cmp
-from trialscreen.errors import FileReadError, Location, PatientError, Problem, UnitError
-from trialscreen.patient.jsonpos import loads_strict, locate
-from trialscreen.patient.model import ConditionState, Event, FindingResult, LabValue, Patient
-from trialscreen.units import convert
-from trialscreen.units.normalize import normalize, split_value
-from trialscreen.vocab.detection import below_detection
+from trialscreen.errors import FileReadError, Location, PatientError, Problem
+from trialscreen.patient.jsonpos import loads_strict
+from trialscreen.patient.labs import read_lab
+from trialscreen.patient.model import ConditionState, Event, FindingResult, Patient
+from trialscreen.patient.reader import _kind, _Reader
 
 MAX_BYTES = 5_000_000
 
@@ -35,7 +31,6 @@ TOP_KEYS = {
 }
 _SEX = {"f": "female", "female": "female", "woman": "female", "w": "female",
         "m": "male", "male": "male", "man": "male"}
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Plausibility limits: a value outside them is a data error, not a patient.
 LIMITS = {"age": (0, 130), "weight_kg": (0.5, 500), "height_cm": (30, 260)}
@@ -78,118 +73,6 @@ def load_patient(path: str) -> Patient:
 def parse_patient(text: str, name: str = "<patient>") -> Patient:
     data = loads_strict(text, name)
     return patient_from_dict(data, name, text)
-
-
-class _Reader:
-    def __init__(self, source: str | None, text: str | None):
-        self.source = source
-        self.text = text
-        self.warnings: list[Problem] = []
-        self.unrecognised: dict = {}
-
-    def where(self, path: tuple) -> Location:
-        line = col = None
-        if self.text is not None:
-            line, col = locate(self.text, path)
-        return Location(self.source, line, col, field=_dotted(path))
-
-    def fail(self, path: tuple, message: str, hint: str = "", value=None) -> PatientError:
-        return PatientError(message, self.where(path), hint, value)
-
-    def warn(self, path: tuple, message: str, hint: str = ""):
-        self.warnings.append(Problem(self.where(path), message, hint, severity="warning"))
-
-    # --- scalar readers -------------------------------------------------
-    def string(self, value, path) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(path, "must be a non-empty text")
-        return value.strip()
-
-    def number(self, value, path, lo=None, hi=None) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(path, f"must be a number, not {_kind(value)}")
-        original = value
-        try:
-            value = float(value)
-        except OverflowError:  # an integer too large for any measurement
-            value = math.inf if lo is not None else math.nan
-        if isinstance(original, float) and not math.isfinite(value):
-            raise self.fail(path, "must be a finite number")
-        if (lo is not None and not lo <= value) or (hi is not None and not value <= hi):
-            raise self.fail(path, f"is outside the possible range {lo:g} to {hi:g}", value=original,
-                            hint="correct the value or leave it out")
-        return float(value)
-
-    def date(self, value, path) -> date:
-        if isinstance(value, str) and _DATE.match(value.strip()):
-            try:
-                return date.fromisoformat(value.strip())
-            except ValueError:
-                pass
-        raise self.fail(path, "is not a date", hint="write dates as YYYY-MM-DD", value=value)
-
-    def opt_date(self, obj: dict, key: str, path) -> date | None:
-        value = obj.get(key)
-        return None if value is None else self.date(value, path + (key,))
-
-    def boolean(self, value, path) -> bool | None:
-        if value is None or isinstance(value, (bool, str)):
-            try:
-                return vocab.yes_no(value)
-            except ValueError:
-                pass
-        raise self.fail(path, "is not true or false", value=value)
-
-    def mapping(self, value, path) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(path, f"must be an object, not {_kind(value)}")
-        return value
-
-    def array(self, value, path) -> list:
-        if not isinstance(value, list):
-            raise self.fail(path, f"must be a list, not {_kind(value)}")
-        return value
-
-    def quantity(self, value, path, klass, target, lo, hi, what) -> float:
-        """A body measure such as weight '68 kg', returned in ``target`` units."""
-        if isinstance(value, dict):
-            number = self.number(value.get("value"), path + ("value",))
-            unit_text = value.get("unit")
-            if not isinstance(unit_text, str):
-                raise self.fail(path + ("unit",), "needs a unit", hint=f"for example {what}")
-        elif isinstance(value, str):
-            try:
-                censor, number, unit_text = split_value(value)
-            except ValueError:
-                raise self.fail(path, "is not a number with a unit", hint=f"for example {what}",
-                                value=value) from None
-            if censor:
-                raise self.fail(path, "a body measure cannot be a bound")
-        else:
-            raise self.fail(path, "needs a unit", hint=f"write it like {what}", value=value)
-        if not unit_text:
-            raise self.fail(path, "needs a unit", hint=f"write it like {what}")
-        try:
-            unit = normalize(unit_text, klass)
-            result = number * convert.factor(unit, normalize(target, klass))
-        except UnitError as exc:
-            raise self.fail(path, exc.message, exc.hint) from None
-        if not lo <= result <= hi:
-            raise self.fail(path, f"is outside the possible range (in {unit_text})",
-                            hint="correct the value or its unit", value=number)
-        return result
-
-
-def _kind(value) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false",
-            type(None): "null"}.get(type(value), "a number" if isinstance(value, (int, float)) else "?")
-
-
-def _dotted(path: tuple) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def patient_from_dict(data, source: str | None = None, text: str | None = None) -> Patient:
@@ -336,203 +219,6 @@ def _labs(r: _Reader, labs: dict) -> dict:
                          hint="give each lab once (the value the screening should use)")
         out[analyte.name] = read_lab(r, analyte, raw, path)
     return out
-
-
-def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False) -> LabValue:
-    """One lab value: 'value unit' text, or an object with value, unit, uln, lln, date.
-
-    Only a broken structure (an unknown key, a list where a value belongs) refuses the
-    record. A value that cannot be read (a word, an unknown unit, a negative number, a
-    limit in no unit) is kept with its problem: the criteria that need it are unknown,
-    the reason is in their explanation, and the record carries a warning."""
-    field = _dotted(path)
-    obj = raw if isinstance(raw, dict) else {"value": raw}
-    for key in obj:
-        if key not in ("value", "unit", "uln", "lln", "date", "result"):
-            raise r.fail(path + (key,), f"unknown key '{key}' in a lab value",
-                         hint="a lab object has value, unit, uln, lln and date")
-    value = obj.get("result", obj.get("value"))
-    if isinstance(value, (dict, list)):
-        raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'")
-    try:
-        when = r.opt_date(obj, "date", path)
-    except PatientError as exc:
-        return _unreadable_lab(r, analyte, path, exc, None)
-    try:
-        return _read_lab_value(r, analyte, obj, value, path, field, when, decimal_comma,
-                               isinstance(raw, dict))
-    except PatientError as exc:
-        return _unreadable_lab(r, analyte, path, exc, when)
-
-
-def _unreadable_lab(r: _Reader, analyte, path: tuple, exc: PatientError, when) -> LabValue:
-    where = exc.location if exc.location.field else r.where(path)
-    r.warnings.append(Problem(where, f"{exc.message}; the criteria that need it are unknown",
-                              exc.hint, severity="warning"))
-    return LabValue(analyte.name, None, None, "", date=when, field=_dotted(path),
-                    problem=f"the recorded value cannot be used: {exc.message}")
-
-
-def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_comma, nested) -> LabValue:
-    if analyte.qualitative:
-        try:
-            result = vocab.qualitative(value)
-        except ValueError:
-            raise r.fail(path, f"is not a result for {analyte.name}", value=value,
-                         hint="use " + vocab.QUALITATIVE_WORDS) from None
-        return LabValue(analyte.name, None, None, str(value), date=when, result=result, field=field)
-    censor = None
-    if isinstance(value, str):
-        below = below_detection(value)
-        if below is not None:
-            return _below_detection(r, analyte, obj, value, below, path, field, when, decimal_comma)
-        try:
-            censor, number, unit_text = split_value(value, decimal_comma)
-        except ValueError:
-            censor, number, unit_text = None, None, None
-        if "unit" in obj:  # the unit is given apart (a 'unit' key, a unit in a column header)
-            if number is None or unit_text:
-                raise r.fail(path, "is not a number", value=value,
-                             hint="the unit is given separately, so the value is a number alone")
-            unit_text = obj["unit"]
-        elif number is None:
-            raise r.fail(path, "is not a number with a unit", hint="write it like '1.4 mg/dL'", value=value)
-    elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'", value=value)
-    else:
-        number = r.number(value, path + ("value",) if nested else path)
-        unit_text = obj.get("unit", "")
-    if unit_text is None or not isinstance(unit_text, str):
-        raise r.fail(path, "the unit must be text")
-    if not math.isfinite(number):
-        raise r.fail(path, "must be a finite number")
-    if number < 0:
-        raise r.fail(path, "is negative; a lab value cannot be", hint="correct the value", value=number)
-    unit = _lab_unit(r, analyte, unit_text, path)
-    uln = _limit(r, analyte, obj.get("uln"), unit, path + ("uln",), decimal_comma)
-    lln = _limit(r, analyte, obj.get("lln"), unit, path + ("lln",), decimal_comma)
-    shown = f"{censor or ''}{number:.12g} {unit_text}".strip()  # as written, not rounded
-    lab = LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field)
-    _plausible(r, analyte, lab, path)
-    return lab
-
-
-def _below_detection(r: _Reader, analyte, obj, text, bound, path, field, when, decimal_comma) -> LabValue:
-    """'not detected', '<LoD', 'target not detected (<20 IU/mL)': below the assay's
-    detection limit. With a limit written beside the words, that limit is the bound;
-    otherwise the vocabulary's highest usual detection limit for the analyte is; an
-    analyte without one cannot be compared, and the value is unknown."""
-    censor = "<"
-    if bound:
-        try:
-            censor, number, unit_text = split_value(bound, decimal_comma)
-        except ValueError:
-            raise r.fail(path, f"cannot read the detection limit in '{text}'", value=text) from None
-        unit_text = unit_text or obj.get("unit") or ""
-    else:
-        limit = analyte.detection_limit
-        if limit is None:
-            raise r.fail(path, f"'{text}' gives no number for {analyte.name}, and its usual detection "
-                         "limit is not known", hint="give the value, or the limit as '<20 IU/mL'")
-        number, unit_text = limit
-    unit = _lab_unit(r, analyte, unit_text, path) if isinstance(unit_text, str) else None
-    if unit is None:
-        raise r.fail(path, "the unit must be text")
-    shown = f"{text.strip()} (below the detection limit: {censor} {number:g} {unit_text})"
-    return LabValue(analyte.name, number, unit, shown, censor, None, None, when, field=field,
-                    below_detection=True)
-
-
-def _within(x: float, lo: float, hi: float) -> bool:
-    """lo <= x <= hi, a value converted onto a bound counting as on it (logic.cmp)."""
-    return cmp(x, lo) >= 0 and cmp(x, hi) <= 0
-
-
-def _plausible(r: _Reader, analyte, lab: LabValue, path: tuple) -> None:
-    """A value or reference limit outside what a human sample can have means a wrong
-    unit or number (creatinine 2.1 umol/L meant as mg/dL; an ALT ULN of 40 ukat/L):
-    refuse to use it, so the criteria that need it are unknown. An LLN of 0 is how
-    laboratories write 'no lower limit' and is not checked."""
-    for rng in analyte.plausible:
-        if not convert.convertible(lab.unit, rng.unit, analyte):
-            continue
-        f = convert.factor(lab.unit, rng.unit, analyte)
-        lo, hi = rng.value
-        if lab.censor is None and not _within(lab.value * f, lo, hi):
-            raise r.fail(path, f"the value is outside what a sample can have ({lo:g} to {hi:g} "
-                         f"{rng.unit}); check the unit", value=lab.value,
-                         hint="correct the value or its unit")
-        for name, limit in (("ULN", lab.uln), ("LLN", lab.lln)):
-            if limit is None or (name == "LLN" and limit == 0):
-                continue
-            if rng.limit is None:
-                raise r.fail(path + (name.lower(),), f"{analyte.name} has no reference interval, so "
-                             f"a {name} is not expected; check the unit and the field")
-            lo, hi = rng.limit
-            if not _within(limit * f, lo, hi):
-                raise r.fail(path + (name.lower(),), f"the {name} is outside the reference limits "
-                             f"laboratories use ({lo:g} to {hi:g} {rng.unit}); check the unit",
-                             value=limit, hint="give the limit with the unit it is written in, "
-                             f"for example '{limit:g} {analyte.units[0]}'")
-        return
-
-
-_UNITS_OK: dict = {}
-
-
-def _lab_unit(r: _Reader, analyte, unit_text: str, path: tuple):
-    known = _UNITS_OK.get((analyte.name, unit_text))
-    if known is not None:
-        return known
-    try:
-        unit = normalize(unit_text, analyte.klass)
-    except UnitError as exc:
-        raise r.fail(path, exc.message, exc.hint) from None
-    family, refusal = convert.family_of(unit, analyte)
-    if family is not None:
-        if len(_UNITS_OK) < 10_000:
-            _UNITS_OK[(analyte.name, unit_text)] = unit
-        return unit
-    if unit.display == "1":
-        raise r.fail(path, f"{analyte.name} needs a unit",
-                     hint="give it like " + " or ".join(f"'1.0 {u}'" for u in analyte.units))
-    raise r.fail(path, f"{unit_text} is not a unit for {analyte.name}",
-                 hint=refusal.message if refusal else "check the unit")
-
-
-def _limit(r: _Reader, analyte, raw, unit, path, decimal_comma=False) -> float | None:
-    """A reference limit, returned in the value's own unit."""
-    if raw is None:
-        return None
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return _bare_limit(r, analyte, r.number(raw, path, 0, float("inf")), unit, path)
-    if isinstance(raw, str):
-        try:
-            censor, number, unit_text = split_value(raw, decimal_comma)
-        except ValueError:
-            raise r.fail(path, "is not a number with a unit", value=raw) from None
-        if censor:
-            raise r.fail(path, "a reference limit cannot be a bound")
-        if not unit_text:
-            return _bare_limit(r, analyte, number, unit, path)
-        try:
-            return number * convert.factor(normalize(unit_text, analyte.klass), unit, analyte)
-        except UnitError as exc:
-            raise r.fail(path, exc.message, exc.hint) from None
-    raise r.fail(path, "a reference limit is a number or 'value unit' text")
-
-
-def _bare_limit(r: _Reader, analyte, number: float, unit, path) -> float:
-    """A limit with no unit is taken in the value's unit only where laboratories
-    usually report this analyte's range in that unit (ALT in U/L, not ukat/L)."""
-    usual = analyte.reference_units
-    if not any(convert.convertible(unit, u, analyte) and abs(convert.factor(unit, u, analyte) - 1) < 1e-9
-               for u in usual):
-        example = f"'{number:g} {usual[0] if usual else unit}' if that is what it means"
-        raise r.fail(path, f"a reference limit without a unit is not accepted for {analyte.name} "
-                     f"in {unit} (laboratories seldom report its range in that unit)",
-                     hint=f"give the limit with its unit, as {example}")
-    return number
 
 
 def _cytogenetics(r: _Reader, data: dict) -> dict:

@@ -1,0 +1,218 @@
+"""One lab value of a patient record, read exactly as written or not used at all.
+
+Only a broken structure (an unknown key, a list where a value belongs) refuses the
+record. A value that cannot be used (a word, an unknown unit, a negative or implausible
+number, a bare reference limit in an unusual unit) is kept with its problem: the criteria
+that need it are unknown, the reason is in their explanation, and the record carries a
+warning. Laboratory words for a result below detection become a bound.
+"""
+
+from __future__ import annotations
+
+import math
+
+from trialscreen import vocab
+from trialscreen.engine.logic import cmp
+from trialscreen.errors import PatientError, Problem, UnitError
+from trialscreen.patient.model import LabValue
+from trialscreen.patient.reader import _dotted, _Reader
+from trialscreen.units import convert
+from trialscreen.units.normalize import normalize, split_value
+from trialscreen.vocab.detection import below_detection
+
+
+def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False) -> LabValue:
+    """One lab value: 'value unit' text, or an object with value, unit, uln, lln, date.
+
+    Only a broken structure (an unknown key, a list where a value belongs) refuses the
+    record. A value that cannot be read (a word, an unknown unit, a negative number, a
+    limit in no unit) is kept with its problem: the criteria that need it are unknown,
+    the reason is in their explanation, and the record carries a warning."""
+    field = _dotted(path)
+    obj = raw if isinstance(raw, dict) else {"value": raw}
+    for key in obj:
+        if key not in ("value", "unit", "uln", "lln", "date", "result"):
+            raise r.fail(path + (key,), f"unknown key '{key}' in a lab value",
+                         hint="a lab object has value, unit, uln, lln and date")
+    value = obj.get("result", obj.get("value"))
+    if isinstance(value, (dict, list)):
+        raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'")
+    try:
+        when = r.opt_date(obj, "date", path)
+    except PatientError as exc:
+        return _unreadable_lab(r, analyte, path, exc, None)
+    try:
+        return _read_lab_value(r, analyte, obj, value, path, field, when, decimal_comma,
+                               isinstance(raw, dict))
+    except PatientError as exc:
+        return _unreadable_lab(r, analyte, path, exc, when)
+
+
+def _unreadable_lab(r: _Reader, analyte, path: tuple, exc: PatientError, when) -> LabValue:
+    where = exc.location if exc.location.field else r.where(path)
+    r.warnings.append(Problem(where, f"{exc.message}; the criteria that need it are unknown",
+                              exc.hint, severity="warning"))
+    return LabValue(analyte.name, None, None, "", date=when, field=_dotted(path),
+                    problem=f"the recorded value cannot be used: {exc.message}")
+
+
+def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_comma, nested) -> LabValue:
+    if analyte.qualitative:
+        try:
+            result = vocab.qualitative(value)
+        except ValueError:
+            raise r.fail(path, f"is not a result for {analyte.name}", value=value,
+                         hint="use " + vocab.QUALITATIVE_WORDS) from None
+        return LabValue(analyte.name, None, None, str(value), date=when, result=result, field=field)
+    censor = None
+    if isinstance(value, str):
+        below = below_detection(value)
+        if below is not None:
+            return _below_detection(r, analyte, obj, value, below, path, field, when, decimal_comma)
+        try:
+            censor, number, unit_text = split_value(value, decimal_comma)
+        except ValueError:
+            censor, number, unit_text = None, None, None
+        if "unit" in obj:  # the unit is given apart (a 'unit' key, a unit in a column header)
+            if number is None or unit_text:
+                raise r.fail(path, "is not a number", value=value,
+                             hint="the unit is given separately, so the value is a number alone")
+            unit_text = obj["unit"]
+        elif number is None:
+            raise r.fail(path, "is not a number with a unit", hint="write it like '1.4 mg/dL'", value=value)
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'", value=value)
+    else:
+        number = r.number(value, path + ("value",) if nested else path)
+        unit_text = obj.get("unit", "")
+    if unit_text is None or not isinstance(unit_text, str):
+        raise r.fail(path, "the unit must be text")
+    if not math.isfinite(number):
+        raise r.fail(path, "must be a finite number")
+    if number < 0:
+        raise r.fail(path, "is negative; a lab value cannot be", hint="correct the value", value=number)
+    unit = _lab_unit(r, analyte, unit_text, path)
+    uln = _limit(r, analyte, obj.get("uln"), unit, path + ("uln",), decimal_comma)
+    lln = _limit(r, analyte, obj.get("lln"), unit, path + ("lln",), decimal_comma)
+    shown = f"{censor or ''}{number:.12g} {unit_text}".strip()  # as written, not rounded
+    lab = LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field)
+    _plausible(r, analyte, lab, path)
+    return lab
+
+
+def _below_detection(r: _Reader, analyte, obj, text, bound, path, field, when, decimal_comma) -> LabValue:
+    """'not detected', '<LoD', 'target not detected (<20 IU/mL)': below the assay's
+    detection limit. With a limit written beside the words, that limit is the bound;
+    otherwise the vocabulary's highest usual detection limit for the analyte is; an
+    analyte without one cannot be compared, and the value is unknown."""
+    censor = "<"
+    if bound:
+        try:
+            censor, number, unit_text = split_value(bound, decimal_comma)
+        except ValueError:
+            raise r.fail(path, f"cannot read the detection limit in '{text}'", value=text) from None
+        unit_text = unit_text or obj.get("unit") or ""
+    else:
+        limit = analyte.detection_limit
+        if limit is None:
+            raise r.fail(path, f"'{text}' gives no number for {analyte.name}, and its usual detection "
+                         "limit is not known", hint="give the value, or the limit as '<20 IU/mL'")
+        number, unit_text = limit
+    unit = _lab_unit(r, analyte, unit_text, path) if isinstance(unit_text, str) else None
+    if unit is None:
+        raise r.fail(path, "the unit must be text")
+    shown = f"{text.strip()} (below the detection limit: {censor} {number:g} {unit_text})"
+    return LabValue(analyte.name, number, unit, shown, censor, None, None, when, field=field,
+                    below_detection=True)
+
+
+def _within(x: float, lo: float, hi: float) -> bool:
+    """lo <= x <= hi, a value converted onto a bound counting as on it (logic.cmp)."""
+    return cmp(x, lo) >= 0 and cmp(x, hi) <= 0
+
+
+def _plausible(r: _Reader, analyte, lab: LabValue, path: tuple) -> None:
+    """A value or reference limit outside what a human sample can have means a wrong
+    unit or number (creatinine 2.1 umol/L meant as mg/dL; an ALT ULN of 40 ukat/L):
+    refuse to use it, so the criteria that need it are unknown. An LLN of 0 is how
+    laboratories write 'no lower limit' and is not checked."""
+    for rng in analyte.plausible:
+        if not convert.convertible(lab.unit, rng.unit, analyte):
+            continue
+        f = convert.factor(lab.unit, rng.unit, analyte)
+        lo, hi = rng.value
+        if lab.censor is None and not _within(lab.value * f, lo, hi):
+            raise r.fail(path, f"the value is outside what a sample can have ({lo:g} to {hi:g} "
+                         f"{rng.unit}); check the unit", value=lab.value,
+                         hint="correct the value or its unit")
+        for name, limit in (("ULN", lab.uln), ("LLN", lab.lln)):
+            if limit is None or (name == "LLN" and limit == 0):
+                continue
+            if rng.limit is None:
+                raise r.fail(path + (name.lower(),), f"{analyte.name} has no reference interval, so "
+                             f"a {name} is not expected; check the unit and the field")
+            lo, hi = rng.limit
+            if not _within(limit * f, lo, hi):
+                raise r.fail(path + (name.lower(),), f"the {name} is outside the reference limits "
+                             f"laboratories use ({lo:g} to {hi:g} {rng.unit}); check the unit",
+                             value=limit, hint="give the limit with the unit it is written in, "
+                             f"for example '{limit:g} {analyte.units[0]}'")
+        return
+
+
+_UNITS_OK: dict = {}
+
+
+def _lab_unit(r: _Reader, analyte, unit_text: str, path: tuple):
+    known = _UNITS_OK.get((analyte.name, unit_text))
+    if known is not None:
+        return known
+    try:
+        unit = normalize(unit_text, analyte.klass)
+    except UnitError as exc:
+        raise r.fail(path, exc.message, exc.hint) from None
+    family, refusal = convert.family_of(unit, analyte)
+    if family is not None:
+        if len(_UNITS_OK) < 10_000:
+            _UNITS_OK[(analyte.name, unit_text)] = unit
+        return unit
+    if unit.display == "1":
+        raise r.fail(path, f"{analyte.name} needs a unit",
+                     hint="give it like " + " or ".join(f"'1.0 {u}'" for u in analyte.units))
+    raise r.fail(path, f"{unit_text} is not a unit for {analyte.name}",
+                 hint=refusal.message if refusal else "check the unit")
+
+
+def _limit(r: _Reader, analyte, raw, unit, path, decimal_comma=False) -> float | None:
+    """A reference limit, returned in the value's own unit."""
+    if raw is None:
+        return None
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return _bare_limit(r, analyte, r.number(raw, path, 0, float("inf")), unit, path)
+    if isinstance(raw, str):
+        try:
+            censor, number, unit_text = split_value(raw, decimal_comma)
+        except ValueError:
+            raise r.fail(path, "is not a number with a unit", value=raw) from None
+        if censor:
+            raise r.fail(path, "a reference limit cannot be a bound")
+        if not unit_text:
+            return _bare_limit(r, analyte, number, unit, path)
+        try:
+            return number * convert.factor(normalize(unit_text, analyte.klass), unit, analyte)
+        except UnitError as exc:
+            raise r.fail(path, exc.message, exc.hint) from None
+    raise r.fail(path, "a reference limit is a number or 'value unit' text")
+
+
+def _bare_limit(r: _Reader, analyte, number: float, unit, path) -> float:
+    """A limit with no unit is taken in the value's unit only where laboratories
+    usually report this analyte's range in that unit (ALT in U/L, not ukat/L)."""
+    usual = analyte.reference_units
+    if not any(convert.convertible(unit, u, analyte) and abs(convert.factor(unit, u, analyte) - 1) < 1e-9
+               for u in usual):
+        example = f"'{number:g} {usual[0] if usual else unit}' if that is what it means"
+        raise r.fail(path, f"a reference limit without a unit is not accepted for {analyte.name} "
+                     f"in {unit} (laboratories seldom report its range in that unit)",
+                     hint=f"give the limit with its unit, as {example}")
+    return number
