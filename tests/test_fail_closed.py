@@ -61,6 +61,10 @@ FUTURE = [
     ("{lab: creatinine, lt: 177 umol/L}",
      {"labs": {"creatinine": {"value": 88, "unit": "umol/L", "date": "2025-06-03"}}},
      "unknown", "after the as-of date"),
+    # a parent reported not detected later rules its children out only from that date
+    ("{cytogenetics: {none_of: [amp(1q)]}}",
+     {"cytogenetics": {"1q+": {"result": "not detected", "date": "2025-06-10"}}},
+     "unknown", "amp(1q) 2025-06-10 is after the as-of date"),
     # a course that began before and ends after the as-of date is ongoing on it
     ("{treatment: chemotherapy, within: 4 weeks}",
      {"treatments": [{"type": "chemotherapy", "start": "2025-01-10", "end": "2025-09-30"}],
@@ -284,6 +288,108 @@ def test_laboratory_words_for_a_viral_load(cell, status, words):
     assert words in got.reason, got.reason
 
 
+@pytest.mark.parametrize("lab,cell", [("creatinine", "<2.1 umol/L"), ("platelets", ">150000 x10^9/L")])
+def test_a_bound_no_sample_can_have_is_unknown_check_the_unit(lab, cell):
+    threshold = {"creatinine": "lt: 177 umol/L", "platelets": "gt: 75 x10^9/L"}[lab]
+    got = one(f"{{lab: {lab}, {threshold}}}", {"lab_date": "2025-05-30", "labs": {lab: cell}})
+    assert got.status == "unknown" and "check the unit" in got.reason, got.reason
+
+
 def test_not_detected_without_a_known_detection_limit_is_unknown_not_a_refusal():
     got = one("{lab: creatinine, lt: 177 umol/L}", {"lab_date": "2025-05-30", "labs": {"creatinine": "not detected"}})
     assert got.status == "unknown" and "detection limit is not known" in got.reason
+
+
+# --- found in review -------------------------------------------------------------------------
+
+def test_absence_assessed_before_the_window_closed_is_not_absence_for_the_window():
+    """'Not progressed within 3 months of ASCT': an assessment 9 days after ASCT says
+    nothing of the months after it."""
+    rule = "{not: {condition: progression, within: 3 months, after: asct}}"
+    base = {"treatments": [{"type": "asct", "date": "2025-02-20"}], "complete": ["treatments"]}
+    early = dict(base, conditions={"progression": {"present": False, "date": "2025-03-01"}})
+    got = one(rule, early)
+    assert got.status == "unknown" and "absent on 2025-03-01, not assessed until 2025-05-20" in got.reason
+    late = dict(base, conditions={"progression": {"present": False, "date": "2025-05-25"}})
+    assert one(rule, late).status == "pass"
+
+
+@pytest.mark.parametrize("rule,lab,status,words", [
+    ("{lab: hemoglobin, ge: LLN - 20 g/L}", {"value": 11.0, "unit": "g/dL", "lln": 0}, "unknown", "no LLN given"),
+    ("{lab: alt, lt: 3 x ULN}", {"value": 30, "unit": "U/L", "lln": 0, "uln": 40}, "pass", "ULN 40 U/L"),
+])
+def test_an_lln_of_zero_is_no_lower_limit(rule, lab, status, words):
+    name = rule.split(",")[0].split()[-1]
+    got = one(rule, {"lab_date": "2025-05-30", "labs": {name: lab}})
+    assert got.status == status and words in got.reason, got.reason
+
+
+def test_a_misspelt_section_refuses_the_record_instead_of_reading_as_none():
+    from trialscreen.errors import PatientError
+
+    record = {"id": "P", "treatment": [{"type": "induction", "start": "2010-01-01"}], "complete": ["treatments"]}
+    with pytest.raises(PatientError, match="did you mean 'treatments'"):
+        patient_from_dict(record, "p.json")
+
+
+def test_a_condition_ending_before_it_starts_is_unknown():
+    got = one("{not: {condition: thrombosis, active: true}}",
+              {"conditions": {"thrombosis": {"present": True, "date": "2025-05-20", "end": "2025-01-20"}}})
+    assert got.status == "unknown" and "ends before it starts" in got.reason
+
+
+@pytest.mark.parametrize("treatments,status", [
+    ([{"type": "induction", "start": "2024-01-01", "end": "2024-05-01", "line": 1},
+      {"type": "asct", "date": "2024-06-01", "line": "1"}], "fail"),          # 1 and '1' are one line
+    ([{"type": "induction", "start": "2024-01-01", "end": "2024-05-01", "line": "Line 1"},
+      {"type": "chemotherapy", "start": "2024-09-01", "end": "2024-10-01", "line": 2.0}], "pass"),
+    ([{"type": "induction", "start": "2024-01-01", "end": "2024-05-01"},
+      {"type": "asct", "date": "2024-06-01"},
+      {"type": "consolidation", "start": "2024-07-01", "end": "2024-08-01"}], "unknown"),  # 1 to 3 lines
+])
+def test_lines_of_therapy_are_counted_by_line_number(treatments, status):
+    got = one(LINES, {"treatments": treatments, "complete": ["treatments"]})
+    assert got.status == status, got.reason
+
+
+def test_a_recorded_age_grows_older_with_the_as_of_date():
+    rule = "{field: age, between: [18, 80]}"
+    rec = {"age": 80, "as_of": "2022-06-01"}
+    got = screen(trial(rule), patient_from_dict({"id": "P", **rec}, "p.json"), AS_OF).criteria[0]
+    assert got.status == "fail" and "80 as recorded on 2022-06-01, so 83 to 84" in got.reason
+    near = screen(trial("{field: age, ge: 18}"),
+                  patient_from_dict({"id": "P", "age": 17, "as_of": "2025-01-01"}, "p.json"), AS_OF).criteria[0]
+    assert near.status == "unknown" and near.missing == ["birth_date (the age is known only to a range at this date)"]
+
+
+def test_a_site_maximum_shorter_than_the_trial_window_wins():
+    head = "screening_window: 28 days\n"
+    lab = {"labs": {"creatinine": {"value": 88, "unit": "umol/L", "date": "2025-05-20"}}}
+    assert one("{lab: creatinine, lt: 177 umol/L}", lab, head).status == "pass"
+    got = one("{lab: creatinine, lt: 177 umol/L}", lab, head, max_lab_age=Duration(7, "days"))
+    assert got.status == "unknown" and "the site's maximum lab age of 7 days" in got.reason
+
+
+def test_a_kind_of_a_treatment_type_matches_it():
+    got = one("{treatment: radiotherapy, within: 4 weeks}",
+              {"treatments": [{"type": "SBRT", "start": "2025-05-20", "end": "2025-05-24"}],
+               "complete": ["treatments"]})
+    assert got.status == "pass" and "sbrt" in got.reason
+
+
+def test_a_phase_with_an_undated_member_is_decided_when_it_is_already_too_long():
+    got = one(IND, {"treatments": [{"type": "induction", "date": "2024-08-01"},
+                                   {"type": "induction", "start": "2023-01-01", "end": "2024-06-01"}],
+                    "complete": ["treatments"]})
+    assert got.status == "fail", got.reason
+
+
+def test_an_integer_too_long_to_convert_is_an_error_not_a_crash(run, tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text('{"id": "P", "ecog": ' + "1" * 5000 + "}")
+    result = run("screen", str(path), "-t", "NCT05378971")
+    assert result.exit_code == 65 and "is not a number a patient record may hold" in result.stderr
+    csv_path = tmp_path / "b.csv"
+    csv_path.write_text('id,neoplasms\nP1,"[' + "1" * 5000 + ']"\n')
+    batch = run("batch", str(csv_path), "-t", "NCT05378971", "--quiet")
+    assert batch.exit_code == 1 and "not a JSON list" in batch.stdout

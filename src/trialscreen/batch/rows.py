@@ -119,6 +119,12 @@ def _attr(text: str):
     return answer if answer is not None else text.strip()
 
 
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 4000:
+        raise ValueError("a number too long")
+    return int(text)
+
+
 def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
     """Build (record, path -> column header) from one row's cells."""
     record: dict = {}
@@ -218,9 +224,10 @@ def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
             treatment_cols[(col.key, col.attr)] = col.header
         elif kind == "json_list":
             try:
-                value = json.loads(text)
+                value = json.loads(text, parse_int=_bounded_int)
             except ValueError as exc:
-                raise RowError(f"not a JSON list: {exc.msg}", col.header) from None
+                raise RowError(f"not a JSON list: {getattr(exc, 'msg', 'a number too long')}",
+                               col.header) from None
             except RecursionError:
                 raise RowError("the JSON list nests too deeply", col.header) from None
             if not isinstance(value, list):

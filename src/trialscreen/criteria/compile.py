@@ -603,6 +603,8 @@ class _Compiler:
         names = None if raw == "any" else self.names(raw, pos, vocab.treatments())
         if raw != "any" and names is None:
             return None
+        if names is not None:  # a type covers the types the vocabulary says are kinds of it
+            names = vocab.with_descendants(vocab.treatments(), names)
         drugs = self.names(obj["drug"], obj.where("drug"), vocab.drugs()) if "drug" in obj else None
         attrs = self.attrs(obj)
         if attrs is None or ("drug" in obj and drugs is None):

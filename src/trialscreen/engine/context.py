@@ -50,7 +50,7 @@ class Context:
         p = self.patient
         if name == "age":
             age, how = p.age_at(self.as_of)
-            return age, how if p.birth_date else "", ("age or birth_date",)
+            return age, how if p.birth_date or isinstance(age, tuple) else "", ("age or birth_date",)
         if name == "weight":
             return p.weight_kg, "kg", ("weight",)
         if name == "height":
@@ -95,17 +95,14 @@ def cockcroft_gault(ctx: Context):
     if creat is None or creat.value is None:
         need.append(f"labs.creatinine ({creat.problem})" if creat is not None and creat.problem
                     else "labs.creatinine")
-    if age is None:
-        need.append("age or birth_date")
+    if age is None or isinstance(age, tuple):
+        need.append("birth_date" if isinstance(age, tuple) else "age or birth_date")
     if p.weight_kg is None:
         need.append("weight")
     if p.sex not in ("female", "male"):
         need.append("sex")
     if need:
         return None, tuple(missing + need), "creatinine clearance not given and cannot be computed"
-    if creat.date is not None and creat.date > ctx.as_of:
-        return None, ("labs.creatinine (dated on or before the as-of date)",), \
-            f"creatinine is dated {creat.date.isoformat()}, after the as-of date"
     if creat.censor:
         return None, ("labs.crcl",), f"creatinine {creat.raw} is a bound; Cockcroft-Gault needs a value"
     from trialscreen.vocab import analytes

@@ -156,9 +156,7 @@ class Window:
         start, end = b[0], min(b[1], ctx.as_of)
         if first is None and last is None:
             return None, (f"{item}.date",), "no date"
-        first = first or last
-        if first > ctx.as_of:
-            return False, NOTHING, f"{first.isoformat()}, after the as-of date"
+        first = first or last   # callers have set aside items dated after the as-of date
         if last and last > ctx.as_of:   # planned to end after the as-of date: ongoing on it
             shown = f"{first.isoformat()}, ongoing (planned end {last.isoformat()})"
         else:
@@ -284,7 +282,9 @@ class LabTest(Node):
         name = self.analyte.name
         if lab is None:
             if ctx.explain:
-                ctx.check(self, None, f"no {name} value" + (f" ({note})" if note else ""), missing)
+                unusable = name in ctx.patient.labs and ctx.patient.labs[name].problem
+                ctx.check(self, None, f"{name}: {note}" if unusable else
+                          f"no {name} value" + (f" ({note})" if note else ""), missing)
             return None, missing
         stale = _stale(ctx, lab, self.within, name)
         if stale:
@@ -401,27 +401,48 @@ class FieldTest(Node):
     def describe(self):
         return f"{self.field} {self.text}"
 
+    def _on_value(self, value):
+        if self.op == "in":
+            return value in self.value
+        if self.op in ("between", "outside"):
+            return holds_range(self.op, Interval.of(float(value)), *self.value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return holds(self.op, Interval.of(float(value)), float(self.value))
+        if self.op == "==":
+            return value == self.value
+        if self.op == "!=":
+            return value != self.value
+        raise ValueError(self.op)  # pragma: no cover - the compiler refuses this
+
+    def _on_range(self, span: Interval):
+        if self.op == "in":
+            if not all(isinstance(v, (int, float)) for v in self.value):
+                return None
+            return k_or(holds("==", span, float(v)) for v in self.value)
+        if self.op in ("between", "outside"):
+            return holds_range(self.op, span, *self.value)
+        return holds(self.op, span, float(self.value))
+
     def eval(self, ctx):
         value, source, missing = ctx.field(self.field)
         label = FIELD_LABELS.get(self.field, self.field)
         if value is None:
             ctx.check(self, None, f"no {label}", missing)
             return None, missing
-        if self.op == "in":
-            result = value in self.value
-        elif self.op in ("between", "outside"):
-            result = holds_range(self.op, Interval.of(float(value)), *self.value)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            result = holds(self.op, Interval.of(float(value)), float(self.value))
-        elif self.op == "==":
-            result = value == self.value
-        elif self.op == "!=":
-            result = value != self.value
-        else:  # pragma: no cover - the compiler refuses this
-            raise ValueError(self.op)
+        shown_range = None
+        if isinstance(value, tuple):   # known to a range only (an age recorded at another date)
+            result = self._on_range(Interval(*value))
+            if result is None:
+                missing = ("birth_date (the age is known only to a range at this date)",)
+                ctx.check(self, None, f"{label} {fmt(value[0])} to {fmt(value[1])}: cannot tell "
+                          f"whether {self.text} ({source})", missing)
+                return None, missing
+            shown_range, value = f"{fmt(value[0])} to {fmt(value[1])}", value[0]
+        else:
+            result = self._on_value(value)
         if not ctx.explain:
             return result, NOTHING
-        shown = _show_value(value)
+        shown = shown_range or _show_value(value)
         if isinstance(value, (bool, str)):
             need = _show_value(self.value) if self.op == "==" else self.text
             words = f"{label}: {shown}" if result else f"{label}: {shown} (needs {need})"
@@ -528,6 +549,17 @@ class FindingTest(Node):
         if res.percent is None:
             return None
         return res.percent >= self.min_percent
+
+
+def _line_number(value) -> int | None:
+    """A treatment's line of therapy as a number (1, 1.0, '1', 'line 2'), or None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return int(value) if float(value).is_integer() else None
+    digits = "".join(ch for ch in str(value) if ch.isdigit())
+    words = "".join(ch for ch in str(value).lower() if ch.isalpha())
+    return int(digits) if digits and words in ("", "line", "l") else None
 
 
 def _future_words(ctx, what: str, when: date) -> str:
@@ -748,10 +780,17 @@ class TreatmentTest(EventTest):
     def judge_count(self, ctx, sure, possible, complete, notes):
         """At least as many as the sure ones (a shared 'line' counts once), at most
         those plus the possible ones, and without bound while the list is incomplete."""
-        def groups(items):
-            return {item.attrs.get("line", ("item", item.index)) for item, _ in items}
-        low = len(groups(sure))
-        high = len(groups(sure) | groups(possible)) if complete else math.inf
+        lines, unlined, unsure = set(), 0, 0
+        for item, _ in sure:
+            line = _line_number(item.attrs.get("line"))
+            if line is None:
+                unlined += 1      # without a line number it may belong to a line already counted
+            else:
+                lines.add(line)
+        for item, _ in possible:
+            unsure += 1
+        low = max(len(lines), 1 if unlined else 0)
+        high = (len(lines) + unlined + unsure) if complete else math.inf
         op, n = self.count
         for item, _ in sure:
             notes.append(self.show(item, ctx))
@@ -769,18 +808,21 @@ class TreatmentTest(EventTest):
                 notes.append(f"no matching {self.noun} recorded")
                 return False
             return None
-        starts, ends = [], []
+        starts, ends, undated = [], [], False
         for item, path in sure:
             start = item.start
             end = item.end if item.end is not None and item.end <= ctx.as_of else (
                 ctx.as_of if start is not None and (item.end is not None or not item.date) else None)
+            notes.append(self.show(item, ctx))
             if start is None or end is None:  # a single date says nothing of how long it lasted
                 missing.append(f"{path}.start and end")
-                notes.append(self.show(item, ctx))
-                return None
+                undated = True
+                continue
             starts.append(start)
             ends.append(end)
-            notes.append(self.show(item, ctx))
+        if not starts:
+            return None
+        possible = possible or undated   # an undated member can only lengthen the phase
         first, last = min(starts), max(ends)
         limit = dur.after(first)
         longer = {"<": last >= limit, "<=": last > limit, ">": last > limit, ">=": last >= limit}[op]
@@ -918,6 +960,14 @@ class ConditionTest(Node):
             out += f", {self.window.describe()}"
         return out
 
+    def _window_end(self, ctx):
+        """The last day, up to the as-of date, that a windowed rule needs a condition's
+        absence for; None without a window or without its anchor."""
+        if self.window is None:
+            return None
+        b = self.window.bounds(ctx)
+        return None if b is None else min(b[1], ctx.as_of)
+
     def eval(self, ctx):
         states = [st for n in self.names for st in ctx.patient.conditions.get(n, ())]
         if not states:
@@ -939,6 +989,15 @@ class ConditionTest(Node):
                 parts.append(_future_words(ctx, st.condition, st.date))
                 continue
             if st.present is False:
+                until = self._window_end(ctx)
+                if st.date is not None and until is not None and st.date < until:
+                    # absent when assessed, but the window ran on after that assessment
+                    values.append(None)
+                    missing.append(f"{path} (assessed on {st.date.isoformat()}; the window runs "
+                                   f"until {until.isoformat()})")
+                    parts.append(f"{st.condition}: absent on {st.date.isoformat()}, "
+                                 f"not assessed until {until.isoformat()}")
+                    continue
                 values.append(False)
                 parts.append(f"{st.condition}: absent")
                 continue

@@ -164,13 +164,22 @@ def verdict_of(statuses) -> str:
 
 def lab_window(trial: Trial, max_lab_age: Duration | None = None) -> tuple | None:
     """How old a lab may be where a criterion gives no ``within``: the trial's
-    screening window, else the site's maximum (``--max-lab-age``), else None (the
-    engine's default, see engine.context.DEFAULT_MAX_LAB_AGE)."""
+    screening window, or the site's maximum (``--max-lab-age``) where that is shorter
+    or the trial gives none, else None (the engine's default, see
+    engine.context.DEFAULT_MAX_LAB_AGE)."""
+    site = (max_lab_age, f"the site's maximum lab age of {max_lab_age}") if max_lab_age else None
     if trial.screening_window is not None:
-        return trial.screening_window, f"the trial's screening window of {trial.screening_window}"
-    if max_lab_age is not None:
-        return max_lab_age, f"the site's maximum lab age of {max_lab_age}"
-    return None
+        trial_window = (trial.screening_window, f"the trial's screening window of {trial.screening_window}")
+        # a site maximum is a ceiling: it never lets an older lab count than the trial allows
+        if site is None or _days(trial.screening_window) <= _days(max_lab_age):
+            return trial_window
+    return site
+
+
+def _days(window: Duration) -> int:
+    """A window's length in days, counted back from a fixed day (months vary)."""
+    anchor = date(2001, 1, 1)
+    return (anchor - window.before(anchor)).days
 
 
 def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: bool = True,

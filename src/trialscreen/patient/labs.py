@@ -94,6 +94,8 @@ def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_
     unit = _lab_unit(r, analyte, unit_text, path)
     uln = _limit(r, analyte, obj.get("uln"), unit, path + ("uln",), decimal_comma)
     lln = _limit(r, analyte, obj.get("lln"), unit, path + ("lln",), decimal_comma)
+    if lln == 0:  # how laboratories write "no lower limit" (0-40 U/L): there is no LLN to use
+        lln = None
     shown = f"{censor or ''}{number:.12g} {unit_text}".strip()  # as written, not rounded
     lab = LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field)
     _plausible(r, analyte, lab, path)
@@ -110,7 +112,8 @@ def _below_detection(r: _Reader, analyte, obj, text, bound, path, field, when, d
         try:
             censor, number, unit_text = split_value(bound, decimal_comma)
         except ValueError:
-            raise r.fail(path, f"cannot read the detection limit in '{text}'", value=text) from None
+            raise r.fail(path, "cannot read the detection limit written beside the result",
+                         value=text) from None
         unit_text = unit_text or obj.get("unit") or ""
     else:
         limit = analyte.detection_limit
@@ -122,8 +125,7 @@ def _below_detection(r: _Reader, analyte, obj, text, bound, path, field, when, d
     if unit is None:
         raise r.fail(path, "the unit must be text")
     shown = f"{text.strip()} (below the detection limit: {censor} {number:g} {unit_text})"
-    return LabValue(analyte.name, number, unit, shown, censor, None, None, when, field=field,
-                    below_detection=True)
+    return LabValue(analyte.name, number, unit, shown, censor, None, None, when, field=field)
 
 
 def _within(x: float, lo: float, hi: float) -> bool:
@@ -141,12 +143,15 @@ def _plausible(r: _Reader, analyte, lab: LabValue, path: tuple) -> None:
             continue
         f = convert.factor(lab.unit, rng.unit, analyte)
         lo, hi = rng.value
-        if lab.censor is None and not _within(lab.value * f, lo, hi):
+        x = lab.value * f
+        # a bound is implausible when every value it allows is ('<2.1 umol/L' creatinine)
+        if (not _within(x, lo, hi) if lab.censor is None else
+                cmp(x, lo) < 0 if lab.censor in ("<", "<=") else cmp(x, hi) > 0):
             raise r.fail(path, f"the value is outside what a sample can have ({lo:g} to {hi:g} "
                          f"{rng.unit}); check the unit", value=lab.value,
                          hint="correct the value or its unit")
         for name, limit in (("ULN", lab.uln), ("LLN", lab.lln)):
-            if limit is None or (name == "LLN" and limit == 0):
+            if limit is None:
                 continue
             if rng.limit is None:
                 raise r.fail(path + (name.lower(),), f"{analyte.name} has no reference interval, so "
@@ -155,8 +160,7 @@ def _plausible(r: _Reader, analyte, lab: LabValue, path: tuple) -> None:
             if not _within(limit * f, lo, hi):
                 raise r.fail(path + (name.lower(),), f"the {name} is outside the reference limits "
                              f"laboratories use ({lo:g} to {hi:g} {rng.unit}); check the unit",
-                             value=limit, hint="give the limit with the unit it is written in, "
-                             f"for example '{limit:g} {analyte.units[0]}'")
+                             value=limit, hint="give the limit with the unit it is written in")
         return
 
 
@@ -211,8 +215,7 @@ def _bare_limit(r: _Reader, analyte, number: float, unit, path) -> float:
     usual = analyte.reference_units
     if not any(convert.convertible(unit, u, analyte) and abs(convert.factor(unit, u, analyte) - 1) < 1e-9
                for u in usual):
-        example = f"'{number:g} {usual[0] if usual else unit}' if that is what it means"
         raise r.fail(path, f"a reference limit without a unit is not accepted for {analyte.name} "
-                     f"in {unit} (laboratories seldom report its range in that unit)",
-                     hint=f"give the limit with its unit, as {example}")
+                     f"in {unit} (laboratories seldom report its range in that unit)", value=number,
+                     hint=f"give the limit with the unit it is in, such as '{unit}'")
     return number

@@ -9,8 +9,10 @@ criteria that need it unknown (labs: trialscreen.patient.labs).
 
 from __future__ import annotations
 
+import difflib
 import sys
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from trialscreen import textio, vocab
@@ -82,9 +84,11 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
         raise PatientError(f"a patient record must be a JSON object, not {_kind(data)}", Location(source))
     for key in data:
         if key not in TOP_KEYS:
-            close = [k for k in TOP_KEYS if vocab.name_key(k) == vocab.name_key(key)]
-            r.warn((key,), f"unknown field '{key}' is ignored",
-                   f"did you mean '{close[0]}'?" if close else "see patient.schema.json")
+            close = [k for k in TOP_KEYS if vocab.name_key(k) == vocab.name_key(key)] or \
+                difflib.get_close_matches(vocab.name_key(key), sorted(TOP_KEYS), n=1, cutoff=0.8)
+            if close:  # 'treatment' for 'treatments': ignoring it would drop what the record says
+                raise r.fail((key,), f"unknown field '{key}'", hint=f"did you mean '{close[0]}'?")
+            r.warn((key,), f"unknown field '{key}' is ignored", "see patient.schema.json")
     if "id" not in data:
         raise PatientError("the record has no 'id'", Location(source, 1, 1, field="id"),
                            hint='add "id": "..." to the record')
@@ -112,6 +116,9 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
         p.as_of = r.date(data["as_of"], ("as_of",))
     if p.birth_date and p.as_of and p.birth_date > p.as_of:
         raise r.fail(("birth_date",), "the birth date is after the as-of date")
+    if p.birth_date and (p.as_of or date.today()).year - p.birth_date.year > LIMITS["age"][1]:
+        raise r.fail(("birth_date",), f"gives an age over {LIMITS['age'][1]}", value=data["birth_date"],
+                     hint="correct the birth date")
     if p.birth_date and p.age is not None and p.as_of:
         computed, _ = p.age_at(p.as_of)
         if abs(computed - p.age) > 1:
@@ -177,8 +184,8 @@ def _known(r: _Reader, data: dict, section: str, vocabulary, present=None):
         if canonical is None:
             state = present(raw) if present is not None else False
             if state is False:
-                r.warn(path, f"unknown {vocabulary.kind} '{name}' (reported absent) is ignored",
-                       vocabulary.suggest(name))
+                absent = " (reported absent)" if present is not None else ""
+                r.warn(path, f"unknown {vocabulary.kind} '{name}'{absent} is ignored", vocabulary.suggest(name))
             else:
                 word = {"cytogenetics": "detected", "conditions": "present"}.get(section, "recorded")
                 r.unrecognised.setdefault(section, []).append(str(name))
@@ -266,13 +273,14 @@ def _implied(r: _Reader, out: dict) -> dict:
                              f"{child} is detected but {parent} is reported not detected",
                              hint="these results contradict each other; check the report")
             if res.detected is True and parent not in out:
-                out[parent] = FindingResult(parent, True, None, f"implied by {res.raw_name}")
+                out[parent] = FindingResult(parent, True, None, f"implied by {res.raw_name}", res.date)
     for parent, res in given.items():
         if res.detected is not False:
             continue
         for child, ps in parents.items():
             if parent in ps and child not in out:
-                out[child] = FindingResult(child, False, None, f"implied by {res.raw_name} not detected")
+                out[child] = FindingResult(child, False, None, f"implied by {res.raw_name} not detected",
+                                           res.date)  # as old (or as far in the future) as its source
     return out
 
 
@@ -313,8 +321,10 @@ def _condition(r: _Reader, canonical: str, name: str, raw, path: tuple) -> Condi
     if present is False and ((grade or 0) > 0 or active is True):
         raise r.fail(path, "says absent but gives a grade or says active",
                      hint="correct 'present', 'grade' or 'active' so that they agree")
-    return ConditionState(canonical, present, grade, r.opt_date(raw, "date", path),
-                          r.opt_date(raw, "end", path), active, name)
+    start, end = r.opt_date(raw, "date", path), r.opt_date(raw, "end", path)
+    if start and end and end < start:
+        raise r.fail(path + ("end",), "ends before it starts", hint="correct 'date' or 'end'")
+    return ConditionState(canonical, present, grade, start, end, active, name)
 
 
 def _events(r: _Reader, data, section: str, key: str) -> list:

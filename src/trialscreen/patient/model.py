@@ -27,7 +27,6 @@ class LabValue:
     result: bool | None = None   # qualitative result (positive / negative)
     field: str = ""              # where it came from, e.g. labs.creatinine
     problem: str = ""            # why the recorded value cannot be used (then value is None)
-    below_detection: bool = False  # 'not detected', '<LoD': below the assay's detection limit
 
 
 @dataclass(frozen=True)
@@ -98,16 +97,29 @@ class Patient:
     # What the record says but the vocabulary cannot place: section -> names recorded as
     # present / detected. Rules reading that section cannot rule them out.
     unrecognised: dict = field(default_factory=dict)
-    unreadable: dict = field(default_factory=dict)       # field -> why its value cannot be read
     warnings: list = field(default_factory=list)         # Problem
     source: str | None = None
 
-    def age_at(self, when: date) -> tuple[float | None, str]:
-        """Age in whole years at ``when`` and how it was obtained."""
+    def age_at(self, when: date) -> tuple[float | tuple | None, str]:
+        """Age in whole years at ``when`` and how it was obtained. A recorded age (no
+        birth date) holds on the record's own as-of date; at another date it is known only
+        to a range (low, high): the birthday may fall anywhere in between."""
         if self.birth_date is not None:
-            years = when.year - self.birth_date.year - (
-                (when.month, when.day) < (self.birth_date.month, self.birth_date.day))
-            return float(years), f"from birth date {self.birth_date.isoformat()} at {when.isoformat()}"
-        if self.age is not None:
+            return float(_whole_years(self.birth_date, when)), \
+                f"from birth date {self.birth_date.isoformat()} at {when.isoformat()}"
+        if self.age is None:
+            return None, ""
+        if self.as_of is None or self.as_of == when:
             return self.age, "as recorded"
-        return None, ""
+        if when > self.as_of:
+            years = _whole_years(self.as_of, when)
+            low, high = self.age + years, self.age + years + 1
+        else:
+            years = _whole_years(when, self.as_of)
+            low, high = self.age - years - 1, self.age - years
+        return (float(max(low, 0)), float(high)), \
+            f"{self.age:g} as recorded on {self.as_of.isoformat()}, so {low:g} to {high:g} at {when.isoformat()}"
+
+
+def _whole_years(first: date, last: date) -> int:
+    return last.year - first.year - ((last.month, last.day) < (first.month, first.day))

@@ -218,6 +218,21 @@ def drugs() -> Vocabulary:
     return _terms("drugs.yaml", "drugs", "substance", name_key)
 
 
+def with_descendants(vocabulary: Vocabulary, names) -> list:
+    """``names`` and every entry whose ``implies`` chain reaches one of them (sbrt implies
+    radiotherapy, so a rule naming radiotherapy also matches sbrt)."""
+    wanted = list(dict.fromkeys(names))
+    parents = vocabulary.parents
+    changed = True
+    while changed:
+        changed = False
+        for child, ps in parents.items():
+            if child not in wanted and any(p in wanted for p in ps):
+                wanted.append(child)
+                changed = True
+    return wanted
+
+
 def substance(text: str) -> str | None:
     """The substance a free-text entry names ('Revlimid', 'lenalidomide (rash)'),
     or None when it names none the vocabulary knows."""
