@@ -21,7 +21,7 @@ from trialscreen.units.normalize import normalize, split_value
 from trialscreen.vocab.detection import below_detection
 
 
-def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False) -> LabValue:
+def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False, panel=None) -> LabValue:
     """One lab value: 'value unit' text, or an object with value, unit, uln, lln, date.
 
     Only a broken structure (an unknown key, a list where a value belongs) refuses the
@@ -38,7 +38,7 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False)
     if isinstance(value, (dict, list)):
         raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'")
     try:
-        when = r.opt_date(obj, "date", path)
+        when = r.opt_date(obj, "date", path) or panel   # its own date, else the panel's
     except PatientError as exc:
         return _unreadable_lab(r, analyte, path, exc, None)
     try:
@@ -138,10 +138,14 @@ def _plausible(r: _Reader, analyte, lab: LabValue, path: tuple) -> None:
     unit or number (creatinine 2.1 umol/L meant as mg/dL; an ALT ULN of 40 ukat/L):
     refuse to use it, so the criteria that need it are unknown. An LLN of 0 is how
     laboratories write 'no lower limit' and is not checked."""
-    for rng in analyte.plausible:
-        if not convert.convertible(lab.unit, rng.unit, analyte):
-            continue
-        f = convert.factor(lab.unit, rng.unit, analyte)
+    found = _RANGES.get((analyte.name, lab.unit), False)
+    if found is False:
+        found = next(((rng, convert.factor(lab.unit, rng.unit, analyte)) for rng in analyte.plausible
+                      if convert.convertible(lab.unit, rng.unit, analyte)), None)
+        if len(_RANGES) < 10_000:
+            _RANGES[(analyte.name, lab.unit)] = found
+    if found is not None:
+        rng, f = found
         lo, hi = rng.value
         x = lab.value * f
         # a bound is implausible when every value it allows is ('<2.1 umol/L' creatinine)
@@ -161,9 +165,10 @@ def _plausible(r: _Reader, analyte, lab: LabValue, path: tuple) -> None:
                 raise r.fail(path + (name.lower(),), f"the {name} is outside the reference limits "
                              f"laboratories use ({lo:g} to {hi:g} {rng.unit}); check the unit",
                              value=limit, hint="give the limit with the unit it is written in")
-        return
 
 
+# (analyte, unit) -> (the plausible range in that unit's family, factor to its unit) or None
+_RANGES: dict = {}
 _UNITS_OK: dict = {}
 
 

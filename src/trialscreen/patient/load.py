@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import sys
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -131,11 +130,10 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
     for flag in FLAGS:
         if flag in data:
             p.flags[flag] = r.boolean(data[flag], (flag,))
+    # lab_date: the date of the labs that give none of their own (one date per panel)
+    panel = r.date(data["lab_date"], ("lab_date",)) if data.get("lab_date") is not None else None
     if data.get("labs") is not None:
-        p.labs = _labs(r, r.mapping(data["labs"], ("labs",)))
-    if data.get("lab_date") is not None:  # the date of the labs that give none of their own
-        panel = r.date(data["lab_date"], ("lab_date",))
-        p.labs = {k: (replace(v, date=panel) if v.date is None else v) for k, v in p.labs.items()}
+        p.labs = _labs(r, r.mapping(data["labs"], ("labs",)), panel)
     if data.get("cytogenetics") is not None:
         p.cytogenetics = _cytogenetics(r, r.mapping(data["cytogenetics"], ("cytogenetics",)))
     if data.get("conditions") is not None:
@@ -216,7 +214,7 @@ def _condition_present(raw) -> bool | None:
         return None
 
 
-def _labs(r: _Reader, labs: dict) -> dict:
+def _labs(r: _Reader, labs: dict, panel=None) -> dict:
     out = {}
     for name, canonical, raw, path in _known(r, labs, "labs", vocab.analytes()):
         analyte = vocab.analytes().entries[canonical]
@@ -224,7 +222,7 @@ def _labs(r: _Reader, labs: dict) -> dict:
             raise r.fail(path, f"'{name}' repeats {analyte.name}, given already as "
                          f"'{out[analyte.name].field.split('.', 1)[1]}'",
                          hint="give each lab once (the value the screening should use)")
-        out[analyte.name] = read_lab(r, analyte, raw, path)
+        out[analyte.name] = read_lab(r, analyte, raw, path, panel=panel)
     return out
 
 
