@@ -2,6 +2,7 @@ import copy
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,40 @@ def run(monkeypatch):
         return runner.invoke(app, [str(a) for a in args], input=input)
 
     return invoke
+
+
+@dataclass
+class Ran:
+    """What a command printed and its exit code."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def everything(self) -> str:
+        return self.out + self.err
+
+
+def cli(*args: str, input: bytes | str | None = None) -> Ran:
+    """Run the real entry point in-process (trialscreen_cli.main.run, the one `trialscreen` and
+    `python -m trialscreen` use, so an unexpected exception shows as exit 70 as it would for a
+    user), with stdout and stderr captured apart."""
+    import sys
+
+    from typer.testing import CliRunner
+
+    from trialscreen_cli.main import run
+
+    runner = CliRunner()
+    env = {"TRIALSCREEN_DEBUG": None, "NO_COLOR": "1", "COLUMNS": "120"}
+    with runner.isolation(input=input, env=env) as (out, err, _):
+        code = 0
+        try:
+            run(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return Ran(code, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace"))
+

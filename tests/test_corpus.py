@@ -38,14 +38,11 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import ELIGIBLE, ROOT
-from trialscreen_cli.main import run
+from conftest import ELIGIBLE, ROOT, Ran, cli
 
 CORPUS = Path(__file__).parent / "corpus"
 TRIAL = "NCT05378971"
@@ -55,32 +52,6 @@ RAW_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # "eligible" as a word: not the tail of "ineligible" (nor of "is_eligible").
 ELIGIBLE_WORD = re.compile(r"(?<![A-Za-z_])eligible(?![A-Za-z_])", re.I)
 DOCUMENTED = {0, 1, 2, 65, 66}
-
-
-@dataclass
-class Ran:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def everything(self) -> str:
-        return self.out + self.err
-
-
-def cli(*args: str, input: bytes | str | None = None) -> Ran:
-    """Run the real entry point in-process, with stdout and stderr captured apart."""
-    runner = CliRunner()
-    env = {"TRIALSCREEN_DEBUG": None, "NO_COLOR": "1", "COLUMNS": "120"}
-    with runner.isolation(input=input, env=env) as (out, err, _):
-        code = 0
-        try:
-            run(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return Ran(code, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace"))
 
 
 def subprocess_cli(*args: str, timeout: float = 120) -> Ran:

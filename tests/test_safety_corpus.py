@@ -66,17 +66,13 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import sys
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from conftest import ROOT
-from trialscreen_cli.main import run
+from conftest import ROOT, cli
 
 SAFETY = Path(__file__).parent / "safety"
 
@@ -101,28 +97,6 @@ DECIDED = {"pass", "not_applicable"}
 BASE_KEYS = {"trial", "as_of", "verdict", "source", "differs_from_source", "why"}
 CASE_KEYS = {"trial", "as_of", "base", "class", "change", "args", "verdict", "criteria", "reason_contains",
              "missing_contains", "warnings_contain", "known_gap", "why"}
-
-
-@dataclass
-class Ran:
-    code: int
-    out: str
-    err: str
-
-
-def cli(*args: str) -> Ran:
-    """The real entry point in-process, stdout and stderr captured apart (as test_corpus.py)."""
-    runner = CliRunner()
-    env = {"TRIALSCREEN_DEBUG": None, "NO_COLOR": "1", "COLUMNS": "120"}
-    with runner.isolation(env=env) as (out, err, _):
-        code = 0
-        try:
-            run(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return Ran(code, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace"))
 
 
 def records(prefix: str = "") -> list[Path]:
