@@ -14,6 +14,7 @@ import re
 from trialscreen import vocab
 from trialscreen.batch.columns import ColumnPlan
 from trialscreen.errors import InputError, Location, PatientError
+from trialscreen.patient.jsonpos import bounded_int
 from trialscreen.units.normalize import SPACES, number_pattern, plain_number
 
 _NUMBERISH = re.compile(r"^\s*(?:<=|>=|<|>|≤|≥)?\s*[+-]?\d+,\d+")
@@ -119,12 +120,6 @@ def _attr(text: str):
     return answer if answer is not None else text.strip()
 
 
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > 4000:
-        raise ValueError("a number too long")
-    return int(text)
-
-
 def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
     """Build (record, path -> column header) from one row's cells."""
     record: dict = {}
@@ -224,7 +219,7 @@ def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
             treatment_cols[(col.key, col.attr)] = col.header
         elif kind == "json_list":
             try:
-                value = json.loads(text, parse_int=_bounded_int)
+                value = json.loads(text, parse_int=bounded_int)
             except ValueError as exc:
                 raise RowError(f"not a JSON list: {getattr(exc, 'msg', 'a number too long')}",
                                col.header) from None

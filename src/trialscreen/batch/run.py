@@ -22,6 +22,7 @@ from trialscreen.batch.rows import RowError, column_of, row_to_record
 from trialscreen.engine.screen import FAIL, UNKNOWN, screen
 from trialscreen.errors import InputError, Location, PatientError, Problem, TrialscreenError, UsageError
 from trialscreen.patient.load import patient_from_dict
+from trialscreen.patient.reader import UNUSABLE
 from trialscreen.textio import json_text, printable
 
 ERROR = "error"
@@ -232,7 +233,7 @@ def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> N
     for name, lab in patient.labs.items():
         if lab.problem and f"labs.{name}" in columns:
             patient.labs[name] = replace(lab, problem=f"column '{columns[f'labs.{name}']}': {lab.problem}")
-    summary.unusable_cells += sum("the criteria that need it are unknown" in w.message for w in located)
+    summary.unusable_cells += sum(w.message.endswith(UNUSABLE) for w in located)
     room = _SHOWN_CELL_WARNINGS - len(summary.warnings)
     for w in located[:max(room, 0)]:
         summary.warnings.append(_row_message(line, w.location.field, w.message, hint=w.hint))

@@ -780,17 +780,15 @@ class TreatmentTest(EventTest):
     def judge_count(self, ctx, sure, possible, complete, notes):
         """At least as many as the sure ones (a shared 'line' counts once), at most
         those plus the possible ones, and without bound while the list is incomplete."""
-        lines, unlined, unsure = set(), 0, 0
+        lines, unlined = set(), 0
         for item, _ in sure:
             line = _line_number(item.attrs.get("line"))
             if line is None:
                 unlined += 1      # without a line number it may belong to a line already counted
             else:
                 lines.add(line)
-        for item, _ in possible:
-            unsure += 1
         low = max(len(lines), 1 if unlined else 0)
-        high = (len(lines) + unlined + unsure) if complete else math.inf
+        high = (len(lines) + unlined + len(possible)) if complete else math.inf
         op, n = self.count
         for item, _ in sure:
             notes.append(self.show(item, ctx))

@@ -47,7 +47,7 @@ def loads_strict(text: str, file: str):
         raise PatientError("the file is empty", Location(file), hint="a patient record is a JSON object")
     try:
         return json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constant,
-                          parse_float=_finite_float, parse_int=_bounded_int)
+                          parse_float=_finite_float, parse_int=bounded_int)
     except _Duplicate as exc:
         line, col = _find_key(text, exc.key)
         raise PatientError(f"duplicate key '{exc.key}'", Location(file, line, col),
@@ -65,7 +65,7 @@ def loads_strict(text: str, file: str):
                            hint="a patient record nests only a few levels; check that this is the right file") from None
 
 
-def _bounded_int(text: str) -> int:
+def bounded_int(text: str) -> int:
     """An integer Python can convert (it refuses more than 4300 digits); the readers then
     refuse those too large for their field, naming it."""
     if len(text.lstrip("-")) > 4000:

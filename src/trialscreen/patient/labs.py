@@ -13,7 +13,7 @@ import math
 
 from trialscreen import vocab
 from trialscreen.engine.logic import cmp
-from trialscreen.errors import PatientError, Problem, UnitError
+from trialscreen.errors import PatientError, UnitError
 from trialscreen.patient.model import LabValue
 from trialscreen.patient.reader import _dotted, _Reader
 from trialscreen.units import convert
@@ -50,8 +50,7 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False,
 
 def _unreadable_lab(r: _Reader, analyte, path: tuple, exc: PatientError, when) -> LabValue:
     where = exc.location if exc.location.field else r.where(path)
-    r.warnings.append(Problem(where, f"{exc.message}; the criteria that need it are unknown",
-                              exc.hint, severity="warning"))
+    r.unusable(where, exc.message, exc.hint)
     return LabValue(analyte.name, None, None, "", date=when, field=_dotted(path),
                     problem=f"the recorded value cannot be used: {exc.message}")
 

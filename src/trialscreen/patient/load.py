@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from trialscreen import textio, vocab
-from trialscreen.errors import FileReadError, Location, PatientError, Problem
+from trialscreen.errors import FileReadError, Location, PatientError
 from trialscreen.patient.jsonpos import loads_strict
 from trialscreen.patient.labs import read_lab
 from trialscreen.patient.model import ConditionState, Event, FindingResult, Patient
@@ -248,8 +248,7 @@ def _cytogenetics(r: _Reader, data: dict) -> dict:
             detected = vocab.qualitative(value)
         except ValueError:
             detected, problem = None, f"the result for {canonical} cannot be read"
-            r.warn(path, f"{problem}; the criteria that need it are unknown",
-                   "use " + vocab.QUALITATIVE_WORDS)
+            r.unusable(r.where(path), problem, "use " + vocab.QUALITATIVE_WORDS)
         previous = out.get(canonical)
         if previous is not None and (previous.detected, previous.percent) != (detected, percent):
             raise r.fail(path, f"'{name}' and '{previous.raw_name}' both report {canonical} "
@@ -295,8 +294,7 @@ def _conditions(r: _Reader, data: dict) -> dict:
         try:
             state = _condition(r, canonical, name, raw, path)
         except PatientError as exc:
-            r.warnings.append(Problem(exc.location, f"{exc.message}; the criteria that need it are unknown",
-                                      exc.hint, severity="warning"))
+            r.unusable(exc.location, exc.message, exc.hint)
             state = ConditionState(canonical, None, raw_name=name,
                                    problem=f"the recorded state cannot be read: {exc.message}")
         # Several spellings of one condition (sensory and motor neuropathy, DVT and

@@ -17,6 +17,8 @@ from trialscreen.units import convert
 from trialscreen.units.normalize import normalize, split_value
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The end of every warning about a value that is kept but cannot be used (batch counts them).
+UNUSABLE = "the criteria that need it are unknown"
 
 
 class _Reader:
@@ -34,6 +36,10 @@ class _Reader:
 
     def fail(self, path: tuple, message: str, hint: str = "", value=None) -> PatientError:
         return PatientError(message, self.where(path), hint, value)
+
+    def unusable(self, where: Location, message: str, hint: str = ""):
+        """A value kept but not used: its criteria are unknown, and the record says why."""
+        self.warnings.append(Problem(where, f"{message}; {UNUSABLE}", hint, severity="warning"))
 
     def warn(self, path: tuple, message: str, hint: str = ""):
         self.warnings.append(Problem(self.where(path), message, hint, severity="warning"))
