@@ -6,33 +6,26 @@ from datetime import date
 
 from trialscreen.engine.logic import fmt
 from trialscreen.engine.nodes import NOTHING, RESULT_WORD
-from trialscreen.engine.timewin import Duration
 from trialscreen.errors import UnitError
 from trialscreen.patient.model import LabValue, Patient
 from trialscreen.units import convert
 from trialscreen.units.normalize import normalize
 
 _MG_DL = normalize("mg/dL")
-# A lab older than this decides nothing when neither the criterion nor the trial gives a
-# window: 28 days is the most common screening window of oncology protocols (the five
-# bundled trials state their own). Sites change it with --max-lab-age.
-DEFAULT_MAX_LAB_AGE = Duration(28, "days")
 _ML_MIN = normalize("mL/min")
 
 
 class Context:
     __slots__ = ("patient", "as_of", "explain", "checks", "_derived", "lab_window")
 
-    def __init__(self, patient: Patient, as_of: date, explain: bool = True,
-                 lab_window: tuple | None = None):
+    def __init__(self, patient: Patient, as_of: date, explain: bool, lab_window: tuple):
         self.patient = patient
         self.as_of = as_of
         self.explain = explain
         self.checks: list = []
         self._derived: dict = {}
         # (Duration, whose it is): how old a lab may be when a criterion gives no window
-        self.lab_window = lab_window or (DEFAULT_MAX_LAB_AGE, f"the default maximum lab age of "
-                                                              f"{DEFAULT_MAX_LAB_AGE}")
+        self.lab_window = lab_window
 
     def check(self, node, result, text: str, missing=NOTHING, details=None):
         if not self.explain:

@@ -162,24 +162,23 @@ def verdict_of(statuses) -> str:
     return ELIGIBLE
 
 
-def lab_window(trial: Trial, max_lab_age: Duration | None = None) -> tuple | None:
-    """How old a lab may be where a criterion gives no ``within``: the trial's
-    screening window, or the site's maximum (``--max-lab-age``) where that is shorter
-    or the trial gives none, else None (the engine's default, see
-    engine.context.DEFAULT_MAX_LAB_AGE)."""
+# A lab older than this decides nothing when neither the criterion nor the trial gives a
+# window: 28 days is the most common screening window of oncology protocols (the five
+# bundled trials state their own). Sites change it with --max-lab-age.
+DEFAULT_MAX_LAB_AGE = Duration(28, "days")
+
+
+def lab_window(trial: Trial, max_lab_age: Duration | None, as_of: date) -> tuple:
+    """(Duration, whose it is): how old a lab may be where a criterion gives no ``within``.
+    The trial's screening window, or the site's maximum (``--max-lab-age``) where that is
+    shorter on this as-of date (a site maximum is a ceiling) or the trial gives none, else
+    the default."""
     site = (max_lab_age, f"the site's maximum lab age of {max_lab_age}") if max_lab_age else None
     if trial.screening_window is not None:
-        trial_window = (trial.screening_window, f"the trial's screening window of {trial.screening_window}")
-        # a site maximum is a ceiling: it never lets an older lab count than the trial allows
-        if site is None or _days(trial.screening_window) <= _days(max_lab_age):
-            return trial_window
-    return site
-
-
-def _days(window: Duration) -> int:
-    """A window's length in days, counted back from a fixed day (months vary)."""
-    anchor = date(2001, 1, 1)
-    return (anchor - window.before(anchor)).days
+        own = (trial.screening_window, f"the trial's screening window of {trial.screening_window}")
+        if site is None or trial.screening_window.before(as_of) >= max_lab_age.before(as_of):
+            return own
+    return site or (DEFAULT_MAX_LAB_AGE, f"the default maximum lab age of {DEFAULT_MAX_LAB_AGE}")
 
 
 def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: bool = True,
@@ -187,7 +186,7 @@ def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: b
     """Screen one patient against one trial at ``as_of`` (the patient's own
     as-of date, or today, when not given)."""
     when = as_of or patient.as_of or date.today()
-    ctx = Context(patient, when, explain, lab_window(trial, max_lab_age))
+    ctx = Context(patient, when, explain, lab_window(trial, max_lab_age, when))
     results = [evaluate_criterion(c, ctx) for c in trial.criteria]
     verdict = verdict_of(r.status for r in results)
     missing = _unique(m for r in results for m in r.missing)
