@@ -230,12 +230,12 @@ def test_count_and_duration_are_checked_when_the_file_loads():
 OPEN = [
     # rule, record, status, words
     ("{cytogenetics: {none_of: [del(17p), t(4;14)]}}",
-     {"cytogenetics": {"del(17p)": "not detected", "t(4;14)": "not detected", "-17": "detected"}},
-     "unknown", "unrecognised finding '-17' detected: a person must judge"),
+     {"cytogenetics": {"del(17p)": "not detected", "t(4;14)": "not detected", "i(17q)": "detected"}},
+     "unknown", "unrecognised finding 'i(17q)' detected: a person must judge"),
     ("{cytogenetics: {none_of: [del(17p)]}}",          # known data already decide it
-     {"cytogenetics": {"del(17p)": "detected", "-17": "detected"}}, "fail", "del(17p) detected"),
+     {"cytogenetics": {"del(17p)": "detected", "i(17q)": "detected"}}, "fail", "del(17p) detected"),
     ("{cytogenetics: {none_of: [del(17p)]}}",          # an unknown finding reported absent changes nothing
-     {"cytogenetics": {"del(17p)": "not detected", "-17": "not detected"}}, "pass", "not detected"),
+     {"cytogenetics": {"del(17p)": "not detected", "i(17q)": "not detected"}}, "pass", "not detected"),
     ("{not: {condition: cns_involvement}}",
      {"conditions": {"cns_involvement": False, "leptomeningeal disease": True}},
      "unknown", "unrecognised condition 'leptomeningeal disease' present"),
@@ -254,15 +254,15 @@ def test_what_the_vocabulary_cannot_place_is_never_read_as_absent(rule, record, 
 
 
 def test_warnings_are_in_every_output(run, tmp_path, eligible_record):
-    eligible_record["cytogenetics"]["-17"] = "detected"
+    eligible_record["cytogenetics"]["i(17q)"] = "detected"
     path = tmp_path / "p.json"
     path.write_text(json.dumps(eligible_record))
     base = ("screen", str(path), "-t", "NCT05378971")
     as_json = json.loads(run(*base, "-f", "json").stdout)[0]
     assert as_json["verdict"] == "needs_review"
-    assert any("'-17'" in w for w in as_json["warnings"])
-    assert "unrecognised cytogenetic finding '-17' detected" in " ".join(run(*base).stdout.split())
-    assert "unrecognised cytogenetic finding '-17' detected" in run(*base, "-f", "markdown").stdout
+    assert any("'i(17q)'" in w for w in as_json["warnings"])
+    assert "unrecognised cytogenetic finding 'i(17q)' detected" in " ".join(run(*base).stdout.split())
+    assert "unrecognised cytogenetic finding 'i(17q)' detected" in run(*base, "-f", "markdown").stdout
 
 
 # --- 5. text where a number belongs ----------------------------------------------------------

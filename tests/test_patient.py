@@ -42,7 +42,7 @@ UNREADABLE = [
     ('{"id": "X", "labs": {"platelets": "-5 x10^9/L"}}', 1, 35, "labs.platelets", "negative"),
     ('{"id": "X", "labs": {"creatinine": "1.2"}}', 1, 36, "labs.creatinine", "needs a unit"),
     ('{"id": "X", "labs": {"creatinine": "1.2 mmol/dL/x"}}', 1, 36, "labs.creatinine", "unit"),
-    ('{"id": "X", "labs": {"hemoglobin": "6.2 mmol/L"}}', 1, 36, "labs.hemoglobin", "ambiguous"),
+    ('{"id": "X", "labs": {"hemoglobin": "6.2 mU/L"}}', 1, 36, "labs.hemoglobin", "ambiguous"),
     ('{"id": "X", "labs": {"creatinine": "1,2 mg/dL"}}', 1, 36, "labs.creatinine", "not a number"),
     ('{"id": "X", "labs": {"alt": {"value": 30, "unit": "U/L", "uln": "40 mg/dL"}}}', 1, 65,
      "labs.alt.uln", "cannot convert mg/dL to U/L"),

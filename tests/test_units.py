@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from trialscreen.criteria.compile import compile_text
 from trialscreen.engine.screen import screen
-from trialscreen.errors import PatientError, UnitError
+from trialscreen.errors import UnitError
 from trialscreen.patient.load import parse_patient
 from trialscreen.patient.model import Patient
 from trialscreen.units import factor, normalize
@@ -134,7 +134,7 @@ REFUSED = [
     pytest.param("creatinine", "u/L", "mg/dL", id="u/L-for-non-enzyme-is-not-amu"),
     pytest.param("creatinine", "U/L", "umol/L", id="U/L-for-non-enzyme"),
     pytest.param("hbv_dna", "u/mL", "IU/mL", id="u/mL-for-viral-load"),
-    pytest.param("hemoglobin", "mmol/L", "g/L", id="hgb-mmol/L-monomer-or-tetramer"),
+    # hemoglobin mmol/L is read in the monomer convention (tests/test_vocab_spellings.py)
     pytest.param("creatinine", "mEq/L", "umol/L", id="creat-mEq/L-no-valence"),
     pytest.param("hbv_dna", "IU/mL", "copies/mL", id="hbv-IU-to-copies"),
     pytest.param("hbv_dna", "copies/mL", "IU/mL", id="hbv-copies-to-IU"),
@@ -168,7 +168,6 @@ PATIENT_UNIT_REFUSED = [
     pytest.param("platelets", "150", id="plt-no-unit"),
     pytest.param("platelets", "150 K", id="plt-bare-K"),
     pytest.param("creatinine", "1.2 u/L", id="creat-u/L"),
-    pytest.param("hemoglobin", "8 mmol/L", id="hgb-mmol/L"),
     pytest.param("bm_plasma_cells", "50", id="bmpc-no-unit"),
     pytest.param("urine_m_protein", "200 mg/L", id="upep-concentration"),
 ]

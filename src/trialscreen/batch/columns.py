@@ -227,6 +227,11 @@ def plan_columns(header: list[str], mapping: Mapping | None, source: str) -> Col
                                  Location(source, 1, field=header_text))
             unit = unit or bracket_unit
         col = _resolve(index, header_text, name, unit, entry.values if entry else None)
+        refusal = _ambiguous(name) if col is None else None
+        if refusal:  # 'K', 'CR': never guessed, never ignored
+            raise InputError(f"column '{header_text}': {refusal}", Location(source, 1, field=header_text),
+                             "rename the column to the full name of what was measured (or its LOINC code), "
+                             "or map it with --columns")
         if col is not None and unit and not _takes_unit(col):
             raise InputError(f"column '{header_text}' gives the unit {unit}, but {col.key or col.kind} "
                              "has no unit", Location(source, 1, field=header_text),
@@ -324,6 +329,16 @@ def _resolve(index, header, name, unit, values) -> Column | None:
         if treatment:
             return col("treatment", treatment, suffix[1:])
     return None
+
+
+def _ambiguous(name: str) -> str | None:
+    """The refusal of an analyte name that means more than one thing ('K' is potassium or
+    kappa), alone or with a column suffix ('K_uln'), or None."""
+    key = vocab.name_key(name)
+    for suffix in ("_uln", "_lln", "_date"):
+        if key.endswith(suffix) and vocab.analytes().ambiguity(key[: -len(suffix)]):
+            return vocab.analytes().ambiguity(key[: -len(suffix)])
+    return vocab.analytes().ambiguity(name)
 
 
 def _suggest(name: str) -> str:

@@ -17,7 +17,7 @@ from trialscreen.errors import PatientError, UnitError
 from trialscreen.patient.model import LabValue
 from trialscreen.patient.reader import _dotted, _Reader
 from trialscreen.units import convert
-from trialscreen.units.normalize import normalize, split_value
+from trialscreen.units.normalize import delog, normalize, split_value
 from trialscreen.vocab.detection import below_detection
 
 
@@ -88,6 +88,9 @@ def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_
         raise r.fail(path, "the unit must be text")
     if not math.isfinite(number):
         raise r.fail(path, "must be a finite number")
+    logged = _delog(r, analyte, number, unit_text, path)  # '3.0 log IU/mL': 1000 IU/mL, the log kept to show
+    if logged:
+        number, unit_text, written = logged
     if number < 0:
         raise r.fail(path, "is negative; a lab value cannot be", hint="correct the value", value=number)
     unit = _lab_unit(r, analyte, unit_text, path)
@@ -96,6 +99,8 @@ def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_
     if lln == 0:  # how laboratories write "no lower limit" (0-40 U/L): there is no LLN to use
         lln = None
     shown = f"{censor or ''}{number:.12g} {unit_text}".strip()  # as written, not rounded
+    if logged:
+        shown = f"{censor or ''}{written} (= {censor or ''}{number:.4g} {unit_text})"
     lab = LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field)
     _plausible(r, analyte, lab, path)
     return lab
@@ -114,6 +119,9 @@ def _below_detection(r: _Reader, analyte, obj, text, bound, path, field, when, d
             raise r.fail(path, "cannot read the detection limit written beside the result",
                          value=text) from None
         unit_text = unit_text or obj.get("unit") or ""
+        logged = _delog(r, analyte, number, unit_text, path)
+        if logged:
+            number, unit_text, _ = logged
     else:
         limit = analyte.detection_limit
         if limit is None:
@@ -125,6 +133,16 @@ def _below_detection(r: _Reader, analyte, obj, text, bound, path, field, when, d
         raise r.fail(path, "the unit must be text")
     shown = f"{text.strip()} (below the detection limit: {censor} {number:g} {unit_text})"
     return LabValue(analyte.name, number, unit, shown, censor, None, None, when, field=field)
+
+
+def _delog(r: _Reader, analyte, number, unit_text, path):
+    """(value, unit, the log as written) for a value in a log10 unit ('3.0 log IU/mL' ->
+    1000 IU/mL), or None for any other unit (units.normalize.delog)."""
+    try:
+        plain = delog(number, unit_text, analyte.klass)
+    except UnitError as exc:
+        raise r.fail(path, exc.message, exc.hint) from None
+    return (*plain, f"{number:.12g} {unit_text}") if plain else None
 
 
 def _within(x: float, lo: float, hi: float) -> bool:

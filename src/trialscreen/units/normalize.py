@@ -11,6 +11,12 @@ error, never a guess.
 The analyte's class decides the few spellings whose meaning depends on it:
 ``u/L`` and ``IU/L`` are enzyme units only for enzymes; ``G/L`` is giga per
 litre only for cell counts; ``K/uL`` is never kelvin.
+
+Older and regional spellings read here: ``mg%`` / ``g%`` (per 100 mL, so mg/dL and
+g/dL), ``mcL`` and ``mcmol`` / ``micromol`` (micro-), ``g/24 hours``, the eGFR
+body surface with a decimal comma (``mL/min/1,73m2``). A log10 unit (``log IU/mL``)
+is not a unit of this grammar: :func:`delog` turns a viral load written in it into
+its plain unit (3.0 log IU/mL = 1000 IU/mL), and :func:`normalize` refuses it.
 """
 
 from __future__ import annotations
@@ -31,14 +37,15 @@ _ATOMS: dict[str, tuple[str, str]] = {
     "g": ("gram", "g"), "gm": ("gram", "g"), "gr": ("gram", "g"),
     "kg": ("kilogram", "kg"),
     "mg": ("milligram", "mg"),
-    "ug": ("microgram", "ug"), "mcg": ("microgram", "ug"),
+    "ug": ("microgram", "ug"), "mcg": ("microgram", "ug"), "microgram": ("microgram", "ug"),
     "ng": ("nanogram", "ng"),
     "pg": ("picogram", "pg"),
     "lb": ("pound", "lb"), "lbs": ("pound", "lb"),
     # amount of substance
     "mol": ("mole", "mol"),
-    "mmol": ("millimole", "mmol"),
-    "umol": ("micromole", "umol"),
+    "mmol": ("millimole", "mmol"), "millimol": ("millimole", "mmol"), "millimole": ("millimole", "mmol"),
+    "umol": ("micromole", "umol"), "mcmol": ("micromole", "umol"),
+    "micromol": ("micromole", "umol"), "micromole": ("micromole", "umol"),
     "nmol": ("nanomole", "nmol"),
     "pmol": ("picomole", "pmol"),
     "eq": ("equivalent", "Eq"),
@@ -48,7 +55,7 @@ _ATOMS: dict[str, tuple[str, str]] = {
     "l": ("liter", "L"),
     "dl": ("deciliter", "dL"),
     "ml": ("milliliter", "mL"),
-    "ul": ("microliter", "uL"),
+    "ul": ("microliter", "uL"), "mcl": ("microliter", "uL"),
     "nl": ("nanoliter", "nL"),
     "fl": ("femtoliter", "fL"),
     "mm3": ("millimeter ** 3", "mm3"), "mm^3": ("millimeter ** 3", "mm3"), "cmm": ("millimeter ** 3", "mm3"),
@@ -61,8 +68,8 @@ _ATOMS: dict[str, tuple[str, str]] = {
     # time
     "s": ("second", "s"), "sec": ("second", "s"),
     "min": ("minute", "min"),
-    "h": ("hour", "h"), "hr": ("hour", "h"), "hour": ("hour", "h"),
-    "d": ("day", "d"), "day": ("day", "d"),
+    "h": ("hour", "h"), "hr": ("hour", "h"), "hour": ("hour", "h"), "hrs": ("hour", "h"), "hours": ("hour", "h"),
+    "d": ("day", "d"), "day": ("day", "d"), "days": ("day", "d"),
     "wk": ("week", "wk"), "week": ("week", "wk"),
     # enzyme activity
     "kat": ("katal", "kat"),
@@ -73,9 +80,18 @@ _ATOMS: dict[str, tuple[str, str]] = {
     "count": ("count", "cells"), "cnt": ("count", "cells"),
     "copies": ("copy", "copies"), "copy": ("copy", "copies"), "cp": ("copy", "copies"),
     "%": ("percent", "%"), "percent": ("percent", "%"),
-    # body surface normalisation for eGFR
+    # body surface normalisation for eGFR (also with a decimal comma: 1,73 m2)
     "1.73m2": ("bsa_173", "1.73m2"), "1.73m^2": ("bsa_173", "1.73m2"),
+    "1,73m2": ("bsa_173", "1.73m2"), "1,73m^2": ("bsa_173", "1.73m2"),
 }
+_BSA = ("1.73m2", "1.73m^2", "1,73m2", "1,73m^2")
+
+# Mass per cent: an older way of writing mass per 100 mL (mg% = mg/100 mL = mg/dL; UCUM's
+# 'g%' is g/dL). Read only as a whole unit: '%' alone stays percent.
+_PER_CENT_MASS = {"mg%": "mg/dL", "g%": "g/dL", "gm%": "g/dL", "gr%": "g/dL", "ug%": "ug/dL", "mcg%": "ug/dL"}
+
+# A log10 unit: 'log IU/mL', 'log10 IU/mL', 'log(copies/mL)', 'lg IU/mL' (NFKC makes log₁₀ log10).
+_LOG_UNIT = re.compile(r"^(?:log\s*(?:10)?|lg)\s*(?:\(\s*(?P<a>[^()]+?)\s*\)|(?P<b>[^\s(].*?))\s*$", re.IGNORECASE)
 
 # Atoms whose meaning depends on the analyte class.
 _ENZYME_ATOMS = {
@@ -95,7 +111,7 @@ _POWER = re.compile(
 # Count prefixes: case matters (K and k thousand; M million; G giga; T tera).
 _COUNT_PREFIX = re.compile(
     r"^(K|k|thou|Thou|THOU|thousand|Thousand|M|m|mil|Mil|mill|Mill|million|Million|G|T)"
-    r"\s*(?:cells?)?\s*/\s*(uL|ul|UL|µL|mm3|MM3|mm\^3|L|l|cmm)$"
+    r"\s*(?:cells?)?\s*/\s*(uL|ul|UL|µL|mcL|mcl|MCL|mm3|MM3|mm\^3|L|l|cmm)$"
 )
 _COUNT_SCALE = {
     "k": 1e3, "thou": 1e3, "thousand": 1e3,
@@ -165,7 +181,7 @@ def _parts(body: str, klass: str | None, raw: str) -> tuple[float, list[str], li
         # products within one part: "mmol*L" is rare; allow spaces/dots between atoms not at all
         # except for the eGFR body-surface atom, which carries its own number.
         compact = piece.replace(" ", "")
-        if compact.lower() in ("1.73m2", "1.73m^2"):
+        if compact.lower() in _BSA:
             name, disp = _ATOMS[compact.lower()]
             power, factor = 1, 1.0
         else:
@@ -204,6 +220,12 @@ def normalize(raw: str, klass: str | None = None) -> Unit:
     s = _clean(raw)
     if s == "" or s.lower() in ("1", "ratio", "none", "-"):
         return DIMENSIONLESS
+    inner = _log_inner(s)
+    if inner is not None:
+        raise UnitError(f"the unit '{raw}' is a log10 unit: trialscreen reads it only in a viral load's "
+                        f"value, which it converts to {inner} (3.0 log {inner} = 1000 {inner})",
+                        hint=f"give this one in {inner}")
+    s = _PER_CENT_MASS.get(s.replace(" ", "").lower(), s)
     scale = 1.0
     prefix = ""
     body = s
@@ -235,6 +257,34 @@ def normalize(raw: str, klass: str | None = None) -> Unit:
     expr = numerator + "".join(f" / ({d})" for d in den)
     display = "x" + prefix + "/".join(shown) if prefix else "/".join(shown)
     return Unit(display=display, scale=scale, expr=expr)
+
+
+def _log_inner(cleaned: str) -> str | None:
+    """'log IU/mL' -> 'IU/mL'; None when the unit is not a log10 unit."""
+    m = _LOG_UNIT.match(cleaned)
+    return (m.group("a") or m.group("b")).strip() if m else None
+
+
+def delog(number: float, unit_text, klass: str | None = None) -> tuple[float, str] | None:
+    """A value written in a log10 unit, as the plain value and unit it stands for:
+    (3.0, 'log IU/mL') -> (1000.0, 'IU/mL'); a bound keeps its sign ('<1.3 log IU/mL' is
+    < 19.95 IU/mL, 10**x being increasing). None when the unit is not a log unit.
+
+    Only a viral load is read this way (laboratories print HBV DNA and HCV RNA so); for any
+    other analyte a log unit raises :class:`UnitError`. The log value is taken as exact: a
+    laboratory that rounds its log to one decimal rounds the value by up to 12 %."""
+    if not isinstance(unit_text, str):
+        return None
+    inner = _log_inner(_clean(unit_text))
+    if inner is None:
+        return None
+    if klass != "viral_load":
+        raise UnitError(f"the unit '{unit_text}' is a log10 unit, which trialscreen reads only for a "
+                        "viral load", hint="give the value in the analyte's own unit")
+    if not -30 <= number <= 30:
+        raise UnitError(f"{number:g} {unit_text} is out of any laboratory's range",
+                        hint="check the value: it is a log10 of the load")
+    return 10.0 ** number, inner
 
 
 _VALUE = re.compile(r"^\s*(<=|>=|≤|≥|<|>)?\s*(" + _NUMBER + r")\s*(.*?)\s*$")
@@ -291,6 +341,10 @@ def plain_number(written: str, decimal_comma: bool = False, thousands: str | Non
     return f"{sign}{digits}.{fraction}" if fraction is not None else f"{sign}{digits}"
 
 
+# '/1,73 m2' (after a slash, before m): the eGFR body surface written with a decimal comma
+_BSA_COMMA = re.compile(r"(/\s*)1,73(?=\s*m)")
+
+
 def split_value(text: str, decimal_comma: bool = False,
                 thousands: str | None = None) -> tuple[str | None, float, str]:
     """Split '1.4 mg/dL' or '<10 %' into (censor, number, unit text).
@@ -304,8 +358,11 @@ def split_value(text: str, decimal_comma: bool = False,
     thousands with dots: then ``1.500`` is 1500 and a dot that does not group
     three digits is refused. ``thousands`` may also be ``','`` (without a
     decimal comma) or a space. Raises ValueError for text that is not a number
-    with an optional unit.
+    with an optional unit. The body-surface unit of an eGFR may carry its own decimal
+    comma (``45 mL/min/1,73m2``) in any notation: it is read as 1.73 m2.
     """
+    if "," in text:
+        text = _BSA_COMMA.sub(r"\g<1>1.73", text)
     if not decimal_comma and thousands is None:  # the plain notation: 1.5, no commas at all
         if "," in text:
             raise ValueError(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,21 +28,68 @@ def _load(name: str) -> dict:
         return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
 
 
+# Letters lab systems write in names, spelled out as the vocabularies spell them: the Greek
+# letters of beta-2 microglobulin and of the kappa and lambda light chains, German sharp s, Danish
+# and Norwegian ae and o-slash (Hæmoglobin). Accents are dropped (Créatinine, Hämoglobin). Without
+# this each of these letters became '_'.
+_NAME_LETTERS = str.maketrans({"\u03b2": "beta", "\u03d0": "beta", "\u03ba": "kappa", "\u03f0": "kappa",
+                               "\u03bb": "lambda", "\u03b1": "alpha", "\u03b3": "gamma", "\u00df": "ss",
+                               "\u00e6": "ae", "\u00f8": "o"})
+
+
 @lru_cache(maxsize=65536)
 def name_key(text: str) -> str:
-    """Key for analyte, condition and diagnosis names: 'Total Bilirubin' -> 'total_bilirubin'."""
-    return re.sub(r"[^0-9a-z%+]+", "_", str(text).strip().lower()).strip("_")
+    """Key for analyte, condition and diagnosis names: 'Total Bilirubin' -> 'total_bilirubin',
+    'β2-Microglobulin' -> 'beta2_microglobulin', 'Kreatinin' stays 'kreatinin', 'Ca²⁺' -> 'ca2+'."""
+    s = str(text).strip().lower()
+    if not s.isascii():
+        s = unicodedata.normalize("NFKD", s.translate(_NAME_LETTERS)).translate(_NAME_LETTERS)
+        s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z%+]+", "_", s).strip("_")
 
 
 _BANDS = re.compile(r"^(t\(\d+;\d+\))\(.*\)$")
+# Unicode minus and dashes as '-' (−17 is -17), the multiplication sign as 'x', '≥' as '>='.
+_FINDING_CHARS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2010": "-", "\u2011": "-",
+                                "\u00d7": "x", "\u2265": ">=", "\u2a7e": ">="})
+# der(14)t(4;14)(p16;q32), +der(14)t(11;14): the derivative of one of the two chromosomes
+_DERIVATIVE = re.compile(r"^\+?der\((\d+)\)(t\((\d+);(\d+)\))(?:\(.*\))?$")
+# two genes fused, either order: IGH::FGFR3, FGFR3/IGH, CCND1-IGH fusion
+_FUSION = re.compile(r"^([a-z][a-z0-9]+?)(?:::|/|-)([a-z][a-z0-9]+?)(?:fusion)?$")
+# 1q21 / CKS1B copy numbers: CKS1B x3, 4 copies of 1q21, CKS1B 3 copies, >=4 copies of 1q21
+_LOCUS_1Q = r"(?:1q|1q21(?:\.\d+)?|cks1b|1q21(?:\.\d+)?/cks1b|cks1b/1q21(?:\.\d+)?|cks1b\(1q21(?:\.\d+)?\)|1q21(?:\.\d+)?\(cks1b\))"
+_COPIES_1Q = tuple(re.compile(p) for p in (
+    rf"^{_LOCUS_1Q}x(?P<n>\d{{1,3}})$",
+    rf"^(?P<ge>>=)?(?P<n>\d{{1,3}})copies(?:of)?{_LOCUS_1Q}$",
+    rf"^{_LOCUS_1Q}\(?(?P<ge>>=)?(?P<n>\d{{1,3}})copies\)?$",
+))
 
 
 @lru_cache(maxsize=65536)
 def finding_key(text: str) -> str:
-    """Key for cytogenetic findings: case, spaces and underscores do not matter."""
-    s = re.sub(r"[\s_]+", "", str(text).strip().lower())
+    """Key for cytogenetic findings: case, spaces and underscores do not matter; nor do band
+    or derivative notation around a translocation, the order of two fused genes, or how a
+    1q21 copy number is written (cytogenetics.yaml says which spellings and why)."""
+    s = re.sub(r"[\s_]+", "", str(text).strip().lower().translate(_FINDING_CHARS))
+    m = _DERIVATIVE.match(s)
+    if m and m.group(1) in (m.group(3), m.group(4)):
+        return m.group(2)
     m = _BANDS.match(s)
-    return m.group(1) if m else s
+    if m:
+        return m.group(1)
+    for pattern in _COPIES_1Q:
+        m = pattern.match(s)
+        if m:
+            n, at_least = int(m.group("n")), bool(m.groupdict().get("ge"))
+            if n >= 4:
+                return "amp(1q)"
+            if n == 3:
+                return "1q+" if at_least else "gain(1q)"
+            return s  # two copies or fewer is no gain: not a finding of this vocabulary
+    m = _FUSION.match(s)
+    if m:
+        return "::".join(sorted(m.groups()))
+    return s
 
 
 @dataclass(frozen=True)
@@ -69,10 +117,16 @@ class Analyte:
     reference_units: tuple[Unit, ...] = ()   # units in which a bare-number ULN/LLN is accepted
     plausible: tuple[Plausible, ...] = ()     # one per unit family, in the order of units
     detection_limit: tuple[float, str] | None = None  # the bound 'not detected' stands for
+    loinc_also: tuple[str, ...] = ()          # further LOINC codes of the same quantity
 
     @property
     def qualitative(self) -> bool:
         return self.klass == "qualitative"
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Every LOINC code that names this analyte, the primary one (``loinc``) first."""
+        return ((self.loinc,) if self.loinc else ()) + self.loinc_also
 
 
 @dataclass(frozen=True)
@@ -88,22 +142,43 @@ class Term:
 class Vocabulary:
     """One vocabulary: canonical entries and a synonym index."""
 
-    def __init__(self, kind: str, entries: dict, keyfunc):
+    def __init__(self, kind: str, entries: dict, keyfunc, ambiguous: dict | None = None):
         self.kind = kind
         self.entries = entries
         self.keyfunc = keyfunc
         self.index: dict[str, str] = {}
         for canonical, entry in entries.items():
-            for spelling in (canonical, *getattr(entry, "synonyms", ())):
+            # an entry's codes (an analyte's LOINC codes) are looked up like its synonyms
+            for spelling in (canonical, *getattr(entry, "synonyms", ()), *getattr(entry, "codes", ())):
                 key = keyfunc(spelling)
                 if self.index.get(key, canonical) != canonical:
                     raise ValueError(f"{kind} spelling {spelling!r} names two entries")
                 self.index[key] = canonical
+        # spelling key -> what the spelling may mean: never looked up as any one of them
+        self.ambiguous: dict[str, tuple[str, ...]] = {}
+        for spelling, meanings in (ambiguous or {}).items():
+            key = keyfunc(spelling)
+            if key in self.index:
+                raise ValueError(f"{kind} spelling {spelling!r} is listed as ambiguous but names "
+                                 f"{self.index[key]}")
+            if not isinstance(meanings, (list, tuple)) or len(meanings) < 2:
+                raise ValueError(f"ambiguous {kind} spelling {spelling!r} needs two meanings or more")
+            self.ambiguous[key] = tuple(str(m) for m in meanings)
 
     def canonical(self, name) -> str | None:
         if not isinstance(name, str):
             name = str(name)
         return self.index.get(self.keyfunc(name))
+
+    def ambiguity(self, name) -> str | None:
+        """The refusal of a name the vocabulary knows to mean more than one thing ('K': potassium
+        in chemistry, kappa in myeloma reports), or None. Such a name is never looked up as any
+        of its meanings: ``canonical`` gives None, and the caller refuses the name with this."""
+        meanings = self.ambiguous.get(self.keyfunc(str(name)))
+        if meanings is None:
+            return None
+        listed = ", ".join(meanings[:-1]) + " or " + meanings[-1]
+        return f"'{str(name).strip()}' is ambiguous: {listed}; write the full name"
 
     @property
     def parents(self) -> dict:
@@ -121,14 +196,23 @@ class Vocabulary:
 
     def suggest(self, name) -> str:
         """A 'did you mean ...' hint, or a pointer to the vocabulary."""
+        refusal = self.ambiguity(name)  # 'K': say what it may mean, not the nearest spelling
+        if refusal:
+            return refusal
         close = difflib.get_close_matches(self.keyfunc(name), list(self.index), n=3, cutoff=0.6)
         names = []
         for key in close:
             canonical = self.index[key]
             if canonical not in names:
                 names.append(canonical)
+        from trialscreen.vocab.lookup import command_for  # here: lookup imports this module
+
+        command = command_for(self.kind)
         if names:
-            return "did you mean " + " or ".join(f"'{n}'" for n in names) + "?"
+            return "did you mean " + " or ".join(f"'{n}'" for n in names) + "?" + (
+                f" see '{command}'" if command else "")
+        if command:
+            return f"run '{command}' for the known names"
         return f"see the {self.kind} vocabulary (trialscreen/vocab) for the known names"
 
     def __contains__(self, name) -> bool:
@@ -137,7 +221,8 @@ class Vocabulary:
 
 @lru_cache(maxsize=None)
 def analytes() -> Vocabulary:
-    data = _load("analytes.yaml")["analytes"]
+    raw_file = _load("analytes.yaml")
+    data = raw_file["analytes"]
     entries = {}
     for name, raw in data.items():
         klass = raw.get("class", "chemistry")
@@ -154,7 +239,8 @@ def analytes() -> Vocabulary:
             label=raw.get("label", name),
             klass=klass,
             units=units,
-            loinc=raw.get("loinc"),
+            loinc=_loinc(name, raw.get("loinc")),
+            loinc_also=tuple(_loinc(name, c) for c in raw.get("loinc_also", []) or []),
             molar_mass=raw.get("molar_mass"),
             valence=raw.get("valence"),
             molar_units_refused=raw.get("molar_units_refused"),
@@ -165,7 +251,28 @@ def analytes() -> Vocabulary:
             plausible=tuple(plausible),
             detection_limit=_detection_limit(name, raw.get("detection_limit")),
         )
-    return Vocabulary("analyte", entries, name_key)
+    return Vocabulary("analyte", entries, name_key, raw_file.get("ambiguous"))
+
+
+_LOINC = re.compile(r"(\d{1,7})-(\d)")
+
+
+def _loinc(name: str, code) -> str | None:
+    """A LOINC code of the vocabulary, checked: the form 'digits-check digit' and LOINC's
+    mod-10 check digit (loinc.org: the Luhn algorithm over the digits before the hyphen),
+    so that a mistyped code fails at load instead of naming the wrong test."""
+    if code is None:
+        return None
+    m = _LOINC.fullmatch(str(code))
+    if not m:
+        raise ValueError(f"analyte {name}: LOINC code {code!r} is not of the form 12345-6")
+    total = 0
+    for i, ch in enumerate(reversed(m.group(1))):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d // 10 + d % 10
+    if (10 - total % 10) % 10 != int(m.group(2)):
+        raise ValueError(f"analyte {name}: LOINC code {code} has a wrong check digit")
+    return str(code)
 
 
 def _detection_limit(name: str, raw) -> tuple[float, str] | None:
@@ -218,6 +325,19 @@ def drugs() -> Vocabulary:
     return _terms("drugs.yaml", "drugs", "substance", name_key)
 
 
+@lru_cache(maxsize=None)
+def attributes() -> dict:
+    """attribute name -> (Vocabulary of its values, its aliases): the attributes whose values
+    form a closed set (attributes.yaml)."""
+    out = {}
+    for attr, raw in _load("attributes.yaml")["attributes"].items():
+        values = {name: Term(name=name, label=name, synonyms=tuple(str(s) for s in (v or {}).get("synonyms", [])))
+                  for name, v in raw["values"].items()}
+        out[name_key(attr)] = (Vocabulary(f"{attr} value", values, name_key),
+                               tuple(name_key(a) for a in raw.get("aliases", []) or []))
+    return out
+
+
 def with_descendants(vocabulary: Vocabulary, names) -> list:
     """``names`` and every entry whose ``implies`` chain reaches one of them (sbrt implies
     radiotherapy, so a rule naming radiotherapy also matches sbrt)."""
@@ -231,6 +351,21 @@ def with_descendants(vocabulary: Vocabulary, names) -> list:
                 wanted.append(child)
                 changed = True
     return wanted
+
+
+def broader(vocabulary: Vocabulary, names) -> list:
+    """The entries some of ``names`` are kinds of, but that are not themselves in ``names``:
+    an item recorded only as one of these (a bare 'antineoplastic therapy') might be one of
+    ``names`` or might not."""
+    wanted = set(names)
+    out: list = []
+    todo = list(wanted)
+    while todo:
+        for parent in vocabulary.parents.get(todo.pop(), ()):
+            if parent is not None and parent not in wanted and parent not in out:
+                out.append(parent)
+                todo.append(parent)
+    return out
 
 
 def substance(text: str) -> str | None:

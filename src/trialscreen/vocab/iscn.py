@@ -1,0 +1,388 @@
+"""Read interphase FISH results written in ISCN notation ('nuc ish').
+
+A myeloma FISH report often gives its result as an ISCN string rather than as named
+findings::
+
+    nuc ish(TP53x1,D17Z1x2)[45/200]                    TP53 lost in 45 of 200 nuclei: del(17p), 22.5 %
+    nuc ish(CKS1Bx4,CDKN2Cx2)[80/200]                  amp(1q) in 40 %; del(1p) not detected
+    nuc ish(FGFR3,IGH)x3(FGFR3 con IGHx2)[60/200]      two FGFR3-IGH fusions: t(4;14), 30 %
+    nuc ish(IGHx3)(5'IGH sep 3'IGHx1)[30/200]          IGH break-apart split: IGH rearrangement
+    nuc ish 17p13(TP53x1),17cen(D17Z1x2)[45/200]       the same with band prefixes (older ISCN)
+
+Notation (ISCN 2016-2024; examples at cytogenetics.mlsascp.com/iscn-nomenclature.html):
+'nuc ish' is interphase in situ hybridization; 'x' followed by a number is the signal count
+per nucleus (x2 normal, x1 loss, x3 gain); a count after a parenthesis applies to every probe
+inside it; 'con' (connected) is a fusion signal, as in nuc ish(ABL1,BCR)x3(ABL1 con BCRx2)
+for a dual-fusion translocation; 'sep' (separated) is a split signal, the 5' and 3' halves of
+a break-apart probe apart; square brackets give the nuclei: [n/total] n of total nuclei scored
+show the pattern (percent = n / total * 100), [total] alone the nuclei scored (no percent is
+read from it). Probes are separated by commas.
+
+What each probe's count means for the vocabulary is in cytogenetics.yaml (``iscn_probes``).
+Nothing is guessed:
+
+- a probe not in that table, with a count other than 2 or in a con / sep relation, is an
+  abnormality the vocabulary cannot place: ``unrecognised`` (rules reading cytogenetics
+  cannot rule it out); with two signals it is ``ignored`` (and said so);
+- a known probe whose pattern this reader has no rule for (fewer TP53 than control signals,
+  an IGH count without a fusion or break-apart relation) leaves the findings it concerns
+  ``unusable``: unknown, with the reason;
+- a string this reader cannot parse completely raises :class:`IscnError` (the loader then
+  treats the whole result as unrecognised: nothing from it is used);
+- a finding no probe of the string tests is not mentioned at all (unknown, not 'not detected').
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+_START = re.compile(r"^\s*nuc\s*ish\b", re.I)
+_CHARS = str.maketrans({"\u2019": "'", "\u2032": "'", "\u00d7": "x"})
+_CELLS = re.compile(r"\[\s*(\d{1,7})\s*(?:/\s*(\d{1,7})\s*)?\]\s*\.?\s*$")
+_BAND = r"(?:\d{1,2}|[XY])(?:cen|[pq](?:\d{1,2}(?:\.\d{1,3})?)?)(?:[~\-](?:\d{1,2}|[XY])?(?:cen|[pq](?:\d{1,2}(?:\.\d{1,3})?)?))?"
+_GROUP = re.compile(rf"\s*,?\s*(?P<band>{_BAND})?\s*\((?P<inner>[^()\[\]]*)\)\s*(?:x\s*(?P<n>\d{{1,2}}))?", re.I)
+_PROBE = r"(?:[35]')?[A-Z][A-Z0-9@]*?"
+_ITEM = re.compile(rf"^(?P<p>{_PROBE})(?:\s*x\s*(?P<n>\d{{1,2}}))?$", re.I)
+_RELATION = re.compile(rf"^(?P<a>{_PROBE})\s+(?P<op>con|sep)\s+(?P<b>{_PROBE})(?:\s*x\s*(?P<n>\d{{1,2}}))?$", re.I)
+
+
+class IscnError(ValueError):
+    """The string cannot be read completely; the message says where it stops."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str          # the table's name (TP53 for P53)
+    role: str
+    finding: str | None = None
+
+
+@dataclass
+class Reading:
+    """What one nuc ish string says, in vocabulary terms."""
+
+    findings: dict = field(default_factory=dict)      # canonical -> True / False
+    unusable: dict = field(default_factory=dict)      # canonical -> why it cannot be decided
+    unrecognised: list = field(default_factory=list)  # abnormal signals no finding names
+    ignored: list = field(default_factory=list)       # unknown probes with two signals
+    percent: float | None = None                      # of the nuclei scored, from [n/total]
+    nuclei: tuple = ()                                # (n, total) or (total,)
+
+    def concerned(self) -> list:
+        """Every finding the string says something about (decided or not)."""
+        return list(dict.fromkeys([*self.findings, *self.unusable]))
+
+
+def is_iscn(text) -> bool:
+    """Whether ``text`` is an ISCN interphase FISH result ('nuc ish...')."""
+    return isinstance(text, str) and _START.match(text) is not None
+
+
+@lru_cache(maxsize=None)
+def probes() -> dict:
+    """Upper-case probe name or alias -> Probe (cytogenetics.yaml, iscn_probes)."""
+    from trialscreen import vocab
+
+    table = vocab._load("cytogenetics.yaml").get("iscn_probes") or {}
+    roles = {"tp53", "cen17", "ctrl17q", "cks1b", "cdkn2c", "chr13", "igh", "partner"}
+    out = {}
+    for name, raw in table.items():
+        role = raw.get("role")
+        finding = raw.get("finding")
+        if role not in roles:
+            raise ValueError(f"iscn probe {name}: unknown role {role!r}")
+        if role == "partner" and vocab.findings().canonical(str(finding)) != finding:
+            raise ValueError(f"iscn probe {name}: finding {finding!r} is not a canonical finding")
+        for spelling in (name, *(raw.get("aliases") or [])):
+            key = str(spelling).upper()
+            if key in out:
+                raise ValueError(f"iscn probe name {spelling!r} is given twice")
+            out[key] = Probe(str(name), role, finding)
+    return out
+
+
+def read(text: str) -> list:
+    """The Readings of an ISCN text: one per 'nuc ish' result (several may be joined by ';'
+    or by line breaks). Raises IscnError when any part cannot be read completely."""
+    parts = [p for p in re.split(r"[;\n]", str(text)) if p.strip()]
+    if not parts:
+        raise IscnError("the text is empty")
+    out = []
+    for part in parts:
+        if not is_iscn(part):
+            raise IscnError("a part of the text does not start with 'nuc ish'")
+        out.append(read_one(part))
+    return out
+
+
+def read_one(text: str) -> Reading:
+    counts, relations, nuclei = _parse(text)
+    reading = Reading(nuclei=nuclei)
+    if len(nuclei) == 2:
+        reading.percent = nuclei[0] * 100 / nuclei[1]      # exact where it can be (28/200: 14.0)
+    _interpret(counts, relations, reading)
+    _with_parents(reading)
+    return reading
+
+
+def _with_parents(reading: Reading) -> None:
+    """A finding seen implies its parents in the same nuclei (t(4;14) is an IGH rearrangement,
+    amp(1q) is 1q+), so the parents get the same percent; the loader's own ``implies`` step
+    could not give them one."""
+    from trialscreen import vocab
+
+    parents = vocab.findings().parents
+    out = _Out(reading)
+    todo = [f for f, v in reading.findings.items() if v is True]
+    while todo:
+        for parent in parents.get(todo.pop(), ()):
+            if parent is not None and reading.findings.get(parent) is not True \
+                    and parent not in reading.unusable:
+                out.set(parent, True)
+                if reading.findings.get(parent) is True:
+                    todo.append(parent)
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+def _probe_key(written: str) -> tuple:
+    """("5'", "IGH") for 5'IGH; ("", "TP53") for TP53."""
+    written = written.upper()
+    if written[:2] in ("5'", "3'"):
+        return written[:2], written[2:]
+    return "", written
+
+
+def _parse(text: str):
+    s = re.sub(r"\s+", " ", text.translate(_CHARS)).strip()
+    body = s[_START.match(s).end():]
+    nuclei: tuple = ()
+    m = _CELLS.search(body)
+    if m:
+        n, total = int(m.group(1)), m.group(2)
+        if total is None:
+            nuclei = (n,)
+            if n == 0:
+                raise IscnError("no nuclei scored ([0])")
+        else:
+            total = int(total)
+            if not 0 < n <= total:
+                raise IscnError("the nuclei [n/total] are not a part of those scored")
+            nuclei = (n, total)
+        body = body[:m.start()]
+    elif "[" in body or "]" in body:
+        raise IscnError("the nuclei in square brackets cannot be read")
+    counts: dict = {}
+    relations: list = []
+    pos, body = 0, body.rstrip()
+    if not body.strip():
+        raise IscnError("no probe is given")
+    while pos < len(body):
+        g = _GROUP.match(body, pos)
+        if not g or g.end() == pos:
+            raise IscnError(f"cannot read it from character {len(s) - len(body) + pos + 1} on")
+        pos = g.end()
+        shared = int(g.group("n")) if g.group("n") is not None else None
+        pieces = [p.strip() for p in g.group("inner").split(",")]
+        if g.group("band") and len(pieces) != 1:
+            raise IscnError("a band is followed by more than one probe")
+        for piece in pieces:
+            rel = _RELATION.match(piece)
+            if rel:
+                if rel.group("n") is not None and shared is not None:
+                    raise IscnError("a con / sep relation has two signal counts")
+                n = int(rel.group("n")) if rel.group("n") is not None else shared
+                relations.append((_probe_key(rel.group("a")), rel.group("op").lower(),
+                                  _probe_key(rel.group("b")), n))
+                continue
+            item = _ITEM.match(piece)
+            if not item:
+                raise IscnError("a probe is not written as a name and a signal count (such as TP53x1)")
+            if item.group("n") is not None and shared is not None:
+                raise IscnError(f"probe {item.group('p')} has two signal counts")
+            n = int(item.group("n")) if item.group("n") is not None else shared
+            if n is None:
+                raise IscnError(f"probe {item.group('p')} has no signal count")
+            key = _probe_key(item.group("p"))
+            if counts.get(key, n) != n:
+                raise IscnError(f"two different counts for {''.join(key)}")
+            counts[key] = n
+    return counts, relations, nuclei
+
+
+# --- interpretation -------------------------------------------------------------------------
+
+class _Out:
+    """Collects the results of one string: a finding decided two ways, or decided and also
+    undecidable, becomes unusable (the probes disagree: a person must judge)."""
+
+    def __init__(self, reading: Reading):
+        self.r = reading
+
+    def set(self, finding: str, value: bool):
+        if finding in self.r.unusable:
+            return
+        have = self.r.findings.get(finding)
+        if have is not None and have != value:
+            del self.r.findings[finding]
+            self.r.unusable[finding] = "the probes of the nuc ish result disagree about it"
+            return
+        self.r.findings[finding] = value
+
+    def cannot(self, finding: str, why: str):
+        self.r.findings.pop(finding, None)
+        self.r.unusable.setdefault(finding, why)
+
+    def strange(self, what: str):
+        if what not in self.r.unrecognised:
+            self.r.unrecognised.append(what)
+
+
+def _interpret(counts: dict, relations: list, reading: Reading) -> None:
+    table = probes()
+    out = _Out(reading)
+
+    def known(key):
+        return table.get(key[1])
+
+    # relations: fusions (con) with IGH, break-apart splits (sep) of IGH
+    in_relation = set()
+    igh_split = igh_intact = None
+    fused = set()           # partner probe names seen fused with IGH
+    for a, op, b, n in relations:
+        pa, pb = known(a), known(b)
+        if pa is None or pb is None:
+            for key, p in ((a, pa), (b, pb)):
+                if p is None:
+                    out.strange(f"nuc ish probe {''.join(key)}")
+            continue
+        in_relation.update({pa.name, pb.name})
+        roles = {pa.role, pb.role}
+        if roles == {"igh"} and {a[0], b[0]} == {"5'", "3'"}:
+            if op == "sep":
+                if n == 0:
+                    out.cannot("IGH rearrangement", "a break-apart split in no signal (sep x0) cannot be read")
+                else:
+                    igh_split = True
+            else:
+                igh_intact = n
+            continue
+        if roles == {"igh", "partner"} and a[0] == b[0] == "":
+            partner = pa if pa.role == "partner" else pb
+            if op == "con":
+                if n == 0:
+                    out.cannot(partner.finding, "a fusion in no signal (con x0) cannot be read")
+                else:
+                    out.set(partner.finding, True)
+                    fused.add(partner.name)
+            elif n == 2:
+                out.set(partner.finding, False)     # two separate signals of each: no fusion
+                fused.add(partner.name)              # decided: not read again from the counts
+            else:
+                out.cannot(partner.finding, f"a {partner.name}-IGH pattern this reader has no rule for")
+            continue
+        out.strange(f"nuc ish {''.join(a)} {op} {''.join(b)}")
+    if igh_split:
+        out.set("IGH rearrangement", True)
+    elif igh_intact is not None:
+        if igh_intact == 2:
+            out.set("IGH rearrangement", False)      # both IGH copies intact (fused halves)
+        else:
+            out.cannot("IGH rearrangement", "an IGH break-apart pattern this reader has no rule for")
+
+    by_role: dict = {}
+    for key, n in counts.items():
+        p = known(key)
+        if p is None:
+            label = "".join(key)
+            if n == 2:
+                reading.ignored.append(label)
+            else:
+                out.strange(f"nuc ish probe {label}")
+            continue
+        if key[0]:          # a 5' or 3' half: read only through con / sep
+            if p.name not in in_relation:
+                out.cannot("IGH rearrangement", "IGH halves are counted without a con or sep relation")
+            continue
+        by_role.setdefault(p.role, []).append((p, n))
+
+    # IGH and its partners, counted without a relation between them
+    igh = [n for p, n in by_role.get("igh", [])]
+    igh_n = igh[0] if igh else None
+    partners = by_role.get("partner", [])
+    for p, n in partners:
+        if p.name in fused:
+            continue
+        if igh_n is None and "IGH" not in in_relation:
+            out.cannot(p.finding, f"{p.name} is counted without IGH")
+        elif n == 2 and (igh_n == 2 or fused):
+            out.set(p.finding, False)     # dual-fusion probe, no con: the signals are apart
+        else:
+            out.cannot(p.finding, f"a {p.name}/IGH signal count without a fusion this reader has no rule for")
+    if igh_n is not None and not partners and "IGH" not in in_relation:
+        out.cannot("IGH rearrangement", "an IGH count alone does not say whether IGH is rearranged")
+
+    # 17p: TP53 against its controls
+    tp53 = [n for p, n in by_role.get("tp53", [])]
+    cen = [n for p, n in by_role.get("cen17", [])]
+    q17 = [n for p, n in by_role.get("ctrl17q", [])]
+    t = min(tp53) if tp53 else None
+    if t is not None:
+        if t <= 1:
+            out.set("del(17p)", True)
+            if cen and min(cen) == 1 and max(cen) == 1:
+                out.set("monosomy 17", True)
+            elif cen and min(cen) >= 2:
+                out.set("monosomy 17", False)
+        elif any(c > t for c in cen + q17):
+            out.cannot("del(17p)", "fewer TP53 than control signals (a relative loss): a person must judge")
+        else:
+            out.set("del(17p)", False)
+            if cen and min(cen) >= 2:
+                out.set("monosomy 17", False)
+        if t >= 3:
+            out.strange("nuc ish TP53 gain")
+    for c in cen:
+        if c != 2 and not (c == 1 and t is not None and t <= 1):
+            out.strange("nuc ish D17Z1 (chromosome 17 centromere) count")
+    for c in q17:
+        if c != 2:
+            out.strange("nuc ish NF1 (17q) count")
+
+    # 1q21
+    for p, n in by_role.get("cks1b", []):
+        if n == 3:
+            out.set("gain(1q)", True)
+        elif n >= 4:
+            out.set("amp(1q)", True)
+        else:
+            out.set("1q+", False)
+            if n < 2:
+                out.strange(f"nuc ish {p.name} loss")
+
+    # 1p32
+    cdkn2c = [n for p, n in by_role.get("cdkn2c", [])]
+    if cdkn2c:
+        low = min(cdkn2c)
+        if low == 0:
+            out.set("biallelic del(1p32)", True)
+            out.set("del(1p)", True)
+        elif low == 1:
+            out.set("del(1p)", True)
+            out.set("biallelic del(1p32)", False)
+        elif low == 2:
+            out.set("del(1p)", False)
+        if max(cdkn2c) >= 3:
+            out.strange("nuc ish CDKN2C gain")
+
+    # 13q
+    chr13 = [n for p, n in by_role.get("chr13", [])]
+    if chr13:
+        if min(chr13) <= 1:
+            out.set("del(13q)", True)
+        elif all(n == 2 for n in chr13):
+            out.set("del(13q)", False)
+        if max(chr13) >= 3:
+            out.strange("nuc ish 13q probe gain")
