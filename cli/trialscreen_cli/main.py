@@ -3,7 +3,8 @@
 Exit codes (documented in the README):
   0   the command ran (a screening ran, whatever the verdict; files are valid)
   1   batch: done, but some rows could not be read (each is in the output with verdict error);
-      test: a golden case does not match, or a criterion status is never exercised
+      test: a golden case does not match, or a criterion status is never exercised;
+      vocab: the word names nothing in the vocabularies (or names several entries)
   2   usage error: a bad option, a bad --as-of date, a trial id that names nothing
   65  invalid input: a patient record or a criteria file is wrong
   66  an input file does not exist or cannot be read
@@ -361,6 +362,57 @@ def trials():
     from trialscreen_cli.render import render_trials
 
     render_trials([load_trial(str(p)) for p in bundled_trials()])
+
+
+class VocabFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+@handles_errors
+def vocab(
+    words: Optional[List[str]] = typer.Argument(
+        None, metavar="[KIND] [WORD]",
+        help="KIND: analytes, units, findings, conditions, treatments, drugs or diagnoses. "
+             "WORD: a name, synonym, LOINC code or unit spelling to look up (in every vocabulary "
+             "when no KIND is given)."),
+    fmt: VocabFormat = typer.Option(VocabFormat.table, "--format", "-f", help="Output format."),
+):
+    """List the vocabularies, list one, or say what a spelling resolves to."""
+    from trialscreen.vocab import lookup
+
+    words = list(words or [])
+    kind = lookup.kind_of(words[0]) if words else None
+    if kind:
+        words = words[1:]
+    elif len(words) > 1 and lookup.close_kinds(words[0]):
+        raise UsageError(f"'{words[0]}' is not a vocabulary",
+                         hint=f"did you mean '{lookup.close_kinds(words[0])[0]}'? the vocabularies are "
+                              + ", ".join(lookup.KINDS))
+    word = " ".join(words).strip()
+    if not word:
+        data = lookup.entries(kind) if kind else lookup.overview()
+        if fmt is VocabFormat.json:
+            from trialscreen.textio import json_text
+
+            typer.echo(json_text(data, indent=2))
+        else:
+            from trialscreen_cli import render
+
+            render.render_vocab_entries(kind, data) if kind else render.render_vocab_overview(data)
+        return
+    result = lookup.lookup(word, kind)
+    if fmt is VocabFormat.json:
+        from trialscreen.textio import json_text
+
+        typer.echo(json_text(result.as_dict(), indent=2))
+    else:
+        from trialscreen_cli.render import render_vocab_lookup
+
+        render_vocab_lookup(result)
+    if not result.found:
+        raise typer.Exit(EXIT_ROW_ERRORS)
 
 
 def _where(problem) -> str:

@@ -196,3 +196,101 @@ def render_batch_summary(summary) -> None:
             bar.append(f" {share:5.1%}")
             table.add_row(cid, f"{fail:,}", f"{tally.fail_only[cid]:,}", f"{tally.unknown[cid]:,}", bar)
         console.print(table)
+
+
+# --- trialscreen vocab -----------------------------------------------------------------------
+
+# Per vocabulary: the heading of the name column, then (heading, field) of the other columns.
+_VOCAB_COLUMNS = {
+    "analytes": ("Analyte", [("LOINC", "loinc"), ("Unit", "units"), ("Synonyms", "synonyms")]),
+    "findings": ("Finding", [("Implies", "implies"), ("Synonyms", "synonyms")]),
+    "conditions": ("Condition", [("Graded", "graded"), ("Synonyms", "synonyms")]),
+    "treatments": ("Treatment", [("A kind of", "implies"), ("Synonyms", "synonyms")]),
+    "drugs": ("Substance", [("Other names", "synonyms")]),
+    "diagnoses": ("Diagnosis", [("Synonyms", "synonyms")]),
+}
+
+
+def _cell(value, sep: str = ", ") -> Text:
+    if value is None or value == []:
+        return Text("")
+    if isinstance(value, bool):
+        return Text("yes" if value else "no")
+    if isinstance(value, (list, tuple)):
+        return _t(sep.join(str(v) for v in value))
+    return _t(value)
+
+
+def render_vocab_overview(rows) -> None:
+    console = _console()
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("Vocabulary", no_wrap=True)
+    table.add_column("Entries", justify="right", no_wrap=True)
+    table.add_column("Holds", overflow="fold")
+    for r in rows:
+        table.add_row(r["kind"], f"{r['entries']:,}", _t(r["holds"]))
+    console.print(table)
+    console.print(Text("trialscreen vocab KIND          list one vocabulary\n"
+                       "trialscreen vocab [KIND] WORD   what a name, synonym, LOINC code or unit means\n"
+                       "--format json                   the same as data, for scripts"))
+
+
+def render_vocab_entries(kind: str, entries) -> None:
+    console = _console()
+    # the names keep their width; the synonyms (or, for units, the ratio columns) take the rest
+    table = Table(box=box.SIMPLE_HEAD, show_lines=kind not in ("units", "drugs"), expand=True)
+    if kind == "units":
+        table.add_column("Spellings", ratio=3, overflow="fold")
+        table.add_column("Unit", no_wrap=True)
+        table.add_column("Means", ratio=3, overflow="fold")
+        table.add_column("Note", ratio=3, overflow="fold")
+        for e in entries:
+            table.add_row(_cell(e["spellings"]), _t(e["unit"]), _t(e["means"]), _cell(e["note"]))
+    else:
+        head, columns = _VOCAB_COLUMNS[kind]
+        longest = max((len(printable(e["name"])) for e in entries), default=0)
+        table.add_column(head, width=min(max(longest, 16), 26), overflow="fold")  # the label wraps below
+        for title, key in columns:
+            if key == "synonyms":
+                table.add_column(title, ratio=1, overflow="fold")
+            else:
+                table.add_column(title, overflow="fold")
+        for e in entries:
+            name = Text(printable(e["name"]), style="bold")
+            if e.get("label") and e["label"] != e["name"]:
+                name.append("\n" + printable(e["label"]))
+            cells = [_cell(e.get(key), sep="\n" if key in ("loinc", "units") else ", ") for _, key in columns]
+            if kind == "analytes" and e.get("class") == "qualitative":
+                cells[1] = Text("qualitative", style="dim")
+            table.add_row(name, *cells)
+    console.print(table)
+    if kind == "units":
+        console.print(Text(f"{sum(len(e['spellings']) for e in entries)} spellings (case does not matter, except "
+                           "in count prefixes such as K/uL); 'trialscreen vocab units WORD' reads one."))
+    else:
+        console.print(Text(f"{len(entries)} {kind}; 'trialscreen vocab {kind} WORD' looks one spelling up."))
+
+
+def render_vocab_lookup(result) -> None:
+    """Matches on stdout; a word that resolves to nothing, with what it is close to, on stderr.
+    One line per sentence, never broken (the terminal wraps it), so it can be grepped."""
+    if result.found:
+        console = Console(highlight=False, soft_wrap=True)
+        for line in result.sentences():
+            console.print(_t(line))
+        return
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for line in result.sentences():
+        console.print(_t(line))
+    for s in result.suggestions:
+        names = " or ".join(f"'{n}'" for n in s.names)
+        console.print(_t(f"  {s.kind}: did you mean {names}?" if result.kind is None else f"  did you mean {names}?"))
+    if result.kind is None and result.unit_error and any(c in result.word for c in "/%^0123456789"):
+        console.print(_t(f"  units: {result.unit_error}"))
+    for m in result.elsewhere:
+        console.print(_t(f"  elsewhere: {result.word} -> {m.summary}"))
+    if result.kind:
+        console.print(_t(f"Run 'trialscreen vocab {result.kind}' for the known "
+                         + ("spellings." if result.kind == "units" else "names.")))
+    elif not result.suggestions:
+        console.print(Text("Nothing is close to it; run 'trialscreen vocab' to list the vocabularies."))
