@@ -30,7 +30,7 @@ EXAMPLE_CSV = ROOT / "examples" / "batch" / "patients.csv"
 TRIAL = "NCT05378971"
 CRITERIA = ["I1", "I2", "I3", "I4", "I5", "I6", "I7",
             "E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "E9", "E10", "E11"]
-FIXED = ["id", "trial", "verdict", "failed", "unknown", "missing", "error"]
+FIXED = ["id", "trial", "verdict", "failed", "unknown", "missing", "error", "covers"]
 MISSING_TOKENS = ["", "NA", "N/A", ".", "unknown"]
 
 
@@ -136,7 +136,8 @@ def record_to_cells(rec: dict) -> dict:
     for name, lab in (rec.get("labs") or {}).items():
         if isinstance(lab, dict):
             value = lab.get("value", lab.get("result"))
-            cells[name] = f"{_cell(value)} {lab['unit']}" if lab.get("unit") else _cell(value)
+            words = isinstance(value, str) and any(ch.isalpha() for ch in value)  # 'not detected'
+            cells[name] = f"{_cell(value)} {lab['unit']}" if lab.get("unit") and not words else _cell(value)
             for attr in ("uln", "lln", "date"):
                 if attr in lab:
                     cells[f"{name}_{attr}"] = _cell(lab[attr])
@@ -414,7 +415,7 @@ MISSING_COLUMNS = [
     ("attestation.informed_consent_signed", "I7", "attestations.informed_consent_signed"),
     ("peripheral_neuropathy_grade", "E5", "conditions.peripheral_neuropathy.grade"),
     ("cns_involvement", "E4", "conditions.cns_involvement"),
-    ("hbsag", "E6", "labs.hbsag"),
+    ("hbv_dna", "E6", "labs.hbv_dna"),
 ]
 
 
@@ -641,7 +642,7 @@ MIXED = [
     # a lab cell in an unknown unit is read, not lost: its criteria are unknown
     ("4", "X-UNIT", "needs_review", []),
     ("5", "G-2", "ineligible", []),
-    ("6", "X-CELLS", "error", ["row 6", "57 cells", "60"]),
+    ("6", "X-CELLS", "error", ["row 6", "61 cells", "64"]),
     ("7", "X-DATE", "error", ["row 7", "column 'birth_date'", "not a date"]),
     ("8", "X-UTF8", "error", ["row 8", "column 'weight'", "UTF-8"]),
     ("9", "row 9", "error", ["row 9", "column 'id'", "empty"]),
@@ -722,7 +723,7 @@ UNUSABLE_CELLS = [
     ("anc", "2.1 furlongs", ["unit"]),
     ("platelets", "180", ["needs a unit"]),
     ("alt_uln", "forty", ["not a number"]),
-    ("hbsag", "maybe", ["not a result"]),
+    ("hcv_rna", "maybe", ["not a result"]),
 ]
 
 
@@ -1302,3 +1303,11 @@ def test_memory_is_flat_as_rows_grow(tmp_path):
     grew = (peak_large - peak_small) / 1024
     assert grew <= 10, f"peak RSS grew by {grew:.1f} MiB from 2,000 to 20,000 rows " \
                        f"({peak_small / 1024:.1f} -> {peak_large / 1024:.1f} MiB)"
+
+
+def test_covers_says_a_partly_encoded_trials_verdict_is_not_the_whole_protocol(run):
+    """A verdict of a trial marked complete: false covers only its encoded criteria; the CSV
+    says so on every row, so a filtered or copied result cannot lose it."""
+    _, rows = batch_ok(run, EXAMPLE_CSV, "--trial", "NCT05378971", "--trial", "NCT06863584", "--quiet")
+    covers = {(r["trial"], r["covers"]) for r in rows}
+    assert covers == {("NCT05378971", "all criteria"), ("NCT06863584", "encoded criteria only")}

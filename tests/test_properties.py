@@ -521,7 +521,7 @@ def test_a_second_spelling_with_grade_3_is_not_hidden_by_removal():
     record = base_record()
     record["conditions"].pop("peripheral_neuropathy")
     record["conditions"]["motor_neuropathy"] = {"present": True, "grade": 1}
-    record["conditions"]["sensory_neuropathy"] = {"present": True, "grade": 3}
+    record["conditions"]["sensory_neuropathy"] = {"present": True, "grade": 3, "active": True}
     trial = load_trial("NCT05378971")
     assert statuses(trial, record)["E5"] == "fail"
     record["conditions"]["sensory_neuropathy"].pop("grade")

@@ -34,7 +34,7 @@ def test_treatment_starting_after_the_as_of_date_has_not_happened(nct05378971, e
     ({"peripheral_sensory_neuropathy": {"present": True, "grade": 1},
       "peripheral_motor_neuropathy": {"present": True}}, "E5", "unknown"),
     ({"peripheral_sensory_neuropathy": {"present": True, "grade": 1},
-      "peripheral_motor_neuropathy": {"present": True, "grade": 3}}, "E5", "fail"),
+      "peripheral_motor_neuropathy": {"present": True, "grade": 3, "active": True}}, "E5", "fail"),
 ], ids=["dvt-and-pe", "neuropathy-grade-missing", "neuropathy-motor-grade-3"])
 def test_every_spelling_of_a_condition_counts(nct05378971, eligible_record, conditions, cid, status):
     del eligible_record["conditions"]["thrombosis"], eligible_record["conditions"]["peripheral_neuropathy"]

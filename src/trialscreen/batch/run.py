@@ -109,7 +109,7 @@ class Writer:
     def start(self) -> None:
         """Write the header: called once the input's own header has been read."""
         if self.fmt == "csv":
-            self.csv.writerow(["id", "trial", "verdict", "failed", "unknown", "missing", "error",
+            self.csv.writerow(["id", "trial", "verdict", "failed", "unknown", "missing", "error", "covers",
                                *self.columns, "row"])
 
     def result(self, row: int, result) -> None:
@@ -121,7 +121,7 @@ class Writer:
         statuses = {(f"{result.trial.id}:{c.id}" if self.multi else c.id): c.status for c in result.criteria}
         self.csv.writerow([printable(result.patient_id), result.trial.id, result.verdict,
                            "; ".join(result.ids(FAIL)), "; ".join(result.ids(UNKNOWN)),
-                           printable("; ".join(result.missing)), "",
+                           printable("; ".join(result.missing)), "", covers(result.trial),
                            *(statuses.get(c, "") for c in self.columns), row])
 
     def error(self, row: int, patient_id: str, trial, message: str) -> None:
@@ -129,8 +129,14 @@ class Writer:
             self.stream.write(json_text({"row": row, "trial": trial.summary(), "patient": {"id": patient_id},
                                          "verdict": ERROR, "error": message}) + "\n")
             return
-        self.csv.writerow([printable(patient_id), trial.id, ERROR, "", "", "", printable(message),
+        self.csv.writerow([printable(patient_id), trial.id, ERROR, "", "", "", printable(message), covers(trial),
                            *([""] * len(self.columns)), row])
+
+
+def covers(trial) -> str:
+    """What a verdict of ``trial`` speaks for: the whole protocol, or only the criteria its
+    file encodes (a trial marked complete: false), so a filtered CSV cannot lose that."""
+    return "all criteria" if trial.complete else "encoded criteria only"
 
 
 def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping | None = None,

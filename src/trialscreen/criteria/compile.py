@@ -566,7 +566,16 @@ class _Compiler:
             if not values or not all(isinstance(x, (str, int, float, bool)) for x in values):
                 self.error(raw.where(k), f"'{k}' needs a value or a list of values (text, number, true, false)")
                 return None
-            out[vocab.name_key(k)] = frozenset(vocab.name_key(x) if isinstance(x, str) else x for x in values)
+            attr = vocab.name_key(k)
+            closed = vocab.attributes().get(attr)
+            if closed is not None:
+                known = [closed[0].canonical(x) if isinstance(x, str) else None for x in values]
+                for x, c in zip(values, known):
+                    if c is None:
+                        self.error(raw.where(k), f"'{x}' is not a known {k}", closed[0].suggest(str(x)))
+                        return None
+                values = known
+            out[attr] = frozenset(vocab.name_key(x) if isinstance(x, str) else x for x in values)
         return out
 
     def n_diagnosis(self, obj, pos):
@@ -603,8 +612,10 @@ class _Compiler:
         names = None if raw == "any" else self.names(raw, pos, vocab.treatments())
         if raw != "any" and names is None:
             return None
+        maybe, asked = (), names
         if names is not None:  # a type covers the types the vocabulary says are kinds of it
             names = vocab.with_descendants(vocab.treatments(), names)
+            maybe = vocab.broader(vocab.treatments(), names)
         drugs = self.names(obj["drug"], obj.where("drug"), vocab.drugs()) if "drug" in obj else None
         attrs = self.attrs(obj)
         if attrs is None or ("drug" in obj and drugs is None):
@@ -634,7 +645,8 @@ class _Compiler:
                 return None
             op, n = next(iter(c.items()))
             count = (OP_WORDS[op], n)
-        return N.TreatmentTest(names, attrs, self.window(obj), drugs=drugs, duration=duration, count=count)
+        return N.TreatmentTest(names, attrs, self.window(obj), drugs=drugs, duration=duration, count=count,
+                               maybe=maybe, asked=asked)
 
     def n_neoplasm(self, obj, pos):
         spec = obj["neoplasm"]

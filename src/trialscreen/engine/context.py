@@ -43,7 +43,8 @@ class Context:
         p = self.patient
         if name == "age":
             age, how = p.age_at(self.as_of)
-            return age, how if p.birth_date or isinstance(age, tuple) else "", ("age or birth_date",)
+            shown = how if p.birth_date or isinstance(age, tuple) or how != "as recorded" else ""
+            return age, shown, ("age or birth_date",)
         if name == "weight":
             return p.weight_kg, "kg", ("weight",)
         if name == "height":

@@ -577,11 +577,15 @@ class EventTest(Node):
     section = ""
     noun = ""
 
-    def __init__(self, names, attrs=None, window: Window | None = None, text: str = ""):
+    def __init__(self, names, attrs=None, window: Window | None = None, text: str = "", maybe=(),
+                 asked=None):
         self.names = frozenset(names) if names else None
+        # the names the rule wrote, before the kinds below them were added (for sentences)
+        self.asked = tuple(sorted(asked if asked is not None else (names or ())))
         self.attrs = dict(attrs or {})       # attribute -> tuple of allowed values
         self.window = window
         self.text = text
+        self.maybe = frozenset(maybe)        # broader kinds: an item of one might be one of names
 
     def items(self, ctx):
         return getattr(ctx.patient, self.section)
@@ -595,12 +599,14 @@ class EventTest(Node):
         leaving its dates aside; None for a known item of another kind."""
         checks, missing = [], []
         if self.names is not None and item.kind not in self.names:
-            if item.known:
+            if item.known and item.kind not in self.maybe:
                 return None, None
-            # a type the vocabulary does not know might be one of the wanted ones
+            # a type the vocabulary does not know, or one recorded only as a broader kind
+            # (a bare 'antineoplastic therapy'), might be one of the wanted ones
             checks.append(None)
-            missing.append(f"{path}.{'name' if self.section == 'diagnoses' else 'type'} "
-                           f"(a known name: is '{item.kind}' one of {', '.join(sorted(self.names))}?)")
+            field = 'name' if self.section == 'diagnoses' else 'type'
+            ask = "a known name" if not item.known else "which kind"
+            missing.append(f"{path}.{field} ({ask}: is '{item.kind}' {self.wanted()}?)")
         checks.extend(_attrs_match(item, self.attrs, path, missing))
         extra, extra_missing = self.item_filters(ctx, item, path)
         checks.extend(extra)
@@ -661,13 +667,21 @@ class EventTest(Node):
         ctx.check(self, result, words, miss)
         return result, miss
 
+    def wanted(self) -> str:
+        """'one of induction, asct', 'antineoplastic_therapy or a kind of it': for questions."""
+        kinds = len(self.names) > len(self.asked)
+        tail = (" or a kind of it" if len(self.asked) == 1 else " or a kind of them") if kinds else ""
+        return "one of " + ", ".join(self.asked) + tail
+
     def short(self) -> str:
         """A brief name of what is looked for, for check sentences."""
-        names = sorted(self.names) if self.names else []
+        names = list(self.asked)
         what = " or ".join(names) if 0 < len(names) <= 3 else (
             f"{self.noun} of {len(names)} listed types" if names else self.noun)
+        if self.names and len(self.names) > len(names):
+            what += " (any kind)" if len(names) == 1 else " (or any kind of them)"
         if self.attrs:
-            what += " (" + ", ".join(f"{k} {'/'.join(_show_value(x) for x in v)}"
+            what += " (" + ", ".join(f"{k} {'/'.join(sorted(_show_value(x) for x in v))}"
                                      for k, v in self.attrs.items()) + ")"
         if self.window:
             what += f" {self.window.describe()}"
@@ -682,12 +696,28 @@ class EventTest(Node):
 def _attrs_match(item, attrs: dict, path: str, missing: list) -> list:
     """Kleene results of an item's attributes against the allowed values (an absent
     attribute is unknown and goes into ``missing``)."""
+    from trialscreen.vocab import attributes
+
     out = []
     for attr, allowed in attrs.items():
-        have = item.attrs.get(attr)
+        values, aliases = attributes().get(attr, (None, ()))
+        have, where = item.attrs.get(attr), attr
+        for alias in aliases:
+            if have is not None:
+                break
+            have, where = item.attrs.get(alias), alias
         if have is None:
             out.append(None)
             missing.append(f"{path}.{attr}")
+        elif values is not None and not isinstance(have, bool):
+            # a closed set of values: one no spelling matches is for a person to read
+            canonical = values.canonical(have)
+            if canonical is None:
+                out.append(None)
+                missing.append(f"{path}.{where} ('{have}' is not a known {attr}: "
+                               f"is it {' or '.join(sorted(values.canonical(x) or str(x) for x in allowed))}?)")
+            else:
+                out.append(_norm(canonical) in allowed)
         else:
             out.append(_norm(have) in allowed)
     return out
@@ -709,7 +739,7 @@ class DiagnosisTest(EventTest):
     def describe(self):
         out = "diagnosis " + " or ".join(sorted(self.names))
         if self.attrs:
-            out += " with " + ", ".join(f"{k} {'/'.join(_show_value(x) for x in v)}"
+            out += " with " + ", ".join(f"{k} {'/'.join(sorted(_show_value(x) for x in v))}"
                                         for k, v in self.attrs.items())
         if self.window:
             out += f", {self.window.describe()}"
@@ -721,8 +751,9 @@ class TreatmentTest(EventTest):
     section = "treatments"
     noun = "treatment"
 
-    def __init__(self, names, attrs=None, window=None, text="", drugs=None, duration=None, count=None):
-        super().__init__(names, attrs, window, text)
+    def __init__(self, names, attrs=None, window=None, text="", drugs=None, duration=None, count=None,
+                 maybe=(), asked=None):
+        super().__init__(names, attrs, window, text, maybe, asked)
         self.drugs = frozenset(drugs) if drugs else None
         self.duration = duration        # (op, Duration): the length of the whole phase
         self.count = count              # (op, n): how many matching treatments (a 'line' counts once)
@@ -835,11 +866,13 @@ class TreatmentTest(EventTest):
         return result
 
     def describe(self):
-        out = "treatment " + (" or ".join(sorted(self.names)) if self.names else "of any kind")
+        out = "treatment " + (" or ".join(self.asked) if self.names else "of any kind")
+        if self.names and len(self.names) > len(self.asked):
+            out += " (any kind)" if len(self.asked) == 1 else " (or any kind of them)"
         if self.drugs:
             out += " with " + " or ".join(sorted(self.drugs))
         if self.attrs:
-            out += " where " + ", ".join(f"{k} {'/'.join(_show_value(x) for x in v)}"
+            out += " where " + ", ".join(f"{k} {'/'.join(sorted(_show_value(x) for x in v))}"
                                          for k, v in self.attrs.items())
         if self.duration:
             out += f", lasting {SYMBOL[self.duration[0]]} {self.duration[1]} in all"

@@ -8,6 +8,7 @@ diagnoses, allergies) counts as complete only when the record says so in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -109,16 +110,19 @@ class Patient:
                 f"from birth date {self.birth_date.isoformat()} at {when.isoformat()}"
         if self.age is None:
             return None, ""
+        # age in whole years, as a birth date gives it: a recorded 80.4 is 80 years old
+        whole = float(math.floor(self.age))
+        recorded = f"{self.age:g}" + (f" ({whole:g} whole years)" if whole != self.age else "")
         if self.as_of is None or self.as_of == when:
-            return self.age, "as recorded"
+            return whole, "as recorded" if whole == self.age else f"{recorded} as recorded"
         if when > self.as_of:
             years = _whole_years(self.as_of, when)
-            low, high = self.age + years, self.age + years + 1
+            low, high = whole + years, whole + years + 1
         else:
             years = _whole_years(when, self.as_of)
-            low, high = self.age - years - 1, self.age - years
+            low, high = whole - years - 1, whole - years
         return (float(max(low, 0)), float(high)), \
-            f"{self.age:g} as recorded on {self.as_of.isoformat()}, so {low:g} to {high:g} at {when.isoformat()}"
+            f"{recorded} as recorded on {self.as_of.isoformat()}, so {low:g} to {high:g} at {when.isoformat()}"
 
 
 def _whole_years(first: date, last: date) -> int:

@@ -1,0 +1,143 @@
+"""The engine features the re-audit of the bundled trials needed (issue 9), each as a user sees
+it: the treatment hierarchy, attribute values with synonyms, ages in whole years.
+
+The trial-level fixes themselves are golden cases in criteria/cases/<trial>/audit-*.yaml, run by
+``trialscreen test criteria/`` (tests/test_authoring.py runs it too).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+
+import pytest
+
+from trialscreen.criteria.compile import compile_text
+from trialscreen.engine.screen import screen
+from trialscreen.errors import CriteriaError
+from trialscreen.patient.load import patient_from_dict
+
+AS_OF = date(2025, 6, 2)
+
+
+def trial(rule: str) -> object:
+    return compile_text("id: T-AUDIT\ntitle: audit\nsource: tests\nversion: '1'\n"
+                        f"inclusion:\n  - id: I1\n    text: the rule\n    rule: {rule}\n", "t.yaml")
+
+
+def one(rule: str, record: dict):
+    rec = {"id": "P", "as_of": AS_OF.isoformat(), **copy.deepcopy(record)}
+    return screen(trial(rule), patient_from_dict(rec, "p.json"), AS_OF).criteria[0]
+
+
+def tx(*items, complete=True) -> dict:
+    return {"treatments": list(items), **({"complete": ["treatments"]} if complete else {})}
+
+
+# --- treatment types form a hierarchy ------------------------------------------------------
+
+HIERARCHY = [
+    # rule, the recorded treatment, status, words in the reason or the data to fetch
+    ("{treatment: radiotherapy}", {"type": "SBRT", "date": "2025-01-01"}, "pass", "sbrt"),
+    ("{treatment: radiotherapy}", {"type": "proton beam therapy", "date": "2025-01-01"}, "pass", "proton_therapy"),
+    ("{treatment: radiotherapy}", {"type": "TBI", "date": "2025-01-01"}, "pass", "total_body_irradiation"),
+    ("{treatment: antineoplastic_therapy}", {"type": "SBRT", "date": "2025-01-01"}, "pass", "sbrt"),
+    ("{treatment: antineoplastic_therapy}", {"type": "hormone therapy", "date": "2025-01-01"}, "pass",
+     "hormone_therapy"),
+    ("{treatment: antineoplastic_therapy}", {"type": "allo-HSCT", "date": "2025-01-01"}, "pass", "allo_sct"),
+    ("{treatment: antineoplastic_therapy}", {"type": "CAR-T", "date": "2025-01-01"}, "pass", "car_t"),
+    ("{treatment: immunotherapy}", {"type": "CAR-T", "date": "2025-01-01"}, "pass", "car_t"),
+    # a parent does not establish a child: a bare broader type might be the one asked for
+    ("{treatment: radiotherapy}", {"type": "antineoplastic therapy", "date": "2025-01-01"}, "unknown",
+     "treatments[0].type (which kind: is 'antineoplastic_therapy' one of radiotherapy or a kind of it?)"),
+    ("{treatment: asct}", {"type": "stem cell transplant", "date": "2025-01-01"}, "unknown",
+     "treatments[0].type (which kind: is 'stem_cell_transplant' one of asct?)"),
+    # and siblings rule each other out
+    ("{treatment: radiotherapy}", {"type": "chemotherapy", "date": "2025-01-01"}, "fail", ""),
+    ("{treatment: asct}", {"type": "allo_sct", "date": "2025-01-01"}, "fail", ""),
+    ("{treatment: antineoplastic_therapy}", {"type": "surgery", "date": "2025-01-01"}, "fail", ""),
+    ("{treatment: antineoplastic_therapy}", {"type": "supportive care", "date": "2025-01-01"}, "fail", ""),
+]
+
+
+@pytest.mark.parametrize("rule,item,status,words", HIERARCHY)
+def test_a_treatment_type_matches_its_kinds(rule, item, status, words):
+    got = one(rule, tx(item))
+    assert got.status == status, got.reason
+    if status == "unknown":
+        assert words in got.missing, got.missing
+    else:
+        assert words in got.reason, got.reason
+
+
+def test_the_explanation_names_the_type_the_rule_wrote():
+    got = one("{treatment: antineoplastic_therapy, within: 4 weeks}",
+              tx({"type": "SBRT", "start": "2025-05-10", "end": "2025-05-20"}))
+    assert got.status == "pass"
+    assert "antineoplastic_therapy (any kind) within the last 4 weeks: yes (sbrt (2025-05-10 to 2025-05-20))" \
+        in got.reason, got.reason
+
+
+# --- attribute values with synonyms; an unknown spelling is unknown ------------------------
+
+def dx(**attrs) -> dict:
+    return {"diagnoses": [{"name": "multiple_myeloma", "date": "2024-01-01", **attrs}], "complete": ["diagnoses"]}
+
+
+ATTRIBUTES = [
+    # rule, the diagnosis's attributes, status, words in the reason or the data to fetch
+    ("{diagnosis: multiple_myeloma, with: {isotype: IgG}}", {"isotype": "IgG kappa"}, "pass", ""),
+    ("{diagnosis: multiple_myeloma, with: {isotype: IgG}}", {"isotype": "IgG-λ"}, "pass", ""),
+    ("{diagnosis: multiple_myeloma, with: {isotype: IgG}}", {"subtype": "IgGk"}, "pass", ""),
+    ("{diagnosis: multiple_myeloma, with: {isotype: IgG}}", {"isotype": "IgA lambda"}, "fail", ""),
+    ("{diagnosis: multiple_myeloma, with: {isotype: IgG}}", {"isotype": "kappa light chain"}, "fail", ""),
+    ("{diagnosis: multiple_myeloma, with: {isotype: nonsecretory}}", {"isotype": "NSMM"}, "pass", ""),
+    ("{diagnosis: multiple_myeloma, with: {isotype: IgG}}", {"isotype": "paraprotein typing pending"},
+     "unknown", "diagnoses[0].isotype ('paraprotein typing pending' is not a known isotype: is it IgG?)"),
+    ("{diagnosis: multiple_myeloma, with: {isotype: IgG}}", {}, "unknown", "diagnoses[0].isotype"),
+    # the attribute itself wins over an alias
+    ("{diagnosis: multiple_myeloma, with: {isotype: IgG}}", {"isotype": "IgA", "subtype": "IgG kappa"}, "fail", ""),
+    ("{diagnosis: multiple_myeloma, with: {status: newly_diagnosed}}", {"status": "NDMM"}, "pass", ""),
+    ("{diagnosis: multiple_myeloma, with: {status: newly_diagnosed}}", {"status": "RRMM"}, "fail", ""),
+    ("{diagnosis: multiple_myeloma, with: {status: newly_diagnosed}}", {"status": "second opinion"},
+     "unknown", "diagnoses[0].status ('second opinion' is not a known status"),
+    ("{diagnosis: multiple_myeloma, with: {symptomatic: true}}", {"symptomatic": "yes"}, "pass", ""),
+]
+
+
+@pytest.mark.parametrize("rule,attrs,status,words", ATTRIBUTES)
+def test_attribute_values_match_their_spellings(rule, attrs, status, words):
+    got = one(rule, dx(**attrs))
+    assert got.status == status, got.reason
+    if status == "unknown":
+        assert any(m.startswith(words) for m in got.missing), got.missing
+
+
+@pytest.mark.parametrize("value", ["RIC", "NMA", "reduced-intensity conditioning", "non-myeloablative"])
+def test_reduced_intensity_conditioning_spellings(value):
+    record = tx({"type": "allo_sct", "date": "2024-01-01", "conditioning_intensity": value})
+    assert one("{treatment: allo_sct, with: {conditioning_intensity: reduced_intensity}}", record).status == "pass"
+
+
+def test_a_rule_may_name_only_a_known_attribute_value():
+    with pytest.raises(CriteriaError) as err:
+        trial("{diagnosis: multiple_myeloma, with: {isotype: IgX}}")
+    assert "'IgX' is not a known isotype" in str(err.value)
+
+
+# --- ages in whole years, from a birth date or a recorded age ---------------------------------
+
+AGES = [
+    # the rule, a recorded age, a birth date giving the same whole years, status
+    ("{field: age, le: 80}", 80.4, "1945-01-10", "pass"),
+    ("{field: age, le: 80}", 80.99, "1944-06-03", "pass"),
+    ("{field: age, ge: 18}", 17.9, "2007-07-01", "fail"),
+    ("{field: age, lt: 65}", 64.5, "1960-12-01", "pass"),
+]
+
+
+@pytest.mark.parametrize("rule,age,birth,status", AGES)
+def test_a_recorded_fractional_age_and_a_birth_date_agree(rule, age, birth, status):
+    by_age, by_birth = one(rule, {"age": age}), one(rule, {"birth_date": birth})
+    assert (by_age.status, by_birth.status) == (status, status), (by_age.reason, by_birth.reason)
+    assert f"{age:g} ({int(age)} whole years) as recorded" in by_age.reason
