@@ -135,3 +135,31 @@ def _dotted(path: tuple) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def _known(r: _Reader, data: dict, section: str, vocabulary, present=None):
+    """(name, canonical, raw, path) for each entry whose name the vocabulary knows.
+
+    An unknown name is a warning. Where ``present`` says the record reports it as
+    present or detected (or cannot tell), it is kept in ``r.unrecognised[section]``:
+    the rules reading that section cannot rule it out, and become unknown unless
+    known data already decide them. An unknown name reported absent changes nothing."""
+    for name, raw in data.items():
+        path = (section, name)
+        canonical = vocabulary.canonical(name)
+        refusal = vocabulary.ambiguity(name) if canonical is None else None
+        if refusal:  # 'K': potassium or kappa? Never guessed, never dropped: the record is refused
+            raise r.fail(path, refusal, hint="rename the entry to the full name of what was measured, "
+                         "or to its LOINC code")
+        if canonical is None:
+            state = present(raw) if present is not None else False
+            if state is False:
+                absent = " (reported absent)" if present is not None else ""
+                r.warn(path, f"unknown {vocabulary.kind} '{name}'{absent} is ignored", vocabulary.suggest(name))
+            else:
+                word = {"cytogenetics": "detected", "conditions": "present"}.get(section, "recorded")
+                r.unrecognised.setdefault(section, []).append(str(name))
+                r.warn(path, f"unrecognised {vocabulary.kind} '{name}' {word}: criteria about "
+                       f"{section} cannot rule it out, so a person must judge them", vocabulary.suggest(name))
+            continue
+        yield name, canonical, raw, path
