@@ -141,3 +141,66 @@ def test_a_recorded_fractional_age_and_a_birth_date_agree(rule, age, birth, stat
     by_age, by_birth = one(rule, {"age": age}), one(rule, {"birth_date": birth})
     assert (by_age.status, by_birth.status) == (status, status), (by_age.reason, by_birth.reason)
     assert f"{age:g} ({int(age)} whole years) as recorded" in by_age.reason
+
+
+# --- review findings: each was a wrong "eligible" ------------------------------------------
+
+@pytest.mark.parametrize("attrs", [{"paraprotein": "no"}, {"isotype": "n"}, {"isotype": False}, {"isotype": 7}])
+def test_a_yes_no_or_number_for_a_closed_attribute_is_unknown(attrs):
+    got = one("{diagnosis: multiple_myeloma, with: {isotype: [IgG, IgA]}}", dx(**attrs))
+    assert got.status == "unknown", got.reason
+    assert any("is not a known isotype" in m for m in got.missing), got.missing
+
+
+def test_a_rule_naming_an_alias_reads_the_attribute():
+    rule = "{diagnosis: multiple_myeloma, with: {subtype: IgM}}"
+    assert one(rule, dx(subtype="IgM kappa")).status == "pass"
+    assert one(rule, dx(isotype="IgM lambda")).status == "pass"
+
+
+@pytest.mark.parametrize("value,status", [("RRMM", "pass"), ("relapsed", "pass"), ("NDMM", "fail"),
+                                          ("de novo", "unknown")])
+def test_a_value_covers_its_kinds(value, status):
+    got = one("{diagnosis: multiple_myeloma, with: {status: relapsed}}", dx(status=value))
+    assert got.status == status, got.reason
+
+
+def test_non_myeloablative_is_reduced_intensity_but_not_the_reverse():
+    nma = tx({"type": "allo_sct", "date": "2024-01-01", "conditioning_intensity": "NMA"})
+    ric = tx({"type": "allo_sct", "date": "2024-01-01", "conditioning_intensity": "RIC"})
+    assert one("{treatment: allo_sct, with: {conditioning_intensity: reduced_intensity}}", nma).status == "pass"
+    assert one("{treatment: allo_sct, with: {conditioning_intensity: nonmyeloablative}}", ric).status == "fail"
+
+
+def test_pregnant_and_not_of_childbearing_potential_is_a_contradiction_not_a_pass():
+    record = {"sex": "female", "pregnant": True, "childbearing_potential": False}
+    rule = "{all: [{field: sex, eq: female}, {field: childbearing_potential, eq: true}, {field: pregnant, eq: true}]}"
+    got = one(rule, record)
+    assert got.status == "unknown", got.reason
+    assert "childbearing_potential" in got.missing
+
+
+@pytest.mark.parametrize("fish,status", [
+    ("nuc ish(TP53x2,D17Z1x2)[20/200]", "unknown"),   # normal in 20 nuclei: the other 180 are not said
+    ("nuc ish(TP53x2,D17Z1x2)[200]", "fail"),         # normal in all 200 scored: ruled out
+    ("nuc ish(TP53x2,D17Z1x2)[200/200]", "fail"),
+    ("nuc ish(TP53x1,D17Z1x2)[45/200]", "pass"),      # abnormal in 45: the rest are normal
+])
+def test_a_normal_fish_pattern_in_part_of_the_nuclei_rules_nothing_out(fish, status):
+    got = one("{cytogenetics: {any_of: [del(17p)]}}", {"cytogenetics": {"fish": fish}})
+    assert got.status == status, got.reason
+
+
+def test_a_later_item_that_might_be_the_anchor_puts_the_window_in_doubt():
+    """'No progression within 3 months after ASCT': a later 'stem cell transplant' (a second
+    ASCT?) may move the window; the progression it would contain is then not ruled out."""
+    rule = "{not: {condition: progression, within: 3 months, after: asct}}"
+    record = {"treatments": [{"type": "asct", "date": "2024-12-20"},
+                             {"type": "stem cell transplant", "date": "2025-02-20"}],
+              "complete": ["treatments"],
+              "conditions": {"progression": {"present": True, "date": "2025-04-01", "end": "2025-04-20"}}}
+    got = one(rule, record)
+    assert got.status == "unknown", got.reason
+    assert "treatments[1].type (is it a later asct?)" in got.missing
+    record["treatments"][1]["type"] = "chemotherapy"        # not a transplant: the ASCT anchors
+    assert one(rule, record).status == "pass"

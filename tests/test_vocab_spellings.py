@@ -59,7 +59,7 @@ SPELLINGS = [
     ("Kreatinin-Clearance", "crcl"), ("CKD-EPI", "egfr"),
     ("ALTL", "alt"), ("ALT/GPT", "alt"), ("GPT (ALAT)", "alt"), ("ASTL", "ast"), ("AST/GOT", "ast"),
     ("Alkalische Phosphatase", "alkaline_phosphatase"), ("Laktatdehydrogenase", "ldh"),
-    ("Neutrophils abs", "anc"), ("ABS NEUTROPHILS", "anc"), ("Gran#", "anc"), ("NEUT#", "anc"),
+    ("Neutrophils abs", "anc"), ("ABS NEUTROPHILS", "anc"), ("NEUT#", "anc"),
     ("Neutrophile absolut", "anc"), ("LYMPH#", "lymphocytes"), ("Lymphocytes abs", "lymphocytes"),
     ("WBC#", "wbc"), ("Leukozyten", "wbc"), ("Thrombozyten", "platelets"), ("trombocyten", "platelets"),
     ("PLT#", "platelets"), ("Erythrozyten", "rbc"),
@@ -108,6 +108,8 @@ NOT_THAT = [
     ("Ionized Ca", "calcium"), ("iCa", "calcium"), ("Ionized calcium", "corrected_calcium"),
     ("Corr Ca", "calcium"), ("NEUT%", "anc"), ("Gran%", "anc"), ("LYMPH%", "lymphocytes"),
     ("Quick", "inr"), ("Mg", "magnesium"), ("cr", "creatinine"), ("k", "potassium"),
+    # the granulocyte count (neutrophils, eosinophils, basophils) is higher than the ANC
+    ("Gran#", "anc"), ("AGC", "anc"), ("absolute granulocyte count", "anc"),
 ]
 
 
@@ -335,11 +337,15 @@ BOUNDARIES = [
     ("hemoglobin", "ge", "10 g/dL", "6.21 mmol/L", "pass"),
     ("hemoglobin", "lt", "80 g/L", "4.96 mmol/L", "pass"),         # 79.93 g/L
     ("hemoglobin", "lt", "80 g/L", "4.97 mmol/L", "fail"),         # 80.09 g/L
-    # a log10 viral load is its plain value: 3.0 log IU/mL = 1000 IU/mL
+    # a log10 viral load is its plain value: 3.0 log IU/mL = 1000 IU/mL, and as the laboratory
+    # rounded it, it stands for 10^2.95 to 10^3.05 (891 to 1122 IU/mL)
     ("hbv_dna", "gt", "200 IU/mL", "3.0 log IU/mL", "pass"),
-    ("hbv_dna", "gt", "200 IU/mL", "2.3 log IU/mL", "fail"),       # 199.5 IU/mL
-    ("hbv_dna", "lt", "1000 IU/mL", "3 log10 IU/mL", "fail"),      # exactly 1000
-    ("hbv_dna", "le", "1000 IU/mL", "3 log10 IU/mL", "pass"),
+    ("hbv_dna", "gt", "200 IU/mL", "2.3 log IU/mL", "unknown"),    # 178 to 224 IU/mL: either side
+    ("hbv_dna", "gt", "200 IU/mL", "2.30 log IU/mL", "unknown"),   # 197.2 to 201.8 IU/mL
+    ("hbv_dna", "gt", "200 IU/mL", "2.2 log IU/mL", "fail"),       # at most 177.8 IU/mL
+    ("hbv_dna", "gt", "200 IU/mL", "2.4 log IU/mL", "pass"),       # at least 223.9 IU/mL
+    ("hbv_dna", "lt", "1000 IU/mL", "3.00 log10 IU/mL", "unknown"),  # 988.6 to 1012 IU/mL
+    ("hbv_dna", "le", "2000 IU/mL", "3.0 log10 IU/mL", "pass"),
     ("hbv_dna", "lt", "20 IU/mL", "<1.3 log IU/mL", "pass"),       # < 19.95 IU/mL
     ("hbv_dna", "gt", "200 IU/mL", "<1.3 log IU/mL", "fail"),
     ("hbv_dna", "lt", "20 IU/mL", ">1.3 log IU/mL", "unknown"),    # > 19.95: may be under 20 or not
@@ -358,7 +364,7 @@ def test_a_unit_spelling_decides_at_the_exact_boundary(analyte, op, threshold, v
 
 def test_the_explanation_shows_the_log_value_as_written_and_what_it_is():
     got = criterion("hbv_dna", "gt", "200 IU/mL", "3.0 log IU/mL")
-    assert "3 log IU/mL (= 1000 IU/mL)" in got.reason, got.reason
+    assert "3.0 log IU/mL (= 891.3 to 1122 IU/mL, as rounded)" in got.reason, got.reason
     got = criterion("hbv_dna", "lt", "20 IU/mL", "<1.3 log IU/mL")
     assert "<1.3 log IU/mL (= <19.95 IU/mL)" in got.reason, got.reason
 

@@ -567,6 +567,8 @@ class _Compiler:
                 self.error(raw.where(k), f"'{k}' needs a value or a list of values (text, number, true, false)")
                 return None
             attr = vocab.name_key(k)
+            # an alias names its attribute ('subtype: IgM' is the isotype)
+            attr = next((a for a, (_, aliases) in vocab.attributes().items() if attr in aliases), attr)
             closed = vocab.attributes().get(attr)
             if closed is not None:
                 known = [closed[0].canonical(x) if isinstance(x, str) else None for x in values]
@@ -574,7 +576,8 @@ class _Compiler:
                     if c is None:
                         self.error(raw.where(k), f"'{x}' is not a known {k}", closed[0].suggest(str(x)))
                         return None
-                values = known
+                # a value covers the values that are kinds of it (relapsed covers relapsed_refractory)
+                values = vocab.with_descendants(closed[0], known)
             out[attr] = frozenset(vocab.name_key(x) if isinstance(x, str) else x for x in values)
         return out
 

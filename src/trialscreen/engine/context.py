@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from trialscreen.engine.logic import fmt
 from trialscreen.engine.nodes import NOTHING, RESULT_WORD
@@ -12,6 +13,15 @@ from trialscreen.units import convert
 from trialscreen.units.normalize import normalize
 
 _MG_DL = normalize("mg/dL")
+
+
+@lru_cache(maxsize=None)
+def _kinds(kind: str) -> tuple:
+    """(a treatment type with every kind of it, the broader types an item might be one under)."""
+    from trialscreen import vocab
+
+    kinds = frozenset(vocab.with_descendants(vocab.treatments(), [kind]))
+    return kinds, frozenset(vocab.broader(vocab.treatments(), kinds))
 _ML_MIN = normalize("mL/min")
 
 
@@ -53,12 +63,22 @@ class Context:
             return getattr(p, name), "", (name,)
         return p.flags.get(name), "", (name,)
 
-    def latest_treatment_date(self, kind: str) -> date | None:
-        """The last day of the latest finished treatment of this kind (an anchor for
-        'within N after ...'); ongoing or future treatments are no anchor."""
-        dates = [t.span()[1] for t in self.patient.treatments if t.kind == kind]
-        dates = [d for d in dates if d is not None and d <= self.as_of]
-        return max(dates) if dates else None
+    def latest_treatment_date(self, kind: str) -> tuple:
+        """(the last day of the latest finished treatment of this kind or a kind of it, the
+        paths of later items that might be one): the anchor of 'within N after ...'. Ongoing
+        or future treatments are no anchor. An item recorded only as a broader type ('stem
+        cell transplant') or under a type the vocabulary does not know, finished after that
+        day, might be a later one: then the anchor is in doubt."""
+        kinds, maybe = _kinds(kind)
+        last = None
+        for t in self.patient.treatments:
+            end = t.span()[1]
+            if t.kind in kinds and end is not None and end <= self.as_of and (last is None or end > last):
+                last = end
+        doubt = tuple(f"treatments[{t.index}]" for t in self.patient.treatments
+                      if (t.kind in maybe or not t.known) and (end := t.span()[1]) is not None
+                      and end <= self.as_of and (last is None or end > last))
+        return last, doubt
 
     # --- labs ---------------------------------------------------------------------------
     def lab(self, analyte):

@@ -135,8 +135,8 @@ class Window:
     def bounds(self, ctx):
         """(first, last) day of the window, or None when its anchor has no date."""
         if self.after:
-            anchor = ctx.latest_treatment_date(self.after)
-            if anchor is None:
+            anchor, doubt = ctx.latest_treatment_date(self.after)
+            if anchor is None or doubt:
                 return None
             return anchor, self.within.after(anchor)
         return self.within.before(ctx.as_of), ctx.as_of
@@ -152,6 +152,10 @@ class Window:
         as-of date is not known at screening and does not count."""
         b = self.bounds(ctx)
         if b is None:
+            _, doubt = ctx.latest_treatment_date(self.after)
+            if doubt:
+                return None, tuple(f"{d}.type (is it a later {self.after}?)" for d in doubt), \
+                    f"{', '.join(doubt)} might be a later {self.after}"
             return None, (f"treatments: date of {self.after}",), f"no date of {self.after}"
         start, end = b[0], min(b[1], ctx.as_of)
         if first is None and last is None:
@@ -183,7 +187,7 @@ class Absolute:
         except UnitError as exc:
             return (None, f"{name} {lab.raw} cannot be compared with {self.text}: {exc.message}",
                     (f"labs.{name} in a unit convertible to {self.unit}",), {})
-        interval = Interval.of(lab.value, lab.censor).scaled(f)
+        interval = _interval(lab).scaled(f)
         result = holds(op, interval, self.value)
         miss = _censored_missing(result, name)
         if not explain:
@@ -215,7 +219,7 @@ class Relative:
         if ref is None:
             return (None, f"{name} {lab.raw}: no {label} given, so '{self.text}' cannot be judged",
                     (f"labs.{name}.{self.ref}",), {})
-        interval = Interval.of(lab.value, lab.censor)
+        interval = _interval(lab)
         f = 1.0
         if self.offset is None:
             limit = self.multiplier * ref
@@ -240,6 +244,13 @@ class Relative:
                    "reference": self.ref, "reference_value": ref, "threshold": limit,
                    "threshold_unit": str(unit)}
         return result, _sentence(shown, op, how, result), miss, details
+
+
+def _interval(lab) -> Interval:
+    """What is known of a lab value: exact, a censored bound, or the spread of a rounded log."""
+    if lab.spread is not None:
+        return Interval(*lab.spread)
+    return Interval.of(lab.value, lab.censor)
 
 
 def _censored_missing(result, name: str) -> tuple:
@@ -709,12 +720,14 @@ def _attrs_match(item, attrs: dict, path: str, missing: list) -> list:
         if have is None:
             out.append(None)
             missing.append(f"{path}.{attr}")
-        elif values is not None and not isinstance(have, bool):
-            # a closed set of values: one no spelling matches is for a person to read
-            canonical = values.canonical(have)
+        elif values is not None:
+            # a closed set of values: one no spelling matches is for a person to read (a
+            # yes/no answer too: 'paraprotein: no' might mean nonsecretory)
+            canonical = None if isinstance(have, bool) else values.canonical(have)
             if canonical is None:
+                shown = ("yes" if have else "no") if isinstance(have, bool) else have
                 out.append(None)
-                missing.append(f"{path}.{where} ('{have}' is not a known {attr}: "
+                missing.append(f"{path}.{where} ('{shown}' is not a known {attr}: "
                                f"is it {' or '.join(sorted(values.canonical(x) or str(x) for x in allowed))}?)")
             else:
                 out.append(_norm(canonical) in allowed)

@@ -10,6 +10,7 @@ warning. Laboratory words for a result below detection become a bound.
 from __future__ import annotations
 
 import math
+import re
 
 from trialscreen import vocab
 from trialscreen.engine.logic import cmp
@@ -88,6 +89,8 @@ def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_
         raise r.fail(path, "the unit must be text")
     if not math.isfinite(number):
         raise r.fail(path, "must be a finite number")
+    # the number as the record wrote it ('3.0', not 3): its last digit is what a log was rounded to
+    digits = re.search(r"\d[\d.,]*", value).group(0).replace(",", ".") if isinstance(value, str) else repr(number)
     logged = _delog(r, analyte, number, unit_text, path)  # '3.0 log IU/mL': 1000 IU/mL, the log kept to show
     if logged:
         number, unit_text, written = logged
@@ -99,9 +102,13 @@ def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_
     if lln == 0:  # how laboratories write "no lower limit" (0-40 U/L): there is no LLN to use
         lln = None
     shown = f"{censor or ''}{number:.12g} {unit_text}".strip()  # as written, not rounded
+    spread = None
     if logged:
         shown = f"{censor or ''}{written} (= {censor or ''}{number:.4g} {unit_text})"
-    lab = LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field)
+        if censor is None:  # a log printed to d decimals stands for log +- half its last digit
+            spread = _log_spread(digits)
+            shown = f"{digits} {written.split(' ', 1)[1]} (= {spread[0]:.4g} to {spread[1]:.4g} {unit_text}, as rounded)"
+    lab = LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field, spread=spread)
     _plausible(r, analyte, lab, path)
     return lab
 
@@ -143,6 +150,14 @@ def _delog(r: _Reader, analyte, number, unit_text, path):
     except UnitError as exc:
         raise r.fail(path, exc.message, exc.hint) from None
     return (*plain, f"{number:.12g} {unit_text}") if plain else None
+
+
+def _log_spread(digits: str) -> tuple:
+    """'2.3' (log IU/mL) -> (10**2.25, 10**2.35): the values a log printed to one decimal stands
+    for (the laboratory rounded it). The interval is closed: a conservative reading."""
+    decimals = len(digits.split(".", 1)[1]) if "." in digits else 0
+    x, h = float(digits), 0.5 * 10.0 ** -decimals
+    return 10.0 ** (x - h), 10.0 ** (x + h)
 
 
 def _within(x: float, lo: float, hi: float) -> bool:

@@ -131,6 +131,11 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
     for flag in FLAGS:
         if flag in data:
             p.flags[flag] = r.boolean(data[flag], (flag,))
+    if p.flags.get("pregnant") is True and p.flags.get("childbearing_potential") is False:
+        # one of the two is wrong; a rule must not pass on the one that says "cannot be pregnant"
+        p.flags["childbearing_potential"] = None
+        r.unusable(r.where(("childbearing_potential",)), "'childbearing_potential: false' contradicts "
+                   "'pregnant: true'", "correct the one that is wrong")
     # lab_date: the date of the labs that give none of their own (one date per panel)
     panel = r.date(data["lab_date"], ("lab_date",)) if data.get("lab_date") is not None else None
     if data.get("labs") is not None:

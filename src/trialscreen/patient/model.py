@@ -28,6 +28,8 @@ class LabValue:
     result: bool | None = None   # qualitative result (positive / negative)
     field: str = ""              # where it came from, e.g. labs.creatinine
     problem: str = ""            # why the recorded value cannot be used (then value is None)
+    spread: tuple | None = None  # (low, high) the value stands for when it was printed rounded on a
+                                 # log scale ('2.3 log IU/mL' is 178 to 224 IU/mL)
 
 
 @dataclass(frozen=True)

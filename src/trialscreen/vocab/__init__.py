@@ -331,7 +331,8 @@ def attributes() -> dict:
     form a closed set (attributes.yaml)."""
     out = {}
     for attr, raw in _load("attributes.yaml")["attributes"].items():
-        values = {name: Term(name=name, label=name, synonyms=tuple(str(s) for s in (v or {}).get("synonyms", [])))
+        values = {name: Term(name=name, label=name, synonyms=tuple(str(s) for s in (v or {}).get("synonyms", [])),
+                             extra={"implies": list((v or {}).get("implies", []) or [])})
                   for name, v in raw["values"].items()}
         out[name_key(attr)] = (Vocabulary(f"{attr} value", values, name_key),
                                tuple(name_key(a) for a in raw.get("aliases", []) or []))

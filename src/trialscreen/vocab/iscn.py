@@ -123,6 +123,16 @@ def read_one(text: str) -> Reading:
     if len(nuclei) == 2:
         reading.percent = nuclei[0] * 100 / nuclei[1]      # exact where it can be (28/200: 14.0)
     _interpret(counts, relations, reading)
+    if len(nuclei) == 2 and nuclei[0] < nuclei[1] and True not in reading.findings.values():
+        # [n/total] after an abnormal pattern: the other nuclei are normal (ISCN). After a
+        # pattern that is all normal ('TP53x2' in 20 of 200), the other 180 differ in a way the
+        # report does not say: nothing is ruled out
+        n, total = nuclei
+        for finding, value in list(reading.findings.items()):
+            if value is False:
+                del reading.findings[finding]
+                reading.unusable[finding] = (f"it is ruled out in {n} of {total} nuclei only; the "
+                                             f"report does not describe the other {total - n}")
     _with_parents(reading)
     return reading
 
