@@ -33,18 +33,7 @@ def read_cytogenetics(r: _Reader, data: dict) -> dict:
     named = {k: v for k, v in data.items() if k not in reports}
     for name, canonical, raw, path in _known(r, named, "cytogenetics", vocab.findings(), _finding_present):
         keys[name] = name
-        percent = None
-        value = raw
-        when = None
-        if isinstance(raw, dict):
-            for key in raw:
-                if key not in ("result", "percent", "date", "method"):
-                    raise r.fail(path + (key,), f"unknown key '{key}' in a cytogenetic result",
-                                 hint="use result and percent")
-            value = raw.get("result")
-            if raw.get("percent") is not None:
-                percent = r.number(raw["percent"], path + ("percent",), 0, 100)
-            when = r.opt_date(raw, "date", path)
+        value, percent, when = _result_fields(r, raw, path)
         if isinstance(value, (dict, list)):
             raise r.fail(path, f"is not a result for {canonical}", hint="use " + vocab.QUALITATIVE_WORDS)
         problem = ""
@@ -61,6 +50,19 @@ def read_cytogenetics(r: _Reader, data: dict) -> dict:
     for name, raw in reports.items():
         _iscn_entry(r, name, raw, out, keys, mixed)
     return _implied(r, out, keys)
+
+
+def _result_fields(r: _Reader, raw, path: tuple) -> tuple:
+    """(result, percent, date) of a cytogenetics entry: a bare result, or an object with
+    result, percent, date and method."""
+    if not isinstance(raw, dict):
+        return raw, None, None
+    for key in raw:
+        if key not in ("result", "percent", "date", "method"):
+            raise r.fail(path + (key,), f"unknown key '{key}' in a cytogenetic result",
+                         hint="use result, percent, date and method")
+    percent = r.number(raw["percent"], path + ("percent",), 0, 100) if raw.get("percent") is not None else None
+    return raw.get("result"), percent, r.opt_date(raw, "date", path)
 
 
 _ISCN_HINT = ("check the FISH report; where the lab states the finding, give it by name "
@@ -83,17 +85,7 @@ def _iscn_entry(r: _Reader, name: str, raw, out: dict, keys: dict, mixed: set) -
     path = ("cytogenetics", name)
     text = _iscn_text(name, raw)
     in_key = text == name
-    percent = when = None
-    value = raw
-    if isinstance(raw, dict):
-        for key in raw:
-            if key not in ("result", "percent", "date", "method"):
-                raise r.fail(path + (key,), f"unknown key '{key}' in a cytogenetic result",
-                             hint="use result, percent, date and method")
-        value = raw.get("result")
-        if raw.get("percent") is not None:
-            percent = r.number(raw["percent"], path + ("percent",), 0, 100)
-        when = r.opt_date(raw, "date", path)
+    value, percent, when = _result_fields(r, raw, path)
     undecided = ""
     if in_key and not (isinstance(raw, dict) and value is None):
         try:
