@@ -103,7 +103,7 @@ SPELLINGS = [
     ("1q gain/amplification", "1q+"),
     ("17p/TP53 deletion", "del(17p)"),
     ("IGH-r", "IGH rearrangement"),
-    ("-13", "del(13q)"),
+    ("-13", "monosomy 13"),
     ("t(4;14)(p16.3;q32.3)", "t(4;14)"),
 ]
 

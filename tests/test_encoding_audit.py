@@ -204,3 +204,9 @@ def test_a_later_item_that_might_be_the_anchor_puts_the_window_in_doubt():
     assert "treatments[1].type (is it a later asct?)" in got.missing
     record["treatments"][1]["type"] = "chemotherapy"        # not a transplant: the ASCT anchors
     assert one(rule, record).status == "pass"
+
+
+@pytest.mark.parametrize("result,status", [("not detected", "unknown"), ("detected", "pass")])
+def test_monosomy_13_implies_del_13q_but_its_absence_says_nothing_of_an_interstitial_deletion(result, status):
+    got = one("{cytogenetics: {any_of: [del(13q)]}}", {"cytogenetics": {"-13": result}})
+    assert got.status == status, got.reason
