@@ -13,6 +13,7 @@ from trialscreen.units import convert
 from trialscreen.units.normalize import normalize
 
 _MG_DL = normalize("mg/dL")
+_ML_MIN = normalize("mL/min")
 
 
 @lru_cache(maxsize=None)
@@ -22,7 +23,6 @@ def _kinds(kind: str) -> tuple:
 
     kinds = frozenset(vocab.with_descendants(vocab.treatments(), [kind]))
     return kinds, frozenset(vocab.broader(vocab.treatments(), kinds))
-_ML_MIN = normalize("mL/min")
 
 
 class Context:
