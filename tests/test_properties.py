@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from conftest import ELIGIBLE, EXAMPLES, ROOT
 from trialscreen.criteria.compile import compile_text
 from trialscreen.criteria.library import bundled_trials, load_trial
-from trialscreen.engine import nodes as N
+from trialscreen.engine.nodes import Absolute, LabResult, LabTest
 from trialscreen.engine.screen import screen
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.units import convert
@@ -293,9 +293,9 @@ def thresholds(analyte: str) -> tuple:
                 while stack:
                     node = stack.pop()
                     stack.extend(node.children())
-                    if isinstance(node, N.LabTest) and node.analyte.name == analyte:
+                    if isinstance(node, LabTest) and node.analyte.name == analyte:
                         for _, thr in node.alternatives:
-                            if isinstance(thr, N.Absolute):
+                            if isinstance(thr, Absolute):
                                 unit = node.analyte.units[0]
                                 out.append(thr.value * convert.factor(thr.unit, unit, node.analyte))
     return tuple(out)
@@ -310,7 +310,7 @@ def trials_using(analyte: str) -> tuple:
         while nodes:
             node = nodes.pop()
             nodes.extend(node.children())
-            if isinstance(node, (N.LabTest, N.LabResult)) and node.analyte.name == analyte:
+            if isinstance(node, (LabTest, LabResult)) and node.analyte.name == analyte:
                 out.append(trial)
                 break
     return tuple(out)

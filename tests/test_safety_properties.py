@@ -71,7 +71,7 @@ from hypothesis import strategies as st
 from conftest import ELIGIBLE, EXAMPLES, ROOT
 from trialscreen import vocab
 from trialscreen.criteria.library import bundled_trials, load_trial
-from trialscreen.engine import nodes as N
+from trialscreen.engine.nodes import ConditionTest, FindingTest, LabResult, LabTest, TreatmentTest
 from trialscreen.engine.screen import screen
 from trialscreen.engine.timewin import parse_duration
 from trialscreen.errors import PatientError
@@ -195,11 +195,11 @@ def reads(trial_id: str) -> dict:
         window = getattr(node, "window", None)
         if getattr(window, "after", None):
             out["treatments"].add(window.after)
-        if isinstance(node, N.FindingTest):
+        if isinstance(node, FindingTest):
             out["findings"].update(node.findings)
-        elif isinstance(node, N.ConditionTest):
+        elif isinstance(node, ConditionTest):
             out["conditions"].update(node.names)
-        elif isinstance(node, N.TreatmentTest):
+        elif isinstance(node, TreatmentTest):
             out["treatments"].update(node.names if node.names is not None else vocab.treatments().entries)
     return out
 
@@ -361,7 +361,7 @@ def widest_lab_window(trial_id: str) -> int:
     """The longest window (days) in which a lab can decide a criterion of the trial: its lab
     rules' ``within`` and its ``screening_window``."""
     t = trial(trial_id)
-    widest = [_days(n.within) for n in _nodes(t) if isinstance(n, (N.LabTest, N.LabResult)) and n.within]
+    widest = [_days(n.within) for n in _nodes(t) if isinstance(n, (LabTest, LabResult)) and n.within]
     window = getattr(t, "screening_window", None)
     if window is None and t.path:
         raw = yaml.safe_load(Path(t.path).read_text(encoding="utf-8")).get("screening_window")

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from trialscreen import vocab
 from trialscreen.criteria.yamlsrc import LList, LMap, load_yaml
-from trialscreen.engine import nodes as N
+from trialscreen.engine.logic import SYMBOL
+from trialscreen.engine.nodes import Absolute, All, AllergyTest, Any, AttestationTest, ConditionTest, DiagnosisTest, FieldTest, FindingTest, LabResult, LabTest, NeoplasmTest, Not, Reference, Relative, TreatmentTest, Window
 from trialscreen.engine.logic import OP_WORDS, fmt
 from trialscreen.engine.screen import Criterion, Trial
 from trialscreen.engine.timewin import parse_duration
@@ -224,15 +225,15 @@ class _Compiler:
 
     def n_all(self, obj, pos):
         items = self.children(obj, "all", pos)
-        return N.All(items) if items else None
+        return All(items) if items else None
 
     def n_any(self, obj, pos):
         items = self.children(obj, "any", pos)
-        return N.Any(items) if items else None
+        return Any(items) if items else None
 
     def n_not(self, obj, pos):
         inner = self.node(obj["not"], pos)
-        return N.Not(inner) if inner else None
+        return Not(inner) if inner else None
 
     def n_use(self, obj, pos):
         name = obj["use"]
@@ -246,7 +247,7 @@ class _Compiler:
             self.error(pos, f"no definition named '{name}'",
                        f"did you mean '{close}'?" if close else "define it under 'definitions:'")
             return None
-        return N.Reference(name, node)
+        return Reference(name, node)
 
     # lab ---------------------------------------------------------------------------------
     def n_lab(self, obj, pos):
@@ -275,7 +276,7 @@ class _Compiler:
             if expected is None:
                 self.error(where, f"'{obj['is']}' is not positive or negative")
                 return None
-            return N.LabResult(analyte, expected, within)
+            return LabResult(analyte, expected, within)
         if analyte.qualitative:
             self.error(where, f"{analyte.name} is a qualitative test", "use 'is: positive' or 'is: negative'")
             return None
@@ -294,7 +295,7 @@ class _Compiler:
                 thr = self.threshold(alt[aop], analyte, alt.where(aop))
                 if thr is None:
                     return None
-                if not isinstance(thr, N.Absolute):
+                if not isinstance(thr, Absolute):
                     self.error(apos, "by_unit alternatives must be absolute thresholds with units")
                     return None
                 out.append((OP_WORDS[aop], thr))
@@ -304,7 +305,7 @@ class _Compiler:
                         self.error(where, f"by_unit alternatives {a.text} and {b.text} are in convertible units",
                                    "by_unit is for units that do not convert (IU/mL vs copies/mL)")
                         return None
-            return N.LabTest(analyte, out, within)
+            return LabTest(analyte, out, within)
         if op in ("between", "outside"):
             pair = obj[op]
             if not isinstance(pair, LList) or len(pair) != 2:
@@ -314,18 +315,18 @@ class _Compiler:
             hi = self.threshold(pair[1], analyte, pair.where(1))
             if lo is None or hi is None:
                 return None
-            if isinstance(lo, N.Absolute) and isinstance(hi, N.Absolute):
+            if isinstance(lo, Absolute) and isinstance(hi, Absolute):
                 lo_v = lo.value * convert.factor(lo.unit, hi.unit, analyte)
                 if lo_v > hi.value:
                     self.error(where, f"the range [{lo.text}, {hi.text}] is empty", "put the low end first")
             if op == "between":
-                return N.All([N.LabTest(analyte, [(">=", lo)], within),
-                              N.LabTest(analyte, [("<=", hi)], within)])
-            return N.Any([N.LabTest(analyte, [("<", lo)], within), N.LabTest(analyte, [(">", hi)], within)])
+                return All([LabTest(analyte, [(">=", lo)], within),
+                              LabTest(analyte, [("<=", hi)], within)])
+            return Any([LabTest(analyte, [("<", lo)], within), LabTest(analyte, [(">", hi)], within)])
         thr = self.threshold(obj[op], analyte, where)
         if thr is None:
             return None
-        return N.LabTest(analyte, [(OP_WORDS[op], thr)], within)
+        return LabTest(analyte, [(OP_WORDS[op], thr)], within)
 
     def threshold(self, raw, analyte, pos):
         if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
@@ -348,8 +349,8 @@ class _Compiler:
                     self.error(pos, f"in threshold '{text}': {exc.message}", exc.hint)
                     return None
                 off = float(m.group("off")) * (1 if m.group("sign") == "+" else -1)
-                return N.Relative(ref, 1.0, off, unit, text)
-            return N.Relative(ref, mult, None, None, text)
+                return Relative(ref, 1.0, off, unit, text)
+            return Relative(ref, mult, None, None, text)
         try:
             censor, number, unit_text = split_value(text)
             if not math.isfinite(number):  # 1e999, .inf, .nan
@@ -367,7 +368,7 @@ class _Compiler:
             self.error(pos, f"in threshold '{text}': {exc.message}", exc.hint)
             return None
         shown = f"{fmt(number)} {unit}" if unit is not DIMENSIONLESS else fmt(number)
-        return N.Absolute(number, unit, shown)
+        return Absolute(number, unit, shown)
 
     def check_unit(self, unit, analyte):
         if convert.family_of(unit, analyte)[0] is not None:
@@ -403,7 +404,7 @@ class _Compiler:
                            vocab.treatments().suggest(str(after)))
                 return None
             after = canonical
-        return N.Window(within, after)
+        return Window(within, after)
 
     # field -------------------------------------------------------------------------------
     def n_field(self, obj, pos):
@@ -425,7 +426,7 @@ class _Compiler:
             values = self.field_values(raw, kind, where)
             if values is None:
                 return None
-            return N.FieldTest(name, "in", frozenset(values), "in " + _range_text(values))
+            return FieldTest(name, "in", frozenset(values), "in " + _range_text(values))
         if op in ("between", "outside"):
             if not isinstance(raw, LList) or len(raw) != 2:
                 self.error(where, f"'{op}' needs [low, high]")
@@ -434,7 +435,7 @@ class _Compiler:
             hi = self.field_value(raw[1], kind, raw.where(1))
             if lo is None or hi is None:
                 return None
-            return N.FieldTest(name, op, (lo, hi), f"{op} {fmt(lo)} and {fmt(hi)}")
+            return FieldTest(name, op, (lo, hi), f"{op} {fmt(lo)} and {fmt(hi)}")
         value = self.field_value(raw, kind, where)
         if value is None:
             return None
@@ -445,7 +446,7 @@ class _Compiler:
         shown = value if not isinstance(value, bool) else ("yes" if value else "no")
         shown = fmt(shown) if isinstance(shown, float) else shown
         unit = {"kg": " kg", "cm": " cm"}.get(kind, "")
-        return N.FieldTest(name, sym, value, f"{N.SYMBOL[sym]} {shown}{unit}")
+        return FieldTest(name, sym, value, f"{SYMBOL[sym]} {shown}{unit}")
 
     def field_values(self, raw, kind, pos):
         if isinstance(raw, str) and re.match(r"^\s*\d+\s*\.\.\s*\d+\s*$", raw):
@@ -528,7 +529,7 @@ class _Compiler:
             return None
         if bad:
             return None
-        return N.FindingTest(canon, "any" if modes[0] == "any_of" else "none",
+        return FindingTest(canon, "any" if modes[0] == "any_of" else "none",
                              float(minp) if minp is not None else None)
 
     # list sections ---------------------------------------------------------------------
@@ -586,7 +587,7 @@ class _Compiler:
         attrs = self.attrs(obj)
         if names is None or attrs is None:
             return None
-        return N.DiagnosisTest(names, attrs, self.window(obj))
+        return DiagnosisTest(names, attrs, self.window(obj))
 
     def n_condition(self, obj, pos):
         names = self.names(obj["condition"], pos, vocab.conditions())
@@ -608,7 +609,7 @@ class _Compiler:
         if active is not None and not isinstance(active, bool):
             self.error(obj.where("active"), "active must be true or false")
             return None
-        return N.ConditionTest(list(dict.fromkeys(names)), grade, active, self.window(obj))
+        return ConditionTest(list(dict.fromkeys(names)), grade, active, self.window(obj))
 
     def n_treatment(self, obj, pos):
         raw = obj["treatment"]
@@ -648,7 +649,7 @@ class _Compiler:
                 return None
             op, n = next(iter(c.items()))
             count = (OP_WORDS[op], n)
-        return N.TreatmentTest(names, attrs, self.window(obj), drugs=drugs, duration=duration, count=count,
+        return TreatmentTest(names, attrs, self.window(obj), drugs=drugs, duration=duration, count=count,
                                maybe=maybe, asked=asked)
 
     def n_neoplasm(self, obj, pos):
@@ -680,7 +681,7 @@ class _Compiler:
                 self.error(raw.where(i), "each exception is a type name or {type: ..., attribute: value}")
                 return None
         free = self.duration(spec, "unless_tumor_free_for") if "unless_tumor_free_for" in spec else None
-        return N.NeoplasmTest(exempt, free)
+        return NeoplasmTest(exempt, free)
 
     def n_attestation(self, obj, pos):
         name = obj["attestation"]
@@ -692,11 +693,11 @@ class _Compiler:
             self.error(obj.where("is"), "is must be true or false")
             return None
         question = obj.get("question", "")
-        return N.AttestationTest(name, expected, str(question))
+        return AttestationTest(name, expected, str(question))
 
     def n_allergy(self, obj, pos):
         names = self.names(obj["allergy"], pos, vocab.drugs())
-        return N.AllergyTest(names) if names is not None else None
+        return AllergyTest(names) if names is not None else None
 
 
 def _close(word: str, options) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 
-from trialscreen.engine import nodes as N
+from trialscreen.engine.nodes import Absolute, All, ConditionTest, FieldTest, FindingTest, LabTest, NeoplasmTest, TreatmentTest
 from trialscreen.engine.logic import fmt
 from trialscreen.errors import Location, Problem, UnitError
 from trialscreen.units import convert
@@ -39,7 +39,7 @@ def lint_trial(trial) -> list[Problem]:
             if rule is None:
                 continue
             for node in walk(rule):
-                if isinstance(node, N.All):
+                if isinstance(node, All):
                     out.extend(Problem(where, f"{c.id}: {m}", severity="warning") for m in _contradictions(node))
                 out.extend(Problem(where, f"{c.id}: {m}", severity="warning") for m in _impossible(node))
         for number in _drift(c):
@@ -51,16 +51,16 @@ def lint_trial(trial) -> list[Problem]:
 
 def _bounds(node):
     """(subject, op, value) for simple numeric comparisons, in one unit per subject."""
-    if isinstance(node, N.LabTest) and len(node.alternatives) == 1:
+    if isinstance(node, LabTest) and len(node.alternatives) == 1:
         op, thr = node.alternatives[0]
-        if isinstance(thr, N.Absolute):
+        if isinstance(thr, Absolute):
             family = node.analyte.units[0] if node.analyte.units else thr.unit
             try:
                 value = thr.value * convert.factor(thr.unit, family, node.analyte)
             except UnitError:
                 return None
             return (f"{node.analyte.name} ({family})", op, value, f"{node.analyte.name} {op} {thr.text}")
-    if isinstance(node, N.FieldTest) and node.op in ("<", "<=", ">", ">=") and isinstance(node.value, float):
+    if isinstance(node, FieldTest) and node.op in ("<", "<=", ">", ">=") and isinstance(node.value, float):
         return (node.field, node.op, node.value, f"{node.field} {node.op} {fmt(node.value)}")
     return None
 
@@ -75,7 +75,7 @@ def _feasible(ops) -> bool:
     return lo < hi or (lo == hi and not lo_open and not hi_open)
 
 
-def _contradictions(node: N.All) -> list[str]:
+def _contradictions(node: All) -> list[str]:
     groups: dict = {}
     for child in node.items:
         b = _bounds(child)
@@ -90,14 +90,14 @@ def _contradictions(node: N.All) -> list[str]:
 
 
 def _impossible(node) -> list[str]:
-    if isinstance(node, N.FieldTest) and node.field in FIELD_RANGE and isinstance(node.value, float):
+    if isinstance(node, FieldTest) and node.field in FIELD_RANGE and isinstance(node.value, float):
         lo, hi = FIELD_RANGE[node.field]
         if not _feasible([(">=", lo), ("<=", hi), (node.op, node.value)]):
             return [f"no patient can have {node.field} {node.op} {fmt(node.value)} "
                     f"(possible: {fmt(lo)} to {fmt(hi)})"]
-    if isinstance(node, N.LabTest):
+    if isinstance(node, LabTest):
         for op, thr in node.alternatives:
-            if isinstance(thr, N.Absolute) and op in ("<", "<=") and thr.value <= 0 and not (op == "<=" and thr.value == 0):
+            if isinstance(thr, Absolute) and op in ("<", "<=") and thr.value <= 0 and not (op == "<=" and thr.value == 0):
                 return [f"no lab value can be {op} {thr.text}"]
     return []
 
@@ -108,31 +108,31 @@ def _logic_numbers(criterion) -> set[float]:
         if rule is None:
             continue
         for node in walk(rule):
-            if isinstance(node, N.LabTest):
+            if isinstance(node, LabTest):
                 if node.within:
                     nums.add(node.within.n)
                 for _, thr in node.alternatives:
                     nums.update(float(x) for x in re.findall(r"\d+(?:\.\d+)?", thr.text))
-                    if isinstance(thr, N.Absolute):
+                    if isinstance(thr, Absolute):
                         nums.add(thr.value)
                         try:  # the same threshold in the analyte's other units
                             for fam in node.analyte.units:
                                 nums.add(round(thr.value * convert.factor(thr.unit, fam, node.analyte), 6))
                         except UnitError:
                             pass
-            elif isinstance(node, N.FieldTest):
+            elif isinstance(node, FieldTest):
                 values = node.value if isinstance(node.value, (tuple, frozenset)) else (node.value,)
                 nums.update(float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool))
-            elif isinstance(node, N.ConditionTest) and node.grade:
+            elif isinstance(node, ConditionTest) and node.grade:
                 nums.add(node.grade[1])
-            elif isinstance(node, N.FindingTest) and node.min_percent:
+            elif isinstance(node, FindingTest) and node.min_percent:
                 nums.add(node.min_percent)
             window = getattr(node, "window", None)  # diagnosis, condition and treatment rules
             if window is not None:
                 nums.add(window.within.n)
-            if isinstance(node, N.TreatmentTest) and node.duration:
+            if isinstance(node, TreatmentTest) and node.duration:
                 nums.add(node.duration[1].n)
-            if isinstance(node, N.NeoplasmTest) and node.free_for:
+            if isinstance(node, NeoplasmTest) and node.free_for:
                 nums.add(node.free_for.n)
     return nums
 

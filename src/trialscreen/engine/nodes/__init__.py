@@ -1,0 +1,21 @@
+"""The compiled form of a criterion: a small tree of node objects.
+
+Criteria files are compiled once into these nodes (see trialscreen.criteria);
+each node evaluates a patient to True, False or None (unknown) and returns
+the data items that would decide it when the answer is unknown. When the
+context asks for explanations, each leaf also records a *check*: plain data
+with the value, the threshold, the conversion and a sentence for people.
+
+One module per family of rules: base (the node class, all / any / not, references,
+windows), labs, fields, findings, events (diagnoses, neoplasms), treatments, conditions.
+"""
+
+from trialscreen.engine.nodes.base import NOTHING, RESULT_WORD, Node, All, Any, Not, Window, Reference, show_value, future_words, future_missing, dated  # noqa: F401
+from trialscreen.engine.nodes.labs import Absolute, Relative, LabTest, LabResult  # noqa: F401
+from trialscreen.engine.nodes.fields import FIELD_LABELS, FieldTest, AttestationTest, AllergyTest  # noqa: F401
+from trialscreen.engine.nodes.findings import FindingTest  # noqa: F401
+from trialscreen.engine.nodes.events import EventTest, DiagnosisTest, NeoplasmTest  # noqa: F401
+from trialscreen.engine.nodes.treatments import TreatmentTest  # noqa: F401
+from trialscreen.engine.nodes.conditions import ConditionTest  # noqa: F401
+
+__all__ = ['NOTHING', 'RESULT_WORD', 'Node', 'All', 'Any', 'Not', 'Window', 'Reference', 'show_value', 'future_words', 'future_missing', 'dated', 'Absolute', 'Relative', 'LabTest', 'LabResult', 'FIELD_LABELS', 'FieldTest', 'AttestationTest', 'AllergyTest', 'FindingTest', 'EventTest', 'DiagnosisTest', 'NeoplasmTest', 'TreatmentTest', 'ConditionTest']
