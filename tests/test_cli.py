@@ -170,11 +170,11 @@ def test_validate_reports_every_problem_with_positions(run, tmp_path):
     result = run("validate", str(bad))
     assert result.exit_code == 65
     lines = result.stderr.strip().splitlines()
-    assert any(f"{bad}:8:" in l and "unknown analyte 'creatinin'" in l and "did you mean 'creatinine'" in l
-               for l in lines)
-    assert any(f"{bad}:11:" in l and "mg/dL cannot convert to platelets" in l for l in lines)
-    assert any("duplicate criterion id 'I2'" in l for l in lines)
-    assert any("unknown key 'colour'" in l for l in lines)
+    assert any(f"{bad}:8:" in line and "unknown analyte 'creatinin'" in line and "did you mean 'creatinine'" in line
+               for line in lines)
+    assert any(f"{bad}:11:" in line and "mg/dL cannot convert to platelets" in line for line in lines)
+    assert any("duplicate criterion id 'I2'" in line for line in lines)
+    assert any("unknown key 'colour'" in line for line in lines)
     assert len(lines) == 4
 
 

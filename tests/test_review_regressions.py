@@ -209,9 +209,9 @@ def test_batch_summary_says_when_a_trial_is_only_partly_encoded(tmp_path):
 
 
 def test_a_bug_while_screening_one_row_loses_that_row_only(tmp_path, monkeypatch):
-    import trialscreen.batch.run as run_module
     from typer.testing import CliRunner
 
+    import trialscreen.batch.run as run_module
     from trialscreen_cli.main import app
 
     real = run_module.screen

@@ -32,7 +32,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from trialscreen import vocab
 from trialscreen.errors import FileReadError, InputError, Location, Problem, UsageError
 from trialscreen.patient.load import FLAGS
@@ -162,7 +161,8 @@ def load_mapping(path: str) -> Mapping:
         values = spec.get("values")
         if values is not None:
             if not isinstance(values, LMap):
-                raise bad(spec.where("values"), "values maps a coded cell to a value, e.g. {1: detected, 0: not detected}")
+                raise bad(spec.where("values"),
+                          "values maps a coded cell to a value, e.g. {1: detected, 0: not detected}")
             values = {_norm_cell(k): (None if v is None else str(v)) for k, v in values.items()}
         unit = spec.get("unit")
         if unit is not None and not isinstance(unit, str):

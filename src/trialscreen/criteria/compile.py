@@ -17,9 +17,26 @@ from pathlib import Path
 
 from trialscreen import vocab
 from trialscreen.criteria.yamlsrc import LList, LMap, load_yaml
-from trialscreen.engine.logic import SYMBOL
-from trialscreen.engine.nodes import Absolute, All, AllergyTest, Any, AttestationTest, ConditionTest, DiagnosisTest, FieldTest, FindingTest, LabResult, LabTest, NeoplasmTest, Not, Reference, Relative, TreatmentTest, Window
-from trialscreen.engine.logic import OP_WORDS, fmt
+from trialscreen.engine.logic import OP_WORDS, SYMBOL, fmt
+from trialscreen.engine.nodes import (
+    Absolute,
+    All,
+    AllergyTest,
+    Any,
+    AttestationTest,
+    ConditionTest,
+    DiagnosisTest,
+    FieldTest,
+    FindingTest,
+    LabResult,
+    LabTest,
+    NeoplasmTest,
+    Not,
+    Reference,
+    Relative,
+    TreatmentTest,
+    Window,
+)
 from trialscreen.engine.screen import Criterion, Trial
 from trialscreen.engine.timewin import parse_duration
 from trialscreen.errors import CriteriaError, FileReadError, Location, Problem, UnitError

@@ -13,8 +13,17 @@ from __future__ import annotations
 import math
 import re
 
-from trialscreen.engine.nodes import Absolute, All, ConditionTest, FieldTest, FindingTest, LabTest, NeoplasmTest, TreatmentTest
 from trialscreen.engine.logic import fmt
+from trialscreen.engine.nodes import (
+    Absolute,
+    All,
+    ConditionTest,
+    FieldTest,
+    FindingTest,
+    LabTest,
+    NeoplasmTest,
+    TreatmentTest,
+)
 from trialscreen.errors import Location, Problem, UnitError
 from trialscreen.units import convert
 
@@ -82,7 +91,7 @@ def _contradictions(node: All) -> list[str]:
         if b:
             groups.setdefault(b[0], []).append(b)
     out = []
-    for subject, items in groups.items():
+    for items in groups.values():
         if len(items) > 1 and not _feasible([(op, v) for _, op, v, _ in items]):
             out.append("thresholds contradict each other: " + " and ".join(t for *_, t in items)
                        + " cannot both hold")
@@ -97,7 +106,9 @@ def _impossible(node) -> list[str]:
                     f"(possible: {fmt(lo)} to {fmt(hi)})"]
     if isinstance(node, LabTest):
         for op, thr in node.alternatives:
-            if isinstance(thr, Absolute) and op in ("<", "<=") and thr.value <= 0 and not (op == "<=" and thr.value == 0):
+            if not isinstance(thr, Absolute) or op not in ("<", "<="):
+                continue
+            if thr.value < 0 or (thr.value == 0 and op == "<"):
                 return [f"no lab value can be {op} {thr.text}"]
     return []
 

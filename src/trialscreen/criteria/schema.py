@@ -37,7 +37,8 @@ def _value_schemas() -> dict:
     pair = {"type": "array", "items": THRESHOLD, "minItems": 2, "maxItems": 2}
     out = {
         ("all", "all"): rules, ("any", "any"): rules, ("not", "not"): rule,
-        ("use", "use"): {"type": "string", "description": "a name from definitions: (the trial's or _definitions.yaml)"},
+        ("use", "use"): {"type": "string",
+                         "description": "a name from definitions: (the trial's or _definitions.yaml)"},
         ("lab", "lab"): {"enum": _names(vocab.analytes()), "description": "an analyte or a synonym"},
         ("lab", "is"): {"enum": ["positive", "negative", "detected", "not detected"]},
         ("lab", "by_unit"): {"type": "array", "minItems": 2,
@@ -71,7 +72,8 @@ def _value_schemas() -> dict:
             "type": ["object", "null"], "additionalProperties": False,
             "properties": {
                 "except": {"type": "array", "items": {"oneOf": [
-                    {"type": "string"}, {"type": "object", "required": ["type"], "properties": {"type": NAME_OR_LIST}}]}},
+                    {"type": "string"},
+                    {"type": "object", "required": ["type"], "properties": {"type": NAME_OR_LIST}}]}},
                 "unless_tumor_free_for": DURATION}},
         ("attestation", "attestation"): {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
         ("attestation", "is"): {"type": "boolean"},

@@ -198,9 +198,9 @@ def load_yaml(text: str, file: str) -> tuple[object, list[Problem]]:
     try:
         node = loader.get_single_node()
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control characters)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         return None, [Problem(_where(file, text, exc.position),
-                              f"YAML syntax error: {exc.reason}",
-                              f"remove the character #x{exc.character if isinstance(exc.character, int) else ord(exc.character):04x}")]
+                              f"YAML syntax error: {exc.reason}", f"remove the character #x{code:04x}")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)

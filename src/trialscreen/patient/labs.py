@@ -107,7 +107,8 @@ def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_
         shown = f"{censor or ''}{written} (= {censor or ''}{number:.4g} {unit_text})"
         if censor is None:  # a log printed to d decimals stands for log +- half its last digit
             spread = _log_spread(digits)
-            shown = f"{digits} {written.split(' ', 1)[1]} (= {spread[0]:.4g} to {spread[1]:.4g} {unit_text}, as rounded)"
+            log_unit = written.split(" ", 1)[1]
+            shown = f"{digits} {log_unit} (= {spread[0]:.4g} to {spread[1]:.4g} {unit_text}, as rounded)"
     lab = LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field, spread=spread)
     _plausible(r, analyte, lab, path)
     return lab

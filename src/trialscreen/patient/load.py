@@ -16,10 +16,10 @@ from pathlib import Path
 
 from trialscreen import textio, vocab
 from trialscreen.errors import FileReadError, Location, PatientError
+from trialscreen.patient.cytogenetics import read_cytogenetics
 from trialscreen.patient.jsonpos import loads_strict
 from trialscreen.patient.labs import read_lab
 from trialscreen.patient.model import ConditionState, Event, Patient
-from trialscreen.patient.cytogenetics import read_cytogenetics
 from trialscreen.patient.reader import _kind, _known, _Reader
 
 MAX_BYTES = 5_000_000

@@ -57,7 +57,9 @@ _DERIVATIVE = re.compile(r"^\+?der\((\d+)\)(t\((\d+);(\d+)\))(?:\(.*\))?$")
 # two genes fused, either order: IGH::FGFR3, FGFR3/IGH, CCND1-IGH fusion
 _FUSION = re.compile(r"^([a-z][a-z0-9]+?)(?:::|/|-)([a-z][a-z0-9]+?)(?:fusion)?$")
 # 1q21 / CKS1B copy numbers: CKS1B x3, 4 copies of 1q21, CKS1B 3 copies, >=4 copies of 1q21
-_LOCUS_1Q = r"(?:1q|1q21(?:\.\d+)?|cks1b|1q21(?:\.\d+)?/cks1b|cks1b/1q21(?:\.\d+)?|cks1b\(1q21(?:\.\d+)?\)|1q21(?:\.\d+)?\(cks1b\))"
+_BAND_1Q21 = r"1q21(?:\.\d+)?"
+_LOCUS_1Q = (rf"(?:1q|{_BAND_1Q21}|cks1b|{_BAND_1Q21}/cks1b|cks1b/{_BAND_1Q21}|cks1b\({_BAND_1Q21}\)"
+             rf"|{_BAND_1Q21}\(cks1b\))")
 _COPIES_1Q = tuple(re.compile(p) for p in (
     rf"^{_LOCUS_1Q}x(?P<n>\d{{1,3}})$",
     rf"^(?P<ge>>=)?(?P<n>\d{{1,3}})copies(?:of)?{_LOCUS_1Q}$",

@@ -41,7 +41,8 @@ from functools import lru_cache
 _START = re.compile(r"^\s*nuc\s*ish\b", re.I)
 _CHARS = str.maketrans({"\u2019": "'", "\u2032": "'", "\u00d7": "x"})
 _CELLS = re.compile(r"\[\s*(\d{1,7})\s*(?:/\s*(\d{1,7})\s*)?\]\s*\.?\s*$")
-_BAND = r"(?:\d{1,2}|[XY])(?:cen|[pq](?:\d{1,2}(?:\.\d{1,3})?)?)(?:[~\-](?:\d{1,2}|[XY])?(?:cen|[pq](?:\d{1,2}(?:\.\d{1,3})?)?))?"
+_ARM = r"(?:cen|[pq](?:\d{1,2}(?:\.\d{1,3})?)?)"
+_BAND = rf"(?:\d{{1,2}}|[XY]){_ARM}(?:[~\-](?:\d{{1,2}}|[XY])?{_ARM})?"
 _GROUP = re.compile(rf"\s*,?\s*(?P<band>{_BAND})?\s*\((?P<inner>[^()\[\]]*)\)\s*(?:x\s*(?P<n>\d{{1,2}}))?", re.I)
 _PROBE = r"(?:[35]')?[A-Z][A-Z0-9@]*?"
 _ITEM = re.compile(rf"^(?P<p>{_PROBE})(?:\s*x\s*(?P<n>\d{{1,2}}))?$", re.I)

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from trialscreen import vocab
 from trialscreen.errors import UnitError
 from trialscreen.units.normalize import (  # the reader's own tables: what it accepts
-    _ATOMS, _COUNT_SCALE, _ENZYME_ATOMS, _IU_ATOMS, DIMENSIONLESS, Unit, normalize)
+    _ATOMS,
+    _COUNT_SCALE,
+    _ENZYME_ATOMS,
+    _IU_ATOMS,
+    DIMENSIONLESS,
+    Unit,
+    normalize,
+)
 
 # The vocabularies, in the order the command lists them: command word -> what it holds.
 KINDS: dict[str, str] = {
@@ -201,7 +208,8 @@ def unit_spellings() -> list[dict]:
         grouped.setdefault((pint_name, display), []).append(spelling)
     for (pint_name, display), spellings in grouped.items():
         rows.append({"spellings": spellings, "unit": display, "means": _word(pint_name), "note": None})
-    for table, only in ((_ENZYME_ATOMS, "enzyme analytes only"), (_IU_ATOMS, "analytes other than enzymes (for enzymes: U)")):
+    for table, only in ((_ENZYME_ATOMS, "enzyme analytes only"),
+                        (_IU_ATOMS, "analytes other than enzymes (for enzymes: U)")):
         grouped = {}
         for spelling, (pint_name, display) in table.items():
             grouped.setdefault((pint_name, display), []).append(spelling)
@@ -215,7 +223,7 @@ def unit_spellings() -> list[dict]:
             unit = _accepted(f"{prefix}/{volume}", "count")
             if unit is not None and unit.display.startswith("x10^"):  # g/uL is grams
                 by_scale.setdefault(scale, []).append(f"{prefix}/{volume}")
-    for scale, spellings in sorted(by_scale.items()):
+    for _scale, spellings in sorted(by_scale.items()):
         unit = normalize(spellings[0], "count")
         rows.append({"spellings": spellings, "unit": unit.display, "means": meaning(unit),
                      "note": "cell counts only; also per uL, mm3, cmm or L"})

@@ -10,12 +10,30 @@ One module per family of rules: base (the node class, all / any / not, reference
 windows), labs, fields, findings, events (diagnoses, neoplasms), treatments, conditions.
 """
 
-from trialscreen.engine.nodes.base import NOTHING, RESULT_WORD, Node, All, Any, Not, Window, Reference, show_value, future_words, future_missing, dated  # noqa: F401
-from trialscreen.engine.nodes.labs import Absolute, Relative, LabTest, LabResult  # noqa: F401
-from trialscreen.engine.nodes.fields import FIELD_LABELS, FieldTest, AttestationTest, AllergyTest  # noqa: F401
-from trialscreen.engine.nodes.findings import FindingTest  # noqa: F401
-from trialscreen.engine.nodes.events import EventTest, DiagnosisTest, NeoplasmTest  # noqa: F401
-from trialscreen.engine.nodes.treatments import TreatmentTest  # noqa: F401
+from trialscreen.engine.nodes.base import (  # noqa: F401
+    NOTHING,
+    RESULT_WORD,
+    All,
+    Any,
+    Node,
+    Not,
+    Reference,
+    Window,
+    dated,
+    future_missing,
+    future_words,
+    show_value,
+)
 from trialscreen.engine.nodes.conditions import ConditionTest  # noqa: F401
+from trialscreen.engine.nodes.events import DiagnosisTest, EventTest, NeoplasmTest  # noqa: F401
+from trialscreen.engine.nodes.fields import FIELD_LABELS, AllergyTest, AttestationTest, FieldTest  # noqa: F401
+from trialscreen.engine.nodes.findings import FindingTest  # noqa: F401
+from trialscreen.engine.nodes.labs import Absolute, LabResult, LabTest, Relative  # noqa: F401
+from trialscreen.engine.nodes.treatments import TreatmentTest  # noqa: F401
 
-__all__ = ['NOTHING', 'RESULT_WORD', 'Node', 'All', 'Any', 'Not', 'Window', 'Reference', 'show_value', 'future_words', 'future_missing', 'dated', 'Absolute', 'Relative', 'LabTest', 'LabResult', 'FIELD_LABELS', 'FieldTest', 'AttestationTest', 'AllergyTest', 'FindingTest', 'EventTest', 'DiagnosisTest', 'NeoplasmTest', 'TreatmentTest', 'ConditionTest']
+__all__ = [
+    "NOTHING", "RESULT_WORD", "Node", "All", "Any", "Not", "Window", "Reference", "show_value",
+    "future_words", "future_missing", "dated", "Absolute", "Relative", "LabTest", "LabResult", "FIELD_LABELS",
+    "FieldTest", "AttestationTest", "AllergyTest", "FindingTest", "EventTest", "DiagnosisTest",
+    "NeoplasmTest", "TreatmentTest", "ConditionTest",
+]

@@ -1,4 +1,5 @@
-"""The shared part of the rule tree: the node base class, all / any / not, named references, and the time window of a rule."""
+"""The shared part of the rule tree: the node base class, all / any / not, named references,
+and the time window of a rule."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from datetime import date
 
 from trialscreen.engine.logic import fmt, k_not
 from trialscreen.engine.timewin import Duration
-
 
 NOTHING: tuple = ()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from trialscreen.engine.logic import SYMBOL, Interval, holds, k_and, k_or
 from trialscreen.engine.nodes.base import NOTHING, Node, Window, future_missing, future_words
 

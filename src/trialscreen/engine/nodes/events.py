@@ -1,12 +1,13 @@
-"""List sections (diagnoses, neoplasms) and what their rules share with treatments: an item matches a rule's names, attributes and window."""
+"""List sections (diagnoses, neoplasms) and what their rules share with treatments: an item
+matches a rule's names, attributes and window."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from trialscreen.engine.logic import k_and, k_not, k_or
-from trialscreen.engine.timewin import Duration
 from trialscreen.engine.nodes.base import NOTHING, Node, Window, future_missing, future_words, show_value
+from trialscreen.engine.timewin import Duration
 
 
 class EventTest(Node):

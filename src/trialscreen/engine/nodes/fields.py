@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-
 from trialscreen.engine.logic import Interval, fmt, holds, holds_range, k_or
 from trialscreen.engine.nodes.base import NOTHING, Node, show_value
-
 
 FIELD_LABELS = {"age": "age", "sex": "sex", "ecog": "ECOG", "weight": "weight", "height": "height"}
 

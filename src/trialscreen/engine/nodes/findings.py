@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from trialscreen.engine.logic import fmt, k_not, k_or
 from trialscreen.engine.nodes.base import NOTHING, Node, future_missing, future_words
 

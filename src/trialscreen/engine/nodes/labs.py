@@ -1,15 +1,16 @@
-"""Lab rules: a lab value against a threshold (absolute, or relative to the patient's own ULN / LLN), and qualitative results."""
+"""Lab rules: a lab value against a threshold (absolute, or relative to the patient's own
+ULN / LLN), and qualitative results."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from trialscreen.engine.logic import SYMBOL, Interval, fmt, fmt_against, holds
+from trialscreen.engine.nodes.base import NOTHING, Node, dated
 from trialscreen.engine.timewin import Duration
 from trialscreen.errors import UnitError
 from trialscreen.units import convert
 from trialscreen.units.normalize import Unit
-from trialscreen.engine.nodes.base import NOTHING, Node, dated
 
 
 @dataclass(frozen=True)

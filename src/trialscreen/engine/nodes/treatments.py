@@ -1,4 +1,5 @@
-"""Treatment rules: an item of a type (or a kind of it), with drugs, and the aggregates that read the whole history (phase duration, line count)."""
+"""Treatment rules: an item of a type (or a kind of it), with drugs, and the aggregates that
+read the whole history (phase duration, line count)."""
 
 from __future__ import annotations
 
