@@ -20,13 +20,14 @@ from datetime import date
 from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
 from trialscreen.batch.rows import RowError, column_of, row_to_record
 from trialscreen.engine.screen import FAIL, UNKNOWN, screen
+from trialscreen.engine.status import Verdict
 from trialscreen.errors import InputError, Location, PatientError, Problem, TrialscreenError, UsageError
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.patient.reader import UNUSABLE
 from trialscreen.textio import json_text, printable
 
-ERROR = "error"
-VERDICTS = ("eligible", "needs_review", "ineligible", ERROR)
+ERROR = Verdict.ERROR
+VERDICTS = (Verdict.ELIGIBLE, Verdict.NEEDS_REVIEW, Verdict.INELIGIBLE, ERROR)   # the summary's order
 csv.field_size_limit(1_000_000)
 
 

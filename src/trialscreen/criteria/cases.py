@@ -22,11 +22,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from trialscreen.criteria.yamlsrc import load_yaml
+from trialscreen.engine.status import DECIDED, SCREENED, Status
 from trialscreen.errors import CriteriaError, InputError, Location, TrialscreenError
 
-STATUSES = ("pass", "fail", "unknown")
-VERDICTS = ("eligible", "ineligible", "needs_review")
-ALL_STATUSES = ("pass", "fail", "unknown", "not_applicable")
+STATUSES = tuple(DECIDED)
+VERDICTS = tuple(SCREENED)
+ALL_STATUSES = tuple(Status)
 
 
 @dataclass

@@ -17,11 +17,12 @@ from datetime import date
 from trialscreen import __version__
 from trialscreen.engine.context import Context
 from trialscreen.engine.nodes import Node
+from trialscreen.engine.status import Status, Verdict
 from trialscreen.engine.timewin import Duration
 from trialscreen.patient.model import Patient
 
-PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "pass", "fail", "unknown", "not_applicable"
-ELIGIBLE, INELIGIBLE, NEEDS_REVIEW = "eligible", "ineligible", "needs_review"
+PASS, FAIL, UNKNOWN, NOT_APPLICABLE = Status.PASS, Status.FAIL, Status.UNKNOWN, Status.NOT_APPLICABLE
+ELIGIBLE, INELIGIBLE, NEEDS_REVIEW = Verdict.ELIGIBLE, Verdict.INELIGIBLE, Verdict.NEEDS_REVIEW
 
 
 @dataclass
