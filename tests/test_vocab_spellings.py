@@ -346,6 +346,7 @@ BOUNDARIES = [
     ("hbv_dna", "gt", "200 IU/mL", "2.4 log IU/mL", "pass"),       # at least 223.9 IU/mL
     ("hbv_dna", "lt", "1000 IU/mL", "3.00 log10 IU/mL", "unknown"),  # 988.6 to 1012 IU/mL
     ("hbv_dna", "le", "2000 IU/mL", "3.0 log10 IU/mL", "pass"),
+    ("hbv_dna", "lt", "10 IU/mL", ".5 log IU/mL", "pass"),          # 2.8 to 3.5 IU/mL, not 10^5
     ("hbv_dna", "lt", "20 IU/mL", "<1.3 log IU/mL", "pass"),       # < 19.95 IU/mL
     ("hbv_dna", "gt", "200 IU/mL", "<1.3 log IU/mL", "fail"),
     ("hbv_dna", "lt", "20 IU/mL", ">1.3 log IU/mL", "unknown"),    # > 19.95: may be under 20 or not

@@ -90,7 +90,8 @@ def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_
     if not math.isfinite(number):
         raise r.fail(path, "must be a finite number")
     # the number as the record wrote it ('3.0', not 3): its last digit is what a log was rounded to
-    digits = re.search(r"\d[\d.,]*", value).group(0).replace(",", ".") if isinstance(value, str) else repr(number)
+    written_number = _written_number(value) if isinstance(value, str) else repr(number)
+    log_value = number
     logged = _delog(r, analyte, number, unit_text, path)  # '3.0 log IU/mL': 1000 IU/mL, the log kept to show
     if logged:
         number, unit_text, written = logged
@@ -106,9 +107,9 @@ def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_
     if logged:
         shown = f"{censor or ''}{written} (= {censor or ''}{number:.4g} {unit_text})"
         if censor is None:  # a log printed to d decimals stands for log +- half its last digit
-            spread = _log_spread(digits)
+            spread = _log_spread(log_value, written_number)
             log_unit = written.split(" ", 1)[1]
-            shown = f"{digits} {log_unit} (= {spread[0]:.4g} to {spread[1]:.4g} {unit_text}, as rounded)"
+            shown = f"{written_number} {log_unit} (= {spread[0]:.4g} to {spread[1]:.4g} {unit_text}, as rounded)"
     lab = LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field, spread=spread)
     _plausible(r, analyte, lab, path)
     return lab
@@ -153,11 +154,22 @@ def _delog(r: _Reader, analyte, number, unit_text, path):
     return (*plain, f"{number:.12g} {unit_text}") if plain else None
 
 
-def _log_spread(digits: str) -> tuple:
-    """'2.3' (log IU/mL) -> (10**2.25, 10**2.35): the values a log printed to one decimal stands
-    for (the laboratory rounded it). The interval is closed: a conservative reading."""
-    decimals = len(digits.split(".", 1)[1]) if "." in digits else 0
-    x, h = float(digits), 0.5 * 10.0 ** -decimals
+_NUMBER_TEXT = re.compile(r"\d*[.,]?\d+")
+
+
+def _written_number(text: str) -> str:
+    """The number of a value as written ('2.30 log IU/mL' -> '2.30', '.5' -> '.5'): its last
+    digit is what the laboratory rounded to."""
+    found = _NUMBER_TEXT.search(text)
+    return found.group(0).replace(",", ".") if found else ""
+
+
+def _log_spread(x: float, written: str) -> tuple:
+    """A log x printed as ``written`` ('2.3') -> (10**2.25, 10**2.35): the values it stands for
+    (the laboratory rounded it to its last digit). The interval is closed: a conservative
+    reading; a number whose digits are not known stands for +- 0.5."""
+    decimals = len(written.split(".", 1)[1]) if "." in written else 0
+    h = 0.5 * 10.0 ** -decimals
     return 10.0 ** (x - h), 10.0 ** (x + h)
 
 
