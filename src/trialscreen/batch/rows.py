@@ -13,7 +13,7 @@ import re
 
 from trialscreen import vocab
 from trialscreen.batch.columns import ColumnPlan
-from trialscreen.errors import InputError, Location, PatientError
+from trialscreen.errors import InputError, Location, TrialscreenError
 from trialscreen.patient.jsonpos import bounded_int
 from trialscreen.units.normalize import SPACES, number_pattern, plain_number
 
@@ -262,7 +262,7 @@ def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
     return record, where
 
 
-def column_of(error: PatientError, where: dict) -> str | None:
+def column_of(error: TrialscreenError, where: dict) -> str | None:
     """The column header an error of the record reader points to."""
     path = error.location.field or ""
     while path:

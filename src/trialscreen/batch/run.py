@@ -231,7 +231,8 @@ def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> N
     """Say a record's warnings (a cell that cannot be used, an unrecognised finding) by
     row and column, in the patient's warnings (JSON Lines), in the explanation of the
     criteria it leaves unknown (the 'missing' cell), and in the first few on stderr."""
-    located, columns = [], {}
+    located: list = []
+    columns: dict = {}
     for w in patient.warnings:
         column = column_of(PatientError(w.message, w.location), where) or w.location.field
         located.append(Problem(Location(source, row=line, field=column), w.message, w.hint, w.severity))

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from trialscreen.criteria.yamlsrc import load_yaml
+from trialscreen.engine.screen import ScreenResult
 from trialscreen.engine.status import DECIDED, SCREENED, Status
 from trialscreen.errors import CriteriaError, InputError, Location, TrialscreenError
 
@@ -96,7 +97,7 @@ def cases_for(trial_path: Path, trial_id: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
 
 
-def run_case(trial, path: Path) -> tuple[CaseOutcome, object]:
+def run_case(trial, path: Path) -> tuple[CaseOutcome, ScreenResult | None]:
     from trialscreen.engine.screen import screen
     from trialscreen.patient.load import patient_from_dict
 

@@ -34,7 +34,7 @@ def criteria_dirs() -> list[Path]:
 
 def bundled_trials() -> list[Path]:
     """Every trial file in the library, sorted by id."""
-    seen = {}
+    seen: dict[str, Path] = {}
     for d in criteria_dirs():
         if not d.is_dir():
             continue

@@ -41,7 +41,7 @@ def walk(node):
 
 
 def lint_trial(trial) -> list[Problem]:
-    out = []
+    out: list[Problem] = []
     for c in trial.criteria:
         where = Location(trial.path, c.line, None)
         for rule in (c.applies_if, c.rule):

@@ -117,6 +117,7 @@ def cockcroft_gault(ctx: Context):
         need.append("sex")
     if need:
         return None, tuple(missing + need), "creatinine clearance not given and cannot be computed"
+    assert creat is not None and creat.value is not None and isinstance(age, float) and p.weight_kg is not None
     if creat.censor:
         return None, ("labs.crcl",), f"creatinine {creat.raw} is a bound; Cockcroft-Gault needs a value"
     from trialscreen.vocab import analytes

@@ -118,7 +118,9 @@ _STATUS = {
 
 def evaluate_criterion(criterion: Criterion, ctx: Context) -> CriterionResult:
     explain = ctx.explain
-    applies, applies_missing, applies_texts = True, (), []
+    applies: bool | None = True
+    applies_missing: tuple = ()
+    applies_texts: list[str] = []
     if criterion.applies_if is not None:
         ctx.checks = []
         applies, applies_missing = criterion.applies_if.eval(ctx)
@@ -177,7 +179,7 @@ def lab_window(trial: Trial, max_lab_age: Duration | None, as_of: date) -> tuple
     site = (max_lab_age, f"the site's maximum lab age of {max_lab_age}") if max_lab_age else None
     if trial.screening_window is not None:
         own = (trial.screening_window, f"the trial's screening window of {trial.screening_window}")
-        if site is None or trial.screening_window.before(as_of) >= max_lab_age.before(as_of):
+        if max_lab_age is None or trial.screening_window.before(as_of) >= max_lab_age.before(as_of):
             return own
     return site or (DEFAULT_MAX_LAB_AGE, f"the default maximum lab age of {DEFAULT_MAX_LAB_AGE}")
 
@@ -195,7 +197,7 @@ def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: b
 
 
 def _unique(items) -> list:
-    seen = {}
+    seen: dict = {}
     for item in items:
         seen.setdefault(item, None)
     return list(seen)

@@ -26,9 +26,9 @@ def read_cytogenetics(r: _Reader, data: dict) -> dict:
     """Each entry names a finding (a vocabulary spelling) with its result, or is an ISCN
     interphase FISH result ('nuc ish...', as the key or as the value of any key such as
     "fish"), read by trialscreen.vocab.iscn."""
-    out = {}
-    keys = {}      # raw_name of a result -> the record's key it came from (for located errors)
-    mixed = set()  # findings whose percentages disagree between two results (then unknown)
+    out: dict[str, FindingResult] = {}
+    keys: dict[str, str] = {}      # raw_name of a result -> the record's key it came from (for located errors)
+    mixed: set[str] = set()  # findings whose percentages disagree between two results (then unknown)
     reports = {k: v for k, v in data.items() if _iscn_text(k, v) is not None}
     named = {k: v for k, v in data.items() if k not in reports}
     for name, canonical, raw, path in _known(r, named, "cytogenetics", vocab.findings(), _finding_present):
@@ -95,6 +95,7 @@ def _iscn_entry(r: _Reader, name: str, raw, out: dict, keys: dict, mixed: set) -
         if state is not True:  # the text is the result; 'not detected' or 'failed' beside it is not clear
             undecided = "the value beside the nuc ish result is not 'detected'"
     label = name if in_key else f"{name} (nuc ish)"
+    assert text is not None   # the caller passes ISCN entries only
     try:
         readings = iscn.read(text)
     except iscn.IscnError as exc:

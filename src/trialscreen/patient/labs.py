@@ -120,7 +120,7 @@ def _below_detection(r: _Reader, analyte, obj, text, bound, path, field, when, d
     detection limit. With a limit written beside the words, that limit is the bound;
     otherwise the vocabulary's highest usual detection limit for the analyte is; an
     analyte without one cannot be compared, and the value is unknown."""
-    censor = "<"
+    censor: str | None = "<"
     if bound:
         try:
             censor, number, unit_text = split_value(bound, decimal_comma)
@@ -183,6 +183,7 @@ def _plausible(r: _Reader, analyte, lab: LabValue, path: tuple) -> None:
     unit or number (creatinine 2.1 umol/L meant as mg/dL; an ALT ULN of 40 ukat/L):
     refuse to use it, so the criteria that need it are unknown. An LLN of 0 is how
     laboratories write 'no lower limit' and is not checked."""
+    assert lab.unit is not None   # a lab value read with its unit
     found = _RANGES.get((analyte.name, lab.unit), False)
     if found is False:
         found = next(((rng, convert.factor(lab.unit, rng.unit, analyte)) for rng in analyte.plausible

@@ -19,7 +19,7 @@ from trialscreen.errors import FileReadError, Location, PatientError
 from trialscreen.patient.cytogenetics import read_cytogenetics
 from trialscreen.patient.jsonpos import loads_strict
 from trialscreen.patient.labs import read_lab
-from trialscreen.patient.model import ConditionState, Event, Patient
+from trialscreen.patient.model import ConditionState, Event, LabValue, Patient
 from trialscreen.patient.reader import _kind, _known, _Reader
 
 MAX_BYTES = 5_000_000
@@ -120,8 +120,8 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
         raise r.fail(("birth_date",), f"gives an age over {LIMITS['age'][1]}", value=data["birth_date"],
                      hint="correct the birth date")
     if p.birth_date and p.age is not None and p.as_of:
-        computed, _ = p.age_at(p.as_of)
-        if abs(computed - p.age) > 1:
+        computed, _ = p.age_at(p.as_of)     # whole years from the birth date: a number
+        if isinstance(computed, float) and abs(computed - p.age) > 1:
             raise r.fail(("age",), "does not agree with the birth date at the as-of date",
                          hint="give one of age and birth_date, or correct one", value=p.age)
     if data.get("weight") is not None:
@@ -188,7 +188,7 @@ def _condition_present(raw) -> bool | None:
 
 
 def _labs(r: _Reader, labs: dict, panel=None) -> dict:
-    out = {}
+    out: dict[str, LabValue] = {}
     for name, canonical, raw, path in _known(r, labs, "labs", vocab.analytes()):
         analyte = vocab.analytes().entries[canonical]
         if analyte.name in out:
@@ -200,7 +200,7 @@ def _labs(r: _Reader, labs: dict, panel=None) -> dict:
 
 
 def _conditions(r: _Reader, data: dict) -> dict:
-    out = {}
+    out: dict[str, tuple] = {}
     for name, canonical, raw, path in _known(r, data, "conditions", vocab.conditions(), _condition_present):
         if not isinstance(raw, (bool, str, dict)) and raw is not None:
             raise r.fail(path, "a condition is true / false or an object with present, grade, date")

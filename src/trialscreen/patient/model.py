@@ -14,6 +14,8 @@ from datetime import date
 
 from trialscreen.units.normalize import Unit
 
+Day = date   # the type of dated fields (a field named 'date' would hide the type inside a class)
+
 
 @dataclass(frozen=True)
 class LabValue:
@@ -24,7 +26,7 @@ class LabValue:
     censor: str | None = None    # '<', '<=', '>', '>=' for a censored value such as '<10 %'
     uln: float | None = None     # in the value's unit
     lln: float | None = None
-    date: date | None = None
+    date: Day | None = None
     result: bool | None = None   # qualitative result (positive / negative)
     field: str = ""              # where it came from, e.g. labs.creatinine
     problem: str = ""            # why the recorded value cannot be used (then value is None)
@@ -38,7 +40,7 @@ class FindingResult:
     detected: bool | None        # None: explicitly undecided (failed, equivocal)
     percent: float | None = None
     raw_name: str = ""
-    date: date | None = None
+    date: Day | None = None
     problem: str = ""            # why the recorded result cannot be read (then detected is None)
 
 
@@ -47,8 +49,8 @@ class ConditionState:
     condition: str
     present: bool | None
     grade: int | None = None
-    date: date | None = None
-    end: date | None = None
+    date: Day | None = None
+    end: Day | None = None
     active: bool | None = None
     raw_name: str = ""
     problem: str = ""            # why the recorded state cannot be read (then present is None)
@@ -59,9 +61,9 @@ class Event:
     """An item of a list section: a diagnosis, a treatment or a neoplasm."""
 
     kind: str                    # canonical name or type
-    date: date | None = None     # diagnosis date, or the treatment's single date (ASCT)
-    start: date | None = None
-    end: date | None = None
+    date: Day | None = None     # diagnosis date, or the treatment's single date (ASCT)
+    start: Day | None = None
+    end: Day | None = None
     attrs: dict = field(default_factory=dict)
     index: int = 0
     known: bool = True           # the kind is a vocabulary name (an unknown spelling might be anything)
@@ -82,9 +84,9 @@ class Patient:
     id: str
     sex: str | None = None
     age: float | None = None
-    birth_date: date | None = None
+    birth_date: Day | None = None
     ecog: int | None = None
-    as_of: date | None = None
+    as_of: Day | None = None
     weight_kg: float | None = None
     height_cm: float | None = None
     flags: dict = field(default_factory=dict)            # childbearing_potential, pregnant, ...

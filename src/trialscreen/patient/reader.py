@@ -13,6 +13,7 @@ from datetime import date
 from trialscreen import vocab
 from trialscreen.errors import Location, PatientError, Problem, UnitError
 from trialscreen.patient.jsonpos import locate
+from trialscreen.patient.model import Day
 from trialscreen.units import convert
 from trialscreen.units.normalize import normalize, split_value
 
@@ -73,7 +74,7 @@ class _Reader:
                 pass
         raise self.fail(path, "is not a date", hint="write dates as YYYY-MM-DD", value=value)
 
-    def opt_date(self, obj: dict, key: str, path) -> date | None:
+    def opt_date(self, obj: dict, key: str, path) -> Day | None:
         value = obj.get(key)
         return None if value is None else self.date(value, path + (key,))
 

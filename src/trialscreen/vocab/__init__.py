@@ -231,10 +231,8 @@ def analytes() -> Vocabulary:
         units = tuple(normalize(u, klass) for u in raw.get("units", []) or [])
         plausible = []
         for p in raw.get("plausible", []) or []:
-            value = tuple(float(x) for x in p["value"])
-            limit = tuple(float(x) for x in p["limit"]) if p.get("limit") is not None else None
-            if any(len(r) != 2 or r[0] > r[1] for r in (value, limit) if r is not None):
-                raise ValueError(f"analyte {name}: a plausible range is not [low, high]")
+            value = _range(name, p["value"])
+            limit = _range(name, p["limit"]) if p.get("limit") is not None else None
             plausible.append(Plausible(normalize(str(p["unit"]), klass), value, limit))
         entries[name] = Analyte(
             name=name,
@@ -242,7 +240,7 @@ def analytes() -> Vocabulary:
             klass=klass,
             units=units,
             loinc=_loinc(name, raw.get("loinc")),
-            loinc_also=tuple(_loinc(name, c) for c in raw.get("loinc_also", []) or []),
+            loinc_also=tuple(code for c in raw.get("loinc_also", []) or [] if (code := _loinc(name, c))),
             molar_mass=raw.get("molar_mass"),
             valence=raw.get("valence"),
             molar_units_refused=raw.get("molar_units_refused"),
@@ -275,6 +273,14 @@ def _loinc(name: str, code) -> str | None:
     if (10 - total % 10) % 10 != int(m.group(2)):
         raise ValueError(f"analyte {name}: LOINC code {code} has a wrong check digit")
     return str(code)
+
+
+def _range(name: str, raw) -> tuple[float, float]:
+    """[low, high] of a plausible range, as floats; anything else is an error in the data file."""
+    pair = tuple(float(x) for x in raw)
+    if len(pair) != 2 or pair[0] > pair[1]:
+        raise ValueError(f"analyte {name}: a plausible range is not [low, high]")
+    return pair[0], pair[1]
 
 
 def _detection_limit(name: str, raw) -> tuple[float, str] | None:

@@ -168,20 +168,23 @@ def _probe_key(written: str) -> tuple:
 
 def _parse(text: str):
     s = re.sub(r"\s+", " ", text.translate(_CHARS)).strip()
-    body = s[_START.match(s).end():]
+    start = _START.match(s)
+    if start is None:
+        raise IscnError("the text does not start with 'nuc ish'")
+    body = s[start.end():]
     nuclei: tuple = ()
     m = _CELLS.search(body)
     if m:
-        n, total = int(m.group(1)), m.group(2)
-        if total is None:
-            nuclei = (n,)
-            if n == 0:
+        scored = int(m.group(1))
+        if m.group(2) is None:
+            nuclei = (scored,)
+            if scored == 0:
                 raise IscnError("no nuclei scored ([0])")
         else:
-            total = int(total)
-            if not 0 < n <= total:
+            total = int(m.group(2))
+            if not 0 < scored <= total:
                 raise IscnError("the nuclei [n/total] are not a part of those scored")
-            nuclei = (n, total)
+            nuclei = (scored, total)
         body = body[:m.start()]
     elif "[" in body or "]" in body:
         raise IscnError("the nuclei in square brackets cannot be read")

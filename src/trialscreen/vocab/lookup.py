@@ -370,7 +370,7 @@ _LOINC = re.compile(r"^\s*(?:loinc\s*[:#]?\s*)?(\d{1,7}-\d)\s*$", re.IGNORECASE)
 def _in(kind: str, word: str) -> Match | None:
     v = vocabulary(kind)
     canonical = v.canonical(word)
-    via = None
+    via = ""
     if canonical is not None:
         via = "name" if v.keyfunc(word) == v.keyfunc(canonical) else "synonym"
     if kind == "analytes":

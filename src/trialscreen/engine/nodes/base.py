@@ -149,6 +149,7 @@ class Window:
         if first is None and last is None:
             return None, (f"{item}.date",), "no date"
         first = first or last   # callers have set aside items dated after the as-of date
+        assert first is not None
         if last and last > ctx.as_of:   # planned to end after the as-of date: ongoing on it
             shown = f"{first.isoformat()}, ongoing (planned end {last.isoformat()})"
         else:

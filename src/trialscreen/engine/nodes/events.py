@@ -36,7 +36,8 @@ class EventTest(Node):
     def match(self, ctx, item, path) -> tuple:
         """(Kleene result, missing) of whether ``item`` is one this rule is about,
         leaving its dates aside; None for a known item of another kind."""
-        checks, missing = [], []
+        checks: list[bool | None] = []
+        missing: list[str] = []
         if self.names is not None and item.kind not in self.names:
             if item.known and item.kind not in self.maybe:
                 return None, None
@@ -108,7 +109,7 @@ class EventTest(Node):
 
     def wanted(self) -> str:
         """'one of induction, asct', 'antineoplastic_therapy or a kind of it': for questions."""
-        kinds = len(self.names) > len(self.asked)
+        kinds = len(self.names or ()) > len(self.asked)
         tail = (" or a kind of it" if len(self.asked) == 1 else " or a kind of them") if kinds else ""
         return "one of " + ", ".join(self.asked) + tail
 
@@ -137,7 +138,7 @@ def _attrs_match(item, attrs: dict, path: str, missing: list) -> list:
     attribute is unknown and goes into ``missing``)."""
     from trialscreen.vocab import attributes
 
-    out = []
+    out: list[bool | None] = []
     for attr, allowed in attrs.items():
         values, aliases = attributes().get(attr, (None, ()))
         have, where = item.attrs.get(attr), attr

@@ -66,6 +66,7 @@ class Relative:
             limit = self.multiplier * ref
             unit = lab.unit
         else:
+            assert self.offset_unit is not None   # an offset always has its unit
             try:
                 f = convert.factor(lab.unit, self.offset_unit, analyte)
             except UnitError as exc:
