@@ -34,7 +34,7 @@ from pathlib import Path
 
 from trialscreen import vocab
 from trialscreen.errors import FileReadError, InputError, Location, Problem, UsageError
-from trialscreen.patient.load import FLAGS
+from trialscreen.patient.fields import FLAGS
 from trialscreen.units.normalize import SPACES, THOUSANDS
 
 SCALARS = {"age", "birth_date", "sex", "ecog", "as_of", "lab_date", "weight", "height", *FLAGS}

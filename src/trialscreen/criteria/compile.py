@@ -40,6 +40,7 @@ from trialscreen.engine.nodes import (
 from trialscreen.engine.screen import Criterion, Trial
 from trialscreen.engine.timewin import parse_duration
 from trialscreen.errors import CriteriaError, FileReadError, Location, Problem, UnitError
+from trialscreen.patient.fields import FIELDS as PATIENT_FIELDS
 from trialscreen.units import convert
 from trialscreen.units.normalize import DIMENSIONLESS, normalize, split_value
 
@@ -60,9 +61,7 @@ NODE_KEYS = {
     "attestation": {"is", "question"},
     "allergy": set(),
 }
-FIELDS = {"age": "number", "ecog": "integer", "sex": "sex", "weight": "kg", "height": "cm",
-          "childbearing_potential": "bool", "pregnant": "bool", "lactating": "bool",
-          "transplant_candidate": "bool"}
+FIELDS = {name: f.kind for name, f in PATIENT_FIELDS.items()}
 _ID = re.compile(r"^[IE]\d+(?:[a-z]|\.\d+)?$")
 _RELATIVE = re.compile(
     r"^\s*(?:(?P<mult>[0-9]*\.?[0-9]+)\s*(?:x|\*|×)\s*)?(?P<ref>ULN|LLN)"

@@ -25,10 +25,11 @@ from trialscreen.engine.nodes import (
     TreatmentTest,
 )
 from trialscreen.errors import Location, Problem, UnitError
+from trialscreen.patient.fields import FIELDS
 from trialscreen.units import convert
 
 # What a patient field can hold (the patient reader refuses anything else).
-FIELD_RANGE = {"age": (0, 130), "ecog": (0, 5), "weight": (0.5, 500), "height": (30, 260)}
+FIELD_RANGE = {name: f.range for name, f in FIELDS.items() if f.range is not None}
 # A number standing alone: not part of a name such as t(4;14), 17p or 1q21, nor
 # an exponent (10^9), and always whole ("1.65)" is 1.65, never 1).
 _NUMBER = re.compile(r"(?<![\w(;./^])(\d+(?:\.\d+)?)(?![\w^]|\.\d|;)")

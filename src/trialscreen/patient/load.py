@@ -17,6 +17,7 @@ from pathlib import Path
 from trialscreen import textio, vocab
 from trialscreen.errors import FileReadError, Location, PatientError
 from trialscreen.patient.cytogenetics import read_cytogenetics
+from trialscreen.patient.fields import FLAGS, range_of
 from trialscreen.patient.jsonpos import loads_strict
 from trialscreen.patient.labs import read_lab
 from trialscreen.patient.model import ConditionState, Event, LabValue, Patient
@@ -25,7 +26,6 @@ from trialscreen.patient.reader import _kind, _known, _Reader
 MAX_BYTES = 5_000_000
 
 SECTIONS = ("diagnoses", "treatments", "neoplasms", "allergies")
-FLAGS = ("childbearing_potential", "pregnant", "lactating", "transplant_candidate")
 TOP_KEYS = {
     "$schema", "id", "sex", "age", "birth_date", "ecog", "as_of", "lab_date", "weight", "height", "labs",
     "cytogenetics", "conditions", "diagnoses", "treatments", "neoplasms", "allergies",
@@ -35,7 +35,8 @@ _SEX = {"f": "female", "female": "female", "woman": "female", "w": "female",
         "m": "male", "male": "male", "man": "male"}
 
 # Plausibility limits: a value outside them is a data error, not a patient.
-LIMITS = {"age": (0, 130), "weight_kg": (0.5, 500), "height_cm": (30, 260)}
+LIMITS = {"age": range_of("age"), "ecog": range_of("ecog"), "weight_kg": range_of("weight"),
+          "height_cm": range_of("height")}
 
 
 def read_text(path: str) -> tuple[str, str]:
@@ -109,7 +110,8 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
     if data.get("ecog") is not None:
         ecog = data["ecog"]
         # the range first: NaN, infinity and 400-digit integers all fail it without overflow
-        if isinstance(ecog, bool) or not isinstance(ecog, (int, float)) or not 0 <= ecog <= 5 or ecog != int(ecog):
+        low, high = LIMITS["ecog"]
+        if isinstance(ecog, bool) or not isinstance(ecog, (int, float)) or not low <= ecog <= high or ecog != int(ecog):
             raise r.fail(("ecog",), "is not an ECOG grade 0 to 5", value=ecog)
         p.ecog = int(ecog)
     if data.get("as_of") is not None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from trialscreen.engine.logic import Interval, fmt, holds, holds_range, k_or
 from trialscreen.engine.nodes.base import NOTHING, Node, show_value
+from trialscreen.patient.fields import FIELDS
 
-FIELD_LABELS = {"age": "age", "sex": "sex", "ecog": "ECOG", "weight": "weight", "height": "height"}
+FIELD_LABELS = {name: f.label for name, f in FIELDS.items()}
 
 
 class FieldTest(Node):
