@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 from conftest import ELIGIBLE
 from trialscreen import vocab
 from trialscreen.batch.run import Writer, open_text, run_batch
-from trialscreen.criteria.compile import COMPARE, NODE_KEYS, compile_file, compile_text
+from trialscreen.criteria.compile import compile_file, compile_text
+from trialscreen.criteria.keys import COMPARE, NODE_KEYS
 from trialscreen.criteria.library import load_trial
 from trialscreen.criteria.lint import lint_trial
 from trialscreen.engine.screen import screen

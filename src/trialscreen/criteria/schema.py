@@ -1,7 +1,7 @@
 """The JSON Schema of criteria files, generated from the compiler's own tables.
 
 The key sets (trial, criterion, and each rule's keys) are the ones the
-compiler validates with (``compile.TRIAL_KEYS``, ``CRITERION_KEYS``,
+compiler validates with (``criteria.keys``: ``TRIAL_KEYS``, ``CRITERION_KEYS``,
 ``NODE_KEYS``, ``FIELDS``); names come from the vocabularies. Only the shape
 of each key's value is described here, and a test checks that every key the
 compiler accepts has one, and that ``criteria/criteria.schema.json`` is this
@@ -12,7 +12,8 @@ complete criteria files through the modeline at the top of each file.
 from __future__ import annotations
 
 from trialscreen import vocab
-from trialscreen.criteria import compile as C
+from trialscreen.criteria.keys import CRITERION_ID, CRITERION_KEYS, FIELDS, NODE_KEYS, STATUSES, TRIAL_KEYS
+from trialscreen.engine.logic import OP_WORDS
 
 DURATION = {"type": "string", "pattern": r"^\s*\d{1,4}\s*(d|days?|w|wks?|weeks?|mo|months?|y|yrs?|years?)\s*$",
             "description": "a duration: '28 days', '4 weeks', '3 months', '3 years'"}
@@ -21,7 +22,7 @@ THRESHOLD = {"type": ["string", "number"],
                             "patient's range ('3 x ULN', 'LLN - 20 g/L')"}
 NAME_OR_LIST = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
 COMPARISON = {"type": "object", "minProperties": 1, "maxProperties": 1,
-              "propertyNames": {"enum": list(C.OP_WORDS)}}
+              "propertyNames": {"enum": list(OP_WORDS)}}
 ATTRS = {"type": "object", "description": "attribute -> value or list of accepted values",
          "additionalProperties": {"type": ["string", "number", "boolean", "array"]}}
 
@@ -44,7 +45,7 @@ def _value_schemas() -> dict:
         ("lab", "by_unit"): {"type": "array", "minItems": 2,
                              "items": dict(COMPARISON, additionalProperties=THRESHOLD)},
         ("lab", "within"): DURATION,
-        ("field", "field"): {"enum": sorted(C.FIELDS)},
+        ("field", "field"): {"enum": sorted(FIELDS)},
         ("field", "in"): {"oneOf": [{"type": "string", "pattern": r"^\s*\d+\s*\.\.\s*\d+\s*$"},
                                     {"type": "array", "minItems": 1}]},
         ("cytogenetics", "cytogenetics"): {
@@ -81,7 +82,7 @@ def _value_schemas() -> dict:
         ("allergy", "allergy"): NAME_OR_LIST,
     }
     for head in ("lab", "field"):
-        for op in C.OP_WORDS:
+        for op in OP_WORDS:
             out[(head, op)] = THRESHOLD if head == "lab" else {"type": ["string", "number", "boolean"]}
         out[(head, "between")] = pair
         out[(head, "outside")] = pair
@@ -103,9 +104,9 @@ TRIAL_VALUES = {
     "exclusion": {"type": "array", "items": {"$ref": "#/$defs/criterion"}},
 }
 CRITERION_VALUES = {
-    "id": {"type": "string", "pattern": C._ID.pattern}, "text": {"type": "string"},
+    "id": {"type": "string", "pattern": CRITERION_ID.pattern}, "text": {"type": "string"},
     "rule": {"$ref": "#/$defs/rule"}, "applies_if": {"$ref": "#/$defs/rule"}, "note": {"type": "string"},
-    "unreachable": {"type": "object", "propertyNames": {"enum": list(C.STATUSES)},
+    "unreachable": {"type": "object", "propertyNames": {"enum": list(STATUSES)},
                     "additionalProperties": {"type": "string"}},
 }
 
@@ -113,17 +114,17 @@ CRITERION_VALUES = {
 def missing_value_schemas() -> list:
     """Keys the compiler accepts that have no value schema here (must be empty)."""
     values = _value_schemas()
-    gaps = [f"{head}.{key}" for head, keys in C.NODE_KEYS.items() for key in keys | {head}
+    gaps = [f"{head}.{key}" for head, keys in NODE_KEYS.items() for key in keys | {head}
             if (head, key) not in values]
-    gaps += [f"trial.{k}" for k in C.TRIAL_KEYS if k not in TRIAL_VALUES]
-    gaps += [f"criterion.{k}" for k in C.CRITERION_KEYS if k not in CRITERION_VALUES]
+    gaps += [f"trial.{k}" for k in TRIAL_KEYS if k not in TRIAL_VALUES]
+    gaps += [f"criterion.{k}" for k in CRITERION_KEYS if k not in CRITERION_VALUES]
     return gaps
 
 
 def criteria_schema() -> dict:
     values = _value_schemas()
     rules = []
-    for head, keys in C.NODE_KEYS.items():
+    for head, keys in NODE_KEYS.items():
         props = {key: values[(head, key)] for key in sorted(keys | {head})}
         rules.append({"type": "object", "title": head, "required": [head], "properties": props,
                       "additionalProperties": False})
@@ -135,11 +136,11 @@ def criteria_schema() -> dict:
                        "(python -m trialscreen_cli.schema); see criteria/README.md.",
         "type": "object",
         "required": ["id", "title", "source", "version", "inclusion"],
-        "properties": {k: TRIAL_VALUES[k] for k in sorted(C.TRIAL_KEYS)},
+        "properties": {k: TRIAL_VALUES[k] for k in sorted(TRIAL_KEYS)},
         "additionalProperties": False,
         "$defs": {
             "criterion": {"type": "object", "required": ["id", "text", "rule"],
-                          "properties": {k: CRITERION_VALUES[k] for k in sorted(C.CRITERION_KEYS)},
+                          "properties": {k: CRITERION_VALUES[k] for k in sorted(CRITERION_KEYS)},
                           "additionalProperties": False},
             "rule": {"oneOf": rules},
         },
