@@ -1287,16 +1287,9 @@ def _peak_rss(path: Path, out: Path) -> tuple[int, float, int]:
 
 def test_memory_is_flat_as_rows_grow(tmp_path):
     small = _generated_file(tmp_path / "small.csv", 2_000)
-    peak_small, secs_small, rows_small = _peak_rss(small, tmp_path / "small.out.csv")
+    peak_small, _, rows_small = _peak_rss(small, tmp_path / "small.out.csv")
     assert rows_small == 2_000
-    # estimate the 20,000-row run from the per-row time of the small one (start-up measured apart)
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import trialscreen_cli.main, trialscreen.batch.run"], cwd=ROOT,
-                   check=True)
-    startup = time.perf_counter() - start
-    per_row = max(secs_small - startup, 0.0) / 2_000
-    if startup + per_row * 20_000 > 20:
-        pytest.skip(f"a 20,000-row batch would take about {startup + per_row * 20_000:.0f} s here")
+    # always run: a slow machine makes this test slow, never skipped (about 10 s here)
     large = _generated_file(tmp_path / "large.csv", 20_000)
     peak_large, _, rows_large = _peak_rss(large, tmp_path / "large.out.csv")
     assert rows_large == 20_000

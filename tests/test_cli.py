@@ -2,11 +2,12 @@
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
-from conftest import ELIGIBLE, EXAMPLES
+from conftest import ELIGIBLE, EXAMPLES, ROOT
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("TRIALSCREEN_UPDATE_GOLDEN") == "1"
@@ -73,8 +74,9 @@ def test_no_trial_screens_every_bundled_trial(run):
 
 def _golden(name: str, text: str):
     path = GOLDEN / name
-    if UPDATE or not path.exists():
+    if UPDATE:
         path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path}: run with TRIALSCREEN_UPDATE_GOLDEN=1 to write it, then review it"
     assert text == path.read_text(encoding="utf-8"), f"output differs from {path}"
 
 
@@ -108,7 +110,9 @@ def test_explain_shows_text_and_logic(run):
 def test_trials_lists_bundled(run):
     result = run("trials")
     assert result.exit_code == 0
-    assert "NCT05378971" in result.stdout
+    bundled = sorted(p.stem for p in (ROOT / "criteria").glob("NCT*.yaml"))
+    assert len(bundled) == 5
+    assert re.findall(r"\bNCT\d{8}\b", result.stdout) == bundled
 
 
 ERRORS = [
@@ -130,6 +134,8 @@ def test_errors_are_one_sentence_with_documented_code(run, args, code, words):
     assert "Traceback" not in result.stderr + result.stdout
     for w in words:
         assert w in result.stderr
+    if code != 2 or words:   # typer's own usage errors are framed text; ours are one line
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_bad_patient_names_file_line_and_field(run, tmp_path):
