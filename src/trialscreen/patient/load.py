@@ -83,13 +83,7 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
     r = _Reader(source, text)
     if not isinstance(data, dict):
         raise PatientError(f"a patient record must be a JSON object, not {_kind(data)}", Location(source))
-    for key in data:
-        if key not in TOP_KEYS:
-            close = [k for k in TOP_KEYS if vocab.name_key(k) == vocab.name_key(key)] or \
-                difflib.get_close_matches(vocab.name_key(key), sorted(TOP_KEYS), n=1, cutoff=0.8)
-            if close:  # 'treatment' for 'treatments': ignoring it would drop what the record says
-                raise r.fail((key,), f"unknown field '{key}'", hint=f"did you mean '{close[0]}'?")
-            r.warn((key,), f"unknown field '{key}' is ignored", "see patient.schema.json")
+    _check_top_keys(r, data)
     if "id" not in data:
         raise PatientError("the record has no 'id'", Location(source, 1, 1, field="id"),
                            hint='add "id": "..." to the record')
@@ -97,6 +91,39 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
     if isinstance(pid, int) and not isinstance(pid, bool):
         pid = str(pid)
     p = Patient(id=r.string(pid, ("id",)), source=source)
+    _read_person(r, data, p)
+    _read_flags(r, data, p)
+    # lab_date: the date of the labs that give none of their own (one date per panel)
+    panel = r.date(data["lab_date"], ("lab_date",)) if data.get("lab_date") is not None else None
+    if data.get("labs") is not None:
+        p.labs = _labs(r, r.mapping(data["labs"], ("labs",)), panel)
+    if data.get("cytogenetics") is not None:
+        p.cytogenetics = read_cytogenetics(r, r.mapping(data["cytogenetics"], ("cytogenetics",)))
+    if data.get("conditions") is not None:
+        p.conditions = _conditions(r, r.mapping(data["conditions"], ("conditions",)))
+    for section, key in (("diagnoses", "name"), ("treatments", "type"), ("neoplasms", "type")):
+        if data.get(section) is not None:
+            setattr(p, section, _events(r, data[section], section, key))
+    _read_lists(r, data, p)
+    p.warnings = r.warnings
+    p.unrecognised = {k: tuple(v) for k, v in r.unrecognised.items()}
+    return p
+
+
+def _check_top_keys(r: _Reader, data: dict) -> None:
+    """An unknown top-level key is a warning; one that looks like a known one ('treatment' for
+    'treatments') is an error: ignoring it would drop what the record says."""
+    for key in data:
+        if key not in TOP_KEYS:
+            close = [k for k in TOP_KEYS if vocab.name_key(k) == vocab.name_key(key)] or \
+                difflib.get_close_matches(vocab.name_key(key), sorted(TOP_KEYS), n=1, cutoff=0.8)
+            if close:
+                raise r.fail((key,), f"unknown field '{key}'", hint=f"did you mean '{close[0]}'?")
+            r.warn((key,), f"unknown field '{key}' is ignored", "see patient.schema.json")
+
+
+def _read_person(r: _Reader, data: dict, p: Patient) -> None:
+    """Sex, age or birth date, ECOG, the as-of date, weight and height, with their checks."""
     if data.get("sex") is not None:
         sex = data["sex"]
         key = sex.strip().lower() if isinstance(sex, str) else None
@@ -130,6 +157,10 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
         p.weight_kg = r.quantity(data["weight"], ("weight",), "body", "kg", *LIMITS["weight_kg"], "'68 kg'")
     if data.get("height") is not None:
         p.height_cm = r.quantity(data["height"], ("height",), "body", "cm", *LIMITS["height_cm"], "'170 cm'")
+
+
+def _read_flags(r: _Reader, data: dict, p: Patient) -> None:
+    """The yes/no flags; pregnant and not of childbearing potential contradict each other."""
     for flag in FLAGS:
         if flag in data:
             p.flags[flag] = r.boolean(data[flag], (flag,))
@@ -138,20 +169,10 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
         p.flags["childbearing_potential"] = None
         r.unusable(r.where(("childbearing_potential",)), "'childbearing_potential: false' contradicts "
                    "'pregnant: true'", "correct the one that is wrong")
-    # lab_date: the date of the labs that give none of their own (one date per panel)
-    panel = r.date(data["lab_date"], ("lab_date",)) if data.get("lab_date") is not None else None
-    if data.get("labs") is not None:
-        p.labs = _labs(r, r.mapping(data["labs"], ("labs",)), panel)
-    if data.get("cytogenetics") is not None:
-        p.cytogenetics = read_cytogenetics(r, r.mapping(data["cytogenetics"], ("cytogenetics",)))
-    if data.get("conditions") is not None:
-        p.conditions = _conditions(r, r.mapping(data["conditions"], ("conditions",)))
-    if data.get("diagnoses") is not None:
-        p.diagnoses = _events(r, data["diagnoses"], "diagnoses", "name")
-    if data.get("treatments") is not None:
-        p.treatments = _events(r, data["treatments"], "treatments", "type")
-    if data.get("neoplasms") is not None:
-        p.neoplasms = _events(r, data["neoplasms"], "neoplasms", "type")
+
+
+def _read_lists(r: _Reader, data: dict, p: Patient) -> None:
+    """Allergies, attestations and the list of sections the record marks complete."""
     if data.get("allergies") is not None:
         for i, a in enumerate(r.array(data["allergies"], ("allergies",))):
             text = r.string(a, ("allergies", i))
@@ -172,9 +193,6 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
                              hint="complete may name " + ", ".join(SECTIONS))
             complete.add(name)
         p.complete = frozenset(complete)
-    p.warnings = r.warnings
-    p.unrecognised = {k: tuple(v) for k, v in r.unrecognised.items()}
-    return p
 
 
 def _condition_present(raw) -> bool | None:
