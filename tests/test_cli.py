@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ELIGIBLE, EXAMPLES, ROOT
+from conftest import ELIGIBLE, EXAMPLES
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("TRIALSCREEN_UPDATE_GOLDEN") == "1"
@@ -110,8 +110,10 @@ def test_explain_shows_text_and_logic(run):
 def test_trials_lists_bundled(run):
     result = run("trials")
     assert result.exit_code == 0
-    bundled = sorted(p.stem for p in (ROOT / "criteria").glob("NCT*.yaml"))
-    assert len(bundled) == 5
+    from trialscreen.criteria.library import bundled_trials
+
+    bundled = sorted(p.stem for p in bundled_trials())
+    assert len(bundled) >= 5
     assert re.findall(r"\bNCT\d{8}\b", result.stdout) == bundled
 
 
@@ -231,3 +233,16 @@ def test_incomplete_trial_says_its_verdict_covers_only_the_encoded_criteria(run)
     assert out["trial"]["complete"] is False
     assert out["trial"]["not_encoded"]
     assert "covers only the encoded criteria" in out["coverage"]
+
+
+def test_results_are_plain_words_for_python_callers():
+    """The README's Python example: statuses and verdicts are plain strings, so a result
+    prints as words and dumps to YAML or JSON as it is."""
+    import yaml
+
+    from trialscreen import load_patient, load_trial, screen
+
+    result = screen(load_trial("NCT05378971"), load_patient(str(ELIGIBLE)))
+    assert type(result.verdict) is str and all(type(c.status) is str for c in result.criteria)
+    assert str([c.status for c in result.criteria][:3]) == "['pass', 'pass', 'not_applicable']"
+    assert yaml.safe_load(yaml.safe_dump(result.as_dict()))["verdict"] == "eligible"

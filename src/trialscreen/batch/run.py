@@ -26,8 +26,8 @@ from trialscreen.patient.load import patient_from_dict
 from trialscreen.patient.reader import UNUSABLE
 from trialscreen.textio import json_text, printable
 
-ERROR = Verdict.ERROR
-VERDICTS = (Verdict.ELIGIBLE, Verdict.NEEDS_REVIEW, Verdict.INELIGIBLE, ERROR)   # the summary's order
+ERROR = Verdict.ERROR.value
+VERDICTS = tuple(v.value for v in (Verdict.ELIGIBLE, Verdict.NEEDS_REVIEW, Verdict.INELIGIBLE, Verdict.ERROR))
 csv.field_size_limit(1_000_000)
 
 

@@ -26,9 +26,9 @@ from trialscreen.engine.screen import ScreenResult
 from trialscreen.engine.status import DECIDED, SCREENED, Status
 from trialscreen.errors import CriteriaError, InputError, Location, TrialscreenError
 
-STATUSES = tuple(DECIDED)
-VERDICTS = tuple(SCREENED)
-ALL_STATUSES = tuple(Status)
+STATUSES = tuple(s.value for s in DECIDED)
+VERDICTS = tuple(v.value for v in SCREENED)
+ALL_STATUSES = tuple(s.value for s in Status)
 
 
 @dataclass

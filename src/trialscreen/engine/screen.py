@@ -21,8 +21,9 @@ from trialscreen.engine.status import Status, Verdict
 from trialscreen.engine.timewin import Duration
 from trialscreen.patient.model import Patient
 
-PASS, FAIL, UNKNOWN, NOT_APPLICABLE = Status.PASS, Status.FAIL, Status.UNKNOWN, Status.NOT_APPLICABLE
-ELIGIBLE, INELIGIBLE, NEEDS_REVIEW = Verdict.ELIGIBLE, Verdict.INELIGIBLE, Verdict.NEEDS_REVIEW
+# Results carry the plain words (results are plain data: printed, dumped to YAML or JSON as is)
+PASS, FAIL, UNKNOWN, NOT_APPLICABLE = (s.value for s in Status)
+ELIGIBLE, INELIGIBLE, NEEDS_REVIEW = Verdict.ELIGIBLE.value, Verdict.INELIGIBLE.value, Verdict.NEEDS_REVIEW.value
 
 
 @dataclass

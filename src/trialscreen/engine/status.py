@@ -1,7 +1,7 @@
 """The words of a result, defined once: a criterion's status and a screening's verdict.
 
-Both are str enums, so they are written, compared and serialised as their plain words
-("pass", "needs_review"): the CSV, JSON and Markdown outputs are unchanged by using them.
+Both are str enums defined here once; results carry their plain words (``Status.PASS.value``
+is "pass"), so a result prints, compares and serialises (JSON, YAML, CSV) as plain data.
 """
 
 from __future__ import annotations
