@@ -143,8 +143,7 @@ class EventRules:
             return None
         maybe, asked = (), names
         if names is not None:  # a type covers the types the vocabulary says are kinds of it
-            names = vocab.with_descendants(vocab.treatments(), names)
-            maybe = vocab.broader(vocab.treatments(), names)
+            names, maybe = vocab.kinds(vocab.treatments(), names)
         drugs = self.names(obj["drug"], obj.where("drug"), vocab.drugs()) if "drug" in obj else None
         attrs = self.attrs(obj)
         if attrs is None or ("drug" in obj and drugs is None):

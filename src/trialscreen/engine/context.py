@@ -21,8 +21,8 @@ def _kinds(kind: str) -> tuple:
     """(a treatment type with every kind of it, the broader types an item might be one under)."""
     from trialscreen import vocab
 
-    kinds = frozenset(vocab.with_descendants(vocab.treatments(), [kind]))
-    return kinds, frozenset(vocab.broader(vocab.treatments(), kinds))
+    covered, maybe = vocab.kinds(vocab.treatments(), [kind])
+    return frozenset(covered), frozenset(maybe)
 
 
 class Context:

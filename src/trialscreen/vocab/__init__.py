@@ -377,6 +377,13 @@ def broader(vocabulary: Vocabulary, names) -> list:
     return out
 
 
+def kinds(vocabulary: Vocabulary, names) -> tuple[list, list]:
+    """(``names`` with every kind of them, the broader entries an item might be one of them
+    under): what a rule naming ``names`` matches for sure, and what leaves it unknown."""
+    covered = with_descendants(vocabulary, names)
+    return covered, broader(vocabulary, covered)
+
+
 def substance(text: str) -> str | None:
     """The substance a free-text entry names ('Revlimid', 'lenalidomide (rash)'),
     or None when it names none the vocabulary knows."""

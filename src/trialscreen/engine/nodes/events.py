@@ -8,6 +8,7 @@ from datetime import date
 from trialscreen.engine.logic import k_and, k_not, k_or
 from trialscreen.engine.nodes.base import NOTHING, Node, Window, future_missing, future_words, show_value
 from trialscreen.engine.timewin import Duration
+from trialscreen.vocab import attributes, name_key
 
 
 class EventTest(Node):
@@ -136,8 +137,6 @@ class EventTest(Node):
 def _attrs_match(item, attrs: dict, path: str, missing: list) -> list:
     """Kleene results of an item's attributes against the allowed values (an absent
     attribute is unknown and goes into ``missing``)."""
-    from trialscreen.vocab import attributes
-
     out: list[bool | None] = []
     for attr, allowed in attrs.items():
         values, aliases = attributes().get(attr, (None, ()))
@@ -167,8 +166,6 @@ def _attrs_match(item, attrs: dict, path: str, missing: list) -> list:
 
 def _norm(value):
     if isinstance(value, str):
-        from trialscreen.vocab import name_key
-
         return name_key(value)
     return value
 
