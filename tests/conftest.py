@@ -28,7 +28,7 @@ def eligible_record():
 
 
 def screen_record(trial, record, as_of=None):
-    from trialscreen.engine.screen import screen
+    from trialscreen.evaluate.screen import screen
     from trialscreen.patient.load import patient_from_dict
 
     return screen(trial, patient_from_dict(record, "test.json"), as_of)

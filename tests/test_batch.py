@@ -1203,8 +1203,8 @@ def patients(draw):
 
 
 def _json_side(trial, rec):
-    from trialscreen.engine.screen import screen
     from trialscreen.errors import PatientError
+    from trialscreen.evaluate.screen import screen
     from trialscreen.patient.load import patient_from_dict
 
     try:

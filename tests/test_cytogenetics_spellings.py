@@ -21,8 +21,8 @@ import pytest
 from trialscreen import vocab
 from trialscreen.criteria.compile import compile_text
 from trialscreen.criteria.library import load_trial
-from trialscreen.engine.screen import screen
 from trialscreen.errors import PatientError
+from trialscreen.evaluate.screen import screen
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.vocab import iscn
 

@@ -13,8 +13,8 @@ from datetime import date
 import pytest
 
 from trialscreen.criteria.compile import compile_text
-from trialscreen.engine.screen import screen
 from trialscreen.errors import CriteriaError
+from trialscreen.evaluate.screen import screen
 from trialscreen.patient.load import patient_from_dict
 
 AS_OF = date(2025, 6, 2)

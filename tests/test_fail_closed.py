@@ -15,9 +15,9 @@ from datetime import date
 import pytest
 
 from trialscreen.criteria.compile import compile_text
-from trialscreen.engine.screen import screen
-from trialscreen.engine.timewin import Duration
+from trialscreen.evaluate.screen import screen
 from trialscreen.patient.load import patient_from_dict
+from trialscreen.semantics.timewin import Duration
 
 AS_OF = date(2025, 6, 2)
 

@@ -34,8 +34,8 @@ from trialscreen.criteria.compile import compile_file, compile_text
 from trialscreen.criteria.keys import COMPARE, NODE_KEYS
 from trialscreen.criteria.library import load_trial
 from trialscreen.criteria.lint import lint_trial
-from trialscreen.engine.screen import screen
 from trialscreen.errors import TrialscreenError
+from trialscreen.evaluate.screen import screen
 from trialscreen.patient.load import decode, parse_patient, patient_from_dict
 from trialscreen.units import convert
 from trialscreen.units.normalize import Unit, normalize, split_value

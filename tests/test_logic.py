@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from trialscreen.engine.logic import Interval, cmp, holds, holds_range, k_and, k_not, k_or
+from trialscreen.semantics.logic import Interval, cmp, holds, holds_range, k_and, k_not, k_or
 
 T, F, U = True, False, None
 VALUES = [T, F, U]

@@ -24,8 +24,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trialscreen.criteria.library import load_trial
-from trialscreen.engine.screen import screen
 from trialscreen.errors import PatientError
+from trialscreen.evaluate.screen import screen
 from trialscreen.patient.load import patient_from_dict
 
 TRIAL_ID = "NCT05378971"

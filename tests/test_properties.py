@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 from conftest import ELIGIBLE, EXAMPLES, ROOT
 from trialscreen.criteria.compile import compile_text
 from trialscreen.criteria.library import bundled_trials, load_trial
-from trialscreen.engine.nodes import Absolute, LabResult, LabTest
-from trialscreen.engine.screen import screen
+from trialscreen.evaluate.screen import screen
+from trialscreen.ir import Absolute, LabResult, LabTest
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.units import convert
 

@@ -71,11 +71,11 @@ from hypothesis import strategies as st
 from conftest import ELIGIBLE, EXAMPLES, ROOT
 from trialscreen import vocab
 from trialscreen.criteria.library import bundled_trials, load_trial
-from trialscreen.engine.nodes import ConditionTest, FindingTest, LabResult, LabTest, TreatmentTest
-from trialscreen.engine.screen import screen
-from trialscreen.engine.timewin import parse_duration
 from trialscreen.errors import PatientError
+from trialscreen.evaluate.screen import screen
+from trialscreen.ir import ConditionTest, FindingTest, LabResult, LabTest, TreatmentTest
 from trialscreen.patient.load import patient_from_dict
+from trialscreen.semantics.timewin import parse_duration
 
 # No "explain" phase: it re-runs a failing law hundreds of times (seconds) to say little more
 # than the notes do.

@@ -14,8 +14,8 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from trialscreen.criteria.compile import compile_text
-from trialscreen.engine.screen import screen
 from trialscreen.errors import UnitError
+from trialscreen.evaluate.screen import screen
 from trialscreen.patient.load import parse_patient
 from trialscreen.patient.model import Patient
 from trialscreen.units import factor, normalize

@@ -19,8 +19,8 @@ import pytest
 
 from conftest import ROOT
 from trialscreen.criteria.compile import compile_text
-from trialscreen.engine.screen import screen
 from trialscreen.errors import CriteriaError, PatientError, UnitError
+from trialscreen.evaluate.screen import screen
 from trialscreen.patient.load import parse_patient
 from trialscreen.units import factor, normalize
 from trialscreen.units.normalize import delog, split_value

@@ -103,7 +103,7 @@ def _as_of(text: Optional[str]):
 def _max_lab_age(text: Optional[str]):
     if text is None:
         return None
-    from trialscreen.engine.timewin import parse_duration
+    from trialscreen.semantics.timewin import parse_duration
 
     try:
         return parse_duration(text)
@@ -139,7 +139,7 @@ def screen(
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
 ):
     """Screen one patient against one or more trials and explain every criterion."""
-    from trialscreen.engine.screen import screen as run_screen
+    from trialscreen.evaluate.screen import screen as run_screen
     from trialscreen.patient.load import load_patient
 
     when = _as_of(as_of)

@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "bundled_trials": "trialscreen.criteria.library",
     "load_trial": "trialscreen.criteria.library",
-    "screen": "trialscreen.engine.screen",
+    "screen": "trialscreen.evaluate.screen",
     "load_patient": "trialscreen.patient.load",
     "parse_patient": "trialscreen.patient.load",
     "patient_from_dict": "trialscreen.patient.load",

@@ -19,11 +19,11 @@ from datetime import date
 
 from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
 from trialscreen.batch.rows import RowError, column_of, row_to_record
-from trialscreen.engine.screen import FAIL, UNKNOWN, screen
-from trialscreen.engine.status import Verdict
 from trialscreen.errors import InputError, Location, PatientError, Problem, TrialscreenError, UsageError
+from trialscreen.evaluate.screen import FAIL, UNKNOWN, screen
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.patient.reader import UNUSABLE
+from trialscreen.semantics.status import Verdict
 from trialscreen.textio import json_text, printable
 
 ERROR = Verdict.ERROR.value

@@ -22,9 +22,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 from trialscreen.criteria.yamlsrc import load_yaml
-from trialscreen.engine.screen import ScreenResult
-from trialscreen.engine.status import DECIDED, SCREENED, Status
 from trialscreen.errors import CriteriaError, InputError, Location, TrialscreenError
+from trialscreen.evaluate.screen import ScreenResult
+from trialscreen.semantics.status import DECIDED, SCREENED, Status
 
 STATUSES = tuple(s.value for s in DECIDED)
 VERDICTS = tuple(v.value for v in SCREENED)
@@ -98,7 +98,7 @@ def cases_for(trial_path: Path, trial_id: str) -> list[Path]:
 
 
 def run_case(trial, path: Path) -> tuple[CaseOutcome, ScreenResult | None]:
-    from trialscreen.engine.screen import screen
+    from trialscreen.evaluate.screen import screen
     from trialscreen.patient.load import patient_from_dict
 
     outcome = CaseOutcome(path, trial.id)

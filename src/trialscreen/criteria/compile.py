@@ -27,16 +27,16 @@ from trialscreen.criteria.rules_events import EventRules
 from trialscreen.criteria.rules_fields import FieldRules
 from trialscreen.criteria.rules_labs import LabRules
 from trialscreen.criteria.yamlsrc import LList, LMap, load_yaml
-from trialscreen.engine.nodes import (
+from trialscreen.errors import CriteriaError, FileReadError, Location, Problem
+from trialscreen.evaluate.screen import Criterion, Trial
+from trialscreen.ir import (
     All,
     Any,
     Not,
     Reference,
     Window,
 )
-from trialscreen.engine.screen import Criterion, Trial
-from trialscreen.engine.timewin import parse_duration
-from trialscreen.errors import CriteriaError, FileReadError, Location, Problem
+from trialscreen.semantics.timewin import parse_duration
 
 
 class _Compiler(LabRules, FieldRules, EventRules):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from trialscreen.engine.logic import OP_WORDS
 from trialscreen.patient.fields import FIELDS as PATIENT_FIELDS
+from trialscreen.semantics.logic import OP_WORDS
 
 TRIAL_KEYS = {"id", "title", "source", "version", "complete", "not_encoded", "notes", "phase",
               "sponsor", "population", "definitions", "inclusion", "exclusion", "screening_window"}

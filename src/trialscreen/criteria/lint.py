@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import re
 
-from trialscreen.engine.logic import fmt
-from trialscreen.engine.nodes import (
+from trialscreen.errors import Location, Problem, UnitError
+from trialscreen.ir import (
     Absolute,
     All,
     ConditionTest,
@@ -24,8 +24,8 @@ from trialscreen.engine.nodes import (
     NeoplasmTest,
     TreatmentTest,
 )
-from trialscreen.errors import Location, Problem, UnitError
 from trialscreen.patient.fields import FIELDS
+from trialscreen.semantics.logic import fmt
 from trialscreen.units import convert
 
 # What a patient field can hold (the patient reader refuses anything else).

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from trialscreen import vocab
 from trialscreen.criteria.yamlsrc import LList, LMap
-from trialscreen.engine.logic import OP_WORDS
-from trialscreen.engine.nodes import (
+from trialscreen.ir import (
     ConditionTest,
     DiagnosisTest,
     FindingTest,
     NeoplasmTest,
     TreatmentTest,
 )
-from trialscreen.engine.timewin import parse_duration
+from trialscreen.semantics.logic import OP_WORDS
+from trialscreen.semantics.timewin import parse_duration
 
 
 class EventRules:

@@ -11,13 +11,13 @@ import re
 from trialscreen import vocab
 from trialscreen.criteria.keys import COMPARE, FIELDS, close_word, range_text
 from trialscreen.criteria.yamlsrc import LList
-from trialscreen.engine.logic import OP_WORDS, SYMBOL, fmt
-from trialscreen.engine.nodes import (
+from trialscreen.errors import UnitError
+from trialscreen.ir import (
     AllergyTest,
     AttestationTest,
     FieldTest,
 )
-from trialscreen.errors import UnitError
+from trialscreen.semantics.logic import OP_WORDS, SYMBOL, fmt
 from trialscreen.units import convert
 from trialscreen.units.normalize import normalize, split_value
 

@@ -10,8 +10,8 @@ import math
 from trialscreen import vocab
 from trialscreen.criteria.keys import COMPARE, RELATIVE
 from trialscreen.criteria.yamlsrc import LList, LMap
-from trialscreen.engine.logic import OP_WORDS, fmt
-from trialscreen.engine.nodes import (
+from trialscreen.errors import UnitError
+from trialscreen.ir import (
     Absolute,
     All,
     Any,
@@ -19,7 +19,7 @@ from trialscreen.engine.nodes import (
     LabTest,
     Relative,
 )
-from trialscreen.errors import UnitError
+from trialscreen.semantics.logic import OP_WORDS, fmt
 from trialscreen.units import convert
 from trialscreen.units.normalize import DIMENSIONLESS, normalize, split_value
 

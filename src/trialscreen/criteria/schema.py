@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from trialscreen import vocab
 from trialscreen.criteria.keys import CRITERION_ID, CRITERION_KEYS, FIELDS, NODE_KEYS, STATUSES, TRIAL_KEYS
-from trialscreen.engine.logic import OP_WORDS
+from trialscreen.semantics.logic import OP_WORDS
 
 DURATION = {"type": "string", "pattern": r"^\s*\d{1,4}\s*(d|days?|w|wks?|weeks?|mo|months?|y|yrs?|years?)\s*$",
             "description": "a duration: '28 days', '4 weeks', '3 months', '3 years'"}

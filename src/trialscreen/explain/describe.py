@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trialscreen.engine.nodes import All, Any, Not, Reference
+from trialscreen.ir import All, Any, Not, Reference
 
 
 def rule_lines(node, indent: int = 0) -> list[str]:

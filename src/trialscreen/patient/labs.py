@@ -13,10 +13,10 @@ import math
 import re
 
 from trialscreen import vocab
-from trialscreen.engine.logic import cmp
 from trialscreen.errors import PatientError, UnitError
 from trialscreen.patient.model import LabValue
 from trialscreen.patient.reader import _dotted, _Reader
+from trialscreen.semantics.logic import cmp
 from trialscreen.units import convert
 from trialscreen.units.normalize import delog, normalize, split_value
 from trialscreen.vocab.detection import below_detection

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from trialscreen.engine.logic import SYMBOL, Interval, holds, k_and, k_or
-from trialscreen.engine.nodes.base import NOTHING, Node, Window, future_missing, future_words
+from trialscreen.ir.base import NOTHING, Node, Window, future_missing, future_words
+from trialscreen.semantics.logic import SYMBOL, Interval, holds, k_and, k_or
 
 
 class ConditionTest(Node):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from trialscreen.engine.logic import fmt, k_not, k_or
-from trialscreen.engine.nodes.base import NOTHING, Node, future_missing, future_words
+from trialscreen.ir.base import NOTHING, Node, future_missing, future_words
+from trialscreen.semantics.logic import fmt, k_not, k_or
 
 
 class FindingTest(Node):

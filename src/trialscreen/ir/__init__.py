@@ -10,7 +10,7 @@ One module per family of rules: base (the node class, all / any / not, reference
 windows), labs, fields, findings, events (diagnoses, neoplasms), treatments, conditions.
 """
 
-from trialscreen.engine.nodes.base import (  # noqa: F401
+from trialscreen.ir.base import (  # noqa: F401
     NOTHING,
     RESULT_WORD,
     All,
@@ -24,12 +24,12 @@ from trialscreen.engine.nodes.base import (  # noqa: F401
     future_words,
     show_value,
 )
-from trialscreen.engine.nodes.conditions import ConditionTest  # noqa: F401
-from trialscreen.engine.nodes.events import DiagnosisTest, EventTest, NeoplasmTest  # noqa: F401
-from trialscreen.engine.nodes.fields import FIELD_LABELS, AllergyTest, AttestationTest, FieldTest  # noqa: F401
-from trialscreen.engine.nodes.findings import FindingTest  # noqa: F401
-from trialscreen.engine.nodes.labs import Absolute, LabResult, LabTest, Relative  # noqa: F401
-from trialscreen.engine.nodes.treatments import TreatmentTest  # noqa: F401
+from trialscreen.ir.conditions import ConditionTest  # noqa: F401
+from trialscreen.ir.events import DiagnosisTest, EventTest, NeoplasmTest  # noqa: F401
+from trialscreen.ir.fields import FIELD_LABELS, AllergyTest, AttestationTest, FieldTest  # noqa: F401
+from trialscreen.ir.findings import FindingTest  # noqa: F401
+from trialscreen.ir.labs import Absolute, LabResult, LabTest, Relative  # noqa: F401
+from trialscreen.ir.treatments import TreatmentTest  # noqa: F401
 
 __all__ = [
     "NOTHING", "RESULT_WORD", "Node", "All", "Any", "Not", "Window", "Reference", "show_value",

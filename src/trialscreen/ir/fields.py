@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from trialscreen.engine.logic import Interval, fmt, holds, holds_range, k_or
-from trialscreen.engine.nodes.base import NOTHING, Node, show_value
+from trialscreen.ir.base import NOTHING, Node, show_value
 from trialscreen.patient.fields import FIELDS
+from trialscreen.semantics.logic import Interval, fmt, holds, holds_range, k_or
 
 FIELD_LABELS = {name: f.label for name, f in FIELDS.items()}
 

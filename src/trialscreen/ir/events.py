@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from trialscreen.engine.logic import k_and, k_not, k_or
-from trialscreen.engine.nodes.base import NOTHING, Node, Window, future_missing, future_words, show_value
-from trialscreen.engine.timewin import Duration
+from trialscreen.ir.base import NOTHING, Node, Window, future_missing, future_words, show_value
+from trialscreen.semantics.logic import k_and, k_not, k_or
+from trialscreen.semantics.timewin import Duration
 from trialscreen.vocab import attributes, name_key
 
 

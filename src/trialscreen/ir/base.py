@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from trialscreen.engine.logic import fmt, k_not
-from trialscreen.engine.timewin import Duration
+from trialscreen.semantics.logic import fmt, k_not
+from trialscreen.semantics.timewin import Duration
 
 NOTHING: tuple = ()
 

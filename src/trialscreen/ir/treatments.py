@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 
-from trialscreen.engine.logic import SYMBOL, Interval, holds, k_and
-from trialscreen.engine.nodes.base import future_missing, future_words, show_value
-from trialscreen.engine.nodes.events import EventTest
+from trialscreen.ir.base import future_missing, future_words, show_value
+from trialscreen.ir.events import EventTest
+from trialscreen.semantics.logic import SYMBOL, Interval, holds, k_and
 
 
 def _line_number(value) -> int | None:

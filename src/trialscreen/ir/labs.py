@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trialscreen.engine.logic import SYMBOL, Interval, fmt, fmt_against, holds
-from trialscreen.engine.nodes.base import NOTHING, Node, dated
-from trialscreen.engine.timewin import Duration
 from trialscreen.errors import UnitError
+from trialscreen.ir.base import NOTHING, Node, dated
+from trialscreen.semantics.logic import SYMBOL, Interval, fmt, fmt_against, holds
+from trialscreen.semantics.timewin import Duration
 from trialscreen.units import convert
 from trialscreen.units.normalize import Unit
 

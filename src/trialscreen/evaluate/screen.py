@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from trialscreen import __version__
-from trialscreen.engine.context import Context
-from trialscreen.engine.nodes import Node
-from trialscreen.engine.status import Status, Verdict
-from trialscreen.engine.timewin import Duration
+from trialscreen.evaluate.context import Context
+from trialscreen.ir import Node
 from trialscreen.patient.model import Patient
+from trialscreen.semantics.status import Status, Verdict
+from trialscreen.semantics.timewin import Duration
 
 # Results carry the plain words (results are plain data: printed, dumped to YAML or JSON as is)
 PASS, FAIL, UNKNOWN, NOT_APPLICABLE = (s.value for s in Status)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 
-from trialscreen.engine.logic import fmt
-from trialscreen.engine.nodes import NOTHING, RESULT_WORD
 from trialscreen.errors import UnitError
+from trialscreen.ir import NOTHING, RESULT_WORD
 from trialscreen.patient.model import LabValue, Patient
+from trialscreen.semantics.logic import fmt
 from trialscreen.units import convert
 from trialscreen.units.normalize import normalize
 

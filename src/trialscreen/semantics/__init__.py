@@ -1,0 +1,1 @@
+"""Semantics in one place: Kleene logic, exact and censored comparison, durations, statuses and verdicts."""
