@@ -212,11 +212,11 @@ class _Compiler(LabRules, FieldRules, EventRules):
 
     def n_all(self, obj, pos):
         items = self.children(obj, "all", pos)
-        return All(items) if items else None
+        return All(tuple(items)) if items else None
 
     def n_any(self, obj, pos):
         items = self.children(obj, "any", pos)
-        return Any(items) if items else None
+        return Any(tuple(items)) if items else None
 
     def n_not(self, obj, pos):
         inner = self.node(obj["not"], pos)

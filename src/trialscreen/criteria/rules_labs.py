@@ -81,7 +81,7 @@ class LabRules:
                         self.error(where, f"by_unit alternatives {a.text} and {b.text} are in convertible units",
                                    "by_unit is for units that do not convert (IU/mL vs copies/mL)")
                         return None
-            return LabTest(analyte, out, within)
+            return LabTest(analyte, tuple(out), within)
         if op in ("between", "outside"):
             pair = obj[op]
             if not isinstance(pair, LList) or len(pair) != 2:
@@ -96,13 +96,13 @@ class LabRules:
                 if lo_v > hi.value:
                     self.error(where, f"the range [{lo.text}, {hi.text}] is empty", "put the low end first")
             if op == "between":
-                return All([LabTest(analyte, [(">=", lo)], within),
-                              LabTest(analyte, [("<=", hi)], within)])
-            return Any([LabTest(analyte, [("<", lo)], within), LabTest(analyte, [(">", hi)], within)])
+                return All((LabTest(analyte, ((">=", lo),), within),
+                              LabTest(analyte, (("<=", hi),), within)))
+            return Any((LabTest(analyte, (("<", lo),), within), LabTest(analyte, ((">", hi),), within)))
         thr = self.threshold(obj[op], analyte, where)
         if thr is None:
             return None
-        return LabTest(analyte, [(OP_WORDS[op], thr)], within)
+        return LabTest(analyte, ((OP_WORDS[op], thr),), within)
 
     def threshold(self, raw, analyte, pos):
         if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):

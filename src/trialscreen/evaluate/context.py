@@ -1,12 +1,14 @@
-"""The evaluation context: one patient at one as-of date, and derived values."""
+"""The evaluation context: one patient at one as-of date, derived values, and the optional
+trace of what each leaf saw."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
 from trialscreen.errors import UnitError
-from trialscreen.ir import NOTHING, RESULT_WORD
+from trialscreen.evaluate.missing import NOTHING, Missing
 from trialscreen.patient.model import LabValue, Patient
 from trialscreen.semantics.logic import fmt
 from trialscreen.units import convert
@@ -25,27 +27,44 @@ def _kinds(kind: str) -> tuple:
     return frozenset(covered), frozenset(maybe)
 
 
-class Context:
-    __slots__ = ("patient", "as_of", "explain", "checks", "_derived", "lab_window")
+@dataclass(frozen=True, slots=True)
+class Check:
+    """What one leaf saw: its value, which case it met (``what``, such as 'lab.compared'),
+    the facts of that case (the lab value, the threshold, the factor, a date ...) and the
+    data to fetch. Plain data: trialscreen.explain writes the words."""
 
-    def __init__(self, patient: Patient, as_of: date, explain: bool, lab_window: tuple):
+    node: object
+    result: bool | None
+    what: str
+    facts: dict
+    missing: tuple
+
+
+class Context:
+    __slots__ = ("patient", "as_of", "trace", "_derived", "lab_window")
+
+    def __init__(self, patient: Patient, as_of: date, trace: bool, lab_window: tuple):
         self.patient = patient
         self.as_of = as_of
-        self.explain = explain
-        self.checks: list = []
+        # the Check records of the leaves evaluated, when the caller wants an explanation
+        self.trace: list[Check] | None = [] if trace else None
         self._derived: dict = {}
         # (Duration, whose it is): how old a lab may be when a criterion gives no window
         self.lab_window = lab_window
 
-    def check(self, node, result, text: str, missing=NOTHING, details=None):
-        if not self.explain:
-            return
-        entry = {"type": node.kind, "result": RESULT_WORD[result], "text": text}
-        if details:
-            entry.update(details)
-        if missing:
-            entry["missing"] = list(missing)
-        self.checks.append(entry)
+    def record(self, node, result, what: str, missing=NOTHING, **facts) -> None:
+        """Add a leaf's Check to the trace (callers test ``ctx.trace is not None`` first
+        where building the facts costs anything)."""
+        if self.trace is not None:
+            self.trace.append(Check(node, result, what, facts, tuple(missing)))
+
+    # TEMPORARY (issue 10): what the not-yet-converted node classes call
+    @property
+    def explain(self) -> bool:
+        return self.trace is not None
+
+    def check(self, node, result, text: str, missing=NOTHING, details=None) -> None:
+        self.record(node, result, "text", missing, text=text, details=details)
 
     # --- fields -------------------------------------------------------------------------
     def field(self, name: str):
@@ -54,14 +73,14 @@ class Context:
         if name == "age":
             age, how = p.age_at(self.as_of)
             shown = how if p.birth_date or isinstance(age, tuple) or how != "as recorded" else ""
-            return age, shown, ("age or birth_date",)
+            return age, shown, (Missing("age", alt="birth_date"),)
         if name == "weight":
-            return p.weight_kg, "kg", ("weight",)
+            return p.weight_kg, "kg", (Missing("weight"),)
         if name == "height":
-            return p.height_cm, "cm", ("height",)
+            return p.height_cm, "cm", (Missing("height"),)
         if name in ("sex", "ecog"):
-            return getattr(p, name), "", (name,)
-        return p.flags.get(name), "", (name,)
+            return getattr(p, name), "", (Missing(name),)
+        return p.flags.get(name), "", (Missing(name),)
 
     def latest_treatment_date(self, kind: str) -> tuple:
         """(the last day of the latest finished treatment of this kind or a kind of it, the
@@ -86,13 +105,13 @@ class Context:
         lab = self.patient.labs.get(analyte.name)
         if lab is not None:
             if lab.problem:
-                return None, (f"labs.{analyte.name} ({lab.problem})",), lab.problem
+                return None, (Missing(f"labs.{analyte.name}", lab.problem),), lab.problem
             if lab.value is None:
-                return None, (f"labs.{analyte.name}",), f"the result is qualitative: {lab.raw}"
+                return None, (Missing(f"labs.{analyte.name}"),), f"the result is qualitative: {lab.raw}"
             return lab, NOTHING, ""
         derive = DERIVATIONS.get(analyte.name)
         if derive is None:
-            return None, (f"labs.{analyte.name}",), ""
+            return None, (Missing(f"labs.{analyte.name}"),), ""
         if analyte.name not in self._derived:
             self._derived[analyte.name] = derive(self)
         return self._derived[analyte.name]
@@ -102,32 +121,31 @@ def cockcroft_gault(ctx: Context):
     """Creatinine clearance (mL/min) = (140 - age) x weight kg / (72 x creatinine mg/dL),
     x 0.85 for women (Cockcroft & Gault 1976; not normalised to 1.73 m2)."""
     p = ctx.patient
-    missing = ["labs.crcl (or the Cockcroft-Gault inputs below)"]
+    missing = [Missing("labs.crcl", "or the Cockcroft-Gault inputs below")]
     need = []
     creat = p.labs.get("creatinine")
     age, _ = p.age_at(ctx.as_of)
     if creat is None or creat.value is None:
-        need.append(f"labs.creatinine ({creat.problem})" if creat is not None and creat.problem
-                    else "labs.creatinine")
+        need.append(Missing("labs.creatinine", creat.problem if creat is not None else ""))
     if age is None or isinstance(age, tuple):
-        need.append("birth_date" if isinstance(age, tuple) else "age or birth_date")
+        need.append(Missing("birth_date") if isinstance(age, tuple) else Missing("age", alt="birth_date"))
     if p.weight_kg is None:
-        need.append("weight")
+        need.append(Missing("weight"))
     if p.sex not in ("female", "male"):
-        need.append("sex")
+        need.append(Missing("sex"))
     if need:
         return None, tuple(missing + need), "creatinine clearance not given and cannot be computed"
     assert creat is not None and creat.value is not None and isinstance(age, float) and p.weight_kg is not None
     if creat.censor:
-        return None, ("labs.crcl",), f"creatinine {creat.raw} is a bound; Cockcroft-Gault needs a value"
+        return None, (Missing("labs.crcl"),), f"creatinine {creat.raw} is a bound; Cockcroft-Gault needs a value"
     from trialscreen.vocab import analytes
 
     try:
         scr = creat.value * convert.factor(creat.unit, _MG_DL, analytes().get("creatinine"))
     except UnitError:
-        return None, ("labs.crcl",), f"creatinine {creat.raw} cannot be converted to mg/dL"
+        return None, (Missing("labs.crcl"),), f"creatinine {creat.raw} cannot be converted to mg/dL"
     if scr <= 0:
-        return None, ("labs.crcl",), "creatinine must be above zero for Cockcroft-Gault"
+        return None, (Missing("labs.crcl"),), "creatinine must be above zero for Cockcroft-Gault"
     value = (140 - age) * p.weight_kg / (72 * scr)
     sex_factor = ""
     if p.sex == "female":

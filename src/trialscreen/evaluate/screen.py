@@ -14,8 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import trialscreen.evaluate.labs  # noqa: F401  (each family registers its evaluators)
+import trialscreen.explain.labs  # noqa: F401  (and its sentences)
 from trialscreen import __version__
 from trialscreen.evaluate.context import Context
+from trialscreen.evaluate.core import evaluate
+from trialscreen.explain.checks import check_entry
+from trialscreen.explain.reasons import criterion_reason, not_applicable_reason
 from trialscreen.ir import Node
 from trialscreen.patient.model import Patient
 from trialscreen.semantics.status import Status, Verdict
@@ -118,41 +123,33 @@ _STATUS = {
 
 
 def evaluate_criterion(criterion: Criterion, ctx: Context) -> CriterionResult:
-    explain = ctx.explain
+    tracing = ctx.trace is not None
     applies: bool | None = True
     applies_missing: tuple = ()
-    applies_texts: list[str] = []
+    applies_trace: list = []
     if criterion.applies_if is not None:
-        ctx.checks = []
-        applies, applies_missing = criterion.applies_if.eval(ctx)
-        applies_texts = [c["text"] for c in ctx.checks]
+        ctx.trace = [] if tracing else None
+        applies, applies_missing = evaluate(criterion.applies_if, ctx)
+        applies_trace = ctx.trace or []
         if applies is False:
-            reason = "does not apply: " + "; ".join(applies_texts) if explain else ""
+            reason = not_applicable_reason(applies_trace, ctx.as_of) if tracing else ""
             return CriterionResult(criterion.id, criterion.kind, criterion.text, NOT_APPLICABLE,
-                                   reason, ctx.checks)
-        applies_checks = ctx.checks
-    ctx.checks = []
-    value, missing = criterion.rule.eval(ctx)
+                                   reason, [check_entry(c, ctx.as_of) for c in applies_trace])
+    ctx.trace = [] if tracing else None
+    value, missing = evaluate(criterion.rule, ctx)
     status = UNKNOWN if value is None else _STATUS[(criterion.kind, value)]
-    checks = ctx.checks
     if applies is None and status != PASS:
         # Whether it applies decides it: ask for that, and for what the rule itself lacks.
         status = UNKNOWN
         missing = tuple(applies_missing) + (tuple(missing) if value is None else ())
-    reason = ""
-    if explain:
-        texts = "; ".join(c["text"] for c in checks)
-        word = {True: "met", False: "not met", None: "undecided"}[value]
-        reason = f"{word}: {texts}"
-        where = "; ".join(applies_texts)
-        if applies is None:
-            reason = (f"{reason} (it passes whether or not it applies; cannot tell whether it applies: {where})"
-                      if status == PASS else
-                      f"undecided: cannot tell whether it applies ({where}); if it applies, {word}: {texts}")
-            checks = applies_checks + checks
-        elif criterion.applies_if is not None:
-            reason = f"{reason} (it applies: {where})"
-            checks = applies_checks + checks
+    reason, checks = "", []
+    if tracing:
+        trace = ctx.trace or []
+        reason = criterion_reason(value, status == PASS, applies, criterion.applies_if is not None,
+                                  applies_trace, trace, ctx.as_of)
+        if criterion.applies_if is not None:
+            trace = applies_trace + trace
+        checks = [check_entry(c, ctx.as_of) for c in trace]
     return CriterionResult(criterion.id, criterion.kind, criterion.text, status, reason,
                            checks, _unique(missing) if status == UNKNOWN else [])
 

@@ -10,20 +10,7 @@ One module per family of rules: base (the node class, all / any / not, reference
 windows), labs, fields, findings, events (diagnoses, neoplasms), treatments, conditions.
 """
 
-from trialscreen.ir.base import (  # noqa: F401
-    NOTHING,
-    RESULT_WORD,
-    All,
-    Any,
-    Node,
-    Not,
-    Reference,
-    Window,
-    dated,
-    future_missing,
-    future_words,
-    show_value,
-)
+from trialscreen.ir.base import All, Any, Node, Not, Reference, Window  # noqa: F401
 from trialscreen.ir.conditions import ConditionTest  # noqa: F401
 from trialscreen.ir.events import DiagnosisTest, EventTest, NeoplasmTest  # noqa: F401
 from trialscreen.ir.fields import FIELD_LABELS, AllergyTest, AttestationTest, FieldTest  # noqa: F401
@@ -32,8 +19,7 @@ from trialscreen.ir.labs import Absolute, LabResult, LabTest, Relative  # noqa: 
 from trialscreen.ir.treatments import TreatmentTest  # noqa: F401
 
 __all__ = [
-    "NOTHING", "RESULT_WORD", "Node", "All", "Any", "Not", "Window", "Reference", "show_value",
-    "future_words", "future_missing", "dated", "Absolute", "Relative", "LabTest", "LabResult", "FIELD_LABELS",
+    "Node", "All", "Any", "Not", "Window", "Reference", "Absolute", "Relative", "LabTest", "LabResult", "FIELD_LABELS",
     "FieldTest", "AttestationTest", "AllergyTest", "FindingTest", "EventTest", "DiagnosisTest",
     "NeoplasmTest", "TreatmentTest", "ConditionTest",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from trialscreen.ir.base import NOTHING, Node, Window, future_missing, future_words
+from trialscreen.explain.words import window_words
+from trialscreen.ir.base import Node, Window
+from trialscreen.ir.legacy import NOTHING, bounds, contains, future_missing, future_words, still_open
 from trialscreen.semantics.logic import SYMBOL, Interval, holds, k_and, k_or
 
 
@@ -25,7 +27,7 @@ class ConditionTest(Node):
         if self.active is not None:
             out += ", active" if self.active else ", not active"
         if self.window:
-            out += f", {self.window.describe()}"
+            out += f", {window_words(self.window)}"
         return out
 
     def _window_end(self, ctx):
@@ -33,7 +35,7 @@ class ConditionTest(Node):
         absence for; None without a window or without its anchor."""
         if self.window is None:
             return None
-        b = self.window.bounds(ctx)
+        b = bounds(self.window, ctx)
         return None if b is None else min(b[1], ctx.as_of)
 
     def eval(self, ctx):
@@ -95,16 +97,16 @@ class ConditionTest(Node):
                     checks.append(active == self.active)
                     words += ", active" if active else ", not active"
             if self.window:
-                inside, miss, when = self.window.contains(ctx, st.date, st.date, path)
+                inside, miss, when = contains(self.window, ctx, st.date, st.date, path)
                 checks.append(inside)
                 missing.extend(miss)
                 words += f", dated {when}"
             values.append(k_and(checks))
             parts.append(words)
         result = k_or(values)
-        if result is False and self.window is not None and self.window.still_open(ctx):
+        if result is False and self.window is not None and still_open(self.window, ctx):
             # "no progression within 3 months of ASCT" cannot be known 6 weeks after it
-            end = self.window.bounds(ctx)[1]
+            end = bounds(self.window, ctx)[1]
             result = None
             missing.append(f"conditions.{self.names[0]} (its window runs until {end.isoformat()})")
             parts.append(f"the window runs until {end.isoformat()}, after the as-of date")

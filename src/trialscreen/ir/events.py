@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from trialscreen.ir.base import NOTHING, Node, Window, future_missing, future_words, show_value
+from trialscreen.explain.words import window_words
+from trialscreen.ir.base import Node, Window
+from trialscreen.ir.legacy import NOTHING, contains, future_missing, future_words, show_value
 from trialscreen.semantics.logic import k_and, k_not, k_or
 from trialscreen.semantics.timewin import Duration
 from trialscreen.vocab import attributes, name_key
@@ -76,7 +78,7 @@ class EventTest(Node):
             checks = [matched]
             missing.extend(miss)
             if self.window:
-                inside, miss, when = self.window.contains(ctx, first, last, path)
+                inside, miss, when = contains(self.window, ctx, first, last, path)
                 checks.append(inside)
                 missing.extend(miss)
                 if ctx.explain:
@@ -125,7 +127,7 @@ class EventTest(Node):
             what += " (" + ", ".join(f"{k} {'/'.join(sorted(show_value(x) for x in v))}"
                                      for k, v in self.attrs.items()) + ")"
         if self.window:
-            what += f" {self.window.describe()}"
+            what += f" {window_words(self.window)}"
         return what
 
     def show(self, item, ctx):
@@ -181,7 +183,7 @@ class DiagnosisTest(EventTest):
             out += " with " + ", ".join(f"{k} {'/'.join(sorted(show_value(x) for x in v))}"
                                         for k, v in self.attrs.items())
         if self.window:
-            out += f", {self.window.describe()}"
+            out += f", {window_words(self.window)}"
         return out
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from trialscreen.ir.base import NOTHING, Node, show_value
+from trialscreen.ir.base import Node
+from trialscreen.ir.legacy import NOTHING, show_value
 from trialscreen.patient.fields import FIELDS
 from trialscreen.semantics.logic import Interval, fmt, holds, holds_range, k_or
 

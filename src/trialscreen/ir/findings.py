@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from trialscreen.ir.base import NOTHING, Node, future_missing, future_words
+from trialscreen.ir.base import Node
+from trialscreen.ir.legacy import NOTHING, future_missing, future_words
 from trialscreen.semantics.logic import fmt, k_not, k_or
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
-from trialscreen.ir.base import future_missing, future_words, show_value
+from trialscreen.explain.words import window_words
 from trialscreen.ir.events import EventTest
+from trialscreen.ir.legacy import contains, future_missing, future_words, show_value
 from trialscreen.semantics.logic import SYMBOL, Interval, holds, k_and
 
 
@@ -59,7 +60,7 @@ class TreatmentTest(EventTest):
                 continue
             first, last = item.span()
             if self.window and not (first is not None and first > ctx.as_of):
-                inside, wmiss, _ = self.window.contains(ctx, first, last, path)
+                inside, wmiss, _ = contains(self.window, ctx, first, last, path)
                 matched = k_and((matched, inside))
                 miss = miss + list(wmiss)
                 if matched is False:
@@ -154,7 +155,7 @@ class TreatmentTest(EventTest):
         if self.count:
             out += f", {SYMBOL[self.count[0]]} {self.count[1]} of them"
         if self.window:
-            out += f", {self.window.describe()}"
+            out += f", {window_words(self.window)}"
         return out
 
     def show(self, item, ctx):

@@ -1,0 +1,141 @@
+"""The evaluator's core: one function per node type, all / any / not and references, and
+time windows.
+
+``evaluate(node, ctx)`` returns ``(True | False | None, missing)``: the node's Kleene value
+and, when it is unknown, the data that would decide it. With a trace on the context
+(``ctx.trace``), each leaf also records what it saw (a ``Check`` of plain facts); the
+explanations are written from those records by trialscreen.explain, never here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from trialscreen.evaluate.missing import NOTHING, Missing
+from trialscreen.ir.base import All, Any, Node, Not, Reference, Window
+from trialscreen.semantics.logic import k_not
+
+EVALUATORS: dict[type, Callable] = {}
+
+
+def evaluates(*types: type) -> Callable:
+    """Register the decorated function as the evaluator of these node types."""
+
+    def register(func: Callable) -> Callable:
+        for t in types:
+            EVALUATORS[t] = func
+        return func
+
+    return register
+
+
+def evaluate(node: Node, ctx) -> tuple:
+    """(value, missing) of ``node`` for the context's patient at its as-of date."""
+    func = EVALUATORS.get(type(node))
+    if func is None:   # TEMPORARY (issue 10): a node class that still evaluates itself
+        return node.eval(ctx)  # type: ignore[attr-defined]
+    return func(node, ctx)
+
+
+def _junction(node, ctx, decisive: bool) -> tuple:
+    """Kleene AND (decisive value False) or OR (decisive value True): one decisive item
+    decides; otherwise any unknown item makes it unknown. With a trace, every item is
+    evaluated (every failure is shown), then only the records of the items that decided
+    are kept."""
+    missing: list = []
+    result: bool | None = not decisive
+    trace = ctx.trace
+    if trace is None:
+        for item in node.items:
+            value, miss = evaluate(item, ctx)
+            if value is decisive:
+                return decisive, NOTHING
+            if value is None:
+                result = None
+                missing.extend(miss)
+        return result, tuple(missing) if result is None else NOTHING
+    spans = []
+    for item in node.items:
+        start = len(trace)
+        value, miss = evaluate(item, ctx)
+        spans.append((start, len(trace), value))
+        if value is decisive:
+            result = decisive
+        elif value is None and result is not decisive:
+            result = None
+            missing.extend(miss)
+    if result is decisive:
+        keep = [c for start, end, value in spans if value is decisive for c in trace[start:end]]
+        del trace[spans[0][0]:]
+        trace.extend(keep)
+    return result, tuple(missing) if result is None else NOTHING
+
+
+@evaluates(All)
+def all_of(node: All, ctx) -> tuple:
+    return _junction(node, ctx, False)
+
+
+@evaluates(Any)
+def any_of(node: Any, ctx) -> tuple:
+    return _junction(node, ctx, True)
+
+
+@evaluates(Not)
+def not_(node: Not, ctx) -> tuple:
+    value, missing = evaluate(node.item, ctx)
+    return k_not(value), missing
+
+
+@evaluates(Reference)
+def reference(node: Reference, ctx) -> tuple:
+    return evaluate(node.item, ctx)
+
+
+# --- time windows ----------------------------------------------------------------------
+
+def window_bounds(window: Window, ctx) -> tuple[date, date] | None:
+    """(first, last) day of the window, or None when its anchor has no date."""
+    if window.after:
+        anchor, doubt = ctx.latest_treatment_date(window.after)
+        if anchor is None or doubt:
+            return None
+        return anchor, window.within.after(anchor)
+    return window.within.before(ctx.as_of), ctx.as_of
+
+
+def window_still_open(window: Window, ctx) -> bool:
+    """A window after an event that has not ended by the as-of date."""
+    b = window_bounds(window, ctx) if window.after else None
+    return b is not None and b[1] > ctx.as_of
+
+
+def window_contains(window: Window, ctx, first: date | None, last: date | None, item: str = "") -> tuple:
+    """Does the span [first, last] of an item (last None: ongoing) overlap the window?
+    (True/False/None, missing, span) where span is what the explanation shows: ('anchor
+    doubt', items), ('no anchor',), ('no date',) or ('span', first, last, as_of). Whatever
+    happens after the as-of date is not known at screening and does not count."""
+    if window.after:
+        anchor, doubt = ctx.latest_treatment_date(window.after)
+        if doubt:
+            return (None, tuple(Missing(f"{d}.type", f"is it a later {window.after}?") for d in doubt),
+                    ("anchor doubt", window.after, doubt))
+        if anchor is None:
+            return None, (Missing("treatments", ask=f"date of {window.after}"),), ("no anchor", window.after)
+        start, end = anchor, min(window.within.after(anchor), ctx.as_of)
+    else:
+        start, end = window.within.before(ctx.as_of), ctx.as_of
+    if first is None and last is None:
+        return None, (Missing(f"{item}.date"),), ("no date",)
+    first = first or last   # callers have set aside items dated after the as-of date
+    assert first is not None
+    span = ("span", first, last, ctx.as_of)
+    last = min(last or ctx.as_of, ctx.as_of)
+    return first <= end and last >= start, NOTHING, span
+
+
+def future_missing(ctx, path: str, what: str, when: date) -> Missing:
+    """What to fetch about an item dated after the as-of date."""
+    return Missing(path, f"{what} dated {when.isoformat()}, after the as-of date {ctx.as_of.isoformat()}: "
+                         "not happened by then; a person must judge")

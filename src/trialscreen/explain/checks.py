@@ -1,0 +1,44 @@
+"""The words of a check: one sentence (and the facts a program reads) per case a leaf
+records in the evaluator's trace. Each family of rules registers its sentences here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from trialscreen.explain.words import RESULT_WORD
+
+# Check.what -> function (check, as-of date) -> (sentence, details dict or None)
+SENTENCES: dict[str, Callable] = {}
+
+
+def sentence(*whats: str) -> Callable:
+    """Register the decorated function as the writer of these kinds of check."""
+
+    def register(func: Callable) -> Callable:
+        for what in whats:
+            SENTENCES[what] = func
+        return func
+
+    return register
+
+
+def check_entry(check, as_of: date) -> dict:
+    """A check as the plain data results carry: type, result, text, details, missing."""
+    text, details = SENTENCES[check.what](check, as_of)
+    entry = {"type": check.node.kind, "result": RESULT_WORD[check.result], "text": text}
+    if details:
+        entry.update(details)
+    if check.missing:
+        entry["missing"] = list(check.missing)
+    return entry
+
+
+def texts(trace, as_of: date) -> list[str]:
+    """The sentence of each check of a trace."""
+    return [SENTENCES[c.what](c, as_of)[0] for c in trace]
+
+
+@sentence("text")   # TEMPORARY (issue 10): the not-yet-converted node classes write their own words
+def _legacy(check, as_of):
+    return check.facts["text"], check.facts["details"]
