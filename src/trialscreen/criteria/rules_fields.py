@@ -125,4 +125,4 @@ class FieldRules:
 
     def n_allergy(self, obj, pos):
         names = self.names(obj["allergy"], pos, vocab.drugs())
-        return AllergyTest(names) if names is not None else None
+        return AllergyTest(tuple(names)) if names is not None else None

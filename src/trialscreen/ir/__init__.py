@@ -13,13 +13,13 @@ windows), labs, fields, findings, events (diagnoses, neoplasms), treatments, con
 from trialscreen.ir.base import All, Any, Node, Not, Reference, Window  # noqa: F401
 from trialscreen.ir.conditions import ConditionTest  # noqa: F401
 from trialscreen.ir.events import DiagnosisTest, EventTest, NeoplasmTest  # noqa: F401
-from trialscreen.ir.fields import FIELD_LABELS, AllergyTest, AttestationTest, FieldTest  # noqa: F401
+from trialscreen.ir.fields import AllergyTest, AttestationTest, FieldTest  # noqa: F401
 from trialscreen.ir.findings import FindingTest  # noqa: F401
 from trialscreen.ir.labs import Absolute, LabResult, LabTest, Relative  # noqa: F401
 from trialscreen.ir.treatments import TreatmentTest  # noqa: F401
 
 __all__ = [
-    "Node", "All", "Any", "Not", "Window", "Reference", "Absolute", "Relative", "LabTest", "LabResult", "FIELD_LABELS",
+    "Node", "All", "Any", "Not", "Window", "Reference", "Absolute", "Relative", "LabTest", "LabResult",
     "FieldTest", "AttestationTest", "AllergyTest", "FindingTest", "EventTest", "DiagnosisTest",
     "NeoplasmTest", "TreatmentTest", "ConditionTest",
 ]
