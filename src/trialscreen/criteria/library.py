@@ -62,12 +62,16 @@ def resolve(id_or_path: str) -> Path:
     raise TrialNotFound(f"no trial '{id_or_path}'", hint=hint + "; or give the path of a criteria file")
 
 
+def _definition_files() -> list[Path]:
+    return [p for d in criteria_dirs() if d.is_dir() for p in sorted(d.glob("_definitions*.yaml"))]
+
+
 def shared_definitions() -> dict:
     """The definitions of every ``_definitions*.yaml`` in the library folders,
     compiled once; a trial refers to them with ``{use: name}``."""
     from trialscreen.criteria.compile import compile_definitions, read_text
 
-    files = [p for d in criteria_dirs() if d.is_dir() for p in sorted(d.glob("_definitions*.yaml"))]
+    files = _definition_files()
     key = tuple((str(p), p.stat().st_mtime_ns) for p in files)
     cached = _CACHE.get(("shared", key))
     if cached is not None:
@@ -80,7 +84,9 @@ def shared_definitions() -> dict:
 
 
 def load_trial(id_or_path: str, warnings: list | None = None):
-    """Compile a trial (once per file and content) by id or path."""
+    """Compile a trial (once per file and content) by id or path. Without ``warnings``
+    the compiled trial comes from the on-disk cache (trialscreen.cache) when one was made
+    from exactly these bytes, these shared definitions and this code."""
     from trialscreen.criteria.compile import compile_file
 
     path = resolve(str(id_or_path))
@@ -91,7 +97,25 @@ def load_trial(id_or_path: str, warnings: list | None = None):
         key = None
     if key is not None and key in _CACHE and warnings is None:
         return _CACHE[key]
-    trial = compile_file(path, shared=shared_definitions(), warnings=warnings)
+    if warnings is None and key is not None:
+        trial = _cached_compile(path)
+    else:
+        trial = compile_file(path, shared=shared_definitions(), warnings=warnings)
     if key is not None:
         _CACHE[key] = trial
     return trial
+
+
+def _cached_compile(path: Path):
+    """The compiled trial of ``path``, through the on-disk cache keyed by its bytes and
+    those of the shared definitions."""
+    from trialscreen import cache
+    from trialscreen.criteria.compile import compile_file
+
+    try:
+        parts: list = [str(path), path.read_bytes()]
+        for shared in _definition_files():
+            parts += [str(shared), shared.read_bytes()]
+    except OSError:   # compile_file says what is wrong with the file
+        return compile_file(path, shared=shared_definitions())
+    return cache.cached("trial", tuple(parts), lambda: compile_file(path, shared=shared_definitions()))

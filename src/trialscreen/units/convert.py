@@ -30,7 +30,8 @@ class _DiskCache:
     """Factors computed by pint in earlier runs, so that a one-patient screen
     need not import pint at all. The file name carries a hash of the unit
     definitions, the analyte vocabulary and this code: change any of them and
-    the old file is simply not read. TRIALSCREEN_CACHE names the folder
+    the old file is simply not read. The file carries a checksum of its factors, checked
+    when it is read: an edited or damaged file is ignored. TRIALSCREEN_CACHE names the folder
     (default ~/.cache/trialscreen); a folder that cannot be written only
     turns the saving off."""
 
@@ -47,12 +48,7 @@ class _DiskCache:
         self.path = Path(base) / f"factors-{digest.hexdigest()[:16]}.json"
         self.data: dict = {}
         self.dirty = False
-        try:
-            import json
-
-            self.data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.data = {}
+        self.data = _read_factors(self.path)
 
     @staticmethod
     def key(k: tuple) -> str:
@@ -83,11 +79,40 @@ class _DiskCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.data, fh)
+                json.dump({"checksum": _checksum(self.data), "factors": self.data}, fh)
             os.replace(tmp, self.path)
             self.dirty = False
         except OSError:
             pass
+
+
+def _checksum(data: dict) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _read_factors(path: Path) -> dict:
+    """The factors of a cache file whose checksum matches and whose every entry is a finite
+    number or a refusal (message, hint); anything else is no cache at all (an edited file
+    must never turn 2.1 mg/dL into 2.1 umol/L)."""
+    import json
+    import math
+
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        data = raw["factors"]
+        if not isinstance(data, dict) or raw["checksum"] != _checksum(data):
+            return {}
+        for value in data.values():
+            ok = (isinstance(value, float) and math.isfinite(value) and value > 0) or (
+                isinstance(value, list) and len(value) == 2 and all(isinstance(v, (str, type(None))) for v in value))
+            if not ok:
+                return {}
+        return data
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def _disk() -> "_DiskCache":
