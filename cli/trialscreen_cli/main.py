@@ -152,7 +152,7 @@ def screen(
 
         typer.echo(json_text([r.as_dict() for r in results], indent=2))
     elif fmt is Format.markdown:
-        from trialscreen.explain.markdown import results_markdown
+        from trialscreen.render.markdown import results_markdown
 
         typer.echo(results_markdown(results))
     else:
