@@ -148,9 +148,9 @@ def screen(
     record = load_patient(patient)
     results = [run_screen(t, record, when, max_lab_age=oldest) for t in trials]
     if fmt is Format.json:
-        from trialscreen.textio import json_text
+        from trialscreen.render.json import results_json
 
-        typer.echo(json_text([r.as_dict() for r in results], indent=2))
+        typer.echo(results_json(results))
     elif fmt is Format.markdown:
         from trialscreen.render.markdown import results_markdown
 
