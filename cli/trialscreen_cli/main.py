@@ -191,7 +191,8 @@ def batch(
     import json
 
     from trialscreen.batch.columns import _delimiter, load_mapping
-    from trialscreen.batch.run import Writer, open_text, run_batch
+    from trialscreen.batch.run import open_text, run_batch
+    from trialscreen.render.batch import Writer
 
     when = _as_of(as_of)
     oldest = _max_lab_age(max_lab_age)
