@@ -156,7 +156,7 @@ def screen(
 
         typer.echo(results_markdown(results))
     else:
-        from trialscreen_cli.render import render_results
+        from trialscreen_cli.terminal import render_results
 
         render_results(results)
     for w in record.warnings:
@@ -213,7 +213,7 @@ def batch(
     progress = None
     bar = None
     if not quiet and sys.stderr.isatty():
-        from trialscreen_cli.render import progress_bar
+        from trialscreen_cli.terminal import progress_bar
 
         bar, progress = progress_bar(source)
     finished = False
@@ -235,7 +235,7 @@ def batch(
         with _open_for_writing(summary_file) as fh:
             json.dump(summary.as_dict(), fh, indent=2)
     if not quiet:
-        from trialscreen_cli.render import render_batch_summary
+        from trialscreen_cli.terminal import render_batch_summary
 
         render_batch_summary(summary)
     if summary.internal_errors:
@@ -329,7 +329,7 @@ def test_cases(
 def explain(trial: str = typer.Argument(..., help="Trial id or criteria file.")):
     """Show a trial's encoded logic beside its protocol text."""
     from trialscreen.criteria.library import load_trial
-    from trialscreen_cli.render import render_explain
+    from trialscreen_cli.terminal import render_explain
 
     render_explain(load_trial(trial))
 
@@ -360,7 +360,7 @@ def schema(kind: SchemaKind = typer.Argument(SchemaKind.criteria, help="criteria
 def trials():
     """List the bundled trials."""
     from trialscreen.criteria.library import bundled_trials, load_trial
-    from trialscreen_cli.render import render_trials
+    from trialscreen_cli.terminal import render_trials
 
     render_trials([load_trial(str(p)) for p in bundled_trials()])
 
@@ -399,9 +399,9 @@ def vocab(
 
             typer.echo(json_text(data, indent=2))
         else:
-            from trialscreen_cli import render
+            from trialscreen_cli import terminal
 
-            render.render_vocab_entries(kind, data) if kind else render.render_vocab_overview(data)
+            terminal.render_vocab_entries(kind, data) if kind else terminal.render_vocab_overview(data)
         return
     result = lookup.lookup(word, kind)
     if fmt is VocabFormat.json:
@@ -409,7 +409,7 @@ def vocab(
 
         typer.echo(json_text(result.as_dict(), indent=2))
     else:
-        from trialscreen_cli.render import render_vocab_lookup
+        from trialscreen_cli.terminal import render_vocab_lookup
 
         render_vocab_lookup(result)
     if not result.found:
