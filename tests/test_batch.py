@@ -1216,7 +1216,8 @@ def _json_side(trial, rec):
 
 
 def _csv_side(trial, text):
-    from trialscreen.batch.run import Writer, run_batch
+    from trialscreen.batch.run import run_batch
+    from trialscreen.render.batch import Writer
 
     out = io.StringIO()
     summary = run_batch(io.StringIO(text, newline=""), "gen.csv", [trial], Writer(out, "csv", [trial]))

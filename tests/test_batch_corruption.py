@@ -8,8 +8,9 @@ import sys
 import pytest
 
 from conftest import ROOT
-from trialscreen.batch.run import Writer, open_text, run_batch
+from trialscreen.batch.run import open_text, run_batch
 from trialscreen.criteria.library import load_trial
+from trialscreen.render.batch import Writer
 
 sys.path.insert(0, str(ROOT / "bench"))
 from batch import HEADER, make_row  # noqa: E402

@@ -209,8 +209,9 @@ def number_read(result: dict, column: str):
 @functools.lru_cache(maxsize=None)
 def _batch(mapping_name: str, tmp: str):
     """All the table's rows of one mapping through run_batch: {row id: JSON Lines result}."""
-    from trialscreen.batch.run import Writer, run_batch
+    from trialscreen.batch.run import run_batch
     from trialscreen.criteria.library import load_trial
+    from trialscreen.render.batch import Writer
 
     folder = Path(tmp)
     trial_file = folder / "TEST-NUMBERS.yaml"

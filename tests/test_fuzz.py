@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from conftest import ELIGIBLE
 from trialscreen import vocab
-from trialscreen.batch.run import Writer, open_text, run_batch
+from trialscreen.batch.run import open_text, run_batch
 from trialscreen.criteria.compile import compile_file, compile_text
 from trialscreen.criteria.keys import COMPARE, NODE_KEYS
 from trialscreen.criteria.library import load_trial
@@ -37,6 +37,7 @@ from trialscreen.criteria.lint import lint_trial
 from trialscreen.errors import TrialscreenError
 from trialscreen.evaluate.screen import screen
 from trialscreen.patient.load import decode, parse_patient, patient_from_dict
+from trialscreen.render.batch import Writer
 from trialscreen.units import convert
 from trialscreen.units.normalize import Unit, normalize, split_value
 

@@ -15,7 +15,6 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 import enum
-import functools
 import os
 import sys
 from pathlib import Path
@@ -24,7 +23,19 @@ from typing import List, Optional
 import typer
 
 from trialscreen import __version__
-from trialscreen.errors import CriteriaError, FileReadError, FileWriteError, TrialscreenError, UsageError
+from trialscreen.errors import CriteriaError, UsageError
+from trialscreen_cli.shared import (
+    MAX_LAB_AGE_HELP,
+    handles_errors,
+    load_trials,
+    open_for_writing,
+    open_input,
+    parse_as_of,
+    parse_max_lab_age,
+    safe,
+    stderr,
+    where,
+)
 
 EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE, EXIT_INPUT, EXIT_NOINPUT, EXIT_BUG = 0, 1, 2, 65, 66, 70
 
@@ -42,33 +53,6 @@ class Format(str, enum.Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
-
-
-def handles_errors(func):
-    """Turn library errors into one sentence on stderr and the documented exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except TrialscreenError as exc:
-            if isinstance(exc, CriteriaError) and len(exc.problems) > 1:
-                first = exc.problems[0]
-                _stderr(f"trialscreen: error: {first} (and {len(exc.problems) - 1} more; "
-                        f"run 'trialscreen validate {first.location.file}' to see all)")
-            else:
-                _stderr(f"trialscreen: error: {exc}")
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper
-
-
-def _open_for_writing(path: str, newline=None):
-    try:
-        return open(path, "w", encoding="utf-8", newline=newline)
-    except OSError as exc:
-        raise FileWriteError(f"cannot write {path}: {exc.strerror}",
-                             hint="check that the folder exists and can be written") from None
 
 
 def _version(value: bool):
@@ -89,44 +73,6 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
     errors.SHOW_VALUES = verbose
 
 
-def _as_of(text: Optional[str]):
-    if text is None:
-        return None
-    from datetime import date
-
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--as-of '{text}' is not a date", hint="write it as YYYY-MM-DD") from None
-
-
-def _max_lab_age(text: Optional[str]):
-    if text is None:
-        return None
-    from trialscreen.semantics.timewin import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError:
-        raise UsageError(f"--max-lab-age '{text}' is not a duration",
-                         hint="write it like '28 days', '6 weeks' or '3 months'") from None
-
-
-MAX_LAB_AGE_HELP = ("How old a lab may be where neither the criterion nor the trial's screening_window "
-                    "says (default: 28 days), e.g. '6 weeks'.")
-
-
-def _trials(ids: Optional[List[str]]):
-    from trialscreen.criteria.library import bundled_trials, load_trial
-
-    if ids:
-        return [load_trial(t) for t in ids]
-    paths = bundled_trials()
-    if not paths:
-        raise UsageError("no bundled trials were found", hint="give --trial PATH")
-    return [load_trial(str(p)) for p in paths]
-
-
 @app.command()
 @handles_errors
 def screen(
@@ -142,25 +88,25 @@ def screen(
     from trialscreen.evaluate.screen import screen as run_screen
     from trialscreen.patient.load import load_patient
 
-    when = _as_of(as_of)
-    oldest = _max_lab_age(max_lab_age)
-    trials = _trials(trial)
+    when = parse_as_of(as_of)
+    oldest = parse_max_lab_age(max_lab_age)
+    trials = load_trials(trial)
     record = load_patient(patient)
     results = [run_screen(t, record, when, max_lab_age=oldest) for t in trials]
     if fmt is Format.json:
-        from trialscreen.textio import json_text
+        from trialscreen.render.json import results_json
 
-        typer.echo(json_text([r.as_dict() for r in results], indent=2))
+        typer.echo(results_json(results))
     elif fmt is Format.markdown:
-        from trialscreen.explain.markdown import results_markdown
+        from trialscreen.render.markdown import results_markdown
 
         typer.echo(results_markdown(results))
     else:
-        from trialscreen_cli.render import render_results
+        from trialscreen_cli.terminal import render_results
 
         render_results(results)
     for w in record.warnings:
-        _stderr(f"warning: {w}")
+        stderr(f"warning: {w}")
 
 
 class BatchFormat(str, enum.Enum):
@@ -191,37 +137,51 @@ def batch(
     import json
 
     from trialscreen.batch.columns import _delimiter, load_mapping
-    from trialscreen.batch.run import Writer, open_text, run_batch
 
-    when = _as_of(as_of)
-    oldest = _max_lab_age(max_lab_age)
-    trials = _trials(trial)
+    when = parse_as_of(as_of)
+    oldest = parse_max_lab_age(max_lab_age)
+    trials = load_trials(trial)
     mapping = load_mapping(columns) if columns else None
     delim = _delimiter(delimiter) if delimiter else None
     kind = (fmt.value if fmt else ("jsonl" if out.lower().endswith((".jsonl", ".ndjson")) else "csv"))
     source = "<stdin>" if patients == "-" else patients
-    try:
-        binary = sys.stdin.buffer if patients == "-" else open(patients, "rb")
-    except FileNotFoundError:
-        raise FileReadError(f"no such file: {patients}", hint="check the path") from None
-    except OSError as exc:
-        raise FileReadError(f"cannot read {patients}: {exc.strerror}") from None
-    target = sys.stdout if out == "-" else _open_for_writing(out, newline="")
+    binary = open_input(patients)
+    target = sys.stdout if out == "-" else open_for_writing(out, newline="")
     if summary_file:  # checked now, not after a long run
-        _open_for_writing(summary_file).close()
+        open_for_writing(summary_file).close()
+    summary = _screen_rows(binary, source, target, out, trials, kind, quiet, mapping=mapping, as_of=when,
+                           delimiter=delim, decimal_comma=decimal_comma, max_lab_age=oldest)
+    if summary_file:
+        with open_for_writing(summary_file) as fh:
+            json.dump(summary.as_dict(), fh, indent=2)
+    if not quiet:
+        from trialscreen_cli.terminal import render_batch_summary
+
+        render_batch_summary(summary)
+    if summary.internal_errors:
+        stderr(f"trialscreen: internal error on {summary.internal_errors} row(s): this is a bug, please report it")
+        raise typer.Exit(EXIT_BUG)
+    if summary.error_rows:
+        raise typer.Exit(EXIT_ROW_ERRORS)
+
+
+def _screen_rows(binary, source: str, target, out: str, trials, kind: str, quiet: bool, **options):
+    """Screen the rows of ``binary`` into ``target``, with a progress bar when stderr is a
+    terminal; a run that does not finish leaves no half-written output file."""
+    from trialscreen.batch.run import open_text, run_batch
+    from trialscreen.render.batch import Writer
+
     progress = None
     bar = None
     if not quiet and sys.stderr.isatty():
-        from trialscreen_cli.render import progress_bar
+        from trialscreen_cli.terminal import progress_bar
 
         bar, progress = progress_bar(source)
     finished = False
     try:
         with open_text(binary) as stream:
             writer = Writer(target, kind, trials)
-            summary = run_batch(stream, source, trials, writer, mapping=mapping, as_of=when,
-                                delimiter=delim, decimal_comma=decimal_comma, progress=progress,
-                                max_lab_age=oldest)
+            summary = run_batch(stream, source, trials, writer, progress=progress, **options)
         finished = True
     finally:
         if bar is not None:
@@ -230,18 +190,7 @@ def batch(
             target.close()
             if not finished:  # a run that did not finish leaves no half-written file
                 Path(out).unlink(missing_ok=True)
-    if summary_file:
-        with _open_for_writing(summary_file) as fh:
-            json.dump(summary.as_dict(), fh, indent=2)
-    if not quiet:
-        from trialscreen_cli.render import render_batch_summary
-
-        render_batch_summary(summary)
-    if summary.internal_errors:
-        _stderr(f"trialscreen: internal error on {summary.internal_errors} row(s): this is a bug, please report it")
-        raise typer.Exit(EXIT_BUG)
-    if summary.error_rows:
-        raise typer.Exit(EXIT_ROW_ERRORS)
+    return summary
 
 
 @app.command()
@@ -261,7 +210,7 @@ def validate(files: List[str] = typer.Argument(..., help="Criteria files to chec
             except CriteriaError as exc:
                 failed = True
                 for p in exc.problems:
-                    _stderr(f"{_where(p)}error: {p.message}" + (f" ({p.hint})" if p.hint else ""))
+                    stderr(f"{where(p)}error: {p.message}" + (f" ({p.hint})" if p.hint else ""))
                 continue
             typer.echo(f"{f}: ok, {len(defs)} shared definitions")
             continue
@@ -270,12 +219,12 @@ def validate(files: List[str] = typer.Argument(..., help="Criteria files to chec
         except CriteriaError as exc:
             failed = True
             for p in exc.problems:
-                _stderr(f"{_where(p)}error: {p.message}" + (f" ({p.hint})" if p.hint else ""))
+                stderr(f"{where(p)}error: {p.message}" + (f" ({p.hint})" if p.hint else ""))
             continue
         from trialscreen.criteria.lint import lint_trial
 
         for p in [*warnings, *lint_trial(trial)]:
-            _stderr(f"{_where(p)}warning: {p.message}" + (f" ({p.hint})" if p.hint else ""))
+            stderr(f"{where(p)}warning: {p.message}" + (f" ({p.hint})" if p.hint else ""))
         typer.echo(f"{f}: ok, {trial.id}, {len(trial.criteria)} criteria")
     if failed:
         raise typer.Exit(EXIT_INPUT)
@@ -298,17 +247,17 @@ def test_cases(
         report = check_trial(path)
         if report.error:
             failed = True
-            _stderr(f"{path}: error: {report.error}")
+            stderr(f"{path}: error: {report.error}")
             continue
         good = sum(1 for c in report.cases if c.ok)
         typer.echo(f"{report.trial_id}: {good}/{len(report.cases)} cases pass")
         for case in report.cases:
             if case.error:
                 failed = True
-                typer.echo(f"  FAIL {case.path}: {_safe(case.error)}")
+                typer.echo(f"  FAIL {case.path}: {safe(case.error)}")
             for m in case.mismatches:
                 failed = True
-                typer.echo(f"  FAIL {case.path}: {_safe(m)}")
+                typer.echo(f"  FAIL {case.path}: {safe(m)}")
         if report.gaps:
             by_status: dict = {}
             for cid, status in report.gaps:
@@ -328,7 +277,7 @@ def test_cases(
 def explain(trial: str = typer.Argument(..., help="Trial id or criteria file.")):
     """Show a trial's encoded logic beside its protocol text."""
     from trialscreen.criteria.library import load_trial
-    from trialscreen_cli.render import render_explain
+    from trialscreen_cli.terminal import render_explain
 
     render_explain(load_trial(trial))
 
@@ -359,7 +308,7 @@ def schema(kind: SchemaKind = typer.Argument(SchemaKind.criteria, help="criteria
 def trials():
     """List the bundled trials."""
     from trialscreen.criteria.library import bundled_trials, load_trial
-    from trialscreen_cli.render import render_trials
+    from trialscreen_cli.terminal import render_trials
 
     render_trials([load_trial(str(p)) for p in bundled_trials()])
 
@@ -398,9 +347,9 @@ def vocab(
 
             typer.echo(json_text(data, indent=2))
         else:
-            from trialscreen_cli import render
+            from trialscreen_cli import terminal
 
-            render.render_vocab_entries(kind, data) if kind else render.render_vocab_overview(data)
+            terminal.render_vocab_entries(kind, data) if kind else terminal.render_vocab_overview(data)
         return
     result = lookup.lookup(word, kind)
     if fmt is VocabFormat.json:
@@ -408,28 +357,11 @@ def vocab(
 
         typer.echo(json_text(result.as_dict(), indent=2))
     else:
-        from trialscreen_cli.render import render_vocab_lookup
+        from trialscreen_cli.terminal import render_vocab_lookup
 
         render_vocab_lookup(result)
     if not result.found:
         raise typer.Exit(EXIT_ROW_ERRORS)
-
-
-def _where(problem) -> str:
-    loc = problem.location
-    where = str(loc)
-    return _safe(where) + ": " if where else ""
-
-
-def _safe(text: str) -> str:
-    """Escape control characters and terminal escape sequences from input."""
-    from trialscreen.textio import printable
-
-    return printable(text)
-
-
-def _stderr(text: str):
-    sys.stderr.write(_safe(text) + "\n")
 
 
 def run(argv=None):
@@ -437,7 +369,7 @@ def run(argv=None):
     try:
         app(args=argv, prog_name="trialscreen", standalone_mode=True)
     except KeyboardInterrupt:
-        _stderr("trialscreen: interrupted")
+        stderr("trialscreen: interrupted")
         sys.exit(130)
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -446,7 +378,7 @@ def run(argv=None):
     except Exception as exc:  # a bug: say so in one sentence, keep the traceback on demand
         if os.environ.get("TRIALSCREEN_DEBUG"):
             raise
-        _stderr(f"trialscreen: internal error: {type(exc).__name__}: {exc} "
+        stderr(f"trialscreen: internal error: {type(exc).__name__}: {exc} "
                 "(this is a bug; set TRIALSCREEN_DEBUG=1 for details and report it)")
         sys.exit(EXIT_BUG)
 

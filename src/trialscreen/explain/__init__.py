@@ -1,5 +1,6 @@
-"""Explanations for people: a trial's logic as text, results as Markdown.
+"""Explanations for people: a trial's logic as text.
 
-Plain text only; the terminal table with colours lives in the command line
-package, which is the only place that imports rich.
+Plain text only; results as Markdown, JSON and batch rows are in ``trialscreen.render``,
+and the terminal table with colours lives in the command line package, which is the
+only place that imports rich.
 """

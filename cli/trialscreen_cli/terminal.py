@@ -46,7 +46,7 @@ def _counts(result) -> str:
 
 
 def render_results(results) -> None:
-    from trialscreen.explain.markdown import ranked
+    from trialscreen.render.markdown import ranked
 
     console = _console()
     if len(results) > 1:
@@ -61,7 +61,7 @@ def render_summary(console: Console, results) -> None:
     table.add_column("Trial", no_wrap=True)
     table.add_column("Verdict", no_wrap=True)
     table.add_column("Why")
-    from trialscreen.explain.markdown import why
+    from trialscreen.render.markdown import why
 
     for r in results:
         word, style = VERDICT[r.verdict]

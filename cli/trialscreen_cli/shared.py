@@ -1,0 +1,103 @@
+"""What the commands share: the parsers of their common options, opening files, and turning
+library errors into one sentence on stderr with the documented exit code."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import List, Optional
+
+import typer
+
+from trialscreen.errors import CriteriaError, FileReadError, FileWriteError, TrialscreenError, UsageError
+
+MAX_LAB_AGE_HELP = ("How old a lab may be where neither the criterion nor the trial's screening_window "
+                    "says (default: 28 days), e.g. '6 weeks'.")
+
+
+def handles_errors(func):
+    """Turn library errors into one sentence on stderr and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except TrialscreenError as exc:
+            if isinstance(exc, CriteriaError) and len(exc.problems) > 1:
+                first = exc.problems[0]
+                stderr(f"trialscreen: error: {first} (and {len(exc.problems) - 1} more; "
+                       f"run 'trialscreen validate {first.location.file}' to see all)")
+            else:
+                stderr(f"trialscreen: error: {exc}")
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def open_for_writing(path: str, newline=None):
+    try:
+        return open(path, "w", encoding="utf-8", newline=newline)
+    except OSError as exc:
+        raise FileWriteError(f"cannot write {path}: {exc.strerror}",
+                             hint="check that the folder exists and can be written") from None
+
+
+def open_input(path: str):
+    """The bytes of ``path``; '-' is standard input."""
+    try:
+        return sys.stdin.buffer if path == "-" else open(path, "rb")
+    except FileNotFoundError:
+        raise FileReadError(f"no such file: {path}", hint="check the path") from None
+    except OSError as exc:
+        raise FileReadError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def parse_as_of(text: Optional[str]):
+    if text is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--as-of '{text}' is not a date", hint="write it as YYYY-MM-DD") from None
+
+
+def parse_max_lab_age(text: Optional[str]):
+    if text is None:
+        return None
+    from trialscreen.semantics.timewin import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise UsageError(f"--max-lab-age '{text}' is not a duration",
+                         hint="write it like '28 days', '6 weeks' or '3 months'") from None
+
+
+def load_trials(ids: Optional[List[str]]):
+    from trialscreen.criteria.library import bundled_trials, load_trial
+
+    if ids:
+        return [load_trial(t) for t in ids]
+    paths = bundled_trials()
+    if not paths:
+        raise UsageError("no bundled trials were found", hint="give --trial PATH")
+    return [load_trial(str(p)) for p in paths]
+
+
+def where(problem) -> str:
+    loc = problem.location
+    text = str(loc)
+    return safe(text) + ": " if text else ""
+
+
+def safe(text: str) -> str:
+    """Escape control characters and terminal escape sequences from input."""
+    from trialscreen.textio import printable
+
+    return printable(text)
+
+
+def stderr(text: str):
+    sys.stderr.write(safe(text) + "\n")
