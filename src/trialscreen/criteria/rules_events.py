@@ -54,8 +54,8 @@ class EventRules:
             return None
         if bad:
             return None
-        return FindingTest(canon, "any" if modes[0] == "any_of" else "none",
-                             float(minp) if minp is not None else None)
+        return FindingTest(tuple(canon), "any" if modes[0] == "any_of" else "none",
+                           float(minp) if minp is not None else None)
 
     # list sections ---------------------------------------------------------------------
     def names(self, raw, pos, vocabulary=None, what="name"):
@@ -134,7 +134,7 @@ class EventRules:
         if active is not None and not isinstance(active, bool):
             self.error(obj.where("active"), "active must be true or false")
             return None
-        return ConditionTest(list(dict.fromkeys(names)), grade, active, self.window(obj))
+        return ConditionTest(tuple(dict.fromkeys(names)), grade, active, self.window(obj))
 
     def n_treatment(self, obj, pos):
         raw = obj["treatment"]

@@ -14,9 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import trialscreen.evaluate.conditions  # noqa: F401
 import trialscreen.evaluate.fields  # noqa: F401
+import trialscreen.evaluate.findings  # noqa: F401
 import trialscreen.evaluate.labs  # noqa: F401  (each family registers its evaluators)
+import trialscreen.explain.conditions  # noqa: F401
 import trialscreen.explain.fields  # noqa: F401
+import trialscreen.explain.findings  # noqa: F401
 import trialscreen.explain.labs  # noqa: F401  (and its sentences)
 from trialscreen import __version__
 from trialscreen.evaluate.context import Context
