@@ -18,7 +18,8 @@ a break-apart probe apart; square brackets give the nuclei: [n/total] n of total
 show the pattern (percent = n / total * 100), [total] alone the nuclei scored (no percent is
 read from it). Probes are separated by commas.
 
-What each probe's count means for the vocabulary is in cytogenetics.yaml (``iscn_probes``).
+The notation is parsed in ``vocab/iscn_parse.py``; this module says what it means. What each
+probe's count means for the vocabulary is in cytogenetics.yaml (``iscn_probes``).
 Nothing is guessed:
 
 - a probe not in that table, with a count other than 2 or in a con / sep relation, is an
@@ -38,19 +39,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-_START = re.compile(r"^\s*nuc\s*ish\b", re.I)
-_CHARS = str.maketrans({"\u2019": "'", "\u2032": "'", "\u00d7": "x"})
-_CELLS = re.compile(r"\[\s*(\d{1,7})\s*(?:/\s*(\d{1,7})\s*)?\]\s*\.?\s*$")
-_ARM = r"(?:cen|[pq](?:\d{1,2}(?:\.\d{1,3})?)?)"
-_BAND = rf"(?:\d{{1,2}}|[XY]){_ARM}(?:[~\-](?:\d{{1,2}}|[XY])?{_ARM})?"
-_GROUP = re.compile(rf"\s*,?\s*(?P<band>{_BAND})?\s*\((?P<inner>[^()\[\]]*)\)\s*(?:x\s*(?P<n>\d{{1,2}}))?", re.I)
-_PROBE = r"(?:[35]')?[A-Z][A-Z0-9@]*?"
-_ITEM = re.compile(rf"^(?P<p>{_PROBE})(?:\s*x\s*(?P<n>\d{{1,2}}))?$", re.I)
-_RELATION = re.compile(rf"^(?P<a>{_PROBE})\s+(?P<op>con|sep)\s+(?P<b>{_PROBE})(?:\s*x\s*(?P<n>\d{{1,2}}))?$", re.I)
-
-
-class IscnError(ValueError):
-    """The string cannot be read completely; the message says where it stops."""
+from trialscreen.vocab.iscn_parse import IscnError, is_iscn, parse
 
 
 @dataclass(frozen=True)
@@ -74,11 +63,6 @@ class Reading:
     def concerned(self) -> list:
         """Every finding the string says something about (decided or not)."""
         return list(dict.fromkeys([*self.findings, *self.unusable]))
-
-
-def is_iscn(text) -> bool:
-    """Whether ``text`` is an ISCN interphase FISH result ('nuc ish...')."""
-    return isinstance(text, str) and _START.match(text) is not None
 
 
 @lru_cache(maxsize=None)
@@ -119,7 +103,7 @@ def read(text: str) -> list:
 
 
 def read_one(text: str) -> Reading:
-    counts, relations, nuclei = _parse(text)
+    counts, relations, nuclei = parse(text)
     reading = Reading(nuclei=nuclei)
     if len(nuclei) == 2:
         reading.percent = nuclei[0] * 100 / nuclei[1]      # exact where it can be (28/200: 14.0)
@@ -156,76 +140,6 @@ def _with_parents(reading: Reading) -> None:
                     todo.append(parent)
 
 
-# --- parsing --------------------------------------------------------------------------------
-
-def _probe_key(written: str) -> tuple:
-    """("5'", "IGH") for 5'IGH; ("", "TP53") for TP53."""
-    written = written.upper()
-    if written[:2] in ("5'", "3'"):
-        return written[:2], written[2:]
-    return "", written
-
-
-def _parse(text: str):
-    s = re.sub(r"\s+", " ", text.translate(_CHARS)).strip()
-    start = _START.match(s)
-    if start is None:
-        raise IscnError("the text does not start with 'nuc ish'")
-    body = s[start.end():]
-    nuclei: tuple = ()
-    m = _CELLS.search(body)
-    if m:
-        scored = int(m.group(1))
-        if m.group(2) is None:
-            nuclei = (scored,)
-            if scored == 0:
-                raise IscnError("no nuclei scored ([0])")
-        else:
-            total = int(m.group(2))
-            if not 0 < scored <= total:
-                raise IscnError("the nuclei [n/total] are not a part of those scored")
-            nuclei = (scored, total)
-        body = body[:m.start()]
-    elif "[" in body or "]" in body:
-        raise IscnError("the nuclei in square brackets cannot be read")
-    counts: dict = {}
-    relations: list = []
-    pos, body = 0, body.rstrip()
-    if not body.strip():
-        raise IscnError("no probe is given")
-    while pos < len(body):
-        g = _GROUP.match(body, pos)
-        if not g or g.end() == pos:
-            raise IscnError(f"cannot read it from character {len(s) - len(body) + pos + 1} on")
-        pos = g.end()
-        shared = int(g.group("n")) if g.group("n") is not None else None
-        pieces = [p.strip() for p in g.group("inner").split(",")]
-        if g.group("band") and len(pieces) != 1:
-            raise IscnError("a band is followed by more than one probe")
-        for piece in pieces:
-            rel = _RELATION.match(piece)
-            if rel:
-                if rel.group("n") is not None and shared is not None:
-                    raise IscnError("a con / sep relation has two signal counts")
-                n = int(rel.group("n")) if rel.group("n") is not None else shared
-                relations.append((_probe_key(rel.group("a")), rel.group("op").lower(),
-                                  _probe_key(rel.group("b")), n))
-                continue
-            item = _ITEM.match(piece)
-            if not item:
-                raise IscnError("a probe is not written as a name and a signal count (such as TP53x1)")
-            if item.group("n") is not None and shared is not None:
-                raise IscnError(f"probe {item.group('p')} has two signal counts")
-            n = int(item.group("n")) if item.group("n") is not None else shared
-            if n is None:
-                raise IscnError(f"probe {item.group('p')} has no signal count")
-            key = _probe_key(item.group("p"))
-            if counts.get(key, n) != n:
-                raise IscnError(f"two different counts for {''.join(key)}")
-            counts[key] = n
-    return counts, relations, nuclei
-
-
 # --- interpretation -------------------------------------------------------------------------
 
 class _Out:
@@ -255,18 +169,30 @@ class _Out:
 
 
 def _interpret(counts: dict, relations: list, reading: Reading) -> None:
+    """What the probe counts and relations of one string say, as findings of ``reading``."""
     table = probes()
     out = _Out(reading)
+    in_relation, fused = _read_relations(table, relations, out)
+    by_role = _by_role(table, counts, in_relation, reading, out)
+    _read_igh_counts(by_role, in_relation, fused, out)
+    _read_17p(by_role, out)
+    _read_1q21(by_role, out)
+    _read_1p32(by_role, out)
+    _read_13q(by_role, out)
 
-    def known(key):
-        return table.get(key[1])
 
-    # relations: fusions (con) with IGH, break-apart splits (sep) of IGH
+def _known(table: dict, key: tuple):
+    """The table's Probe for a probe key (("5'", "IGH") -> IGH); None for an unknown probe."""
+    return table.get(key[1])
+
+
+def _read_relations(table: dict, relations: list, out: _Out) -> tuple[set, set]:
+    """Fusions (con) with IGH and break-apart splits (sep) of IGH: (probes in a relation, partners decided)."""
     in_relation = set()
     igh_split = igh_intact = None
     fused = set()           # partner probe names seen fused with IGH
     for a, op, b, n in relations:
-        pa, pb = known(a), known(b)
+        pa, pb = _known(table, a), _known(table, b)
         if pa is None or pb is None:
             for key, p in ((a, pa), (b, pb)):
                 if p is None:
@@ -305,10 +231,14 @@ def _interpret(counts: dict, relations: list, reading: Reading) -> None:
             out.set("IGH rearrangement", False)      # both IGH copies intact (fused halves)
         else:
             out.cannot("IGH rearrangement", "an IGH break-apart pattern this reader has no rule for")
+    return in_relation, fused
 
+
+def _by_role(table: dict, counts: dict, in_relation: set, reading: Reading, out: _Out) -> dict:
+    """The counted known probes by role, [(Probe, count)]; unknown probes are ignored or unrecognised."""
     by_role: dict = {}
     for key, n in counts.items():
-        p = known(key)
+        p = _known(table, key)
         if p is None:
             label = "".join(key)
             if n == 2:
@@ -321,8 +251,11 @@ def _interpret(counts: dict, relations: list, reading: Reading) -> None:
                 out.cannot("IGH rearrangement", "IGH halves are counted without a con or sep relation")
             continue
         by_role.setdefault(p.role, []).append((p, n))
+    return by_role
 
-    # IGH and its partners, counted without a relation between them
+
+def _read_igh_counts(by_role: dict, in_relation: set, fused: set, out: _Out) -> None:
+    """IGH and its partners, counted without a relation between them."""
     igh = [n for p, n in by_role.get("igh", [])]
     igh_n = igh[0] if igh else None
     partners = by_role.get("partner", [])
@@ -338,7 +271,9 @@ def _interpret(counts: dict, relations: list, reading: Reading) -> None:
     if igh_n is not None and not partners and "IGH" not in in_relation:
         out.cannot("IGH rearrangement", "an IGH count alone does not say whether IGH is rearranged")
 
-    # 17p: TP53 against its controls
+
+def _read_17p(by_role: dict, out: _Out) -> None:
+    """17p: TP53 against its controls (the chromosome 17 centromere, 17q)."""
     tp53 = [n for p, n in by_role.get("tp53", [])]
     cen = [n for p, n in by_role.get("cen17", [])]
     q17 = [n for p, n in by_role.get("ctrl17q", [])]
@@ -365,7 +300,9 @@ def _interpret(counts: dict, relations: list, reading: Reading) -> None:
         if c != 2:
             out.strange("nuc ish NF1 (17q) count")
 
-    # 1q21
+
+def _read_1q21(by_role: dict, out: _Out) -> None:
+    """1q21: CKS1B gain or amplification."""
     for p, n in by_role.get("cks1b", []):
         if n == 3:
             out.set("gain(1q)", True)
@@ -376,7 +313,9 @@ def _interpret(counts: dict, relations: list, reading: Reading) -> None:
             if n < 2:
                 out.strange(f"nuc ish {p.name} loss")
 
-    # 1p32
+
+def _read_1p32(by_role: dict, out: _Out) -> None:
+    """1p32: CDKN2C loss, on one copy or both."""
     cdkn2c = [n for p, n in by_role.get("cdkn2c", [])]
     if cdkn2c:
         low = min(cdkn2c)
@@ -391,7 +330,9 @@ def _interpret(counts: dict, relations: list, reading: Reading) -> None:
         if max(cdkn2c) >= 3:
             out.strange("nuc ish CDKN2C gain")
 
-    # 13q
+
+def _read_13q(by_role: dict, out: _Out) -> None:
+    """13q: loss of a chromosome 13 probe."""
     chr13 = [n for p, n in by_role.get("chr13", [])]
     if chr13:
         if min(chr13) <= 1:
