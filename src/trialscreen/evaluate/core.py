@@ -14,20 +14,14 @@ from datetime import date
 
 from trialscreen.evaluate.missing import NOTHING, Missing
 from trialscreen.ir.base import All, Any, Node, Not, Reference, Window
+from trialscreen.registry import registrar
 from trialscreen.semantics.logic import k_not
 
 EVALUATORS: dict[type, Callable] = {}
 
 
-def evaluates(*types: type) -> Callable:
-    """Register the decorated function as the evaluator of these node types."""
-
-    def register(func: Callable) -> Callable:
-        for t in types:
-            EVALUATORS[t] = func
-        return func
-
-    return register
+# @evaluates(key, ...): register the decorated function as the evaluator of these node types.
+evaluates = registrar(EVALUATORS)
 
 
 def evaluate(node: Node, ctx) -> tuple:

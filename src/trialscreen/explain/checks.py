@@ -7,20 +7,14 @@ from collections.abc import Callable
 from datetime import date
 
 from trialscreen.explain.words import RESULT_WORD
+from trialscreen.registry import registrar
 
 # Check.what -> function (check, as-of date) -> (sentence, details dict or None)
 SENTENCES: dict[str, Callable] = {}
 
 
-def sentence(*whats: str) -> Callable:
-    """Register the decorated function as the writer of these kinds of check."""
-
-    def register(func: Callable) -> Callable:
-        for what in whats:
-            SENTENCES[what] = func
-        return func
-
-    return register
+# @sentence(key, ...): register the decorated function as the writer of these kinds of check.
+sentence = registrar(SENTENCES)
 
 
 def check_entry(check, as_of: date) -> dict:

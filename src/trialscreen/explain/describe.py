@@ -5,20 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from trialscreen.ir import All, Any, Not, Reference
+from trialscreen.registry import registrar
 
 # node type -> function (node) -> the rule in a few words ('anc >= 1.0 10^9/L')
 DESCRIBERS: dict[type, Callable] = {}
 
 
-def describes(*types: type) -> Callable:
-    """Register the decorated function as the writer of these node types' rule text."""
-
-    def register(func: Callable) -> Callable:
-        for t in types:
-            DESCRIBERS[t] = func
-        return func
-
-    return register
+# @describes(key, ...): register the decorated function as the writer of these node types' rule text.
+describes = registrar(DESCRIBERS)
 
 
 def describe(node) -> str:
