@@ -112,7 +112,7 @@ class EventRules:
         attrs = self.attrs(obj)
         if names is None or attrs is None:
             return None
-        return DiagnosisTest(names, attrs, self.window(obj))
+        return DiagnosisTest(frozenset(names), tuple(attrs.items()), self.window(obj), asked=tuple(sorted(names)))
 
     def n_condition(self, obj, pos):
         names = self.names(obj["condition"], pos, vocab.conditions())
@@ -173,8 +173,9 @@ class EventRules:
                 return None
             op, n = next(iter(c.items()))
             count = (OP_WORDS[op], n)
-        return TreatmentTest(names, attrs, self.window(obj), drugs=drugs, duration=duration, count=count,
-                               maybe=maybe, asked=asked)
+        return TreatmentTest(frozenset(names) if names else None, tuple(attrs.items()), self.window(obj),
+                             frozenset(maybe), tuple(sorted(asked or ())),
+                             drugs=frozenset(drugs) if drugs else None, duration=duration, count=count)
 
     def n_neoplasm(self, obj, pos):
         spec = obj["neoplasm"]
@@ -192,7 +193,7 @@ class EventRules:
             return None
         for i, item in enumerate(raw):
             if isinstance(item, str):
-                exempt.append((frozenset([vocab.name_key(item)]), {}))
+                exempt.append((frozenset([vocab.name_key(item)]), ()))
             elif isinstance(item, LMap) and "type" in item:
                 types = self.names(item["type"], item.where("type"), what="neoplasm type")
                 attrs = {vocab.name_key(k): frozenset(vocab.name_key(x) if isinstance(x, str) else x
@@ -200,9 +201,9 @@ class EventRules:
                          for k, v in item.items() if k != "type"}
                 if types is None:
                     return None
-                exempt.append((frozenset(types), attrs))
+                exempt.append((frozenset(types), tuple(attrs.items())))
             else:
                 self.error(raw.where(i), "each exception is a type name or {type: ..., attribute: value}")
                 return None
         free = self.duration(spec, "unless_tumor_free_for") if "unless_tumor_free_for" in spec else None
-        return NeoplasmTest(exempt, free)
+        return NeoplasmTest(exempt=tuple(exempt), free_for=free)

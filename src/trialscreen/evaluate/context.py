@@ -58,14 +58,6 @@ class Context:
         if self.trace is not None:
             self.trace.append(Check(node, result, what, facts, tuple(missing)))
 
-    # TEMPORARY (issue 10): what the not-yet-converted node classes call
-    @property
-    def explain(self) -> bool:
-        return self.trace is not None
-
-    def check(self, node, result, text: str, missing=NOTHING, details=None) -> None:
-        self.record(node, result, "text", missing, text=text, details=details)
-
     # --- fields -------------------------------------------------------------------------
     def field(self, name: str):
         """(value, how it was obtained, missing) of a patient field."""

@@ -26,10 +26,7 @@ evaluates = registrar(EVALUATORS)
 
 def evaluate(node: Node, ctx) -> tuple:
     """(value, missing) of ``node`` for the context's patient at its as-of date."""
-    func = EVALUATORS.get(type(node))
-    if func is None:   # TEMPORARY (issue 10): a node class that still evaluates itself
-        return node.eval(ctx)  # type: ignore[attr-defined]
-    return func(node, ctx)
+    return EVALUATORS[type(node)](node, ctx)
 
 
 def _junction(node, ctx, decisive: bool) -> tuple:

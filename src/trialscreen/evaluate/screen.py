@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import trialscreen.evaluate.conditions  # noqa: F401
+import trialscreen.evaluate.events  # noqa: F401
 import trialscreen.evaluate.fields  # noqa: F401
 import trialscreen.evaluate.findings  # noqa: F401
 import trialscreen.evaluate.labs  # noqa: F401  (each family registers its evaluators)
+import trialscreen.evaluate.treatments  # noqa: F401
 import trialscreen.explain.conditions  # noqa: F401
+import trialscreen.explain.events  # noqa: F401
 import trialscreen.explain.fields  # noqa: F401
 import trialscreen.explain.findings  # noqa: F401
 import trialscreen.explain.labs  # noqa: F401  (and its sentences)

@@ -31,8 +31,3 @@ def check_entry(check, as_of: date) -> dict:
 def texts(trace, as_of: date) -> list[str]:
     """The sentence of each check of a trace."""
     return [SENTENCES[c.what](c, as_of)[0] for c in trace]
-
-
-@sentence("text")   # TEMPORARY (issue 10): the not-yet-converted node classes write their own words
-def _legacy(check, as_of):
-    return check.facts["text"], check.facts["details"]

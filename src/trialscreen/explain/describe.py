@@ -16,10 +16,7 @@ describes = registrar(DESCRIBERS)
 
 
 def describe(node) -> str:
-    func = DESCRIBERS.get(type(node))
-    if func is None:   # TEMPORARY (issue 10): a node class that still describes itself
-        return node.describe()
-    return func(node)
+    return DESCRIBERS[type(node)](node)
 
 
 def rule_lines(node, indent: int = 0) -> list[str]:

@@ -1,10 +1,10 @@
-"""The compiled form of a criterion: a small tree of node objects.
+"""The compiled form of a criterion: a tree of frozen, hashable nodes (plain data).
 
-Criteria files are compiled once into these nodes (see trialscreen.criteria);
-each node evaluates a patient to True, False or None (unknown) and returns
-the data items that would decide it when the answer is unknown. When the
-context asks for explanations, each leaf also records a *check*: plain data
-with the value, the threshold, the conversion and a sentence for people.
+Criteria files are compiled once into these nodes (trialscreen.criteria). Each node says
+which patient fields it reads (``reads()``). The nodes neither evaluate nor explain
+themselves: trialscreen.evaluate judges them (one function per node type, recording plain
+facts in a trace when asked) and trialscreen.explain writes the rule text and the check
+sentences from those facts.
 
 One module per family of rules: base (the node class, all / any / not, references,
 windows), labs, fields, findings, events (diagnoses, neoplasms), treatments, conditions.
