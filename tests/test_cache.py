@@ -92,3 +92,28 @@ def test_an_edited_trial_file_is_compiled_again(tmp_path):
     again = screen_json(cache, US_UNITS, "--trial", trial)
     assert "150 umol/L" in creatinine_check(again)
     assert len(list(cache.glob("trial-*.pickle"))) == 2
+
+
+def test_damaged_vocabulary_entries_are_misses(tmp_path):
+    first = screen_json(tmp_path, US_UNITS, "--trial", "NCT05378971")
+    entries = list(tmp_path.glob("vocab-*.pickle"))
+    assert len(entries) >= 4, "the first run cached the parsed vocabularies"
+    for entry in entries:
+        blob = bytearray(entry.read_bytes())
+        blob[len(blob) // 2] ^= 0xFF
+        entry.write_bytes(bytes(blob))
+    assert screen_json(tmp_path, US_UNITS, "--trial", "NCT05378971") == first
+
+
+def test_a_warm_screen_parses_no_yaml(tmp_path):
+    """With the trial and the vocabularies cached, a JSON screen neither imports the YAML
+    parser nor the criteria compiler (start-up, issue 10)."""
+    probe = ("import sys, runpy; sys.argv = ['trialscreen', 'screen', sys.argv[1], '--trial', 'NCT05378971',"
+             " '--format', 'json'];\ntry:\n    runpy.run_module('trialscreen', run_name='__main__')\n"
+             "except SystemExit:\n    pass\nprint(sorted(m for m in ('yaml', 'trialscreen.criteria.compile', 'pint')"
+             " if m in sys.modules), file=sys.stderr)")
+    env = dict(os.environ, TRIALSCREEN_CACHE=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", probe, str(US_UNITS)], capture_output=True, text=True,
+                           env=env, cwd=ROOT).stderr.strip().splitlines()[-1] for _ in range(2)]
+    assert "yaml" in runs[0]                     # the first run parses and fills the cache
+    assert runs[1] == "[]"

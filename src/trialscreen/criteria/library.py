@@ -87,8 +87,6 @@ def load_trial(id_or_path: str, warnings: list | None = None):
     """Compile a trial (once per file and content) by id or path. Without ``warnings``
     the compiled trial comes from the on-disk cache (trialscreen.cache) when one was made
     from exactly these bytes, these shared definitions and this code."""
-    from trialscreen.criteria.compile import compile_file
-
     path = resolve(str(id_or_path))
     try:
         stat = path.stat()
@@ -100,6 +98,8 @@ def load_trial(id_or_path: str, warnings: list | None = None):
     if warnings is None and key is not None:
         trial = _cached_compile(path)
     else:
+        from trialscreen.criteria.compile import compile_file
+
         trial = compile_file(path, shared=shared_definitions(), warnings=warnings)
     if key is not None:
         _CACHE[key] = trial
@@ -110,12 +110,16 @@ def _cached_compile(path: Path):
     """The compiled trial of ``path``, through the on-disk cache keyed by its bytes and
     those of the shared definitions."""
     from trialscreen import cache
-    from trialscreen.criteria.compile import compile_file
+
+    def compile_it():
+        from trialscreen.criteria.compile import compile_file
+
+        return compile_file(path, shared=shared_definitions())
 
     try:
         parts: list = [str(path), path.read_bytes()]
         for shared in _definition_files():
             parts += [str(shared), shared.read_bytes()]
     except OSError:   # compile_file says what is wrong with the file
-        return compile_file(path, shared=shared_definitions())
-    return cache.cached("trial", tuple(parts), lambda: compile_file(path, shared=shared_definitions()))
+        return compile_it()
+    return cache.cached("trial", tuple(parts), compile_it)

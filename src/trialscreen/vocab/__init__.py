@@ -15,17 +15,24 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from trialscreen.cache import cached
 from trialscreen.units.normalize import Unit, normalize
 
 _HERE = Path(__file__).parent
 
 
-def _load(name: str) -> dict:
+def load_file(name: str) -> dict:
+    """A vocabulary file beside this module, parsed. The parsed data is cached by the file's
+    bytes (trialscreen.cache), so a run parses YAML only when a file changed."""
+    data = (_HERE / name).read_bytes()
+    return cached("vocab", (name, data), lambda: _parse_yaml(data))
+
+
+def _parse_yaml(data: bytes) -> dict:
+    import yaml  # only on a cache miss: a warm run never imports the YAML parser
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(_HERE / name, encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
+    return yaml.load(data.decode("utf-8"), Loader=loader)  # noqa: S506 - a safe loader
 
 
 # Letters lab systems write in names, spelled out as the vocabularies spell them: the Greek
@@ -223,7 +230,7 @@ class Vocabulary:
 
 @lru_cache(maxsize=None)
 def analytes() -> Vocabulary:
-    raw_file = _load("analytes.yaml")
+    raw_file = load_file("analytes.yaml")
     data = raw_file["analytes"]
     entries = {}
     for name, raw in data.items():
@@ -295,7 +302,7 @@ def _detection_limit(name: str, raw) -> tuple[float, str] | None:
 
 
 def _terms(file: str, top: str, kind: str, keyfunc) -> Vocabulary:
-    data = _load(file)[top]
+    data = load_file(file)[top]
     entries = {}
     for name, raw in data.items():
         raw = raw or {}
@@ -338,7 +345,7 @@ def attributes() -> dict:
     """attribute name -> (Vocabulary of its values, its aliases): the attributes whose values
     form a closed set (attributes.yaml)."""
     out = {}
-    for attr, raw in _load("attributes.yaml")["attributes"].items():
+    for attr, raw in load_file("attributes.yaml")["attributes"].items():
         values = {name: Term(name=name, label=name, synonyms=tuple(str(s) for s in (v or {}).get("synonyms", [])),
                              extra={"implies": list((v or {}).get("implies", []) or [])})
                   for name, v in raw["values"].items()}

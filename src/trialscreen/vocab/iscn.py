@@ -70,7 +70,7 @@ def probes() -> dict:
     """Upper-case probe name or alias -> Probe (cytogenetics.yaml, iscn_probes)."""
     from trialscreen import vocab
 
-    table = vocab._load("cytogenetics.yaml").get("iscn_probes") or {}
+    table = vocab.load_file("cytogenetics.yaml").get("iscn_probes") or {}
     roles = {"tp53", "cen17", "ctrl17q", "cks1b", "cdkn2c", "chr13", "igh", "partner"}
     out = {}
     for name, raw in table.items():
