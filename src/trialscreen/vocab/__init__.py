@@ -25,7 +25,14 @@ def load_file(name: str) -> dict:
     """A vocabulary file beside this module, parsed. The parsed data is cached by the file's
     bytes (trialscreen.cache), so a run parses YAML only when a file changed."""
     data = (_HERE / name).read_bytes()
-    return cached("vocab", (name, data), lambda: _parse_yaml(data))
+    return cached("vocab-data", (name, data), lambda: _parse_yaml(data))
+
+
+def _built(name: str, what: str, build):
+    """The vocabulary ``build()`` makes from the file ``name``, cached by the file's bytes
+    (with the package code, which the cache key includes): indexing the synonyms of every
+    entry is then done once, not on every run."""
+    return cached("vocab", (name, what, (_HERE / name).read_bytes()), build)
 
 
 def _parse_yaml(data: bytes) -> dict:
@@ -230,6 +237,10 @@ class Vocabulary:
 
 @lru_cache(maxsize=None)
 def analytes() -> Vocabulary:
+    return _built("analytes.yaml", "analytes", _build_analytes)
+
+
+def _build_analytes() -> Vocabulary:
     raw_file = load_file("analytes.yaml")
     data = raw_file["analytes"]
     entries = {}
@@ -302,6 +313,10 @@ def _detection_limit(name: str, raw) -> tuple[float, str] | None:
 
 
 def _terms(file: str, top: str, kind: str, keyfunc) -> Vocabulary:
+    return _built(file, top, lambda: _build_terms(file, top, kind, keyfunc))
+
+
+def _build_terms(file: str, top: str, kind: str, keyfunc) -> Vocabulary:
     data = load_file(file)[top]
     entries = {}
     for name, raw in data.items():
@@ -344,6 +359,10 @@ def drugs() -> Vocabulary:
 def attributes() -> dict:
     """attribute name -> (Vocabulary of its values, its aliases): the attributes whose values
     form a closed set (attributes.yaml)."""
+    return _built("attributes.yaml", "attributes", _build_attributes)
+
+
+def _build_attributes() -> dict:
     out = {}
     for attr, raw in load_file("attributes.yaml")["attributes"].items():
         values = {name: Term(name=name, label=name, synonyms=tuple(str(s) for s in (v or {}).get("synonyms", [])),
