@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from trialscreen.render.summary import STATUS_WORD, VERDICT_WORD, counts_words, ranked, why
 from trialscreen.textio import printable
 
 
@@ -20,34 +21,18 @@ def _t(text, style: str = "") -> Text:
     """Text from input (ids, values, protocol text) with control characters escaped."""
     return Text(printable(text), style=style)
 
-STATUS = {
-    "pass": ("✔ pass", "green"),
-    "fail": ("✘ fail", "bold red"),
-    "unknown": ("? unknown", "yellow"),
-    "not_applicable": ("– n/a", "dim"),
-}
-VERDICT = {
-    "eligible": ("ELIGIBLE", "bold green"),
-    "ineligible": ("INELIGIBLE", "bold red"),
-    "needs_review": ("NEEDS REVIEW", "bold yellow"),
-}
+# the words are trialscreen.render.summary's; the colours are the terminal's own
+STATUS = {k: (STATUS_WORD[k], style) for k, style in
+          (("pass", "green"), ("fail", "bold red"), ("unknown", "yellow"), ("not_applicable", "dim"))}
+VERDICT = {k: (VERDICT_WORD[k], style) for k, style in
+           (("eligible", "bold green"), ("ineligible", "bold red"), ("needs_review", "bold yellow"))}
 
 
 def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
-def _counts(result) -> str:
-    c = result.counts()
-    parts = [f"{c['pass']} pass", f"{c['fail']} fail", f"{c['unknown']} unknown"]
-    if c["not_applicable"]:
-        parts.append(f"{c['not_applicable']} not applicable")
-    return ", ".join(parts)
-
-
 def render_results(results) -> None:
-    from trialscreen.render.markdown import ranked
-
     console = _console()
     if len(results) > 1:
         results = ranked(results)
@@ -61,8 +46,6 @@ def render_summary(console: Console, results) -> None:
     table.add_column("Trial", no_wrap=True)
     table.add_column("Verdict", no_wrap=True)
     table.add_column("Why")
-    from trialscreen.render.markdown import why
-
     for r in results:
         word, style = VERDICT[r.verdict]
         table.add_row(_t(r.trial.id), Text(word, style=style), _t(why(r)))
@@ -77,7 +60,7 @@ def render_result(console: Console, result) -> None:
     head.append(printable(f"  {t.title}") + "\n")
     head.append("Verdict: ")
     head.append(word, style=style)
-    head.append(printable(f"  patient {result.patient_id}, as of {result.as_of.isoformat()} ({_counts(result)})"))
+    head.append(printable(f"  patient {result.patient_id}, as of {result.as_of.isoformat()} ({counts_words(result)})"))
     console.print(head)
     if not t.complete:
         console.print(_t("This verdict covers only the encoded criteria; not encoded: "

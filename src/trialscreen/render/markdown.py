@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from trialscreen.render.summary import STATUS_WORD, VERDICT_WORD, ranked, why
 from trialscreen.textio import printable
-
-STATUS_WORD = {"pass": "✔ pass", "fail": "✘ fail", "unknown": "? unknown", "not_applicable": "– n/a"}
-VERDICT_WORD = {"eligible": "ELIGIBLE", "ineligible": "INELIGIBLE", "needs_review": "NEEDS REVIEW"}
 
 
 def _cell(text: str) -> str:
@@ -38,26 +36,6 @@ def result_markdown(result) -> str:
         lines.extend(f"- {_cell(w)}" for w in result.warnings)
     lines.append("")
     return "\n".join(lines)
-
-
-_ORDER = {"eligible": 0, "needs_review": 1, "ineligible": 2}
-
-
-def ranked(results) -> list:
-    """Eligible first, then needs review (fewest undecided first), then ineligible."""
-    return sorted(results, key=lambda r: (_ORDER[r.verdict], len(r.ids("unknown")), r.trial.id))
-
-
-def why(result) -> str:
-    if result.verdict == "ineligible":
-        text = "fails " + ", ".join(result.ids("fail"))
-    elif result.verdict == "needs_review":
-        text = f"{len(result.ids('unknown'))} undecided: " + ", ".join(result.ids("unknown"))
-    else:
-        text = "every criterion met"
-    if not result.trial.complete:
-        text += " (trial only partly encoded)"
-    return text
 
 
 def results_markdown(results) -> str:
