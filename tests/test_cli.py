@@ -82,10 +82,31 @@ def _golden(name: str, text: str):
 
 @pytest.mark.parametrize("example", ["eligible", "us-units-ineligible", "needs-review"])
 def test_table_output_golden(run, example):
+    """Not a terminal (a pipe, a file): plain text, one line per criterion, no colour codes
+    and no box drawing."""
     result = run("screen", str(EXAMPLES / f"NCT05378971-{example}.json"), "-t", "NCT05378971")
     assert result.exit_code == 0
-    assert "\x1b[" not in result.stdout  # no colour codes when NO_COLOR / not a terminal
+    assert "\x1b[" not in result.stdout and "─" not in result.stdout
     _golden(f"screen-{example}.txt", result.stdout)
+
+
+@pytest.mark.parametrize("example", ["eligible", "us-units-ineligible", "needs-review"])
+def test_terminal_table_golden(example):
+    """A terminal gets rich's table (here drawn 120 columns wide, colours off)."""
+    import io
+
+    from rich.console import Console
+
+    from trialscreen.criteria.library import load_trial
+    from trialscreen.evaluate.screen import screen
+    from trialscreen.patient.load import load_patient
+    from trialscreen_cli.terminal import render_results
+
+    patient = load_patient(EXAMPLES / f"NCT05378971-{example}.json")
+    out = io.StringIO()
+    render_results([screen(load_trial("NCT05378971"), patient)],
+                   Console(file=out, width=120, no_color=True, highlight=False, soft_wrap=False))
+    _golden(f"screen-{example}.terminal.txt", out.getvalue())
 
 
 @pytest.mark.parametrize("example", ["eligible", "needs-review"])

@@ -14,6 +14,7 @@ from trialscreen.evaluate.screen import Criterion, CriterionResult, ScreenResult
 from trialscreen.render.batch import Writer
 from trialscreen.render.json import results_json
 from trialscreen.render.markdown import results_markdown
+from trialscreen.render.text import results_text, trials_text
 
 
 def _trial(trial_id: str = "NCT00000001", complete: bool = True, criteria=("I1", "E1")) -> Trial:
@@ -170,9 +171,64 @@ def test_batch_jsonl_lines():
     )
 
 
+def test_plain_text_of_one_result():
+    assert results_text([_needs_review()]) == (
+        "NCT00000001  A | test trial\n"
+        "Verdict: NEEDS REVIEW  patient P-7, as of 2025-06-01 (1 pass, 0 fail, 1 unknown)\n"
+        "\n"
+        "ID  Kind  Status   Reason\n"
+        "I1  incl  pass     met: age 64 ≥ 18\n"
+        "E1  excl  unknown  undecided: no infection status\n"
+        "\n"
+        "Data to fetch to decide the unknown criteria:\n"
+        "  - infection status, this week\n"
+        "\n"
+        "What the record says that trialscreen could not use:\n"
+        "  - 'smoker' is not a field trialscreen reads\n"
+    )
+
+
+def test_plain_text_of_several_results_ranks_them_and_says_what_is_not_encoded():
+    partial = _trial("NCT00000002", complete=False, criteria=("I1",))
+    text = results_text([_ineligible(partial), _needs_review()])
+    assert text.startswith(
+        "Which trials could this patient enter?\n"
+        "Trial        Verdict       Why\n"
+        "NCT00000001  NEEDS REVIEW  1 undecided: E1\n"
+        "NCT00000002  INELIGIBLE    fails I1 (trial only partly encoded)\n"
+        "\n"
+        "NCT00000001  A | test trial\n"
+    )
+    assert text.endswith(
+        "\n"
+        "NCT00000002  A | test trial\n"
+        "Verdict: INELIGIBLE  patient P-7, as of 2025-06-01 (0 pass, 1 fail, 0 unknown)\n"
+        "This verdict covers only the encoded criteria; not encoded: E2 (prior therapy)\n"
+        "\n"
+        "ID  Kind  Status  Reason\n"
+        "I1  incl  fail    not met: age 16 ≥ 18\n"
+    )
+
+
+def test_plain_text_keeps_each_criterion_on_one_line_and_escapes_control_characters():
+    result = _needs_review()
+    result.criteria[1].reason = "undecided: a reason\nover two lines with a \x1b[31m colour code"
+    lines = results_text([result]).splitlines()
+    assert "E1  excl  unknown  undecided: a reason over two lines with a \\x1b[31m colour code" in lines
+
+
+def test_plain_text_trial_list():
+    assert trials_text([_trial(), _trial("NCT00000002", complete=False, criteria=("I1",))]) == (
+        "Trial        Title           Criteria        Encoded\n"
+        "NCT00000001  A | test trial  1 incl, 1 excl  complete\n"
+        "NCT00000002  A | test trial  1 incl, 0 excl  partial\n"
+    )
+
+
 def test_the_renderers_never_import_the_cli_framework():
     code = ("import sys\n"
             "import trialscreen.render.batch, trialscreen.render.json, trialscreen.render.markdown\n"
+            "import trialscreen.render.text\n"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('typer', 'rich', 'click', 'trialscreen_cli')]\n"
             "assert not bad, bad\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

@@ -34,6 +34,7 @@ from trialscreen_cli.shared import (
     parse_max_lab_age,
     safe,
     stderr,
+    stdout_is_terminal,
     where,
 )
 
@@ -101,10 +102,14 @@ def screen(
         from trialscreen.render.markdown import results_markdown
 
         typer.echo(results_markdown(results))
-    else:
+    elif stdout_is_terminal():
         from trialscreen_cli.terminal import render_results
 
         render_results(results)
+    else:
+        from trialscreen.render.text import results_text
+
+        typer.echo(results_text(results), nl=False)
     for w in record.warnings:
         stderr(f"warning: {w}")
 
@@ -277,9 +282,15 @@ def test_cases(
 def explain(trial: str = typer.Argument(..., help="Trial id or criteria file.")):
     """Show a trial's encoded logic beside its protocol text."""
     from trialscreen.criteria.library import load_trial
-    from trialscreen_cli.terminal import render_explain
 
-    render_explain(load_trial(trial))
+    if stdout_is_terminal():
+        from trialscreen_cli.terminal import render_explain
+
+        render_explain(load_trial(trial))
+    else:
+        from trialscreen.render.text import explain_text
+
+        typer.echo(explain_text(load_trial(trial)), nl=False)
 
 
 class SchemaKind(str, enum.Enum):
@@ -308,9 +319,16 @@ def schema(kind: SchemaKind = typer.Argument(SchemaKind.criteria, help="criteria
 def trials():
     """List the bundled trials."""
     from trialscreen.criteria.library import bundled_trials, load_trial
-    from trialscreen_cli.terminal import render_trials
 
-    render_trials([load_trial(str(p)) for p in bundled_trials()])
+    found = [load_trial(str(p)) for p in bundled_trials()]
+    if stdout_is_terminal():
+        from trialscreen_cli.terminal import render_trials
+
+        render_trials(found)
+    else:
+        from trialscreen.render.text import trials_text
+
+        typer.echo(trials_text(found), nl=False)
 
 
 class VocabFormat(str, enum.Enum):

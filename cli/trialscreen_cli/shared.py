@@ -101,3 +101,12 @@ def safe(text: str) -> str:
 
 def stderr(text: str):
     sys.stderr.write(safe(text) + "\n")
+
+
+def stdout_is_terminal() -> bool:
+    """Tables with colours for a terminal; plain text (trialscreen.render.text) for a pipe or
+    a file, which also spares those runs importing rich."""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):   # a replaced or closed stdout
+        return False

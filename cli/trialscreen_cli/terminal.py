@@ -32,8 +32,8 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
-def render_results(results) -> None:
-    console = _console()
+def render_results(results, console: Console | None = None) -> None:
+    console = console or _console()
     if len(results) > 1:
         results = ranked(results)
         render_summary(console, results)

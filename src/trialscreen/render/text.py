@@ -1,0 +1,82 @@
+"""Plain text: what ``screen``, ``explain`` and ``trials`` print when stdout is not a terminal
+(a pipe, a file, a log). No colours, no box drawing and no wrapping: one line per criterion,
+so that the output can be searched, diffed and read in any editor. The terminal gets the
+coloured tables of trialscreen_cli.terminal instead."""
+
+from __future__ import annotations
+
+from trialscreen.explain.describe import criterion_lines
+from trialscreen.render.summary import VERDICT_WORD, counts_words, ranked, why
+from trialscreen.textio import printable
+
+# statuses as words only (the terminal's symbols are for the eye, not for grep)
+STATUS_PLAIN = {"pass": "pass", "fail": "fail", "unknown": "unknown", "not_applicable": "n/a"}
+
+
+def _line(text) -> str:
+    """Input text (ids, titles, reasons) on one line, control characters escaped."""
+    return printable(" ".join(str(text).split()))
+
+
+def columns(rows: list, gap: str = "  ") -> list[str]:
+    """Rows of cells as lines, every column but the last padded to its widest cell."""
+    if not rows:
+        return []
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return [gap.join([c.ljust(w) for c, w in zip(r, widths)] + [r[-1]]).rstrip() for r in rows]
+
+
+def result_text(result) -> str:
+    t = result.trial
+    lines = [f"{_line(t.id)}  {_line(t.title)}",
+             f"Verdict: {VERDICT_WORD[result.verdict]}  patient {_line(result.patient_id)}, "
+             f"as of {result.as_of.isoformat()} ({counts_words(result)})"]
+    if not t.complete:
+        lines.append("This verdict covers only the encoded criteria; not encoded: " + _line("; ".join(t.not_encoded)))
+    lines.append("")
+    rows = [["ID", "Kind", "Status", "Reason"]]
+    rows += [[_line(c.id), "incl" if c.kind == "inclusion" else "excl", STATUS_PLAIN[c.status], _line(c.reason)]
+             for c in result.criteria]
+    lines += columns(rows)
+    if result.missing:
+        lines += ["", "Data to fetch to decide the unknown criteria:"]
+        lines += [f"  - {_line(m)}" for m in result.missing]
+    if result.warnings:
+        lines += ["", "What the record says that trialscreen could not use:"]
+        lines += [f"  - {_line(w)}" for w in result.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def results_text(results) -> str:
+    """One or several results; several get a ranked summary first."""
+    if len(results) == 1:
+        return result_text(results[0])
+    results = ranked(results)
+    rows = [["Trial", "Verdict", "Why"]] + [[_line(r.trial.id), VERDICT_WORD[r.verdict], _line(why(r))]
+                                            for r in results]
+    head = "Which trials could this patient enter?\n" + "\n".join(columns(rows)) + "\n"
+    return "\n".join([head] + [result_text(r) for r in results])
+
+
+def explain_text(trial) -> str:
+    """A trial's protocol text, each criterion with its encoded logic below it."""
+    window = (f"the trial's screening window of {trial.screening_window}" if trial.screening_window
+              else "the site's --max-lab-age (default 28 days): the trial states no screening_window")
+    lines = [f"{_line(trial.id)}  {_line(trial.title)}",
+             f"source: {_line(trial.source)}  version: {_line(trial.version)}",
+             f"A lab counts only if dated within {window}, unless a criterion says otherwise."]
+    if not trial.complete:
+        lines.append("Incomplete encoding; not encoded: " + _line("; ".join(trial.not_encoded)))
+    for c in trial.criteria:
+        lines += ["", f"{_line(c.id)}  {_line(c.text)}"]
+        lines += [f"    {printable(x)}" for x in criterion_lines(c)]
+    return "\n".join(lines) + "\n"
+
+
+def trials_text(trials) -> str:
+    rows = [["Trial", "Title", "Criteria", "Encoded"]]
+    for t in trials:
+        n_in = sum(1 for c in t.criteria if c.kind == "inclusion")
+        rows.append([_line(t.id), _line(t.title), f"{n_in} incl, {len(t.criteria) - n_in} excl",
+                     "complete" if t.complete else "partial"])
+    return "\n".join(columns(rows)) + "\n"
