@@ -323,12 +323,12 @@ def far_from_thresholds(analyte: str, value: float) -> bool:
 @pytest.mark.parametrize("analyte", ["creatinine", "bilirubin", "platelets", "anc"])
 def test_every_listed_spelling_is_accepted(analyte):
     from trialscreen import vocab
-    from trialscreen.patient.labs import _lab_unit
-    from trialscreen.patient.reader import _Reader
+    from trialscreen.patient.labs import lab_unit
+    from trialscreen.patient.reader import Reader
 
     a = vocab.analytes().get(analyte)
     for unit, _ in spellings(analyte):
-        _lab_unit(_Reader("<spelling>", None), a, unit, ("labs", analyte))  # raises if refused
+        lab_unit(Reader("<spelling>", None), a, unit, ("labs", analyte))  # raises if refused
 
 
 @SETTINGS

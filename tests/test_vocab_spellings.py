@@ -24,7 +24,7 @@ from trialscreen.evaluate.screen import screen
 from trialscreen.patient.load import parse_patient
 from trialscreen.units import factor, normalize
 from trialscreen.units.normalize import delog, split_value
-from trialscreen.vocab import _loinc, analytes, diagnoses, name_key
+from trialscreen.vocab import analytes, checked_loinc, diagnoses, name_key
 
 AS_OF = date(2024, 6, 1)
 
@@ -172,11 +172,11 @@ def test_a_record_and_a_criterion_may_name_a_lab_by_its_loinc_code():
 @pytest.mark.parametrize("code", ["2160-1", "777-4", "2160", "21600", "ABC-1"])
 def test_a_mistyped_loinc_code_in_the_vocabulary_fails_at_load(code):
     with pytest.raises(ValueError):
-        _loinc("creatinine", code)
+        checked_loinc("creatinine", code)
 
 
 def test_the_loinc_check_digit_matches_loinc_s_example():
-    assert _loinc("x", "12345-5") == "12345-5"      # loinc.org's worked example of the mod-10 check
+    assert checked_loinc("x", "12345-5") == "12345-5"      # loinc.org's worked example of the mod-10 check
 
 
 # --- 3. ambiguous short names are refused --------------------------------------------------------

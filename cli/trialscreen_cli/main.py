@@ -141,13 +141,13 @@ def batch(
     """Screen a CSV of patients; one output row per patient and trial, nothing lost."""
     import json
 
-    from trialscreen.batch.columns import _delimiter, load_mapping
+    from trialscreen.batch.columns import delimiter_of, load_mapping
 
     when = parse_as_of(as_of)
     oldest = parse_max_lab_age(max_lab_age)
     trials = load_trials(trial)
     mapping = load_mapping(columns) if columns else None
-    delim = _delimiter(delimiter) if delimiter else None
+    delim = delimiter_of(delimiter) if delimiter else None
     kind = (fmt.value if fmt else ("jsonl" if out.lower().endswith((".jsonl", ".ndjson")) else "csv"))
     source = "<stdin>" if patients == "-" else patients
     binary = open_input(patients)

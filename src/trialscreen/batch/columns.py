@@ -129,7 +129,7 @@ def load_mapping(path: str) -> Mapping:
     out = Mapping()
     delim = data.get("delimiter")
     if delim is not None:
-        out.delimiter = _delimiter(delim, bad(data.where("delimiter"), "").location)
+        out.delimiter = delimiter_of(delim, bad(data.where("delimiter"), "").location)
     dc = data.get("decimal_comma", False)
     if not isinstance(dc, bool):
         raise bad(data.where("decimal_comma"), "decimal_comma must be true or false")
@@ -179,7 +179,7 @@ def _norm_cell(value) -> str:
     return str(value).strip().lower()
 
 
-def _delimiter(value, location=None) -> str:
+def delimiter_of(value, location=None) -> str:
     names = {"comma": ",", ",": ",", "tab": "\t", "\\t": "\t", "\t": "\t", "semicolon": ";", ";": ";",
              "pipe": "|", "|": "|"}
     if value not in names:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from trialscreen import vocab
 from trialscreen.patient.model import FindingResult
-from trialscreen.patient.reader import _known, _Reader
+from trialscreen.patient.reader import Reader, known_names
 from trialscreen.vocab import iscn
 
 
@@ -22,7 +22,7 @@ def _finding_present(raw) -> bool | None:
         return None
 
 
-def read_cytogenetics(r: _Reader, data: dict) -> dict:
+def read_cytogenetics(r: Reader, data: dict) -> dict:
     """Each entry names a finding (a vocabulary spelling) with its result, or is an ISCN
     interphase FISH result ('nuc ish...', as the key or as the value of any key such as
     "fish"), read by trialscreen.vocab.iscn."""
@@ -31,7 +31,7 @@ def read_cytogenetics(r: _Reader, data: dict) -> dict:
     mixed: set[str] = set()  # findings whose percentages disagree between two results (then unknown)
     reports = {k: v for k, v in data.items() if _iscn_text(k, v) is not None}
     named = {k: v for k, v in data.items() if k not in reports}
-    for name, canonical, raw, path in _known(r, named, "cytogenetics", vocab.findings(), _finding_present):
+    for name, canonical, raw, path in known_names(r, named, "cytogenetics", vocab.findings(), _finding_present):
         keys[name] = name
         value, percent, when = _result_fields(r, raw, path)
         if isinstance(value, (dict, list)):
@@ -52,7 +52,7 @@ def read_cytogenetics(r: _Reader, data: dict) -> dict:
     return _implied(r, out, keys)
 
 
-def _result_fields(r: _Reader, raw, path: tuple) -> tuple:
+def _result_fields(r: Reader, raw, path: tuple) -> tuple:
     """(result, percent, date) of a cytogenetics entry: a bare result, or an object with
     result, percent, date and method."""
     if not isinstance(raw, dict):
@@ -77,7 +77,7 @@ def _iscn_text(name, raw) -> str | None:
     return value if iscn.is_iscn(value) else None
 
 
-def _iscn_entry(r: _Reader, name: str, raw, out: dict, keys: dict, mixed: set) -> None:
+def _iscn_entry(r: Reader, name: str, raw, out: dict, keys: dict, mixed: set) -> None:
     """Read one ISCN entry into ``out``. A string that cannot be read completely, or an
     abnormal signal no finding names, is an unrecognised finding detected (rules reading
     cytogenetics cannot rule it out); a pattern of a known probe this reader has no rule for
@@ -132,7 +132,7 @@ def _iscn_entry(r: _Reader, name: str, raw, out: dict, keys: dict, mixed: set) -
                    "signals (the normal count) are ignored", "see iscn_probes in vocab/cytogenetics.yaml")
 
 
-def _merge(r: _Reader, out: dict, keys: dict, mixed: set, path: tuple, res: FindingResult) -> bool:
+def _merge(r: Reader, out: dict, keys: dict, mixed: set, path: tuple, res: FindingResult) -> bool:
     """Add a result read from ISCN; False when an earlier result decides the finding instead.
     A clear result stands over an undecided one; two clear results that disagree refuse the
     record. Percentages: one given fills in one not given; two that differ (a break-apart and
@@ -159,7 +159,7 @@ def _merge(r: _Reader, out: dict, keys: dict, mixed: set, path: tuple, res: Find
     return True
 
 
-def _implied(r: _Reader, out: dict, keys: dict | None = None) -> dict:
+def _implied(r: Reader, out: dict, keys: dict | None = None) -> dict:
     """Apply the vocabulary's ``implies`` links, along whole chains: a detected finding
     implies its parents (amp(1q) -> 1q+, monosomy 17 -> del(17p)); a parent not detected rules
     out its children (IGH rearrangement not detected -> no t(4;14)). A parent detected says

@@ -15,21 +15,21 @@ import re
 from trialscreen import vocab
 from trialscreen.errors import PatientError, UnitError
 from trialscreen.patient.model import LabValue
-from trialscreen.patient.reader import _dotted, _Reader
+from trialscreen.patient.reader import Reader, dotted
 from trialscreen.semantics.logic import cmp
 from trialscreen.units import convert
 from trialscreen.units.normalize import delog, normalize, split_value
 from trialscreen.vocab.detection import below_detection
 
 
-def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False, panel=None) -> LabValue:
+def read_lab(r: Reader, analyte, raw, path: tuple, decimal_comma: bool = False, panel=None) -> LabValue:
     """One lab value: 'value unit' text, or an object with value, unit, uln, lln, date.
 
     Only a broken structure (an unknown key, a list where a value belongs) refuses the
     record. A value that cannot be read (a word, an unknown unit, a negative number, a
     limit in no unit) is kept with its problem: the criteria that need it are unknown,
     the reason is in their explanation, and the record carries a warning."""
-    field = _dotted(path)
+    field = dotted(path)
     obj = raw if isinstance(raw, dict) else {"value": raw}
     for key in obj:
         if key not in ("value", "unit", "uln", "lln", "date", "result"):
@@ -49,14 +49,14 @@ def read_lab(r: _Reader, analyte, raw, path: tuple, decimal_comma: bool = False,
         return _unreadable_lab(r, analyte, path, exc, when)
 
 
-def _unreadable_lab(r: _Reader, analyte, path: tuple, exc: PatientError, when) -> LabValue:
+def _unreadable_lab(r: Reader, analyte, path: tuple, exc: PatientError, when) -> LabValue:
     where = exc.location if exc.location.field else r.where(path)
     r.unusable(where, exc.message, exc.hint)
-    return LabValue(analyte.name, None, None, "", date=when, field=_dotted(path),
+    return LabValue(analyte.name, None, None, "", date=when, field=dotted(path),
                     problem=f"the recorded value cannot be used: {exc.message}")
 
 
-def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_comma, nested) -> LabValue:
+def _read_lab_value(r: Reader, analyte, obj, value, path, field, when, decimal_comma, nested) -> LabValue:
     if analyte.qualitative:
         try:
             result = vocab.qualitative(value)
@@ -97,7 +97,7 @@ def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_
         number, unit_text, written = logged
     if number < 0:
         raise r.fail(path, "is negative; a lab value cannot be", hint="correct the value", value=number)
-    unit = _lab_unit(r, analyte, unit_text, path)
+    unit = lab_unit(r, analyte, unit_text, path)
     uln = _limit(r, analyte, obj.get("uln"), unit, path + ("uln",), decimal_comma)
     lln = _limit(r, analyte, obj.get("lln"), unit, path + ("lln",), decimal_comma)
     if lln == 0:  # how laboratories write "no lower limit" (0-40 U/L): there is no LLN to use
@@ -115,7 +115,7 @@ def _read_lab_value(r: _Reader, analyte, obj, value, path, field, when, decimal_
     return lab
 
 
-def _below_detection(r: _Reader, analyte, obj, text, bound, path, field, when, decimal_comma) -> LabValue:
+def _below_detection(r: Reader, analyte, obj, text, bound, path, field, when, decimal_comma) -> LabValue:
     """'not detected', '<LoD', 'target not detected (<20 IU/mL)': below the assay's
     detection limit. With a limit written beside the words, that limit is the bound;
     otherwise the vocabulary's highest usual detection limit for the analyte is; an
@@ -137,14 +137,14 @@ def _below_detection(r: _Reader, analyte, obj, text, bound, path, field, when, d
             raise r.fail(path, f"'{text}' gives no number for {analyte.name}, and its usual detection "
                          "limit is not known", hint="give the value, or the limit as '<20 IU/mL'")
         number, unit_text = limit
-    unit = _lab_unit(r, analyte, unit_text, path) if isinstance(unit_text, str) else None
+    unit = lab_unit(r, analyte, unit_text, path) if isinstance(unit_text, str) else None
     if unit is None:
         raise r.fail(path, "the unit must be text")
     shown = f"{text.strip()} (below the detection limit: {censor} {number:g} {unit_text})"
     return LabValue(analyte.name, number, unit, shown, censor, None, None, when, field=field)
 
 
-def _delog(r: _Reader, analyte, number, unit_text, path):
+def _delog(r: Reader, analyte, number, unit_text, path):
     """(value, unit, the log as written) for a value in a log10 unit ('3.0 log IU/mL' ->
     1000 IU/mL), or None for any other unit (units.normalize.delog)."""
     try:
@@ -178,7 +178,7 @@ def _within(x: float, lo: float, hi: float) -> bool:
     return cmp(x, lo) >= 0 and cmp(x, hi) <= 0
 
 
-def _plausible(r: _Reader, analyte, lab: LabValue, path: tuple) -> None:
+def _plausible(r: Reader, analyte, lab: LabValue, path: tuple) -> None:
     """A value or reference limit outside what a human sample can have means a wrong
     unit or number (creatinine 2.1 umol/L meant as mg/dL; an ALT ULN of 40 ukat/L):
     refuse to use it, so the criteria that need it are unknown. An LLN of 0 is how
@@ -218,7 +218,7 @@ _RANGES: dict = {}
 _UNITS_OK: dict = {}
 
 
-def _lab_unit(r: _Reader, analyte, unit_text: str, path: tuple):
+def lab_unit(r: Reader, analyte, unit_text: str, path: tuple):
     known = _UNITS_OK.get((analyte.name, unit_text))
     if known is not None:
         return known
@@ -238,7 +238,7 @@ def _lab_unit(r: _Reader, analyte, unit_text: str, path: tuple):
                  hint=refusal.message if refusal else "check the unit")
 
 
-def _limit(r: _Reader, analyte, raw, unit, path, decimal_comma=False) -> float | None:
+def _limit(r: Reader, analyte, raw, unit, path, decimal_comma=False) -> float | None:
     """A reference limit, returned in the value's own unit."""
     if raw is None:
         return None
@@ -260,7 +260,7 @@ def _limit(r: _Reader, analyte, raw, unit, path, decimal_comma=False) -> float |
     raise r.fail(path, "a reference limit is a number or 'value unit' text")
 
 
-def _bare_limit(r: _Reader, analyte, number: float, unit, path) -> float:
+def _bare_limit(r: Reader, analyte, number: float, unit, path) -> float:
     """A limit with no unit is taken in the value's unit only where laboratories
     usually report this analyte's range in that unit (ALT in U/L, not ukat/L)."""
     usual = analyte.reference_units

@@ -21,7 +21,7 @@ from trialscreen.patient.fields import FLAGS, range_of
 from trialscreen.patient.jsonpos import loads_strict
 from trialscreen.patient.labs import read_lab
 from trialscreen.patient.model import ConditionState, Event, LabValue, Patient
-from trialscreen.patient.reader import _kind, _known, _Reader
+from trialscreen.patient.reader import Reader, known_names, type_word
 
 MAX_BYTES = 5_000_000
 
@@ -80,9 +80,9 @@ def parse_patient(text: str, name: str = "<patient>") -> Patient:
 
 def patient_from_dict(data, source: str | None = None, text: str | None = None) -> Patient:
     """Validate and normalise a decoded patient record."""
-    r = _Reader(source, text)
+    r = Reader(source, text)
     if not isinstance(data, dict):
-        raise PatientError(f"a patient record must be a JSON object, not {_kind(data)}", Location(source))
+        raise PatientError(f"a patient record must be a JSON object, not {type_word(data)}", Location(source))
     _check_top_keys(r, data)
     if "id" not in data:
         raise PatientError("the record has no 'id'", Location(source, 1, 1, field="id"),
@@ -110,7 +110,7 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
     return p
 
 
-def _check_top_keys(r: _Reader, data: dict) -> None:
+def _check_top_keys(r: Reader, data: dict) -> None:
     """An unknown top-level key is a warning; one that looks like a known one ('treatment' for
     'treatments') is an error: ignoring it would drop what the record says."""
     for key in data:
@@ -122,7 +122,7 @@ def _check_top_keys(r: _Reader, data: dict) -> None:
             r.warn((key,), f"unknown field '{key}' is ignored", "see patient.schema.json")
 
 
-def _read_person(r: _Reader, data: dict, p: Patient) -> None:
+def _read_person(r: Reader, data: dict, p: Patient) -> None:
     """Sex, age or birth date, ECOG, the as-of date, weight and height, with their checks."""
     if data.get("sex") is not None:
         sex = data["sex"]
@@ -159,7 +159,7 @@ def _read_person(r: _Reader, data: dict, p: Patient) -> None:
         p.height_cm = r.quantity(data["height"], ("height",), "body", "cm", *LIMITS["height_cm"], "'170 cm'")
 
 
-def _read_flags(r: _Reader, data: dict, p: Patient) -> None:
+def _read_flags(r: Reader, data: dict, p: Patient) -> None:
     """The yes/no flags; pregnant and not of childbearing potential contradict each other."""
     for flag in FLAGS:
         if flag in data:
@@ -171,7 +171,7 @@ def _read_flags(r: _Reader, data: dict, p: Patient) -> None:
                    "'pregnant: true'", "correct the one that is wrong")
 
 
-def _read_lists(r: _Reader, data: dict, p: Patient) -> None:
+def _read_lists(r: Reader, data: dict, p: Patient) -> None:
     """Allergies, attestations and the list of sections the record marks complete."""
     if data.get("allergies") is not None:
         for i, a in enumerate(r.array(data["allergies"], ("allergies",))):
@@ -207,9 +207,9 @@ def _condition_present(raw) -> bool | None:
         return None
 
 
-def _labs(r: _Reader, labs: dict, panel=None) -> dict:
+def _labs(r: Reader, labs: dict, panel=None) -> dict:
     out: dict[str, LabValue] = {}
-    for name, canonical, raw, path in _known(r, labs, "labs", vocab.analytes()):
+    for name, canonical, raw, path in known_names(r, labs, "labs", vocab.analytes()):
         analyte = vocab.analytes().entries[canonical]
         if analyte.name in out:
             raise r.fail(path, f"'{name}' repeats {analyte.name}, given already as "
@@ -219,9 +219,9 @@ def _labs(r: _Reader, labs: dict, panel=None) -> dict:
     return out
 
 
-def _conditions(r: _Reader, data: dict) -> dict:
+def _conditions(r: Reader, data: dict) -> dict:
     out: dict[str, tuple] = {}
-    for name, canonical, raw, path in _known(r, data, "conditions", vocab.conditions(), _condition_present):
+    for name, canonical, raw, path in known_names(r, data, "conditions", vocab.conditions(), _condition_present):
         if not isinstance(raw, (bool, str, dict)) and raw is not None:
             raise r.fail(path, "a condition is true / false or an object with present, grade, date")
         if isinstance(raw, dict):
@@ -241,7 +241,7 @@ def _conditions(r: _Reader, data: dict) -> dict:
     return out
 
 
-def _condition(r: _Reader, canonical: str, name: str, raw, path: tuple) -> ConditionState:
+def _condition(r: Reader, canonical: str, name: str, raw, path: tuple) -> ConditionState:
     if not isinstance(raw, dict):
         return ConditionState(canonical, r.boolean(raw, path), raw_name=name)
     grade = raw.get("grade")
@@ -261,7 +261,7 @@ def _condition(r: _Reader, canonical: str, name: str, raw, path: tuple) -> Condi
     return ConditionState(canonical, present, grade, start, end, active, name)
 
 
-def _events(r: _Reader, data, section: str, key: str) -> list:
+def _events(r: Reader, data, section: str, key: str) -> list:
     items = r.array(data, (section,))
     out = []
     for i, raw in enumerate(items):

@@ -22,7 +22,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 UNUSABLE = "the criteria that need it are unknown"
 
 
-class _Reader:
+class Reader:
     def __init__(self, source: str | None, text: str | None):
         self.source = source
         self.text = text
@@ -33,7 +33,7 @@ class _Reader:
         line = col = None
         if self.text is not None:
             line, col = locate(self.text, path)
-        return Location(self.source, line, col, field=_dotted(path))
+        return Location(self.source, line, col, field=dotted(path))
 
     def fail(self, path: tuple, message: str, hint: str = "", value=None) -> PatientError:
         return PatientError(message, self.where(path), hint, value)
@@ -53,7 +53,7 @@ class _Reader:
 
     def number(self, value, path, lo=None, hi=None) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(path, f"must be a number, not {_kind(value)}")
+            raise self.fail(path, f"must be a number, not {type_word(value)}")
         original = value
         try:
             value = float(value)
@@ -88,12 +88,12 @@ class _Reader:
 
     def mapping(self, value, path) -> dict:
         if not isinstance(value, dict):
-            raise self.fail(path, f"must be an object, not {_kind(value)}")
+            raise self.fail(path, f"must be an object, not {type_word(value)}")
         return value
 
     def array(self, value, path) -> list:
         if not isinstance(value, list):
-            raise self.fail(path, f"must be a list, not {_kind(value)}")
+            raise self.fail(path, f"must be a list, not {type_word(value)}")
         return value
 
     def quantity(self, value, path, klass, target, lo, hi, what) -> float:
@@ -126,19 +126,19 @@ class _Reader:
         return result
 
 
-def _kind(value) -> str:
+def type_word(value) -> str:
     return {dict: "an object", list: "a list", str: "text", bool: "true/false",
             type(None): "null"}.get(type(value), "a number" if isinstance(value, (int, float)) else "?")
 
 
-def _dotted(path: tuple) -> str:
+def dotted(path: tuple) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def _known(r: _Reader, data: dict, section: str, vocabulary, present=None):
+def known_names(r: Reader, data: dict, section: str, vocabulary, present=None):
     """(name, canonical, raw, path) for each entry whose name the vocabulary knows.
 
     An unknown name is a warning. Where ``present`` says the record reports it as

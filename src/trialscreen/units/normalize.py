@@ -32,7 +32,7 @@ from trialscreen.errors import UnitError
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 
 # lower-case atom -> (pint name, display spelling)
-_ATOMS: dict[str, tuple[str, str]] = {
+ATOMS: dict[str, tuple[str, str]] = {
     # mass
     "g": ("gram", "g"), "gm": ("gram", "g"), "gr": ("gram", "g"),
     "kg": ("kilogram", "kg"),
@@ -94,11 +94,11 @@ _PER_CENT_MASS = {"mg%": "mg/dL", "g%": "g/dL", "gm%": "g/dL", "gr%": "g/dL", "u
 _LOG_UNIT = re.compile(r"^(?:log\s*(?:10)?|lg)\s*(?:\(\s*(?P<a>[^()]+?)\s*\)|(?P<b>[^\s(].*?))\s*$", re.IGNORECASE)
 
 # Atoms whose meaning depends on the analyte class.
-_ENZYME_ATOMS = {
+ENZYME_ATOMS = {
     "u": ("enzyme_unit", "U"), "iu": ("enzyme_unit", "U"),
     "mu": ("millienzyme_unit", "mU"), "miu": ("millienzyme_unit", "mU"),
 }
-_IU_ATOMS = {
+IU_ATOMS = {
     "iu": ("international_unit", "IU"),
     "miu": ("milliinternational_unit", "mIU"),
     "kiu": ("kilointernational_unit", "kIU"),
@@ -113,7 +113,7 @@ _COUNT_PREFIX = re.compile(
     r"^(K|k|thou|Thou|THOU|thousand|Thousand|M|m|mil|Mil|mill|Mill|million|Million|G|T)"
     r"\s*(?:cells?)?\s*/\s*(uL|ul|UL|µL|mcL|mcl|MCL|mm3|MM3|mm\^3|L|l|cmm)$"
 )
-_COUNT_SCALE = {
+COUNT_SCALE = {
     "k": 1e3, "thou": 1e3, "thousand": 1e3,
     "m": 1e6, "mil": 1e6, "mill": 1e6, "million": 1e6,
     "g": 1e9, "t": 1e12,
@@ -150,17 +150,17 @@ def _clean(raw: str) -> str:
 
 def _atom(token: str, klass: str | None, raw: str) -> tuple[str, str]:
     low = token.lower()
-    if klass == "enzyme" and low in _ENZYME_ATOMS:
-        return _ENZYME_ATOMS[low]
-    if low in _IU_ATOMS and klass != "enzyme":
-        return _IU_ATOMS[low]
+    if klass == "enzyme" and low in ENZYME_ATOMS:
+        return ENZYME_ATOMS[low]
+    if low in IU_ATOMS and klass != "enzyme":
+        return IU_ATOMS[low]
     if low in ("u", "mu"):
         raise UnitError(
             f"the unit '{raw}' is ambiguous here: '{token}' is an enzyme unit only for enzymes",
             hint="write the unit in full (for example IU/mL or U/L) for this analyte",
         )
-    if low in _ATOMS:
-        return _ATOMS[low]
+    if low in ATOMS:
+        return ATOMS[low]
     raise UnitError(f"unknown unit '{raw}': '{token}' is not a unit trialscreen knows",
                     hint="use a unit such as mg/dL, umol/L, g/L, 10^9/L, U/L, %, IU/mL")
 
@@ -182,7 +182,7 @@ def _parts(body: str, klass: str | None, raw: str) -> tuple[float, list[str], li
         # except for the eGFR body-surface atom, which carries its own number.
         compact = piece.replace(" ", "")
         if compact.lower() in _BSA:
-            name, disp = _ATOMS[compact.lower()]
+            name, disp = ATOMS[compact.lower()]
             power, factor = 1, 1.0
         else:
             m = _PART.match(compact)
@@ -248,7 +248,7 @@ def normalize(raw: str, klass: str | None = None) -> Unit:
             if cm.group(1) == "m":
                 raise UnitError(f"the unit '{raw}' is ambiguous: 'm' could mean milli or million",
                                 hint="write M/uL or 10^6/uL for millions")
-            scale = _COUNT_SCALE[key]
+            scale = COUNT_SCALE[key]
             prefix = f"10^{int(round(math.log10(scale)))}"
             body = "/" + cm.group(2)
     part_scale, num, den, shown = _parts(body, klass, raw)

@@ -257,8 +257,8 @@ def _build_analytes() -> Vocabulary:
             label=raw.get("label", name),
             klass=klass,
             units=units,
-            loinc=_loinc(name, raw.get("loinc")),
-            loinc_also=tuple(code for c in raw.get("loinc_also", []) or [] if (code := _loinc(name, c))),
+            loinc=checked_loinc(name, raw.get("loinc")),
+            loinc_also=tuple(code for c in raw.get("loinc_also", []) or [] if (code := checked_loinc(name, c))),
             molar_mass=raw.get("molar_mass"),
             valence=raw.get("valence"),
             molar_units_refused=raw.get("molar_units_refused"),
@@ -275,7 +275,7 @@ def _build_analytes() -> Vocabulary:
 _LOINC = re.compile(r"(\d{1,7})-(\d)")
 
 
-def _loinc(name: str, code) -> str | None:
+def checked_loinc(name: str, code) -> str | None:
     """A LOINC code of the vocabulary, checked: the form 'digits-check digit' and LOINC's
     mod-10 check digit (loinc.org: the Luhn algorithm over the digits before the hyphen),
     so that a mistyped code fails at load instead of naming the wrong test."""

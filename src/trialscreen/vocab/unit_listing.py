@@ -13,11 +13,11 @@ import re
 
 from trialscreen.errors import UnitError
 from trialscreen.units.normalize import (  # the reader's own tables: what it accepts
-    _ATOMS,
-    _COUNT_SCALE,
-    _ENZYME_ATOMS,
-    _IU_ATOMS,
+    ATOMS,
+    COUNT_SCALE,
     DIMENSIONLESS,
+    ENZYME_ATOMS,
+    IU_ATOMS,
     Unit,
     normalize,
 )
@@ -92,12 +92,12 @@ def unit_spellings() -> list[dict]:
     spelling, what it means and a note (where it is read only for some analytes)."""
     rows: list[dict] = []
     grouped: dict[tuple, list[str]] = {}
-    for spelling, (pint_name, display) in _ATOMS.items():
+    for spelling, (pint_name, display) in ATOMS.items():
         grouped.setdefault((pint_name, display), []).append(spelling)
     for (pint_name, display), spellings in grouped.items():
         rows.append({"spellings": spellings, "unit": display, "means": _word(pint_name), "note": None})
-    for table, only in ((_ENZYME_ATOMS, "enzyme analytes only"),
-                        (_IU_ATOMS, "analytes other than enzymes (for enzymes: U)")):
+    for table, only in ((ENZYME_ATOMS, "enzyme analytes only"),
+                        (IU_ATOMS, "analytes other than enzymes (for enzymes: U)")):
         grouped = {}
         for spelling, (pint_name, display) in table.items():
             grouped.setdefault((pint_name, display), []).append(spelling)
@@ -105,7 +105,7 @@ def unit_spellings() -> list[dict]:
             rows.append({"spellings": spellings, "unit": display, "means": _word(pint_name), "note": only})
     # count prefixes (K/uL ...), checked against the reader itself
     by_scale: dict[float, list[str]] = {}
-    for key, scale in _COUNT_SCALE.items():
+    for key, scale in COUNT_SCALE.items():
         volume = "L" if scale >= 1e9 else "uL"  # G/L, T/L; K/uL, M/uL
         for prefix in dict.fromkeys((key, key.capitalize(), key.upper())):
             unit = _accepted(f"{prefix}/{volume}", "count")
