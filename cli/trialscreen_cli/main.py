@@ -33,8 +33,8 @@ from trialscreen_cli.shared import (
     parse_as_of,
     parse_max_lab_age,
     safe,
+    show,
     stderr,
-    stdout_is_terminal,
     where,
 )
 
@@ -102,14 +102,8 @@ def screen(
         from trialscreen.render.markdown import results_markdown
 
         typer.echo(results_markdown(results))
-    elif stdout_is_terminal():
-        from trialscreen_cli.terminal import render_results
-
-        render_results(results)
     else:
-        from trialscreen.render.text import results_text
-
-        typer.echo(results_text(results), nl=False)
+        show("results", results)
     for w in record.warnings:
         stderr(f"warning: {w}")
 
@@ -283,14 +277,7 @@ def explain(trial: str = typer.Argument(..., help="Trial id or criteria file."))
     """Show a trial's encoded logic beside its protocol text."""
     from trialscreen.criteria.library import load_trial
 
-    if stdout_is_terminal():
-        from trialscreen_cli.terminal import render_explain
-
-        render_explain(load_trial(trial))
-    else:
-        from trialscreen.render.text import explain_text
-
-        typer.echo(explain_text(load_trial(trial)), nl=False)
+    show("explain", load_trial(trial))
 
 
 class SchemaKind(str, enum.Enum):
@@ -320,15 +307,7 @@ def trials():
     """List the bundled trials."""
     from trialscreen.criteria.library import bundled_trials, load_trial
 
-    found = [load_trial(str(p)) for p in bundled_trials()]
-    if stdout_is_terminal():
-        from trialscreen_cli.terminal import render_trials
-
-        render_trials(found)
-    else:
-        from trialscreen.render.text import trials_text
-
-        typer.echo(trials_text(found), nl=False)
+    show("trials", [load_trial(str(p)) for p in bundled_trials()])
 
 
 class VocabFormat(str, enum.Enum):

@@ -104,9 +104,24 @@ def stderr(text: str):
 
 
 def stdout_is_terminal() -> bool:
-    """Tables with colours for a terminal; plain text (trialscreen.render.text) for a pipe or
-    a file, which also spares those runs importing rich."""
     try:
         return sys.stdout.isatty()
     except (AttributeError, ValueError):   # a replaced or closed stdout
         return False
+
+
+def show(what: str, data) -> None:
+    """Tables with colours for a terminal (trialscreen_cli.terminal); plain text
+    (trialscreen.render.text) for a pipe or a file, which also spares those runs importing
+    rich. ``what``: results, explain or trials."""
+    if stdout_is_terminal():
+        from trialscreen_cli import terminal
+
+        draw = {"results": terminal.render_results, "explain": terminal.render_explain,
+                "trials": terminal.render_trials}[what]
+        draw(data)
+    else:
+        from trialscreen.render import text
+
+        write = {"results": text.results_text, "explain": text.explain_text, "trials": text.trials_text}[what]
+        typer.echo(write(data), nl=False)
