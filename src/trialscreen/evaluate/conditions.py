@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from trialscreen.evaluate.core import evaluates, future_missing, window_bounds, window_contains, window_still_open
+from trialscreen.evaluate.core import (
+    evaluates,
+    future_missing,
+    unrecognised_doubts,
+    window_bounds,
+    window_contains,
+    window_still_open,
+)
 from trialscreen.evaluate.missing import NOTHING, Missing
 from trialscreen.ir.conditions import ConditionTest
 from trialscreen.semantics.logic import Interval, holds, k_and, k_or
@@ -21,14 +28,8 @@ def condition_test(node: ConditionTest, ctx) -> tuple:
         miss = tuple(Missing(f"conditions.{n}") for n in node.names[:1])
         ctx.record(node, None, "condition.not recorded", miss)
         return None, miss
-    values: list = []
-    missing: list = []
-    items: list = []
-    for other in ctx.patient.unrecognised.get("conditions", ()):
-        # a condition the vocabulary cannot place might be one of these
-        values.append(None)
-        missing.append(Missing("conditions", ask=f"is '{other}' one of {', '.join(node.names)}?"))
-        items.append(("unrecognised", other))
+    # a condition the vocabulary cannot place might be one of these
+    values, missing, items = unrecognised_doubts(ctx, "conditions", node.names)
     for st in states:
         value, miss, item = state_value(node, ctx, st)
         values.append(value)

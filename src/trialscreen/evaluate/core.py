@@ -126,6 +126,16 @@ def window_contains(window: Window, ctx, first: date | None, last: date | None, 
     return first <= end and last >= start, NOTHING, span
 
 
+def unrecognised_doubts(ctx, section: str, names) -> tuple:
+    """(values, missing, items) for the entries of a section the vocabulary could not place
+    (kept by the reader when the record says they are present): each might be one of
+    ``names``, so each is an unknown with a question to answer."""
+    others = ctx.patient.unrecognised.get(section, ())
+    ask = ", ".join(names)
+    return ([None] * len(others), [Missing(section, ask=f"is '{o}' one of {ask}?") for o in others],
+            [("unrecognised", o) for o in others])
+
+
 def future_missing(ctx, path: str, what: str, when: date) -> Missing:
     """What to fetch about an item dated after the as-of date."""
     return Missing(path, f"{what} dated {when.isoformat()}, after the as-of date {ctx.as_of.isoformat()}: "

@@ -4,7 +4,7 @@ the cut-off, and the findings the vocabulary cannot place."""
 
 from __future__ import annotations
 
-from trialscreen.evaluate.core import evaluates, future_missing
+from trialscreen.evaluate.core import evaluates, future_missing, unrecognised_doubts
 from trialscreen.evaluate.missing import NOTHING, Missing
 from trialscreen.ir.findings import FindingTest
 from trialscreen.semantics.logic import k_not, k_or
@@ -14,14 +14,8 @@ from trialscreen.semantics.logic import k_not, k_or
 def finding_test(node: FindingTest, ctx) -> tuple:
     """Any of (or none of) the findings is detected. Each item seen is kept as a small
     tuple (its case, then its facts) for the explanation."""
-    values: list = []
-    missing: list = []
-    items: list = []
-    for other in ctx.patient.unrecognised.get("cytogenetics", ()):
-        # detected, but the vocabulary cannot place it: it might be any of these
-        values.append(None)
-        missing.append(Missing("cytogenetics", ask=f"is '{other}' one of {', '.join(node.findings)}?"))
-        items.append(("unrecognised", other))
+    # detected, but the vocabulary cannot place it: it might be any of these
+    values, missing, items = unrecognised_doubts(ctx, "cytogenetics", node.findings)
     for name in node.findings:
         value, miss, item = finding_value(node, ctx, name)
         values.append(value)

@@ -14,24 +14,24 @@ import math
 REL_TOL = 1e-9
 
 
-def k_and(values) -> bool | None:
-    result: bool | None = True
+def _kleene(values, decisive: bool) -> bool | None:
+    """Kleene AND (decisive value False) or OR (decisive value True): one decisive value
+    decides; otherwise any unknown makes the whole unknown."""
+    result: bool | None = not decisive
     for v in values:
-        if v is False:
-            return False
+        if v is decisive:
+            return decisive
         if v is None:
             result = None
     return result
+
+
+def k_and(values) -> bool | None:
+    return _kleene(values, False)
 
 
 def k_or(values) -> bool | None:
-    result: bool | None = False
-    for v in values:
-        if v is True:
-            return True
-        if v is None:
-            result = None
-    return result
+    return _kleene(values, True)
 
 
 def k_not(value: bool | None) -> bool | None:
