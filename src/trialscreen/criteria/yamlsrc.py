@@ -15,10 +15,10 @@ import re
 import yaml
 
 from trialscreen.errors import Location, Problem
+from trialscreen.textio import MAX_BYTES  # the one size limit of every input
 
 MAX_NODES = 200_000
 MAX_DEPTH = 64
-MAX_BYTES = 5_000_000
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",

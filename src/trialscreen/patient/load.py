@@ -22,8 +22,7 @@ from trialscreen.patient.jsonpos import loads_strict
 from trialscreen.patient.labs import read_lab
 from trialscreen.patient.model import ConditionState, Event, LabValue, Patient
 from trialscreen.patient.reader import Reader, known_names, type_word
-
-MAX_BYTES = 5_000_000
+from trialscreen.textio import MAX_BYTES  # the one size limit of every input
 
 SECTIONS = ("diagnoses", "treatments", "neoplasms", "allergies")
 TOP_KEYS = {
