@@ -97,29 +97,9 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
               progress=None, max_lab_age=None) -> Summary:
     """Screen every row of ``stream`` (text, opened with newline='') against ``trials``."""
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
-    first = stream.readline()
-    if "\x00" in first or any("\udc80" <= ch <= "\udcff" for ch in first[:2]):
-        raise InputError("the file is UTF-16" if "\x00" in first or first[:2] in ("\udcff\udcfe", "\udcfe\udcff")
-                         else "the header is not UTF-8", Location(source), hint="save it as UTF-8")
-    if not first.strip():
-        raise InputError("the file is empty: it needs a header row", Location(source, 1),
-                         "the first row names the columns, with an 'id' column")
-    delim = delimiter or (mapping.delimiter if mapping else None) or sniff_delimiter(first)
-    header = next(csv.reader([first], delimiter=delim))
-    plan: ColumnPlan = plan_columns(header, mapping, source)
-    if decimal_comma is not None:
-        plan.decimal_comma = decimal_comma
-    if plan.decimal_comma and delim == ",":
-        raise UsageError("a decimal comma cannot be read in a comma-delimited file",
-                         hint="use --delimiter ';' or a tab-delimited export")
+    delim, header, plan = _read_header(stream, source, mapping, delimiter, decimal_comma)
     writer.start()
-    summary.warnings.extend(plan.warnings)
-    for t in trials:
-        if not t.complete:
-            summary.warnings.append(f"{t.id} is only partly encoded: its verdicts cover only the encoded "
-                                    f"criteria (not encoded: {'; '.join(t.not_encoded)})")
-    summary.ignored_columns = plan.ignored
-    width = len(header)
+    _note_plan(summary, plan, trials)
     id_index = next(c.index for c in plan.columns if c.kind == "id")
     reader = csv.reader(stream, delimiter=delim, strict=True)
     line = 1
@@ -138,42 +118,86 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
         summary.rows_in += 1
-        pid = cells[id_index].strip() if id_index < len(cells) else ""
-        pid = pid or f"row {line}"
-        if len(cells) != width:
-            _fail(summary, writer, trials, line, pid,
-                  f"row {line}: {len(cells)} cells where the header has {width}")
-        elif (bad := _not_utf8(cells)) is not None:
-            _fail(summary, writer, trials, line, pid,
-                  _row_message(line, header[bad], "holds bytes that are not UTF-8", hint="save the file as UTF-8"))
-        else:
-            where: dict = {}
-            try:
-                record, where = row_to_record(plan, cells)
-                if "id" not in record:
-                    raise RowError("the id cell is empty", header[id_index])
-                patient = patient_from_dict(record, source)
-                if patient.warnings:
-                    _locate(patient, where, line, source, summary)
-            except TrialscreenError as exc:
-                column = exc.column if isinstance(exc, RowError) else column_of(exc, where)
-                _fail(summary, writer, trials, line, pid, _row_message(line, column, exc.message, exc.value,
-                                                                      "" if isinstance(exc, RowError) else exc.hint))
-            except Exception as exc:  # a bug: this row is lost, the batch is not
-                _bug(summary, writer, trials, line, pid, exc)
-            else:
-                for tally, trial in zip(summary.trials, trials):
-                    try:
-                        result = screen(trial, patient, as_of, explain=writer.explain, max_lab_age=max_lab_age)
-                    except Exception as exc:
-                        _bug(summary, writer, [trial], line, pid, exc, tallies=[tally])
-                        continue
-                    tally.add(result)
-                    writer.result(line, result)
-                    summary.rows_out += 1
+        _screen_row(summary, writer, trials, plan, header, id_index, cells, line, source, as_of, max_lab_age)
         if progress is not None:
             progress(summary.rows_in)
     return summary
+
+
+def _read_header(stream, source: str, mapping: Mapping | None, delimiter: str | None,
+                 decimal_comma: bool | None) -> tuple[str, list[str], ColumnPlan]:
+    """Read and check the header row: the delimiter, the header cells and the column plan."""
+    first = stream.readline()
+    if "\x00" in first or any("\udc80" <= ch <= "\udcff" for ch in first[:2]):
+        raise InputError("the file is UTF-16" if "\x00" in first or first[:2] in ("\udcff\udcfe", "\udcfe\udcff")
+                         else "the header is not UTF-8", Location(source), hint="save it as UTF-8")
+    if not first.strip():
+        raise InputError("the file is empty: it needs a header row", Location(source, 1),
+                         "the first row names the columns, with an 'id' column")
+    delim = delimiter or (mapping.delimiter if mapping else None) or sniff_delimiter(first)
+    header = next(csv.reader([first], delimiter=delim))
+    plan: ColumnPlan = plan_columns(header, mapping, source)
+    if decimal_comma is not None:
+        plan.decimal_comma = decimal_comma
+    if plan.decimal_comma and delim == ",":
+        raise UsageError("a decimal comma cannot be read in a comma-delimited file",
+                         hint="use --delimiter ';' or a tab-delimited export")
+    return delim, header, plan
+
+
+def _note_plan(summary: Summary, plan: ColumnPlan, trials) -> None:
+    """Put the column plan's warnings, the partly encoded trials and the ignored columns in the summary."""
+    summary.warnings.extend(plan.warnings)
+    for t in trials:
+        if not t.complete:
+            summary.warnings.append(f"{t.id} is only partly encoded: its verdicts cover only the encoded "
+                                    f"criteria (not encoded: {'; '.join(t.not_encoded)})")
+    summary.ignored_columns = plan.ignored
+
+
+def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, header: list[str], id_index: int,
+                cells: list[str], line: int, source: str, as_of: date | None, max_lab_age) -> None:
+    """Read one non-blank row into a patient and screen it, or write its error rows."""
+    width = len(header)
+    pid = cells[id_index].strip() if id_index < len(cells) else ""
+    pid = pid or f"row {line}"
+    if len(cells) != width:
+        _fail(summary, writer, trials, line, pid,
+              f"row {line}: {len(cells)} cells where the header has {width}")
+    elif (bad := _not_utf8(cells)) is not None:
+        _fail(summary, writer, trials, line, pid,
+              _row_message(line, header[bad], "holds bytes that are not UTF-8", hint="save the file as UTF-8"))
+    else:
+        where: dict = {}
+        try:
+            record, where = row_to_record(plan, cells)
+            if "id" not in record:
+                raise RowError("the id cell is empty", header[id_index])
+            patient = patient_from_dict(record, source)
+            if patient.warnings:
+                _locate(patient, where, line, source, summary)
+        except TrialscreenError as exc:
+            column = exc.column if isinstance(exc, RowError) else column_of(exc, where)
+            _fail(summary, writer, trials, line, pid, _row_message(line, column, exc.message, exc.value,
+                                                                  "" if isinstance(exc, RowError) else exc.hint))
+        except Exception as exc:  # a bug: this row is lost, the batch is not
+            _bug(summary, writer, trials, line, pid, exc)
+        else:
+            _screen_patient(summary, writer, trials, patient, line, pid, as_of, max_lab_age)
+
+
+def _screen_patient(summary: Summary, writer: Writer, trials, patient, line: int, pid: str,
+                    as_of: date | None, max_lab_age) -> None:
+    """Screen one patient against every trial, writing and counting each result."""
+    for tally, trial in zip(summary.trials, trials):
+        try:
+            result = screen(trial, patient, as_of, explain=writer.explain, max_lab_age=max_lab_age)
+        except Exception as exc:
+            _bug(summary, writer, [trial], line, pid, exc, tallies=[tally])
+            continue
+        tally.add(result)
+        writer.result(line, result)
+        summary.rows_out += 1
 
 
 _SHOWN_CELL_WARNINGS = 20

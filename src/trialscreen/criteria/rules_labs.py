@@ -27,6 +27,7 @@ from trialscreen.units.normalize import DIMENSIONLESS, normalize, split_value
 class LabRules:
     # lab ---------------------------------------------------------------------------------
     def n_lab(self, obj, pos):
+        """Compile a `lab:` rule: its analyte, its one comparison and its optional `within`."""
         name = obj["lab"]
         analyte = vocab.analytes().get(name) if isinstance(name, str) else None
         if analyte is None:
@@ -41,68 +42,80 @@ class LabRules:
         op = ops[0]
         where = obj.where(op)
         if op == "is":
-            if not analyte.qualitative:
-                self.error(where, f"'is' is for qualitative tests; {analyte.name} is a measured value",
-                           "compare it with lt, le, gt, ge, ...")
-                return None
-            try:
-                expected = vocab.qualitative(obj["is"])
-            except ValueError:
-                expected = None
-            if expected is None:
-                self.error(where, f"'{obj['is']}' is not positive or negative")
-                return None
-            return LabResult(analyte, expected, within)
+            return self.lab_qualitative(obj, analyte, where, within)
         if analyte.qualitative:
             self.error(where, f"{analyte.name} is a qualitative test", "use 'is: positive' or 'is: negative'")
             return None
         if op == "by_unit":
-            alts = obj["by_unit"]
-            if not isinstance(alts, LList) or len(alts) < 2:
-                self.error(where, "by_unit needs a list of at least two comparisons, one per unit")
-                return None
-            out = []
-            for i, alt in enumerate(alts):
-                apos = alts.where(i)
-                if not isinstance(alt, LMap) or len(alt) != 1 or next(iter(alt)) not in OP_WORDS:
-                    self.error(apos, "each by_unit item is one comparison such as {gt: 200 IU/mL}")
-                    return None
-                aop = next(iter(alt))
-                thr = self.threshold(alt[aop], analyte, alt.where(aop))
-                if thr is None:
-                    return None
-                if not isinstance(thr, Absolute):
-                    self.error(apos, "by_unit alternatives must be absolute thresholds with units")
-                    return None
-                out.append((OP_WORDS[aop], thr))
-            for i, (_, a) in enumerate(out):
-                for _, b in out[i + 1:]:
-                    if convert.convertible(a.unit, b.unit, analyte):
-                        self.error(where, f"by_unit alternatives {a.text} and {b.text} are in convertible units",
-                                   "by_unit is for units that do not convert (IU/mL vs copies/mL)")
-                        return None
-            return LabTest(analyte, tuple(out), within)
+            return self.lab_by_unit(obj, analyte, where, within)
         if op in ("between", "outside"):
-            pair = obj[op]
-            if not isinstance(pair, LList) or len(pair) != 2:
-                self.error(where, f"'{op}' needs a list of two thresholds [low, high]")
-                return None
-            lo = self.threshold(pair[0], analyte, pair.where(0))
-            hi = self.threshold(pair[1], analyte, pair.where(1))
-            if lo is None or hi is None:
-                return None
-            if isinstance(lo, Absolute) and isinstance(hi, Absolute):
-                lo_v = lo.value * convert.factor(lo.unit, hi.unit, analyte)
-                if lo_v > hi.value:
-                    self.error(where, f"the range [{lo.text}, {hi.text}] is empty", "put the low end first")
-            if op == "between":
-                return All((LabTest(analyte, ((">=", lo),), within),
-                              LabTest(analyte, (("<=", hi),), within)))
-            return Any((LabTest(analyte, (("<", lo),), within), LabTest(analyte, ((">", hi),), within)))
+            return self.lab_range(obj, op, analyte, where, within)
         thr = self.threshold(obj[op], analyte, where)
         if thr is None:
             return None
         return LabTest(analyte, ((OP_WORDS[op], thr),), within)
+
+    def lab_qualitative(self, obj, analyte, where, within):
+        """Compile the `is: positive|negative` of a qualitative lab rule."""
+        if not analyte.qualitative:
+            self.error(where, f"'is' is for qualitative tests; {analyte.name} is a measured value",
+                       "compare it with lt, le, gt, ge, ...")
+            return None
+        try:
+            expected = vocab.qualitative(obj["is"])
+        except ValueError:
+            expected = None
+        if expected is None:
+            self.error(where, f"'{obj['is']}' is not positive or negative")
+            return None
+        return LabResult(analyte, expected, within)
+
+    def lab_by_unit(self, obj, analyte, where, within):
+        """Compile the `by_unit:` alternatives of a lab rule: one absolute comparison per unconvertible unit."""
+        alts = obj["by_unit"]
+        if not isinstance(alts, LList) or len(alts) < 2:
+            self.error(where, "by_unit needs a list of at least two comparisons, one per unit")
+            return None
+        out = []
+        for i, alt in enumerate(alts):
+            apos = alts.where(i)
+            if not isinstance(alt, LMap) or len(alt) != 1 or next(iter(alt)) not in OP_WORDS:
+                self.error(apos, "each by_unit item is one comparison such as {gt: 200 IU/mL}")
+                return None
+            aop = next(iter(alt))
+            thr = self.threshold(alt[aop], analyte, alt.where(aop))
+            if thr is None:
+                return None
+            if not isinstance(thr, Absolute):
+                self.error(apos, "by_unit alternatives must be absolute thresholds with units")
+                return None
+            out.append((OP_WORDS[aop], thr))
+        for i, (_, a) in enumerate(out):
+            for _, b in out[i + 1:]:
+                if convert.convertible(a.unit, b.unit, analyte):
+                    self.error(where, f"by_unit alternatives {a.text} and {b.text} are in convertible units",
+                               "by_unit is for units that do not convert (IU/mL vs copies/mL)")
+                    return None
+        return LabTest(analyte, tuple(out), within)
+
+    def lab_range(self, obj, op, analyte, where, within):
+        """Compile the `between:` or `outside:` [low, high] of a lab rule."""
+        pair = obj[op]
+        if not isinstance(pair, LList) or len(pair) != 2:
+            self.error(where, f"'{op}' needs a list of two thresholds [low, high]")
+            return None
+        lo = self.threshold(pair[0], analyte, pair.where(0))
+        hi = self.threshold(pair[1], analyte, pair.where(1))
+        if lo is None or hi is None:
+            return None
+        if isinstance(lo, Absolute) and isinstance(hi, Absolute):
+            lo_v = lo.value * convert.factor(lo.unit, hi.unit, analyte)
+            if lo_v > hi.value:
+                self.error(where, f"the range [{lo.text}, {hi.text}] is empty", "put the low end first")
+        if op == "between":
+            return All((LabTest(analyte, ((">=", lo),), within),
+                          LabTest(analyte, (("<=", hi),), within)))
+        return Any((LabTest(analyte, (("<", lo),), within), LabTest(analyte, ((">", hi),), within)))
 
     def threshold(self, raw, analyte, pos):
         if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
