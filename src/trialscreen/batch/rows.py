@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from dataclasses import dataclass, field
 
 from trialscreen import vocab
 from trialscreen.batch.columns import ColumnPlan
@@ -120,131 +121,189 @@ def _attr(text: str):
     return answer if answer is not None else text.strip()
 
 
+@dataclass
+class _RowParts:
+    """The parts of one row's record, gathered column by column before they are assembled."""
+
+    record: dict = field(default_factory=dict)
+    where: dict = field(default_factory=dict)
+    labs: dict = field(default_factory=dict)
+    cyto: dict = field(default_factory=dict)
+    conds: dict = field(default_factory=dict)
+    atts: dict = field(default_factory=dict)
+    diagnosis: dict = field(default_factory=dict)
+    treatments: dict = field(default_factory=dict)
+    lists: dict = field(default_factory=dict)
+    spellings: dict = field(default_factory=dict)
+    treatment_cols: dict = field(default_factory=dict)
+
+
 def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
     """Build (record, path -> column header) from one row's cells."""
-    record: dict = {}
-    where: dict = {}
-    labs: dict = {}
-    cyto: dict = {}
-    conds: dict = {}
-    atts: dict = {}
-    diagnosis: dict = {}
-    treatments: dict = {}
-    lists: dict = {}
-    spellings: dict = {}
-    treatment_cols: dict = {}
-    missing = plan.missing
+    parts = _RowParts()
+    _plan_roles(plan)
+    plain = not plan.decimal_comma and plan.thousands is None   # 1.5, and no comma in a number
+    for col in plan.columns:
+        text = _cell_text(plan, col, cells[col.index], plain)
+        if text is not None:
+            _place(parts, col, text)
+    return _assemble(parts)
+
+
+def _plan_roles(plan: ColumnPlan) -> None:
+    """Fill the plan's column index -> role table, once per file."""
     roles = plan.roles
     if len(roles) != len(plan.columns):  # once per file
         roles.clear()
         roles.update((col.index, _role(col)) for col in plan.columns)
-    plain = not plan.decimal_comma and plan.thousands is None   # 1.5, and no comma in a number
-    for col in plan.columns:
-        raw = cells[col.index]
-        text = raw.strip()
-        mapped = False
-        if col.values is not None:
-            key = text.lower()
-            if key in col.values:
-                if col.values[key] is None:
-                    continue
-                text, mapped = col.values[key], True
-            elif key not in missing:
-                allowed = ", ".join(sorted(repr(k) for k in col.values))
-                raise RowError(f"the cell is not one of the coded values ({allowed})", col.header, text)
-        if text.lower() in missing:
-            continue
-        kind = col.kind
-        role = roles[col.index]
-        if mapped:
-            pass  # a value of the mapping: YAML's notation, not the file's
-        elif role == "number":
-            if ("," in text) if plain else _MARKS.search(text):  # else: nothing to read otherwise
-                text = _read_numbers(text, plan, col.header)
-        elif role == "text" and plan.decimal_comma and _NUMBERISH.match(text):
-            text = text.replace(",", ".", 1)  # a coded attribute (not read as a number): as before
-        if kind == "id":
-            record["id"] = text
-            where["id"] = col.header
-        elif kind == "scalar":
-            if col.key in ("age", "ecog"):
-                value = _number(text)
-            elif col.key in ("weight", "height") and col.unit:
-                value = f"{text} {col.unit}"
-            else:
-                value = text
-            record[col.key] = value
-            where[col.key] = col.header
-        elif kind == "lab":
-            entry = labs.setdefault(col.key, {})
-            entry["value"] = text
-            if col.unit:
-                entry["unit"] = col.unit
-            where[f"labs.{col.key}"] = col.header
-        elif kind == "lab_attr":
-            entry = labs.setdefault(col.key, {})
-            if col.attr == "date":
-                entry["date"] = text
-            else:
-                entry[col.attr] = f"{text} {col.unit}" if col.unit else _number(text)
-            where[f"labs.{col.key}.{col.attr}"] = col.header
-        elif kind == "finding":
-            spelling = col.attr or col.key
-            spellings[col.key] = spelling
-            cyto.setdefault(spelling, {})["result"] = text
-            where[f"cytogenetics.{spelling}"] = col.header
-        elif kind == "finding_percent":
-            spelling = spellings.get(col.key, col.key)
-            cyto.setdefault(spelling, {})["percent"] = _number(text)
-            where[f"cytogenetics.{spelling}.percent"] = col.header
-        elif kind == "condition":
-            conds.setdefault(col.key, {})["present"] = text
-            where[f"conditions.{col.key}"] = col.header
-        elif kind == "condition_attr":
-            value = _number(text) if col.attr == "grade" else text
-            conds.setdefault(col.key, {})[col.attr] = value
-            where[f"conditions.{col.key}.{col.attr}"] = col.header
-        elif kind == "attestation":
-            atts[col.key] = text
-            where[f"attestations.{col.key}"] = col.header
-        elif kind == "diagnosis":
-            diagnosis[col.key] = text
-            where[f"diagnoses[0].{col.key}"] = col.header
-        elif kind == "diagnosis_attr":
-            diagnosis[col.attr] = _attr(text)
-            where[f"diagnoses[0].{col.attr}"] = col.header
-        elif kind == "treatment":
-            event = treatments.setdefault(col.key, {"type": col.key})
-            event[col.attr] = text if col.attr in ("date", "start", "end") else _attr(text)
-            treatment_cols[(col.key, col.attr)] = col.header
-        elif kind == "json_list":
-            try:
-                value = json.loads(text, parse_int=bounded_int)
-            except ValueError as exc:
-                raise RowError(f"not a JSON list: {getattr(exc, 'msg', 'a number too long')}",
-                               col.header) from None
-            except RecursionError:
-                raise RowError("the JSON list nests too deeply", col.header) from None
-            if not isinstance(value, list):
-                raise RowError("must hold a JSON list", col.header)
-            lists[col.key] = value
-            where[col.key] = col.header
-        elif kind == "allergies":
-            record["allergies"] = [a.strip() for a in text.split(";") if a.strip()]
-            where["allergies"] = col.header
-        elif kind == "complete":
-            record["complete"] = [s.strip() for s in text.split(";") if s.strip()]
-            where["complete"] = col.header
+
+
+def _cell_text(plan: ColumnPlan, col, raw: str, plain: bool) -> str | None:
+    """A cell's text after its coded values and the file's number notation, or None if missing."""
+    missing = plan.missing
+    text = raw.strip()
+    mapped = False
+    if col.values is not None:
+        key = text.lower()
+        if key in col.values:
+            if col.values[key] is None:
+                return None
+            text, mapped = col.values[key], True
+        elif key not in missing:
+            allowed = ", ".join(sorted(repr(k) for k in col.values))
+            raise RowError(f"the cell is not one of the coded values ({allowed})", col.header, text)
+    if text.lower() in missing:
+        return None
+    role = plan.roles[col.index]
+    if mapped:
+        pass  # a value of the mapping: YAML's notation, not the file's
+    elif role == "number":
+        if ("," in text) if plain else _MARKS.search(text):  # else: nothing to read otherwise
+            text = _read_numbers(text, plan, col.header)
+    elif role == "text" and plan.decimal_comma and _NUMBERISH.match(text):
+        text = text.replace(",", ".", 1)  # a coded attribute (not read as a number): as before
+    return text
+
+
+def _place(parts: _RowParts, col, text: str) -> None:
+    """Put one cell's text where its column's kind says, among the row's parts."""
+    if col.kind in ("id", "scalar", "json_list", "allergies", "complete"):
+        _place_patient_cell(parts, col, text)
+    elif col.kind in ("lab", "lab_attr", "finding", "finding_percent"):
+        _place_lab_cell(parts, col, text)
+    else:
+        _place_history_cell(parts, col, text)
+
+
+def _place_patient_cell(parts: _RowParts, col, text: str) -> None:
+    """Place an id, patient field, JSON list, allergies or complete cell."""
+    record, where = parts.record, parts.where
+    kind = col.kind
+    if kind == "id":
+        record["id"] = text
+        where["id"] = col.header
+    elif kind == "scalar":
+        if col.key in ("age", "ecog"):
+            value = _number(text)
+        elif col.key in ("weight", "height") and col.unit:
+            value = f"{text} {col.unit}"
+        else:
+            value = text
+        record[col.key] = value
+        where[col.key] = col.header
+    elif kind == "json_list":
+        parts.lists[col.key] = _json_list(text, col.header)
+        where[col.key] = col.header
+    elif kind == "allergies":
+        record["allergies"] = [a.strip() for a in text.split(";") if a.strip()]
+        where["allergies"] = col.header
+    elif kind == "complete":
+        record["complete"] = [s.strip() for s in text.split(";") if s.strip()]
+        where["complete"] = col.header
+
+
+def _json_list(text: str, header: str) -> list:
+    """The JSON list a cell holds; a RowError naming the column if it holds none."""
+    try:
+        value = json.loads(text, parse_int=bounded_int)
+    except ValueError as exc:
+        raise RowError(f"not a JSON list: {getattr(exc, 'msg', 'a number too long')}",
+                       header) from None
+    except RecursionError:
+        raise RowError("the JSON list nests too deeply", header) from None
+    if not isinstance(value, list):
+        raise RowError("must hold a JSON list", header)
+    return value
+
+
+def _place_lab_cell(parts: _RowParts, col, text: str) -> None:
+    """Place a lab value, a lab's range or date, a cytogenetic finding or its share of cells."""
+    where, labs, cyto = parts.where, parts.labs, parts.cyto
+    kind = col.kind
+    if kind == "lab":
+        entry = labs.setdefault(col.key, {})
+        entry["value"] = text
+        if col.unit:
+            entry["unit"] = col.unit
+        where[f"labs.{col.key}"] = col.header
+    elif kind == "lab_attr":
+        entry = labs.setdefault(col.key, {})
+        if col.attr == "date":
+            entry["date"] = text
+        else:
+            entry[col.attr] = f"{text} {col.unit}" if col.unit else _number(text)
+        where[f"labs.{col.key}.{col.attr}"] = col.header
+    elif kind == "finding":
+        spelling = col.attr or col.key
+        parts.spellings[col.key] = spelling
+        cyto.setdefault(spelling, {})["result"] = text
+        where[f"cytogenetics.{spelling}"] = col.header
+    elif kind == "finding_percent":
+        spelling = parts.spellings.get(col.key, col.key)
+        cyto.setdefault(spelling, {})["percent"] = _number(text)
+        where[f"cytogenetics.{spelling}.percent"] = col.header
+
+
+def _place_history_cell(parts: _RowParts, col, text: str) -> None:
+    """Place a condition, attestation, diagnosis or treatment cell; other kinds are ignored."""
+    where = parts.where
+    kind = col.kind
+    if kind == "condition":
+        parts.conds.setdefault(col.key, {})["present"] = text
+        where[f"conditions.{col.key}"] = col.header
+    elif kind == "condition_attr":
+        value = _number(text) if col.attr == "grade" else text
+        parts.conds.setdefault(col.key, {})[col.attr] = value
+        where[f"conditions.{col.key}.{col.attr}"] = col.header
+    elif kind == "attestation":
+        parts.atts[col.key] = text
+        where[f"attestations.{col.key}"] = col.header
+    elif kind == "diagnosis":
+        parts.diagnosis[col.key] = text
+        where[f"diagnoses[0].{col.key}"] = col.header
+    elif kind == "diagnosis_attr":
+        parts.diagnosis[col.attr] = _attr(text)
+        where[f"diagnoses[0].{col.attr}"] = col.header
+    elif kind == "treatment":
+        event = parts.treatments.setdefault(col.key, {"type": col.key})
+        event[col.attr] = text if col.attr in ("date", "start", "end") else _attr(text)
+        parts.treatment_cols[(col.key, col.attr)] = col.header
+
+
+def _assemble(parts: _RowParts) -> tuple[dict, dict]:
+    """Join the row's parts into (record, path -> column header), as a JSON patient file holds it."""
+    record, where, lists, diagnosis, treatments = (parts.record, parts.where, parts.lists,
+                                                   parts.diagnosis, parts.treatments)
     # a reference range or date without a value is no lab value: the lab is missing
-    labs = {k: v for k, v in labs.items() if "value" in v}
+    labs = {k: v for k, v in parts.labs.items() if "value" in v}
     if labs:
         record["labs"] = {k: (v if set(v) != {"value"} else v["value"]) for k, v in labs.items()}
-    if cyto:
-        record["cytogenetics"] = {k: (v if "percent" in v else v.get("result")) for k, v in cyto.items()}
-    if conds:
-        record["conditions"] = conds
-    if atts:
-        record["attestations"] = atts
+    if parts.cyto:
+        record["cytogenetics"] = {k: (v if "percent" in v else v.get("result")) for k, v in parts.cyto.items()}
+    if parts.conds:
+        record["conditions"] = parts.conds
+    if parts.atts:
+        record["attestations"] = parts.atts
     if diagnosis:
         if "name" not in diagnosis:
             raise RowError("diagnosis attributes are given without a diagnosis name",
@@ -254,7 +313,7 @@ def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
     if treatments:
         first = len(lists.get("treatments", []))
         for i, kind in enumerate(treatments):
-            for (k, attr), header in treatment_cols.items():
+            for (k, attr), header in parts.treatment_cols.items():
                 if k == kind:
                     where[f"treatments[{first + i}].{attr}"] = header
         lists["treatments"] = [*lists.get("treatments", []), *treatments.values()]
