@@ -78,13 +78,36 @@ def make_row(rng: random.Random, i: int) -> list[str]:
     ]
 
 
-def generate(path: Path, rows: int, seed: int = 7) -> None:
+# the lab columns of HEADER whose values make_distinct_row spreads
+_LABS = ("alt", "ast", "bilirubin", "creatinine", "anc", "platelets", "m_protein")
+
+
+def make_distinct_row(rng: random.Random, i: int) -> list[str]:
+    """The worst case for reuse: every patient its own as-of date, lab date and birth date, and
+    every lab value with two decimals, so almost no cell repeats from row to row."""
+    row = make_row(rng, i)
+    day = 1 + i % 28
+    row[HEADER.index("as_of")] = f"2025-06-{day:02d}"
+    row[HEADER.index("lab_date")] = f"2025-05-{rng.randint(1, 28):02d}"
+    row[HEADER.index("birth_date")] = f"{rng.randint(1930, 1999)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    for name in _LABS:
+        k = HEADER.index(name)
+        number, _, unit = row[k].partition(" ")
+        try:
+            row[k] = f"{float(number) * rng.uniform(0.9, 1.1):.2f} {unit}".strip()
+        except ValueError:
+            pass
+    return row
+
+
+def generate(path: Path, rows: int, seed: int = 7, distinct: bool = False) -> None:
     rng = random.Random(seed)
+    make = make_distinct_row if distinct else make_row
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(HEADER)
         for i in range(rows):
-            w.writerow(make_row(rng, i))
+            w.writerow(make(rng, i))
 
 
 def timed(cmd: list[str]) -> float:

@@ -20,8 +20,10 @@ from datetime import date
 from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
 from trialscreen.batch.rows import RowError, column_of, row_to_record
 from trialscreen.errors import InputError, Location, PatientError, Problem, TrialscreenError, UsageError
+from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.evaluate.screen import screen
 from trialscreen.patient.load import patient_from_dict
+from trialscreen.patient.memo import ReadMemo
 from trialscreen.patient.reader import UNUSABLE
 from trialscreen.render.batch import Writer
 from trialscreen.semantics.status import Verdict
@@ -86,6 +88,14 @@ class Summary:
                 "ignored_columns": self.ignored_columns}
 
 
+@dataclass
+class Memos:
+    """What a batch reuses from row to row: record parts read, and criteria evaluated."""
+
+    reads: ReadMemo
+    criteria: CriterionMemo
+
+
 def sniff_delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: counts[d])
@@ -94,8 +104,12 @@ def sniff_delimiter(header_line: str) -> str:
 
 def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping | None = None,
               as_of: date | None = None, delimiter: str | None = None, decimal_comma: bool | None = None,
-              progress=None, max_lab_age=None) -> Summary:
-    """Screen every row of ``stream`` (text, opened with newline='') against ``trials``."""
+              progress=None, max_lab_age=None, reuse: bool = True, memos: Memos | None = None) -> Summary:
+    """Screen every row of ``stream`` (text, opened with newline='') against ``trials``.
+    What repeats from row to row is read and evaluated once (in ``memos``, or new ones);
+    ``reuse=False`` reads and evaluates every row afresh, which gives the same output
+    (tests/test_batch_reuse.py compares the two)."""
+    memo = (memos or Memos(ReadMemo(), CriterionMemo())) if reuse else None
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     delim, header, plan = _read_header(stream, source, mapping, delimiter, decimal_comma)
     writer.start()
@@ -118,7 +132,7 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
         summary.rows_in += 1
-        _screen_row(summary, writer, trials, plan, header, id_index, cells, line, source, as_of, max_lab_age)
+        _screen_row(summary, writer, trials, plan, header, id_index, cells, line, source, as_of, max_lab_age, memo)
         if progress is not None:
             progress(summary.rows_in)
     return summary
@@ -156,7 +170,8 @@ def _note_plan(summary: Summary, plan: ColumnPlan, trials) -> None:
 
 
 def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, header: list[str], id_index: int,
-                cells: list[str], line: int, source: str, as_of: date | None, max_lab_age) -> None:
+                cells: list[str], line: int, source: str, as_of: date | None, max_lab_age,
+                memo: Memos | None = None) -> None:
     """Read one non-blank row into a patient and screen it, or write its error rows."""
     width = len(header)
     pid = cells[id_index].strip() if id_index < len(cells) else ""
@@ -173,7 +188,7 @@ def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, head
             record, where = row_to_record(plan, cells)
             if "id" not in record:
                 raise RowError("the id cell is empty", header[id_index])
-            patient = patient_from_dict(record, source)
+            patient = patient_from_dict(record, source, memo=memo.reads if memo else None)
             if patient.warnings:
                 _locate(patient, where, line, source, summary)
         except TrialscreenError as exc:
@@ -183,15 +198,16 @@ def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, head
         except Exception as exc:  # a bug: this row is lost, the batch is not
             _bug(summary, writer, trials, line, pid, exc)
         else:
-            _screen_patient(summary, writer, trials, patient, line, pid, as_of, max_lab_age)
+            _screen_patient(summary, writer, trials, patient, line, pid, as_of, max_lab_age, memo)
 
 
 def _screen_patient(summary: Summary, writer: Writer, trials, patient, line: int, pid: str,
-                    as_of: date | None, max_lab_age) -> None:
+                    as_of: date | None, max_lab_age, memo: Memos | None = None) -> None:
     """Screen one patient against every trial, writing and counting each result."""
     for tally, trial in zip(summary.trials, trials):
         try:
-            result = screen(trial, patient, as_of, explain=writer.explain, max_lab_age=max_lab_age)
+            result = screen(trial, patient, as_of, explain=writer.explain, max_lab_age=max_lab_age,
+                            memo=memo.criteria if memo else None)
         except Exception as exc:
             _bug(summary, writer, [trial], line, pid, exc, tallies=[tally])
             continue

@@ -41,7 +41,7 @@ class Check:
 
 
 class Context:
-    __slots__ = ("patient", "as_of", "trace", "_derived", "lab_window")
+    __slots__ = ("patient", "as_of", "trace", "_derived", "lab_window", "leaves")
 
     def __init__(self, patient: Patient, as_of: date, trace: bool, lab_window: tuple):
         self.patient = patient
@@ -51,6 +51,8 @@ class Context:
         self._derived: dict = {}
         # (Duration, whose it is): how old a lab may be when a criterion gives no window
         self.lab_window = lab_window
+        # a batch's memo of leaf results (evaluate/reuse.py), or None
+        self.leaves = None
 
     def record(self, node, result, what: str, missing=NOTHING, **facts) -> None:
         """Add a leaf's Check to the trace (callers test ``ctx.trace is not None`` first

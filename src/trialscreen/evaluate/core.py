@@ -26,6 +26,8 @@ evaluates = registrar(EVALUATORS)
 
 def evaluate(node: Node, ctx) -> tuple:
     """(value, missing) of ``node`` for the context's patient at its as-of date."""
+    if ctx.leaves is not None:   # a batch: a leaf whose inputs an earlier row had is not judged again
+        return ctx.leaves.result(node, ctx, EVALUATORS[type(node)])
     return EVALUATORS[type(node)](node, ctx)
 
 

@@ -192,12 +192,20 @@ def lab_window(trial: Trial, max_lab_age: Duration | None, as_of: date) -> tuple
 
 
 def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: bool = True,
-           max_lab_age: Duration | None = None) -> ScreenResult:
+           max_lab_age: Duration | None = None, memo=None) -> ScreenResult:
     """Screen one patient against one trial at ``as_of`` (the patient's own
-    as-of date, or today, when not given)."""
+    as-of date, or today, when not given). A batch passes a ``memo``
+    (evaluate/reuse.py ``CriterionMemo``): a criterion whose inputs an earlier row had
+    is not evaluated again."""
     when = as_of or patient.as_of or date.today()
     ctx = Context(patient, when, explain, lab_window(trial, max_lab_age, when))
-    results = [evaluate_criterion(c, ctx) for c in trial.criteria]
+    if memo is None:
+        results = [evaluate_criterion(c, ctx) for c in trial.criteria]
+    else:
+        seen: dict = {}
+        ctx.leaves = memo.leaves
+        memo.leaves.seen = seen
+        results = [memo.result(c, ctx, evaluate_criterion, seen) for c in trial.criteria]
     verdict = verdict_of(r.status for r in results)
     missing = _unique(m for r in results for m in r.missing)
     return ScreenResult(trial, patient.id, when, verdict, results, missing, list(patient.warnings))

@@ -20,6 +20,7 @@ from trialscreen.patient.cytogenetics import read_cytogenetics
 from trialscreen.patient.fields import FLAGS, range_of
 from trialscreen.patient.jsonpos import loads_strict
 from trialscreen.patient.labs import read_lab
+from trialscreen.patient.memo import ReadMemo
 from trialscreen.patient.model import ConditionState, Event, LabValue, Patient
 from trialscreen.patient.reader import Reader, known_names, type_word
 from trialscreen.textio import MAX_BYTES  # the one size limit of every input
@@ -77,8 +78,10 @@ def parse_patient(text: str, name: str = "<patient>") -> Patient:
     return patient_from_dict(data, name, text)
 
 
-def patient_from_dict(data, source: str | None = None, text: str | None = None) -> Patient:
-    """Validate and normalise a decoded patient record."""
+def patient_from_dict(data, source: str | None = None, text: str | None = None,
+                      memo: ReadMemo | None = None) -> Patient:
+    """Validate and normalise a decoded patient record. A batch passes a ``memo``
+    (patient/memo.py): the parts its rows repeat are read once."""
     r = Reader(source, text)
     if not isinstance(data, dict):
         raise PatientError(f"a patient record must be a JSON object, not {type_word(data)}", Location(source))
@@ -94,15 +97,19 @@ def patient_from_dict(data, source: str | None = None, text: str | None = None) 
     _read_flags(r, data, p)
     # lab_date: the date of the labs that give none of their own (one date per panel)
     panel = r.date(data["lab_date"], ("lab_date",)) if data.get("lab_date") is not None else None
+    reads = memo or _NO_MEMO
     if data.get("labs") is not None:
-        p.labs = _labs(r, r.mapping(data["labs"], ("labs",)), panel)
+        p.labs = _labs(r, r.mapping(data["labs"], ("labs",)), panel, reads)
     if data.get("cytogenetics") is not None:
-        p.cytogenetics = read_cytogenetics(r, r.mapping(data["cytogenetics"], ("cytogenetics",)))
+        cyto = r.mapping(data["cytogenetics"], ("cytogenetics",))
+        p.cytogenetics = reads.read(r, (cyto,), read_cytogenetics, (cyto,), dict)
     if data.get("conditions") is not None:
-        p.conditions = _conditions(r, r.mapping(data["conditions"], ("conditions",)))
+        conditions = r.mapping(data["conditions"], ("conditions",))
+        p.conditions = reads.read(r, (conditions,), _conditions, (conditions,), dict)
     for section, key in (("diagnoses", "name"), ("treatments", "type"), ("neoplasms", "type")):
         if data.get(section) is not None:
-            setattr(p, section, _events(r, data[section], section, key))
+            items = data[section]
+            setattr(p, section, reads.read(r, (section, items), _events, (items, section, key), list))
     _read_lists(r, data, p)
     p.warnings = r.warnings
     p.unrecognised = {k: tuple(v) for k, v in r.unrecognised.items()}
@@ -206,7 +213,18 @@ def _condition_present(raw) -> bool | None:
         return None
 
 
-def _labs(r: Reader, labs: dict, panel=None) -> dict:
+class _Direct:
+    """No memo: each part is read."""
+
+    @staticmethod
+    def read(r, key, compute, args, copy=None):
+        return compute(r, *args)
+
+
+_NO_MEMO = _Direct()
+
+
+def _labs(r: Reader, labs: dict, panel=None, memo=_NO_MEMO) -> dict:
     out: dict[str, LabValue] = {}
     for name, canonical, raw, path in known_names(r, labs, "labs", vocab.analytes()):
         analyte = vocab.analytes().entries[canonical]
@@ -214,7 +232,7 @@ def _labs(r: Reader, labs: dict, panel=None) -> dict:
             raise r.fail(path, f"'{name}' repeats {analyte.name}, given already as "
                          f"'{out[analyte.name].field.split('.', 1)[1]}'",
                          hint="give each lab once (the value the screening should use)")
-        out[analyte.name] = read_lab(r, analyte, raw, path, panel=panel)
+        out[analyte.name] = memo.read(r, (analyte.name, raw, path, panel), read_lab, (analyte, raw, path, False, panel))
     return out
 
 

@@ -1,0 +1,142 @@
+"""Criteria evaluated once per distinct input, for batches.
+
+A criterion's result is a function of the patient fields its rule reads (the IR's
+``reads()``), of the as-of date, of the lab window and of whether a trace is kept: two rows
+that agree on those give the same result. ``CriterionMemo`` keeps each result by a key of
+exactly those values and hands it to the next row that has the same ones, so the evaluator
+runs once per distinct input, not once per row. It is the same evaluator: nothing here
+judges a rule.
+
+``view(patient, path)`` is the one table of how a path of ``reads()`` is looked up on the
+patient model; a path it does not know makes the criterion evaluated afresh (never a
+guess). The memo holds at most ``limit`` results and is emptied when full.
+"""
+
+from __future__ import annotations
+
+from trialscreen.patient.memo import Unkeyable, freeze
+
+_SCALARS = {"sex": "sex", "ecog": "ecog", "birth_date": "birth_date", "weight": "weight_kg",
+            "height": "height_cm"}
+_EVENTS = ("diagnoses", "treatments", "neoplasms")
+
+
+def _event(e) -> tuple:
+    return (e.kind, e.date, e.start, e.end, freeze(e.attrs), e.index, e.known)
+
+
+def view(patient, path: str) -> object:
+    """What the patient holds at ``path`` (a path of ``Node.reads()``), as a hashable value."""
+    head, _, name = path.partition(".")
+    if name:
+        if head == "labs":
+            return patient.labs.get(name)
+        if head == "cytogenetics":
+            return patient.cytogenetics.get(name)
+        if head == "conditions":
+            return tuple(patient.conditions.get(name, ()))
+        if head == "attestations":
+            return patient.attestations.get(name)
+        if head == "complete":
+            return name in patient.complete
+        if head == "unrecognised":
+            return tuple(patient.unrecognised.get(name, ()))
+        raise Unkeyable(path)
+    if head in _EVENTS:
+        return tuple(_event(e) for e in getattr(patient, head))
+    if head == "allergies":
+        return tuple(patient.allergies)
+    if head == "age":   # a recorded age holds on the record's own as-of date
+        return patient.age, patient.as_of
+    if head in _SCALARS:
+        return getattr(patient, _SCALARS[head])
+    return ("flag", patient.flags.get(head))   # ctx.field reads any other name as a yes/no flag
+
+
+class LeafMemo:
+    """Leaf results (value, missing and the checks recorded) by the leaf and its inputs."""
+
+    def __init__(self, limit: int = 100_000):
+        self.limit = limit
+        self.table: dict = {}
+        self.paths: dict = {}      # id(node) -> (node, its paths, or None for a junction)
+        self.seen: dict = {}       # the current row's looked-up paths (set by screen)
+        self.hits = self.misses = 0
+
+    def _paths(self, node):
+        kept = self.paths.get(id(node))
+        if kept is None or kept[0] is not node:
+            kept = (node, None if node.children() else tuple(sorted(node.reads())))
+            self.paths[id(node)] = kept
+        return kept[1]
+
+    def result(self, node, ctx, judge):
+        paths = self._paths(node)
+        if paths is None:          # all / any / not / a reference: their items are leaves
+            return judge(node, ctx)
+        seen = self.seen
+        try:
+            parts = []
+            for path in paths:
+                if path not in seen:
+                    seen[path] = view(ctx.patient, path)
+                parts.append(seen[path])
+            key = (id(node), ctx.as_of, ctx.lab_window, ctx.trace is not None, tuple(parts))
+            kept = self.table.get(key)
+        except (Unkeyable, TypeError):
+            return judge(node, ctx)
+        trace = ctx.trace
+        if kept is not None and kept[0] is node:
+            self.hits += 1
+            if trace is not None:
+                trace.extend(kept[2])
+            return kept[1]
+        self.misses += 1
+        start = len(trace) if trace is not None else 0
+        value = judge(node, ctx)
+        if len(self.table) >= self.limit:
+            self.table.clear()
+        self.table[key] = (node, value, tuple(trace[start:]) if trace is not None else ())
+        return value
+
+
+class CriterionMemo:
+    def __init__(self, limit: int = 50_000):
+        self.limit = limit
+        self.table: dict = {}
+        self.paths: dict = {}      # id(criterion) -> (criterion, sorted paths it reads)
+        self.leaves = LeafMemo()
+        self.hits = self.misses = 0
+
+    def _paths(self, criterion) -> tuple:
+        kept = self.paths.get(id(criterion))
+        if kept is None or kept[0] is not criterion:
+            reads = criterion.rule.reads()
+            if criterion.applies_if is not None:
+                reads |= criterion.applies_if.reads()
+            kept = (criterion, tuple(sorted(reads)))
+            self.paths[id(criterion)] = kept
+        return kept[1]
+
+    def result(self, criterion, ctx, evaluate_criterion, seen: dict):
+        """``evaluate_criterion(criterion, ctx)``, or the result of an earlier row whose
+        inputs to this criterion were the same. ``seen`` holds this row's looked-up paths."""
+        try:
+            parts = []
+            for path in self._paths(criterion):
+                if path not in seen:
+                    seen[path] = view(ctx.patient, path)
+                parts.append(seen[path])
+            key = (id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None, tuple(parts))
+            kept = self.table.get(key)
+        except (Unkeyable, TypeError):   # TypeError: a value that cannot be hashed
+            return evaluate_criterion(criterion, ctx)
+        if kept is not None and kept[0] is criterion:
+            self.hits += 1
+            return kept[1]
+        self.misses += 1
+        result = evaluate_criterion(criterion, ctx)
+        if len(self.table) >= self.limit:
+            self.table.clear()
+        self.table[key] = (criterion, result)
+        return result

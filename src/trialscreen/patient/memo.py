@@ -1,0 +1,92 @@
+"""A bounded memo of the patient reader's pure parts, for batches.
+
+Reading a lab value, a cytogenetics section, a conditions section or a list section is a
+function of what the record holds there (and of the panel date and the source name): the
+same cells give the same values, the same warnings, the same unrecognised names and the
+same error. In a batch most cells repeat from row to row, so ``ReadMemo`` keeps each part's
+outcome by a key of exactly those inputs and replays it: the values (containers copied, the
+frozen items shared), the warnings and unrecognised names in their order, or the error.
+
+A key is built from the inputs with their types (1, 1.0, True and '1' are four keys; floats
+by their repr), so two inputs share an outcome only when they are the same data. Anything
+that cannot be keyed is read afresh. The memo holds at most ``limit`` outcomes and is
+emptied when full: a file whose cells never repeat costs what it cost without it, in bounded
+memory. Only records read without their text (batch rows: their messages carry no line
+numbers) use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from trialscreen.errors import TrialscreenError
+
+
+class Unkeyable(Exception):
+    """An input the memo cannot key: it is read afresh."""
+
+
+def freeze(value) -> object:
+    """A hashable key of a decoded record part that tells types apart."""
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    if kind is dict and all(type(v) is str for v in value.values()):   # most cells of a batch row
+        return ("dict",) + tuple(value.items())
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, int):
+        return ("int", value)
+    if isinstance(value, float):
+        return ("float", repr(value))
+    if isinstance(value, dict):
+        return ("dict",) + tuple((freeze(k), freeze(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ("list",) + tuple(freeze(v) for v in value)
+    if isinstance(value, date):
+        return ("date", value.isoformat())
+    raise Unkeyable(type(value).__name__)
+
+
+class ReadMemo:
+    def __init__(self, limit: int = 100_000):
+        self.limit = limit
+        self.table: dict = {}
+        self.hits = self.misses = 0
+
+    def read(self, r, key: tuple, compute: Callable, args: tuple, copy: Callable | None = None):
+        """``compute(r, *args)``, from the memo when the same ``key`` was read before, with its
+        warnings and unrecognised names added to the reader ``r`` as ``compute`` adds them
+        (or its error raised again). ``copy`` makes a fresh container of a kept value."""
+        if r.text is not None:
+            return compute(r, *args)
+        try:
+            full = (r.source, compute) + tuple(freeze(part) for part in key)
+        except Unkeyable:
+            return compute(r, *args)
+        kept = self.table.get(full)
+        if kept is not None:
+            self.hits += 1
+            value, warnings, unrecognised, error = kept
+            r.warnings.extend(warnings)
+            for section, names in unrecognised:
+                r.unrecognised.setdefault(section, []).extend(names)
+            if error is not None:
+                raise error
+            return copy(value) if copy is not None else value
+        self.misses += 1
+        before_warnings = len(r.warnings)
+        before = {k: len(v) for k, v in r.unrecognised.items()}
+        error = value = None
+        try:
+            value = compute(r, *args)
+        except TrialscreenError as exc:
+            error = exc
+        added = tuple((k, tuple(v[before.get(k, 0):])) for k, v in r.unrecognised.items() if len(v) > before.get(k, 0))
+        if len(self.table) >= self.limit:
+            self.table.clear()
+        self.table[full] = (value, tuple(r.warnings[before_warnings:]), added, error)
+        if error is not None:
+            raise error
+        return copy(value) if copy is not None else value

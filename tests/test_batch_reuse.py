@@ -1,0 +1,98 @@
+"""A batch reuses what repeats from row to row (record parts read, criteria and leaves
+evaluated: patient/memo.py, evaluate/reuse.py). It must not change one byte: every example
+and corpus CSV, a bench file and a file whose cells never repeat give the same output rows,
+summary and warnings with reuse as without it, in CSV and JSON Lines, for one trial and for
+all, and with memos so small that they are emptied again and again."""
+
+from __future__ import annotations
+
+import io
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from trialscreen.batch.columns import load_mapping
+from trialscreen.batch.run import Memos, run_batch
+from trialscreen.criteria.library import bundled_trials, load_trial
+from trialscreen.errors import TrialscreenError
+from trialscreen.evaluate.reuse import CriterionMemo
+from trialscreen.patient.memo import ReadMemo, freeze
+from trialscreen.render.batch import Writer
+
+sys.path.insert(0, str(ROOT / "bench"))
+from batch import HEADER, make_distinct_row, make_row  # type: ignore[import-not-found]  # noqa: E402
+
+CSVS = sorted([*(ROOT / "examples" / "batch").glob("*.csv"), *(ROOT / "tests" / "corpus" / "csv").glob("*.csv")])
+
+
+def _generated(make, rows: int, seed: int) -> str:
+    import csv
+
+    rng = random.Random(seed)
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(HEADER)
+    for i in range(rows):
+        w.writerow(make(rng, i))
+    return out.getvalue()
+
+
+def _run(text: str, trials, fmt: str, mapping, memos) -> tuple:
+    out = io.StringIO()
+    try:
+        summary = run_batch(io.StringIO(text, newline=""), "in.csv", trials, Writer(out, fmt, trials),
+                            mapping=mapping, as_of=None, reuse=memos is not None, memos=memos)
+    except TrialscreenError as exc:     # a file refused as a whole is refused the same way
+        return "refused", str(exc)
+    return out.getvalue(), summary.as_dict(), summary.errors
+
+
+def _same(text: str, mapping=None, limit: int | None = None) -> None:
+    for trials in ([load_trial("NCT05378971")], [load_trial(str(p)) for p in bundled_trials()]):
+        for fmt in ("csv", "jsonl"):
+            memos = Memos(ReadMemo(limit or 100_000), CriterionMemo(limit or 50_000))
+            if limit:
+                memos.criteria.leaves.limit = limit
+            assert _run(text, trials, fmt, mapping, memos) == _run(text, trials, fmt, mapping, None)
+
+
+def _repeated(path: Path) -> str:
+    """The file with its data rows three times over: the second and third copies are read
+    from the memos (errors and warnings included)."""
+    raw = path.read_bytes().decode("utf-8", "surrogateescape")
+    head, _, body = raw.partition("\n")
+    return head + "\n" + (body if body.endswith("\n") or not body else body + "\n") * 3
+
+
+@pytest.mark.parametrize("path", CSVS, ids=lambda p: p.name)
+def test_reuse_changes_nothing_on_every_example_and_corpus_file(path):
+    columns = path.with_name(path.stem + "-columns.yaml")
+    mapping = load_mapping(str(columns)) if columns.exists() else None
+    _same(_repeated(path), mapping)
+
+
+def test_reuse_changes_nothing_on_a_bench_file_and_on_one_whose_cells_never_repeat():
+    _same(_generated(make_row, 600, seed=3))
+    _same(_generated(make_distinct_row, 300, seed=4))
+
+
+def _as_of_cycling(row: list[str], i: int) -> list[str]:
+    row[HEADER.index("as_of")] = ("2025-06-02", "2025-07-15", "2026-01-01")[i % 3]
+    return row
+
+
+def test_the_same_cells_on_other_as_of_dates_are_judged_on_those_dates():
+    """Rows alike but for the as-of date: labs go stale and ages change with it."""
+    _same(_generated(lambda rng, i: _as_of_cycling(make_row(rng, i), i), 300, seed=6))
+
+
+def test_memos_emptied_when_full_change_nothing():
+    _same(_generated(make_row, 300, seed=5), limit=7)
+
+
+def test_the_memo_keys_tell_types_apart():
+    keys = {freeze(v) for v in (1, 1.0, True, "1", 0.0, -0.0, None, [1], (1,), {"a": 1}, {"a": "1"})}
+    assert len(keys) == 10   # [1] and (1,) are both a list of one 1: the record reader sees no difference
