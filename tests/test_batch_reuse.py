@@ -19,7 +19,7 @@ from trialscreen.batch.run import Memos, run_batch
 from trialscreen.criteria.library import bundled_trials, load_trial
 from trialscreen.errors import TrialscreenError
 from trialscreen.evaluate.reuse import CriterionMemo
-from trialscreen.patient.memo import ReadMemo, freeze
+from trialscreen.patient.memo import ReadMemo, Worth, freeze
 from trialscreen.render.batch import Writer
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -91,6 +91,26 @@ def test_the_same_cells_on_other_as_of_dates_are_judged_on_those_dates():
 
 def test_memos_emptied_when_full_change_nothing():
     _same(_generated(make_row, 300, seed=5), limit=7)
+
+
+def test_what_hardly_repeats_is_no_longer_kept_and_that_changes_nothing(monkeypatch):
+    """On a file whose lab values and dates never repeat, those groups, the leaves and the
+    criteria reading them stop being kept after their first lookups (here 40), and are read
+    and evaluated afresh; what does repeat (sex, the diagnosis) is still reused."""
+    import trialscreen.batch.reuse as reuse
+
+    monkeypatch.setattr(reuse, "_TRIAL_ROWS", 40)
+    text = _generated(make_distinct_row, 120, seed=8)
+    trials = [load_trial("NCT05378971")]
+    memos = Memos(ReadMemo(), CriterionMemo())
+    memos.reads.worth = Worth(40)
+    memos.criteria.worth = memos.criteria.leaves.worth = Worth(40)
+    assert _run(text, trials, "csv", None, memos) == _run(text, trials, "csv", None, None)
+    rows = memos.rows
+    assert rows is not None and rows.groups is not None
+    kept = {name: rows.worth.kept(i) for i, (name, _) in enumerate(rows.groups)}
+    assert kept["labs.creatinine"] is False and kept["person.dates"] is False
+    assert kept["person.sex"] is True and kept["diagnoses"] is True
 
 
 def test_the_memo_keys_tell_types_apart():

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
+from trialscreen.batch.reuse import RowReuse
 from trialscreen.batch.rows import RowError, column_of, row_to_record
 from trialscreen.errors import InputError, Location, PatientError, Problem, TrialscreenError, UsageError
 from trialscreen.evaluate.reuse import CriterionMemo
@@ -94,6 +95,7 @@ class Memos:
 
     reads: ReadMemo
     criteria: CriterionMemo
+    rows: RowReuse | None = None     # made once the file's column plan is known
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -112,6 +114,8 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     memo = (memos or Memos(ReadMemo(), CriterionMemo())) if reuse else None
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     delim, header, plan = _read_header(stream, source, mapping, delimiter, decimal_comma)
+    if memo is not None:
+        memo.rows = memo.criteria.rows = RowReuse(plan, source, memo.reads)
     writer.start()
     _note_plan(summary, plan, trials)
     id_index = next(c.index for c in plan.columns if c.kind == "id")
@@ -182,6 +186,8 @@ def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, head
     elif (bad := _not_utf8(cells)) is not None:
         _fail(summary, writer, trials, line, pid,
               _row_message(line, header[bad], "holds bytes that are not UTF-8", hint="save the file as UTF-8"))
+    elif memo is not None and memo.rows is not None and (patient := memo.rows.patient(cells)) is not None:
+        _screen_patient(summary, writer, trials, patient, line, pid, as_of, max_lab_age, memo)
     else:
         where: dict = {}
         try:

@@ -14,7 +14,9 @@ guess). The memo holds at most ``limit`` results and is emptied when full.
 
 from __future__ import annotations
 
-from trialscreen.patient.memo import Unkeyable, freeze
+from typing import Any
+
+from trialscreen.patient.memo import Unkeyable, Worth, freeze
 
 _SCALARS = {"sex": "sex", "ecog": "ecog", "birth_date": "birth_date", "weight": "weight_kg",
             "height": "height_cm"}
@@ -56,11 +58,12 @@ def view(patient, path: str) -> object:
 class LeafMemo:
     """Leaf results (value, missing and the checks recorded) by the leaf and its inputs."""
 
-    def __init__(self, limit: int = 100_000):
+    def __init__(self, limit: int = 50_000):
         self.limit = limit
         self.table: dict = {}
         self.paths: dict = {}      # id(node) -> (node, its paths, or None for a junction)
         self.seen: dict = {}       # the current row's looked-up paths (set by screen)
+        self.worth = Worth()
         self.hits = self.misses = 0
 
     def _paths(self, node):
@@ -72,7 +75,7 @@ class LeafMemo:
 
     def result(self, node, ctx, judge):
         paths = self._paths(node)
-        if paths is None:          # all / any / not / a reference: their items are leaves
+        if paths is None or not self.worth.kept(id(node)):   # a junction: its items are leaves
             return judge(node, ctx)
         seen = self.seen
         try:
@@ -86,7 +89,9 @@ class LeafMemo:
         except (Unkeyable, TypeError):
             return judge(node, ctx)
         trace = ctx.trace
-        if kept is not None and kept[0] is node:
+        hit = kept is not None and kept[0] is node
+        self.worth.count(id(node), hit)
+        if kept is not None and hit:
             self.hits += 1
             if trace is not None:
                 trace.extend(kept[2])
@@ -101,11 +106,13 @@ class LeafMemo:
 
 
 class CriterionMemo:
-    def __init__(self, limit: int = 50_000):
+    def __init__(self, limit: int = 20_000):
         self.limit = limit
         self.table: dict = {}
         self.paths: dict = {}      # id(criterion) -> (criterion, sorted paths it reads)
         self.leaves = LeafMemo()
+        self.rows: Any = None      # a batch's RowReuse, when its rows are put together from cell groups
+        self.worth = Worth()
         self.hits = self.misses = 0
 
     def _paths(self, criterion) -> tuple:
@@ -120,18 +127,32 @@ class CriterionMemo:
 
     def result(self, criterion, ctx, evaluate_criterion, seen: dict):
         """``evaluate_criterion(criterion, ctx)``, or the result of an earlier row whose
-        inputs to this criterion were the same. ``seen`` holds this row's looked-up paths."""
+        inputs to this criterion were the same. ``seen`` holds this row's looked-up paths.
+        A row a batch put together from its cells' groups (``self.rows``, batch/reuse.py)
+        is keyed by those cells, without looking the fields up."""
+        if not self.worth.kept(id(criterion)):
+            return evaluate_criterion(criterion, ctx)
         try:
-            parts = []
-            for path in self._paths(criterion):
-                if path not in seen:
-                    seen[path] = view(ctx.patient, path)
-                parts.append(seen[path])
-            key = (id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None, tuple(parts))
+            rows = self.rows
+            groups = rows.groups_read(criterion) if rows is not None and rows.current is not None else None
+            key: tuple
+            if groups is not None:
+                current = rows.current
+                key = ("cells", id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None,
+                       tuple(current[i] for i in groups))
+            else:
+                parts = []
+                for path in self._paths(criterion):
+                    if path not in seen:
+                        seen[path] = view(ctx.patient, path)
+                    parts.append(seen[path])
+                key = (id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None, tuple(parts))
             kept = self.table.get(key)
         except (Unkeyable, TypeError):   # TypeError: a value that cannot be hashed
             return evaluate_criterion(criterion, ctx)
-        if kept is not None and kept[0] is criterion:
+        hit = kept is not None and kept[0] is criterion
+        self.worth.count(id(criterion), hit)
+        if kept is not None and hit:
             self.hits += 1
             return kept[1]
         self.misses += 1

@@ -217,7 +217,7 @@ class _Direct:
     """No memo: each part is read."""
 
     @staticmethod
-    def read(r, key, compute, args, copy=None):
+    def read(r, key, compute, args, copy=None, kind=None):
         return compute(r, *args)
 
 
@@ -232,7 +232,8 @@ def _labs(r: Reader, labs: dict, panel=None, memo=_NO_MEMO) -> dict:
             raise r.fail(path, f"'{name}' repeats {analyte.name}, given already as "
                          f"'{out[analyte.name].field.split('.', 1)[1]}'",
                          hint="give each lab once (the value the screening should use)")
-        out[analyte.name] = memo.read(r, (analyte.name, raw, path, panel), read_lab, (analyte, raw, path, False, panel))
+        out[analyte.name] = memo.read(r, (analyte.name, raw, path, panel), read_lab, (analyte, raw, path, False, panel),
+                                      kind=analyte.name)
     return out
 
 

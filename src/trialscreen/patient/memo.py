@@ -49,23 +49,49 @@ def freeze(value) -> object:
     raise Unkeyable(type(value).__name__)
 
 
+class Worth:
+    """Whether keeping one kind of result pays. A kind that missed more than half of its
+    first ``trial`` lookups is no longer kept: its results are computed afresh, at the cost
+    they had without a memo (a lab whose values all differ, a criterion reading six labs)."""
+
+    def __init__(self, trial: int = 5_000):
+        self.trial = trial
+        self.counts: dict = {}      # kind -> [hits, misses, still kept]
+
+    def kept(self, kind) -> bool:
+        counts = self.counts.get(kind)
+        return counts is None or counts[2]
+
+    def count(self, kind, hit: bool) -> None:
+        counts = self.counts.get(kind)
+        if counts is None:
+            counts = self.counts[kind] = [0, 0, True]
+        counts[0 if hit else 1] += 1
+        if counts[0] + counts[1] == self.trial and counts[1] * 2 > self.trial:
+            counts[2] = False
+
+
 class ReadMemo:
-    def __init__(self, limit: int = 100_000):
+    def __init__(self, limit: int = 50_000):
         self.limit = limit
         self.table: dict = {}
+        self.worth = Worth()
         self.hits = self.misses = 0
 
-    def read(self, r, key: tuple, compute: Callable, args: tuple, copy: Callable | None = None):
+    def read(self, r, key: tuple, compute: Callable, args: tuple, copy: Callable | None = None, kind=None):
         """``compute(r, *args)``, from the memo when the same ``key`` was read before, with its
         warnings and unrecognised names added to the reader ``r`` as ``compute`` adds them
-        (or its error raised again). ``copy`` makes a fresh container of a kept value."""
-        if r.text is not None:
+        (or its error raised again). ``copy`` makes a fresh container of a kept value;
+        ``kind`` (with ``compute``) is what ``Worth`` counts."""
+        kind = (compute, kind)
+        if r.text is not None or not self.worth.kept(kind):
             return compute(r, *args)
         try:
             full = (r.source, compute) + tuple(freeze(part) for part in key)
         except Unkeyable:
             return compute(r, *args)
         kept = self.table.get(full)
+        self.worth.count(kind, kept is not None)
         if kept is not None:
             self.hits += 1
             value, warnings, unrecognised, error = kept
