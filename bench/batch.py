@@ -1,15 +1,20 @@
 """Benchmark: `trialscreen batch` against a plain csv.reader/csv.writer copy.
 
-Generates a synthetic CSV of N patients with every field NCT05378971 needs, in
-mixed US and SI units, then times, alternately in the same run, (a) the
-`trialscreen batch` command on it and (b) a bare Python script that copies the
-same file row by row with csv.reader/csv.writer: the floor for any tool that
-reads and writes these rows. Both run as fresh processes, start-up included.
+Generates synthetic CSVs of N patients with every field NCT05378971 needs, in mixed US
+and SI units: the bench file (cells repeat from row to row as in real exports) and a
+high-cardinality file (every patient its own as-of date, lab date and birth date, every
+lab value with two decimals: the worst case for reuse). For each, it times alternately in
+the same run, as fresh processes with start-up included:
+  (a) the `trialscreen batch` command;
+  (b) a bare Python script that copies the file row by row with csv.reader/csv.writer:
+      the floor for any tool that reads and writes these rows;
+  (c) the library's per-row engine (`run_batch(..., reuse=False)`: every row read and
+      evaluated afresh, as before issue 11), for the high-cardinality file: reuse must
+      not be slower there.
+It prints patients per second, the ratio batch / copy, and each process's peak memory.
 
-    python bench/batch.py                # 100,000 rows, 3 rounds
-    python bench/batch.py --rows 20000 --rounds 5
-
-Prints patients per second and the ratio batch time / copy time (target <= 3).
+    python bench/batch.py                          # 100,000 rows, 3 rounds
+    python bench/batch.py --rows 100000 1000000 --rounds 1
 """
 
 from __future__ import annotations
@@ -110,38 +115,72 @@ def generate(path: Path, rows: int, seed: int = 7, distinct: bool = False) -> No
             w.writerow(make(rng, i))
 
 
-def timed(cmd: list[str]) -> float:
+PER_ROW = """
+import sys
+from trialscreen.batch.run import open_text, run_batch
+from trialscreen.criteria.library import load_trial
+from trialscreen.render.batch import Writer
+trials = [load_trial("NCT05378971")]
+with open(sys.argv[1], "rb") as src, open(sys.argv[2], "w", newline="", encoding="utf-8") as dst:
+    run_batch(open_text(src), sys.argv[1], trials, Writer(dst, "csv", trials), reuse=sys.argv[3] == "reuse")
+"""
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(seconds, peak resident memory in MiB) of one fresh process."""
+    import os
+
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def _rounds(commands: dict, rounds: int) -> dict:
+    """name -> (median seconds, peak MiB), the commands timed alternately."""
+    runs: dict = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, cmd in commands.items():
+            runs[name].append(timed(cmd))
+    return {name: (statistics.median(t for t, _ in r), max(m for _, m in r)) for name, r in runs.items()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--rows", type=int, nargs="+", default=[100_000])
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    exe = Path(sys.executable)
+    exe = str(Path(sys.executable))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        data = tmp / "patients.csv"
-        generate(data, args.rows)
-        copy_script = tmp / "copy.py"
-        copy_script.write_text(COPY)
-        batch_cmd = [str(exe), "-m", "trialscreen", "batch", str(data), "--trial", "NCT05378971",
-                     "--as-of", "2025-06-02", "--out", str(tmp / "out.csv"), "--quiet"]
-        copy_cmd = [str(exe), str(copy_script), str(data), str(tmp / "copy.csv")]
-        batch_times, copy_times = [], []
-        for _ in range(args.rounds):
-            copy_times.append(timed(copy_cmd))
-            batch_times.append(timed(batch_cmd))
-        with open(tmp / "out.csv", newline="") as fh:
-            out_rows = sum(1 for _ in fh) - 1
-    b, c = statistics.median(batch_times), statistics.median(copy_times)
-    print(f"rows: {args.rows:,}  rounds: {args.rounds}  output rows: {out_rows:,}")
-    print(f"csv copy (floor):   median {c:.2f} s  ({args.rows / c:,.0f} rows/s)")
-    print(f"trialscreen batch:  median {b:.2f} s  ({args.rows / b:,.0f} patients/s)")
-    print(f"ratio batch / copy: {b / c:.2f}  (target <= 3)")
+        (tmp / "copy.py").write_text(COPY)
+        (tmp / "per_row.py").write_text(PER_ROW)
+        for rows in args.rows:
+            for distinct in (False, True):
+                data = tmp / "patients.csv"
+                generate(data, rows, distinct=distinct)
+                commands = {
+                    "copy": [exe, str(tmp / "copy.py"), str(data), str(tmp / "copy.csv")],
+                    "batch": [exe, "-m", "trialscreen", "batch", str(data), "--trial", "NCT05378971",
+                              "--as-of", "2025-06-02", "--out", str(tmp / "out.csv"), "--quiet"],
+                }
+                if distinct:
+                    commands["per-row engine"] = [exe, str(tmp / "per_row.py"), str(data), str(tmp / "pr.csv"), "no"]
+                    commands["reuse engine"] = [exe, str(tmp / "per_row.py"), str(data), str(tmp / "re.csv"), "reuse"]
+                got = _rounds(commands, args.rounds)
+                kind = "high-cardinality file" if distinct else "bench file"
+                (c, cm), (b, bm) = got["copy"], got["batch"]
+                print(f"{kind}, {rows:,} rows, {args.rounds} rounds (medians):")
+                print(f"  csv copy (floor):   {c:7.2f} s  {rows / c:10,.0f} rows/s      peak {cm:6.1f} MiB")
+                print(f"  trialscreen batch:  {b:7.2f} s  {rows / b:10,.0f} patients/s  peak {bm:6.1f} MiB")
+                print(f"  ratio batch / copy: {b / c:.2f}  (target <= 2.5 at 100,000 rows, <= 2.0 at 1,000,000)")
+                if distinct:
+                    (p, pm), (r, rm) = got["per-row engine"], got["reuse engine"]
+                    print(f"  library, per-row engine: {p:7.2f} s  peak {pm:6.1f} MiB; with reuse: {r:7.2f} s "
+                          f"peak {rm:6.1f} MiB; ratio {r / p:.2f}  (target <= 1)")
 
 
 if __name__ == "__main__":

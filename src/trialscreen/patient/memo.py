@@ -56,19 +56,24 @@ class Worth:
 
     def __init__(self, trial: int = 5_000):
         self.trial = trial
-        self.counts: dict = {}      # kind -> [hits, misses, still kept]
+        self.counts: dict = {}      # kind -> [hits, misses] while it is being tried
+        self.dropped: set = set()   # the kinds no longer kept
+        self.decided: set = set()   # the kinds tried (kept or dropped)
 
     def kept(self, kind) -> bool:
-        counts = self.counts.get(kind)
-        return counts is None or counts[2]
+        return kind not in self.dropped
 
     def count(self, kind, hit: bool) -> None:
+        if kind in self.decided:
+            return
         counts = self.counts.get(kind)
         if counts is None:
-            counts = self.counts[kind] = [0, 0, True]
+            counts = self.counts[kind] = [0, 0]
         counts[0 if hit else 1] += 1
-        if counts[0] + counts[1] == self.trial and counts[1] * 2 > self.trial:
-            counts[2] = False
+        if counts[0] + counts[1] == self.trial:
+            self.decided.add(kind)
+            if counts[1] * 2 > self.trial:
+                self.dropped.add(kind)
 
 
 class ReadMemo:
