@@ -6,7 +6,8 @@ verdict ``error``, the reason and its row number, and the batch goes on. A cell
 that is read but cannot be used (an unknown unit, a word where a number
 belongs) leaves the criteria that need it unknown, named by row and column. Memory stays
 flat: rows are read, screened and written one at a time; the summary keeps
-only counts.
+only counts; what repeats between rows is read and evaluated once and kept in bounded
+memos (batch/reuse.py, patient/memo.py, evaluate/reuse.py), which change no output.
 """
 
 from __future__ import annotations
