@@ -19,11 +19,11 @@ and so is a file whose cells hardly repeat (more than half of the groups of its 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 from trialscreen.batch.columns import ColumnPlan
 from trialscreen.batch.rows import row_to_record
-from trialscreen.errors import TrialscreenError
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.patient.memo import Worth
 from trialscreen.patient.model import Patient
@@ -68,6 +68,7 @@ def column_groups(plan: ColumnPlan) -> list | None:
 # After this many rows, reuse that missed more than half of its groups stops: a file whose
 # cells rarely repeat is read row by row, at the cost it had without reuse.
 _TRIAL_ROWS = 5_000
+_SERIALS = itertools.count()
 
 
 class RowReuse:
@@ -84,6 +85,7 @@ class RowReuse:
                       for _, indices in (self.groups or ())]
         self.rows = 0
         self.worth = Worth(_TRIAL_ROWS)
+        self.serial = next(_SERIALS)    # criteria keyed by this file's cells say whose cells they are
         self.limit = limit
         self.table: dict = {}
         self.hits = self.misses = 0
@@ -146,7 +148,7 @@ class RowReuse:
         try:
             record, _ = row_to_record(plan, cells)
             part = patient_from_dict(record, self.source, memo=self.memo)
-        except TrialscreenError:
+        except Exception:  # noqa: BLE001 - an error (or a bug) is the whole row's to report, as before
             return _UNUSABLE
         if part.warnings or part.unrecognised:
             return _UNUSABLE

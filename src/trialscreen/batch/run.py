@@ -187,7 +187,7 @@ def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, head
     elif (bad := _not_utf8(cells)) is not None:
         _fail(summary, writer, trials, line, pid,
               _row_message(line, header[bad], "holds bytes that are not UTF-8", hint="save the file as UTF-8"))
-    elif memo is not None and memo.rows is not None and (patient := memo.rows.patient(cells)) is not None:
+    elif (patient := _reused(memo, cells)) is not None:
         _screen_patient(summary, writer, trials, patient, line, pid, as_of, max_lab_age, memo)
     else:
         where: dict = {}
@@ -206,6 +206,17 @@ def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, head
             _bug(summary, writer, trials, line, pid, exc)
         else:
             _screen_patient(summary, writer, trials, patient, line, pid, as_of, max_lab_age, memo)
+
+
+def _reused(memo: Memos | None, cells: list[str]):
+    """The row's patient put together from earlier rows' readings, or None: read the row whole
+    (as always when anything about it is unusual, a bug included)."""
+    if memo is None or memo.rows is None:
+        return None
+    try:
+        return memo.rows.patient(cells)
+    except Exception:  # noqa: BLE001 - the whole-row read reports it, row by row, as before
+        return None
 
 
 def _screen_patient(summary: Summary, writer: Writer, trials, patient, line: int, pid: str,

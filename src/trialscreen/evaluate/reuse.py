@@ -14,6 +14,7 @@ guess). The memo holds at most ``limit`` results and is emptied when full.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from trialscreen.patient.memo import Unkeyable, Worth, freeze
@@ -27,16 +28,27 @@ def _event(e) -> tuple:
     return (e.kind, e.date, e.start, e.end, freeze(e.attrs), e.index, e.known)
 
 
+def _lab(lab) -> tuple:
+    """A lab value with its numbers also by their repr: values that compare equal but print
+    differently (-0.0 and 0.0) must not share an explanation."""
+    if lab is None:
+        return (None,)
+    return lab, repr(lab.value), repr(lab.uln), repr(lab.lln), repr(lab.spread)
+
+
 def view(patient, path: str) -> object:
-    """What the patient holds at ``path`` (a path of ``Node.reads()``), as a hashable value."""
+    """What the patient holds at ``path`` (a path of ``Node.reads()``), as a hashable value
+    whose equality is the data's (numbers typed and by repr: -0.0 is not 0.0, 1 is not 1.0)."""
     head, _, name = path.partition(".")
     if name:
         if head == "labs":
-            return patient.labs.get(name)
+            return _lab(patient.labs.get(name))
         if head == "cytogenetics":
-            return patient.cytogenetics.get(name)
+            result = patient.cytogenetics.get(name)
+            return result, (freeze(result.percent) if result is not None else None)
         if head == "conditions":
-            return tuple(patient.conditions.get(name, ()))
+            states = tuple(patient.conditions.get(name, ()))
+            return states, tuple(freeze(s.grade) for s in states)
         if head == "attestations":
             return patient.attestations.get(name)
         if head == "complete":
@@ -49,10 +61,11 @@ def view(patient, path: str) -> object:
     if head == "allergies":
         return tuple(patient.allergies)
     if head == "age":   # a recorded age holds on the record's own as-of date
-        return patient.age, patient.as_of
+        return freeze(patient.age), patient.as_of
     if head in _SCALARS:
-        return getattr(patient, _SCALARS[head])
-    return ("flag", patient.flags.get(head))   # ctx.field reads any other name as a yes/no flag
+        value = getattr(patient, _SCALARS[head])
+        return value if value is None or isinstance(value, (str, date)) else freeze(value)
+    return ("flag", freeze(patient.flags.get(head)))   # ctx.field reads any other name as a yes/no flag
 
 
 class LeafMemo:
@@ -138,7 +151,7 @@ class CriterionMemo:
             key: tuple
             if groups is not None:
                 current = rows.current
-                key = ("cells", id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None,
+                key = ("cells", rows.serial, id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None,
                        tuple(current[i] for i in groups))
             else:
                 parts = []
