@@ -129,15 +129,15 @@ def test_a_bug_while_reading_one_row_loses_that_row_only(monkeypatch):
     reuse; the batch goes on (found in review: reuse let it escape)."""
     import trialscreen.patient.load as load
 
-    real = load._read_person
+    real = load.read_lab
 
-    def broken(r, data, p):
-        if data.get("age") == 42:
+    def broken(r, analyte, raw, *args, **kwargs):
+        if raw == "4.2 mg/dL":
             raise ZeroDivisionError("forced")
-        real(r, data, p)
+        return real(r, analyte, raw, *args, **kwargs)
 
-    monkeypatch.setattr(load, "_read_person", broken)
-    text = "id,age\nA,50\nB,42\nC,50\nD,42\n"
+    monkeypatch.setattr(load, "read_lab", broken)
+    text = "id,creatinine\nA,1.0 mg/dL\nB,4.2 mg/dL\nC,1.0 mg/dL\nD,4.2 mg/dL\n"
     trials = [load_trial("NCT05378971")]
     reused = _run(text, trials, "csv", None, Memos(ReadMemo(), CriterionMemo()))
     assert reused == _run(text, trials, "csv", None, None)
