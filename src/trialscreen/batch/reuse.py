@@ -14,7 +14,7 @@ name the vocabulary could not place, the whole row is read as before, so its mes
 come out exactly as they always did. A file whose plan this module cannot group (a coded
 value for an empty cell, missing-value tokens without the empty cell) is read row by row,
 and so is a file whose cells hardly repeat (more than half of the groups of its first
-5,000 rows were new). The table holds at most ``limit`` groups and is emptied when full.
+10,000 rows were new). The table holds at most ``limit`` groups and is emptied when full.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class RowReuse:
         if self.groups is None or self.id_column.values is not None:
             return None
         self.rows += 1
-        if self.rows == _TRIAL_ROWS and self.misses * 2 > self.hits + self.misses:
+        if self.rows == 2 * _TRIAL_ROWS and self.misses * 2 > self.hits + self.misses:
             self.groups = None       # the cells hardly repeat: read row by row from here on
             self.table.clear()
             return None

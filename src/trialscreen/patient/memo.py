@@ -50,13 +50,15 @@ def freeze(value) -> object:
 
 
 class Worth:
-    """Whether keeping one kind of result pays. A kind that missed more than half of its
-    first ``trial`` lookups is no longer kept: its results are computed afresh, at the cost
-    they had without a memo (a lab whose values all differ, a criterion reading six labs)."""
+    """Whether keeping one kind of result pays. After ``trial`` lookups to warm up, a kind
+    that missed more than half of its next ``trial`` lookups is no longer kept: its results
+    are computed afresh, at the cost they had without a memo (a lab whose values all differ,
+    a criterion reading six labs). A kind with a few thousand values in a large file misses
+    while it warms up, then hits: it is kept."""
 
     def __init__(self, trial: int = 5_000):
         self.trial = trial
-        self.counts: dict = {}      # kind -> [hits, misses] while it is being tried
+        self.counts: dict = {}      # kind -> [lookups, misses after the warm-up] while it is tried
         self.dropped: set = set()   # the kinds no longer kept
         self.decided: set = set()   # the kinds tried (kept or dropped)
 
@@ -69,8 +71,10 @@ class Worth:
         counts = self.counts.get(kind)
         if counts is None:
             counts = self.counts[kind] = [0, 0]
-        counts[0 if hit else 1] += 1
-        if counts[0] + counts[1] == self.trial:
+        counts[0] += 1
+        if counts[0] > self.trial and not hit:
+            counts[1] += 1
+        if counts[0] == 2 * self.trial:
             self.decided.add(kind)
             if counts[1] * 2 > self.trial:
                 self.dropped.add(kind)
