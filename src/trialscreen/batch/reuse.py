@@ -25,7 +25,7 @@ from dataclasses import replace
 from trialscreen.batch.columns import ColumnPlan
 from trialscreen.batch.rows import row_to_record
 from trialscreen.patient.load import patient_from_dict
-from trialscreen.patient.memo import Worth
+from trialscreen.patient.memo import PerObject, Worth, keep
 from trialscreen.patient.model import Patient
 
 # the patient's own fields the reader checks together (a birth date against the as-of date and
@@ -91,19 +91,13 @@ class RowReuse:
         self.hits = self.misses = 0
         self.index = {name: i for i, (name, _) in enumerate(self.groups or ())}
         self.current: list | None = None      # the group keys of the row just put together
-        self.read_by: dict = {}               # id(criterion) -> (criterion, its group indices or None)
+        self.groups_read = PerObject(self._groups_read)
 
-    def groups_read(self, criterion) -> tuple | None:
-        """The indices of the groups whose cells hold what ``criterion`` reads (its rule's
+    def _groups_read(self, criterion) -> tuple | None:
+        """The indices of the groups whose cells hold what ``criterion`` reads (its
         ``reads()``), or None if a path is not one this table knows."""
-        kept = self.read_by.get(id(criterion))
-        if kept is None or kept[0] is not criterion:
-            paths = criterion.rule.reads() | (criterion.applies_if.reads() if criterion.applies_if else frozenset())
-            names = [_group_of(path) for path in paths]
-            found = None if None in names else tuple(sorted({self.index[n] for n in names if n in self.index}))
-            kept = (criterion, found)
-            self.read_by[id(criterion)] = kept
-        return kept[1]
+        names = [_group_of(path) for path in criterion.reads()]
+        return None if None in names else tuple(sorted({self.index[n] for n in names if n in self.index}))
 
     def patient(self, cells: list[str]) -> Patient | None:
         """The row's patient put together from its groups' readings, or None: read the row
@@ -130,9 +124,7 @@ class RowReuse:
                 self.misses += 1
                 self.worth.count(number, False)
                 part = self._read(cells, self.plans[number])
-                if len(self.table) >= self.limit:
-                    self.table.clear()
-                self.table[key] = part
+                keep(self.table, self.limit, key, part)
             else:
                 self.hits += 1
                 self.worth.count(number, True)

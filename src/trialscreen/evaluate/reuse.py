@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from trialscreen.patient.memo import Unkeyable, Worth, freeze
+from trialscreen.patient.memo import PerObject, Unkeyable, Worth, freeze, keep
 
 _SCALARS = {"sex": "sex", "ecog": "ecog", "birth_date": "birth_date", "weight": "weight_kg",
             "height": "height_cm"}
@@ -68,36 +68,34 @@ def view(patient, path: str) -> object:
     return ("flag", freeze(patient.flags.get(head)))   # ctx.field reads any other name as a yes/no flag
 
 
+def _viewed(patient, paths: tuple, seen: dict) -> tuple:
+    """The patient's values at ``paths``, each looked up once per patient (``seen``)."""
+    parts = []
+    for path in paths:
+        if path not in seen:
+            seen[path] = view(patient, path)
+        parts.append(seen[path])
+    return tuple(parts)
+
+
 class LeafMemo:
     """Leaf results (value, missing and the checks recorded) by the leaf and its inputs."""
 
     def __init__(self, limit: int = 50_000):
         self.limit = limit
         self.table: dict = {}
-        self.paths: dict = {}      # id(node) -> (node, its paths, or None for a junction)
-        self.seen: dict = {}       # the current row's looked-up paths (set by screen)
+        # the paths a node reads, or None for a junction (all / any / not / a reference)
+        self.paths = PerObject(lambda node: None if node.children() else tuple(sorted(node.reads())))
+        self.seen: dict = {}       # the current patient's looked-up paths
         self.worth = Worth()
-        self.hits = self.misses = 0
-
-    def _paths(self, node):
-        kept = self.paths.get(id(node))
-        if kept is None or kept[0] is not node:
-            kept = (node, None if node.children() else tuple(sorted(node.reads())))
-            self.paths[id(node)] = kept
-        return kept[1]
 
     def result(self, node, ctx, judge):
-        paths = self._paths(node)
+        paths = self.paths(node)
         if paths is None or not self.worth.kept(id(node)):   # a junction: its items are leaves
             return judge(node, ctx)
-        seen = self.seen
         try:
-            parts = []
-            for path in paths:
-                if path not in seen:
-                    seen[path] = view(ctx.patient, path)
-                parts.append(seen[path])
-            key = (id(node), ctx.as_of, ctx.lab_window, ctx.trace is not None, tuple(parts))
+            key = (id(node), ctx.as_of, ctx.lab_window, ctx.trace is not None,
+                   _viewed(ctx.patient, paths, self.seen))
             kept = self.table.get(key)
         except (Unkeyable, TypeError):
             return judge(node, ctx)
@@ -105,16 +103,12 @@ class LeafMemo:
         hit = kept is not None and kept[0] is node
         self.worth.count(id(node), hit)
         if kept is not None and hit:
-            self.hits += 1
             if trace is not None:
                 trace.extend(kept[2])
             return kept[1]
-        self.misses += 1
         start = len(trace) if trace is not None else 0
         value = judge(node, ctx)
-        if len(self.table) >= self.limit:
-            self.table.clear()
-        self.table[key] = (node, value, tuple(trace[start:]) if trace is not None else ())
+        keep(self.table, self.limit, key, (node, value, tuple(trace[start:]) if trace is not None else ()))
         return value
 
 
@@ -122,27 +116,22 @@ class CriterionMemo:
     def __init__(self, limit: int = 20_000):
         self.limit = limit
         self.table: dict = {}
-        self.paths: dict = {}      # id(criterion) -> (criterion, sorted paths it reads)
+        self.paths = PerObject(lambda criterion: tuple(sorted(criterion.reads())))
         self.leaves = LeafMemo()
         self.rows: Any = None      # a batch's RowReuse, when its rows are put together from cell groups
         self.worth = Worth()
-        self.hits = self.misses = 0
 
-    def _paths(self, criterion) -> tuple:
-        kept = self.paths.get(id(criterion))
-        if kept is None or kept[0] is not criterion:
-            reads = criterion.rule.reads()
-            if criterion.applies_if is not None:
-                reads |= criterion.applies_if.reads()
-            kept = (criterion, tuple(sorted(reads)))
-            self.paths[id(criterion)] = kept
-        return kept[1]
+    def begin(self, ctx) -> None:
+        """Start screening ``ctx``'s patient: its leaves go through the leaf memo, and its
+        fields are looked up afresh."""
+        ctx.leaves = self.leaves
+        self.leaves.seen = {}
 
-    def result(self, criterion, ctx, evaluate_criterion, seen: dict):
+    def result(self, criterion, ctx, evaluate_criterion):
         """``evaluate_criterion(criterion, ctx)``, or the result of an earlier row whose
-        inputs to this criterion were the same. ``seen`` holds this row's looked-up paths.
-        A row a batch put together from its cells' groups (``self.rows``, batch/reuse.py)
-        is keyed by those cells, without looking the fields up."""
+        inputs to this criterion were the same. A row a batch put together from its cells'
+        groups (``self.rows``, batch/reuse.py) is keyed by those cells, without looking the
+        fields up."""
         if not self.worth.kept(id(criterion)):
             return evaluate_criterion(criterion, ctx)
         try:
@@ -154,23 +143,15 @@ class CriterionMemo:
                 key = ("cells", rows.serial, id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None,
                        tuple(current[i] for i in groups))
             else:
-                parts = []
-                for path in self._paths(criterion):
-                    if path not in seen:
-                        seen[path] = view(ctx.patient, path)
-                    parts.append(seen[path])
-                key = (id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None, tuple(parts))
+                key = (id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None,
+                       _viewed(ctx.patient, self.paths(criterion), self.leaves.seen))
             kept = self.table.get(key)
         except (Unkeyable, TypeError):   # TypeError: a value that cannot be hashed
             return evaluate_criterion(criterion, ctx)
         hit = kept is not None and kept[0] is criterion
         self.worth.count(id(criterion), hit)
         if kept is not None and hit:
-            self.hits += 1
             return kept[1]
-        self.misses += 1
         result = evaluate_criterion(criterion, ctx)
-        if len(self.table) >= self.limit:
-            self.table.clear()
-        self.table[key] = (criterion, result)
+        keep(self.table, self.limit, key, (criterion, result))
         return result

@@ -51,6 +51,10 @@ class Criterion:
     line: int | None = None
     unreachable: dict = field(default_factory=dict)   # status -> why no patient can reach it
 
+    def reads(self) -> frozenset[str]:
+        """The patient fields its rule and its ``applies_if`` read."""
+        return self.rule.reads() | (self.applies_if.reads() if self.applies_if is not None else frozenset())
+
 
 @dataclass
 class Trial:
@@ -202,10 +206,8 @@ def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: b
     if memo is None:
         results = [evaluate_criterion(c, ctx) for c in trial.criteria]
     else:
-        seen: dict = {}
-        ctx.leaves = memo.leaves
-        memo.leaves.seen = seen
-        results = [memo.result(c, ctx, evaluate_criterion, seen) for c in trial.criteria]
+        memo.begin(ctx)
+        results = [memo.result(c, ctx, evaluate_criterion) for c in trial.criteria]
     verdict = verdict_of(r.status for r in results)
     missing = _unique(m for r in results for m in r.missing)
     return ScreenResult(trial, patient.id, when, verdict, results, missing, list(patient.warnings))

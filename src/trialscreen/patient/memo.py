@@ -49,6 +49,28 @@ def freeze(value) -> object:
     raise Unkeyable(type(value).__name__)
 
 
+def keep(table: dict, limit: int, key, value) -> None:
+    """Store ``value`` under ``key``, emptying the table first when it holds ``limit`` entries."""
+    if len(table) >= limit:
+        table.clear()
+    table[key] = value
+
+
+class PerObject:
+    """``compute(obj)`` once per live object: keyed by its id, with the object kept beside the
+    value so that a later object given the same id is never taken for it."""
+
+    def __init__(self, compute: Callable):
+        self.compute = compute
+        self.table: dict = {}
+
+    def __call__(self, obj):
+        kept = self.table.get(id(obj))
+        if kept is None or kept[0] is not obj:
+            kept = self.table[id(obj)] = (obj, self.compute(obj))
+        return kept[1]
+
+
 class Worth:
     """Whether keeping one kind of result pays. After ``trial`` lookups to warm up, a kind
     that missed more than half of its next ``trial`` lookups is no longer kept: its results
@@ -85,7 +107,6 @@ class ReadMemo:
         self.limit = limit
         self.table: dict = {}
         self.worth = Worth()
-        self.hits = self.misses = 0
 
     def read(self, r, key: tuple, compute: Callable, args: tuple, copy: Callable | None = None, kind=None):
         """``compute(r, *args)``, from the memo when the same ``key`` was read before, with its
@@ -102,7 +123,6 @@ class ReadMemo:
         kept = self.table.get(full)
         self.worth.count(kind, kept is not None)
         if kept is not None:
-            self.hits += 1
             value, warnings, unrecognised, error = kept
             r.warnings.extend(warnings)
             for section, names in unrecognised:
@@ -110,7 +130,6 @@ class ReadMemo:
             if error is not None:
                 raise error
             return copy(value) if copy is not None else value
-        self.misses += 1
         before_warnings = len(r.warnings)
         before = {k: len(v) for k, v in r.unrecognised.items()}
         error = value = None
@@ -119,9 +138,7 @@ class ReadMemo:
         except TrialscreenError as exc:
             error = exc
         added = tuple((k, tuple(v[before.get(k, 0):])) for k, v in r.unrecognised.items() if len(v) > before.get(k, 0))
-        if len(self.table) >= self.limit:
-            self.table.clear()
-        self.table[full] = (value, tuple(r.warnings[before_warnings:]), added, error)
+        keep(self.table, self.limit, full, (value, tuple(r.warnings[before_warnings:]), added, error))
         if error is not None:
             raise error
         return copy(value) if copy is not None else value
