@@ -13,7 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from trialscreen.render.summary import STATUS_WORD, VERDICT_WORD, counts_words, ranked, why
+from trialscreen.render.summary import (
+    STATUS_WORD,
+    VERDICT_WORD,
+    counts_words,
+    criteria_counts,
+    lab_window_words,
+    ranked,
+    why,
+)
 from trialscreen.textio import printable
 
 
@@ -94,9 +102,7 @@ def render_explain(trial) -> None:
     head.append(printable(trial.id), style="bold")
     head.append(printable(f"  {trial.title}") + "\n" + printable(f"source: {trial.source}  version: {trial.version}"))
     console.print(head)
-    window = (f"the trial's screening window of {trial.screening_window}" if trial.screening_window
-              else "the site's --max-lab-age (default 28 days): the trial states no screening_window")
-    console.print(_t(f"A lab counts only if dated within {window}, unless a criterion says otherwise."))
+    console.print(_t(lab_window_words(trial)))
     if not trial.complete:
         console.print(_t("Incomplete encoding; not encoded: " + "; ".join(trial.not_encoded), style="yellow"))
     table = Table(box=box.SIMPLE_HEAD, show_lines=True)
@@ -116,9 +122,7 @@ def render_trials(trials) -> None:
     table.add_column("Criteria", justify="right")
     table.add_column("Encoded")
     for t in trials:
-        n_in = sum(1 for c in t.criteria if c.kind == "inclusion")
-        n_ex = len(t.criteria) - n_in
-        table.add_row(_t(t.id), _t(t.title), f"{n_in} incl, {n_ex} excl",
+        table.add_row(_t(t.id), _t(t.title), criteria_counts(t),
                       "complete" if t.complete else Text("partial", style="yellow"))
     console.print(table)
 

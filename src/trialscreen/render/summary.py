@@ -1,5 +1,6 @@
 """What every human-readable format says the same way: the words of statuses and verdicts,
-the counts line, the order of several trials' results and the reason a trial was ranked."""
+the counts line, the order of several trials' results and the reason a trial was ranked,
+the lab-window sentence and a trial's criteria counts."""
 
 from __future__ import annotations
 
@@ -32,3 +33,16 @@ def why(result) -> str:
     if not result.trial.complete:
         text += " (trial only partly encoded)"
     return text
+
+
+def lab_window_words(trial) -> str:
+    """The sentence ``explain`` prints on how old a lab may be for this trial."""
+    window = (f"the trial's screening window of {trial.screening_window}" if trial.screening_window
+              else "the site's --max-lab-age (default 28 days): the trial states no screening_window")
+    return f"A lab counts only if dated within {window}, unless a criterion says otherwise."
+
+
+def criteria_counts(trial) -> str:
+    """'7 incl, 11 excl'."""
+    n_in = sum(1 for c in trial.criteria if c.kind == "inclusion")
+    return f"{n_in} incl, {len(trial.criteria) - n_in} excl"

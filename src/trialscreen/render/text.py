@@ -6,7 +6,7 @@ coloured tables of trialscreen_cli.terminal instead."""
 from __future__ import annotations
 
 from trialscreen.explain.describe import criterion_lines
-from trialscreen.render.summary import VERDICT_WORD, counts_words, ranked, why
+from trialscreen.render.summary import VERDICT_WORD, counts_words, criteria_counts, lab_window_words, ranked, why
 from trialscreen.textio import printable
 
 # statuses as words only (the terminal's symbols are for the eye, not for grep)
@@ -60,11 +60,8 @@ def results_text(results) -> str:
 
 def explain_text(trial) -> str:
     """A trial's protocol text, each criterion with its encoded logic below it."""
-    window = (f"the trial's screening window of {trial.screening_window}" if trial.screening_window
-              else "the site's --max-lab-age (default 28 days): the trial states no screening_window")
     lines = [f"{_line(trial.id)}  {_line(trial.title)}",
-             f"source: {_line(trial.source)}  version: {_line(trial.version)}",
-             f"A lab counts only if dated within {window}, unless a criterion says otherwise."]
+             f"source: {_line(trial.source)}  version: {_line(trial.version)}", lab_window_words(trial)]
     if not trial.complete:
         lines.append("Incomplete encoding; not encoded: " + _line("; ".join(trial.not_encoded)))
     for c in trial.criteria:
@@ -76,7 +73,5 @@ def explain_text(trial) -> str:
 def trials_text(trials) -> str:
     rows = [["Trial", "Title", "Criteria", "Encoded"]]
     for t in trials:
-        n_in = sum(1 for c in t.criteria if c.kind == "inclusion")
-        rows.append([_line(t.id), _line(t.title), f"{n_in} incl, {len(t.criteria) - n_in} excl",
-                     "complete" if t.complete else "partial"])
+        rows.append([_line(t.id), _line(t.title), criteria_counts(t), "complete" if t.complete else "partial"])
     return "\n".join(columns(rows)) + "\n"
