@@ -13,17 +13,13 @@ from trialscreen.criteria.library import bundled_trials, load_trial, shared_defi
 from trialscreen.evaluate.core import EVALUATORS
 from trialscreen.evaluate.screen import screen  # noqa: F401  (registers every family)
 from trialscreen.explain.describe import DESCRIBERS
-from trialscreen.ir import All, Any, Node, Not, Reference
+from trialscreen.ir import All, Any, Node, Not, Reference, walk
 
 TRIALS = bundled_trials()
 
 
 def _nodes(trial):
-    stack = [r for c in trial.criteria for r in (c.rule, c.applies_if) if r is not None]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children())
-        yield node
+    return (n for c in trial.criteria for r in (c.rule, c.applies_if) if r is not None for n in walk(r))
 
 
 def test_every_bundled_trial_is_checked():

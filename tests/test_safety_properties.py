@@ -73,7 +73,7 @@ from trialscreen import vocab
 from trialscreen.criteria.library import bundled_trials, load_trial
 from trialscreen.errors import PatientError
 from trialscreen.evaluate.screen import screen
-from trialscreen.ir import ConditionTest, FindingTest, LabResult, LabTest, TreatmentTest
+from trialscreen.ir import ConditionTest, FindingTest, LabResult, LabTest, TreatmentTest, walk
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.semantics.timewin import parse_duration
 
@@ -178,11 +178,7 @@ def _is_date(value) -> bool:
 
 
 def _nodes(t):
-    stack = [r for c in t.criteria for r in (c.rule, c.applies_if) if r is not None]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children())
-        yield node
+    return (n for c in t.criteria for r in (c.rule, c.applies_if) if r is not None for n in walk(r))
 
 
 @lru_cache(maxsize=None)

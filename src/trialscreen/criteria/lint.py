@@ -23,6 +23,7 @@ from trialscreen.ir import (
     LabTest,
     NeoplasmTest,
     TreatmentTest,
+    walk,
 )
 from trialscreen.patient.fields import FIELDS
 from trialscreen.semantics.logic import fmt
@@ -33,12 +34,6 @@ FIELD_RANGE = {name: f.range for name, f in FIELDS.items() if f.range is not Non
 # A number standing alone: not part of a name such as t(4;14), 17p or 1q21, nor
 # an exponent (10^9), and always whole ("1.65)" is 1.65, never 1).
 _NUMBER = re.compile(r"(?<![\w(;./^])(\d+(?:\.\d+)?)(?![\w^]|\.\d|;)")
-
-
-def walk(node):
-    yield node
-    for child in node.children():
-        yield from walk(child)
 
 
 def lint_trial(trial) -> list[Problem]:

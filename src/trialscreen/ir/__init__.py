@@ -10,7 +10,7 @@ One module per family of rules: base (the node class, all / any / not, reference
 windows), labs, fields, findings, events (diagnoses, neoplasms), treatments, conditions.
 """
 
-from trialscreen.ir.base import All, Any, Node, Not, Reference, Window  # noqa: F401
+from trialscreen.ir.base import All, Any, Node, Not, Reference, Window, walk  # noqa: F401
 from trialscreen.ir.conditions import ConditionTest  # noqa: F401
 from trialscreen.ir.events import DiagnosisTest, EventTest, NeoplasmTest  # noqa: F401
 from trialscreen.ir.fields import AllergyTest, AttestationTest, FieldTest  # noqa: F401
@@ -19,7 +19,7 @@ from trialscreen.ir.labs import Absolute, LabResult, LabTest, Relative  # noqa: 
 from trialscreen.ir.treatments import TreatmentTest  # noqa: F401
 
 __all__ = [
-    "Node", "All", "Any", "Not", "Window", "Reference", "Absolute", "Relative", "LabTest", "LabResult",
+    "Node", "walk", "All", "Any", "Not", "Window", "Reference", "Absolute", "Relative", "LabTest", "LabResult",
     "FieldTest", "AttestationTest", "AllergyTest", "FindingTest", "EventTest", "DiagnosisTest",
     "NeoplasmTest", "TreatmentTest", "ConditionTest",
 ]

@@ -33,6 +33,13 @@ class Node:
         return out
 
 
+def walk(node: Node):
+    """The node and every node below it, depth first."""
+    yield node
+    for child in node.children():
+        yield from walk(child)
+
+
 @dataclass(frozen=True)
 class All(Node):
     """Kleene AND: one false item decides; otherwise any unknown item makes it unknown."""
