@@ -96,7 +96,12 @@ class Memos:
 
     reads: ReadMemo
     criteria: CriterionMemo
-    rows: RowReuse | None = None     # made once the file's column plan is known
+
+    @property
+    def rows(self) -> RowReuse | None:
+        """The file's cell groups (made once its column plan is known), which the criteria
+        memo keys rows by."""
+        return self.criteria.rows
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -116,7 +121,7 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     delim, header, plan = _read_header(stream, source, mapping, delimiter, decimal_comma)
     if memo is not None:
-        memo.rows = memo.criteria.rows = RowReuse(plan, source, memo.reads)
+        memo.criteria.rows = RowReuse(plan, source, memo.reads)
     writer.start()
     _note_plan(summary, plan, trials)
     id_index = next(c.index for c in plan.columns if c.kind == "id")
