@@ -211,19 +211,19 @@ def test_batch_summary_says_when_a_trial_is_only_partly_encoded(tmp_path):
 def test_a_bug_while_screening_one_row_loses_that_row_only(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import trialscreen.batch.run as run_module
+    from trialscreen.evaluate.context import Context
     from trialscreen_cli.main import app
 
-    real = run_module.screen
+    real = Context.field
 
-    def flaky(trial, patient, *args, **kwargs):
-        if patient.id == "B":
+    def flaky(ctx, name):      # a bug in judging B's ECOG (the only ECOG of 2)
+        if name == "ecog" and ctx.patient.ecog == 2:
             raise ZeroDivisionError("boom")
-        return real(trial, patient, *args, **kwargs)
+        return real(ctx, name)
 
-    monkeypatch.setattr(run_module, "screen", flaky)
+    monkeypatch.setattr(Context, "field", flaky)
     path = tmp_path / "in.csv"
-    path.write_text("id,ecog\nA,1\nB,1\nC,1\n")
+    path.write_text("id,ecog\nA,1\nB,2\nC,1\n")
     result = CliRunner().invoke(app, ["batch", str(path), "-t", "NCT05378971", "--quiet"])
     assert result.exit_code == 70
     rows = result.stdout.splitlines()[1:]

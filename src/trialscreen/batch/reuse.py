@@ -1,195 +1,369 @@
-"""A row's patient from the parts earlier rows already read, for batches.
+"""Batch rows screened once per distinct input: the fast path of ``trialscreen batch``.
 
-The columns of a file fall into groups that the patient reader reads apart: each lab (its
-value, range and date columns, with the file's ``lab_date``), the cytogenetics, the
-conditions, each list section (diagnoses, treatments, neoplasms), and the rest (the
-patient's own fields, flags, attestations, allergies, ``complete``). What the reader makes
-of a group depends only on that group's cells. So a group's cells are read once, as a row
-of those columns alone (with the id), by the same ``row_to_record`` and
-``patient_from_dict`` as any row, and a later row with the same cells in that group takes
-the result.
+A file's columns fall into groups that the patient reader reads apart (batch/groups.py):
+what the reader makes of a group depends only on that group's cells, and a criterion's
+result only on the groups holding what its rule reads (the IR's ``reads()``), on the as-of
+date and on the lab window. Rows come in blocks, and each step runs over a whole block at
+once, so that a row whose every part was seen before costs a few dictionary lookups:
 
-Only groups read cleanly are reused: when any group of a row gave an error, a warning or a
-name the vocabulary could not place, the whole row is read as before, so its messages
-come out exactly as they always did. A file whose plan this module cannot group (a coded
-value for an empty cell, missing-value tokens without the empty cell) is read row by row,
-and so is a file whose cells hardly repeat (more than half of the groups of its first
-10,000 rows were new). The table holds at most ``limit`` groups and is emptied when full.
+1. each group's cells are looked up in a table of the distinct cells that group has had; a
+   new one is read once, as a row of those columns alone (with the id), by the same
+   ``row_to_record`` and ``patient_from_dict`` as any row;
+2. each criterion is looked up by the readings of the groups it reads. For a combination
+   not seen before, its leaves are looked up by the readings each reads (batch/leaves.py),
+   and the criterion by its leaves' results: a criterion reading six labs whose values
+   never repeat together is evaluated once per distinct set of leaf results, not per row.
+   What is new is evaluated by the one evaluator (``evaluate_criterion``) on the row's
+   patient put together from its groups. A criterion that reads no column of the file has
+   one combination: it is evaluated once for the file (per as-of date);
+3. each trial's combination of criterion results is looked up; a new one is combined
+   (``combine``: verdict, data to fetch), its output line rendered once less its patient id
+   and row number, and counted from then on by its verdict, failed and unknown criteria.
+
+Nothing here judges a rule: the tables only say which earlier evaluation a row can take.
+Only groups read cleanly are used: when a group gave an error, a warning or a name the
+vocabulary could not place, or an evaluation raised, the row is read and screened whole
+(``run.py``), so its messages and error rows come out exactly as they always did. A plan
+this module cannot group (a coded value for an empty cell, a coded id) is read row by row,
+and so is a file whose cells hardly repeat: the first block of rows warms the tables up, the
+second is timed on this path and the third row by row, and the rest of the file goes the
+faster way (both give the same output). Every table holds at most ``limit`` entries and is
+emptied when full.
 """
 
 from __future__ import annotations
 
-import itertools
+import time
 from dataclasses import replace
+from datetime import date
+from operator import itemgetter
 
 from trialscreen.batch.columns import ColumnPlan
+from trialscreen.batch.groups import assemble, column_groups, group_of
+from trialscreen.batch.leaves import LeafResults
 from trialscreen.batch.rows import row_to_record
+from trialscreen.evaluate.context import Context
+from trialscreen.evaluate.screen import combine, evaluate_criterion, lab_window
+from trialscreen.ir import walk
 from trialscreen.patient.load import patient_from_dict
-from trialscreen.patient.memo import PerObject, Worth, keep
+from trialscreen.patient.memo import Unkeyable, freeze, keep
 from trialscreen.patient.model import Patient
 
-# the patient's own fields the reader checks together (a birth date against the as-of date and
-# an age; pregnant against childbearing potential): one group each; every other field alone
-_TOGETHER = {"age": "dates", "birth_date": "dates", "as_of": "dates",
-             "pregnant": "pregnancy", "childbearing_potential": "pregnancy"}
-_PERSON_FIELDS = ("sex", "age", "birth_date", "ecog", "as_of", "weight_kg", "height_cm")
-_SECTIONS = {"finding": "cytogenetics", "finding_percent": "cytogenetics", "condition": "conditions",
-             "condition_attr": "conditions", "diagnosis": "diagnoses", "diagnosis_attr": "diagnoses",
-             "treatment": "treatments"}
+# Rows per block: the first warms the tables up, the second is timed on the fast path and the
+# third row by row, and the faster path reads the rest of the file.
+_TRIAL_ROWS = 512
+_clock = time.perf_counter
+
+
+class _Reading:
+    """One distinct tuple of a group's cells, read: its identity stands for those cells."""
+
+    __slots__ = ("part",)
+
+    def __init__(self, part: Patient):
+        self.part = part
+
+
+class _Evaluated:
+    """One criterion's result for one combination of readings."""
+
+    __slots__ = ("result",)
+
+    def __init__(self, result):
+        self.result = result
+
+
+class _Outcome:
+    """One trial's result for one combination of criterion results: its line and its counts."""
+
+    __slots__ = ("result", "template", "counted")
+
+    def __init__(self, result, template, counted: tuple):
+        self.result = result
+        self.template = template
+        self.counted = counted
+
+
 _UNUSABLE = object()      # a group whose reading must come from the whole row
+_FEW = 16                 # new combinations in a block evaluated row by row; more, by their leaves at once
 
 
-def column_groups(plan: ColumnPlan) -> list | None:
-    """[(group name, column indices)], labs in the order of their first column, or None when
-    the plan's cells cannot be read apart."""
-    if "" not in plan.missing or any(col.values and "" in col.values for col in plan.columns):
-        return None
-    groups: dict = {}
-    lab_date = [c.index for c in plan.columns if c.kind == "scalar" and c.key == "lab_date"]
-    for col in plan.columns:
-        if col.kind == "id":
-            continue
-        if col.kind in ("lab", "lab_attr"):
-            name = f"labs.{col.key}"
-            groups.setdefault(name, list(lab_date)).append(col.index)
-        elif col.kind in _SECTIONS:
-            groups.setdefault(_SECTIONS[col.kind], []).append(col.index)
-        elif col.kind == "json_list" and col.key in ("diagnoses", "treatments", "neoplasms"):
-            groups.setdefault(col.key, []).append(col.index)
-        elif col.kind == "scalar":
-            groups.setdefault("person." + _TOGETHER.get(col.key, col.key), []).append(col.index)
-        elif col.kind in ("allergies", "complete", "attestation"):
-            groups.setdefault(f"person.{col.kind}", []).append(col.index)
-        else:
-            return None
-    return [(name, tuple(indices)) for name, indices in groups.items()]
+class DistinctRows:
+    """The fast path of one batch file: ``screen(cells, ...)`` writes a row's results from
+    the distinct readings, evaluations and outcomes before it, or returns False."""
 
-
-# After this many rows, reuse that missed more than half of its groups stops: a file whose
-# cells rarely repeat is read row by row, at the cost it had without reuse.
-_TRIAL_ROWS = 5_000
-_SERIALS = itertools.count()
-
-
-class RowReuse:
-    def __init__(self, plan: ColumnPlan, source: str, memo=None, limit: int = 50_000):
-        self.plan = plan
+    def __init__(self, plan: ColumnPlan, source: str, trials, tallies, writer, as_of: date | None,
+                 max_lab_age, memo=None, limit: int = 50_000):
         self.source = source
         self.memo = memo                      # the record-part memo (patient/memo.py)
-        self.groups = column_groups(plan)
-        self.id_column = next(c for c in plan.columns if c.kind == "id")
-        self.id_index = self.id_column.index
-        # per group, the plan of its columns alone (and the id): the group is read as a row of them
-        by_index = {c.index: c for c in plan.columns}
-        self.plans = [replace(plan, columns=[self.id_column, *(by_index[i] for i in indices)], roles={})
-                      for _, indices in (self.groups or ())]
-        self.rows = 0
-        self.worth = Worth(_TRIAL_ROWS)
-        self.serial = next(_SERIALS)    # criteria keyed by this file's cells say whose cells they are
+        self.writer = writer
+        self.as_of = as_of
+        self.max_lab_age = max_lab_age
         self.limit = limit
-        self.table: dict = {}
-        self.hits = self.misses = 0
-        self.index = {name: i for i, (name, _) in enumerate(self.groups or ())}
-        self.current: list | None = None      # the group keys of the row just put together
-        self.groups_read = PerObject(self._groups_read)
+        groups = column_groups(plan)
+        id_column = next(c for c in plan.columns if c.kind == "id")
+        self.on = groups is not None and id_column.values is None
+        self.decided = not self.on
+        self.plain = False         # the rest of the file row by row, without memos: its cells hardly repeat
+        self.missing = plan.missing
+        groups = groups or []
+        by_index = {c.index: c for c in plan.columns}
+        # per group: the getter of its cells, its table of readings, the plan of its columns alone
+        self.getters = [itemgetter(*indices) for _, indices in groups]
+        self.tables: list[dict] = [{} for _ in groups]
+        self.plans = [replace(plan, columns=[id_column, *(by_index[i] for i in indices)], roles={})
+                      for _, indices in groups]
+        self.names = [name for name, _ in groups]
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.dates = self.index.get("person.dates") if as_of is None else None   # the row's own as-of date
+        self.leaves = LeafResults(self)
+        self.results: dict = {}      # each distinct criterion result, by its value: equal results are one
+        self.trials: list = []
+        for trial, tally in zip(trials, tallies):
+            criteria = [_Criterion(c, self.groups_read(c.reads())) for c in trial.criteria]
+            # a path this table does not know: every row is read whole
+            self.on = self.on and all(c.get is not False for c in criteria)
+            self.trials.append((trial, tally, criteria, {}))
+        self.block = _TRIAL_ROWS              # rows per block (batch/run.py)
+        self.rows = 0                         # rows timed so far
+        self.started = 0.0
+        self.seconds = {True: 0.0, False: 0.0}   # time of the timed blocks, on this path and row by row
 
-    def _groups_read(self, criterion) -> tuple | None:
-        """The indices of the groups whose cells hold what ``criterion`` reads (its
-        ``reads()``), or None if a path is not one this table knows."""
-        names = [_group_of(path) for path in criterion.reads()]
-        return None if None in names else tuple(sorted({self.index[n] for n in names if n in self.index}))
+    def groups_read(self, paths):
+        """The numbers of the groups that hold ``paths`` (and the row's as-of date when the
+        batch has none), None when there are none, or False for a path this table does not know."""
+        names = {group_of(path) for path in paths}
+        if None in names:
+            return False
+        read = {self.index[n] for n in names if n in self.index} | ({self.dates} if self.dates is not None else set())
+        return tuple(sorted(read)) or None
 
-    def patient(self, cells: list[str]) -> Patient | None:
-        """The row's patient put together from its groups' readings, or None: read the row
-        as a whole (its id is not plain, or a group did not read cleanly)."""
-        self.current = None
-        if self.groups is None or self.id_column.values is not None:
-            return None
-        self.rows += 1
-        if self.rows == 2 * _TRIAL_ROWS and self.misses * 2 > self.hits + self.misses:
-            self.groups = None       # the cells hardly repeat: read row by row from here on
-            self.table.clear()
-            return None
-        pid = cells[self.id_index].strip()
-        if not pid or pid.lower() in self.plan.missing:
-            return None
-        parts = []
-        keys = []
-        for number, (name, indices) in enumerate(self.groups):
-            key = (name, tuple(cells[i] for i in indices))
-            keys.append(key)
-            if not self.worth.kept(number):     # a group whose cells hardly repeat: read each time
-                part = self._read(cells, self.plans[number])
-            elif (part := self.table.get(key)) is None:
-                self.misses += 1
-                self.worth.count(number, False)
-                part = self._read(cells, self.plans[number])
-                keep(self.table, self.limit, key, part)
-            else:
-                self.hits += 1
-                self.worth.count(number, True)
-            if part is _UNUSABLE:
-                return None
-            parts.append((name, part))
-        self.current = keys
-        return _assemble(pid, self.source, parts)
+    def getter(self, paths):
+        """The getter of a row's readings that hold ``paths`` (``groups_read``)."""
+        read = self.groups_read(paths)
+        return itemgetter(*read) if read else read
 
-    def _read(self, cells: list[str], plan: ColumnPlan):
-        """The patient of the row's cells in the columns of ``plan`` (a group and the id), or
-        _UNUSABLE."""
+    def outcomes(self, block: list) -> list:
+        """For each row of ``block`` ([(cells, id)]), its outcome per trial, or None: the
+        row is to be read and screened whole. Each step runs over the whole block at once
+        (a group's cells looked up for every row, then each criterion's readings, then each
+        trial's results), so that a row whose every part was seen before costs a few
+        dictionary lookups; only what is new is read, evaluated and combined."""
+        if not self.on:
+            return [None] * len(block)
+        rows = [cells for cells, _ in block]
+        bad = {i for i, (_, pid) in enumerate(block) if not pid or pid.lower() in self.missing}
+        columns = []
+        for number, (get, table) in enumerate(zip(self.getters, self.tables)):
+            column = list(map(table.get, map(get, rows)))
+            if None in column:
+                for i, reading in enumerate(column):
+                    if reading is None and i not in bad:
+                        column[i] = table.get(get(rows[i])) or self._read(number, rows[i])
+            if _UNUSABLE in column:
+                bad.update(i for i, reading in enumerate(column) if reading is _UNUSABLE)
+            columns.append(column)
+        made: dict = {}     # the _Row of each row that had something new
+
+        def row(i: int) -> _Row:
+            if i not in made:
+                made[i] = _Row(self, [column[i] for column in columns], block[i][1])
+            return made[i]
+
+        per_trial = []
+        for number, (trial, tally, criteria, table) in enumerate(self.trials):
+            results = [self._results(c, columns, len(rows), bad, row, number, trial) for c in criteria]
+            if self.dates is not None:
+                results.append(columns[self.dates])
+            keys = list(zip(*results)) if results else [()] * len(rows)
+            outcomes = list(map(table.get, keys))
+            if None in outcomes:
+                for i, outcome in enumerate(outcomes):
+                    if outcome is None and i not in bad:
+                        outcome = outcomes[i] = table.get(keys[i])
+                        if outcome is None:
+                            outcome = outcomes[i] = self._outcome(row(i), trial, tally, keys[i][:len(criteria)])
+                            keep(table, self.limit, keys[i], outcome)
+            per_trial.append(outcomes)
+        return [None if i in bad else list(outcomes) for i, outcomes in enumerate(zip(*per_trial))] \
+            if per_trial else [None] * len(rows)
+
+    def _results(self, c: _Criterion, columns: list, size: int, bad: set, row, number: int, trial) -> list:
+        """Criterion ``c``'s result (an _Evaluated) for each row, evaluating what is new; a row
+        where evaluating raised is put in ``bad``."""
+        if c.get is None:
+            keys: list = [None] * size
+        elif len(c.get) == 1:
+            keys = columns[c.get[0]]
+        else:
+            keys = list(zip(*(columns[j] for j in c.get)))
+        results = list(map(c.evaluated.get, keys))
+        if None not in results:
+            return results
+        new = [i for i, got in enumerate(results) if got is None and i not in bad]
+        if len(new) > _FEW and (signed := self._signed(c, columns, new, row, number, trial)) is not None:
+            for i, got in zip(new, signed):
+                results[i] = got
+                if got is None:
+                    bad.add(i)
+                else:
+                    keep(c.evaluated, self.limit, keys[i], got)
+            return results
+        for i in new:
+            got = results[i] = c.evaluated.get(keys[i])
+            if got is None:
+                got = results[i] = self._by_leaves(row(i), number, trial, c)
+                if got is None:
+                    bad.add(i)
+                else:
+                    keep(c.evaluated, self.limit, keys[i], got)
+        return results
+
+    def _signed(self, c: _Criterion, columns: list, new: list, row, number: int, trial) -> list | None:
+        """For many rows whose readings criterion ``c`` had not seen together (six labs), its
+        results by its leaves' results, looked up for all those rows at once: [_Evaluated or
+        None where evaluating raised], or None to go row by row."""
         try:
-            record, _ = row_to_record(plan, cells)
+            leaves = [self.leaves.column(node, columns, new, number, trial, row) for node in c.leaves]
+        except Exception:  # noqa: BLE001 - a bug: row by row, where the row that raised is reported
+            return None
+        if any(column is None for column in leaves):
+            return None
+        if self.dates is not None:
+            leaves.append([columns[self.dates][i] for i in new])
+        keys = list(zip(*leaves))
+        got = list(map(c.signed.get, keys))
+        for k, evaluated in enumerate(got):
+            if evaluated is None:
+                evaluated = got[k] = c.signed.get(keys[k]) or self._evaluate(row(new[k]), number, trial, c.criterion)
+                if evaluated is not None:
+                    keep(c.signed, self.limit, keys[k], evaluated)
+        return got
+
+    def begin(self) -> None:
+        """A block starts (``timed`` ends it)."""
+        self.started = _clock()
+
+    def timed(self, rows: int) -> None:
+        """Count a block screened (on this path if ``on``, else row by row) and its time. The
+        first block warms the tables up; the second is timed on this path, the third row by
+        row; then the faster of the two screens the rest of the file."""
+        if self.decided:
+            return
+        seconds = _clock() - self.started
+        self.rows += rows
+        if self.rows <= self.block:
+            return
+        self.seconds[self.on] += seconds
+        if self.rows <= 2 * self.block:
+            self.on = False           # the next block row by row, as it would go on
+            self.plain = True
+        else:
+            self.decided = True
+            self.on = self.seconds[True] <= self.seconds[False]
+            self.plain = not self.on
+            if not self.on:           # the cells hardly repeat: the rest row by row, the tables emptied
+                self.tables = []
+                self.trials = []
+                self.leaves = LeafResults(self)
+                self.results = {}
+
+    def _read(self, number: int, cells: list[str]):
+        """The reading of group ``number``'s cells in this row (kept), or _UNUSABLE."""
+        try:
+            record, _ = row_to_record(self.plans[number], cells)
             part = patient_from_dict(record, self.source, memo=self.memo)
         except Exception:  # noqa: BLE001 - an error (or a bug) is the whole row's to report, as before
-            return _UNUSABLE
-        if part.warnings or part.unrecognised:
-            return _UNUSABLE
-        return part
+            part = None
+        reading = _Reading(part) if part is not None and not part.warnings and not part.unrecognised else _UNUSABLE
+        keep(self.tables[number], self.limit, self.getters[number](cells), reading)
+        return reading
+
+    def _by_leaves(self, row: _Row, number: int, trial, c: _Criterion) -> _Evaluated | None:
+        """The result of criterion ``c`` for a row whose readings it has not had: the result
+        of an earlier row whose leaves gave the same results, or evaluated."""
+        self.leaves.row, self.leaves.trial = row, number
+        ctx = row.context(trial)
+        try:
+            signature = tuple(self.leaves.leaf(node, ctx) for node in c.leaves)
+        except Exception:  # noqa: BLE001 - a bug: the whole-row path reports it
+            return None
+        if None in signature:
+            return self._evaluate(row, number, trial, c.criterion)
+        key = signature if self.dates is None else (row.readings[self.dates], signature)
+        got = c.signed.get(key)
+        if got is None:
+            got = self._evaluate(row, number, trial, c.criterion)
+            if got is not None:
+                keep(c.signed, self.limit, key, got)
+        return got
+
+    def _evaluate(self, row: _Row, number: int, trial, criterion) -> _Evaluated | None:
+        """The criterion evaluated for the row (its leaves through ``self.leaves``), as the one
+        object standing for that result, or None if evaluating raised (a bug: the whole-row
+        path reports it)."""
+        self.leaves.row, self.leaves.trial = row, number
+        try:
+            result = evaluate_criterion(criterion, row.context(trial))
+        except Exception:  # noqa: BLE001
+            return None
+        try:
+            key = (id(criterion), result.status, result.reason, freeze(result.checks), tuple(result.missing))
+            hash(key)
+        except (Unkeyable, TypeError):
+            return _Evaluated(result)
+        got = self.results.get(key)
+        if got is None or got.result.id != criterion.id:
+            got = _Evaluated(result)
+            keep(self.results, self.limit, key, got)
+        return got
+
+    def _outcome(self, row: _Row, trial, tally, results) -> _Outcome:
+        ctx = row.context(trial)
+        result = combine(trial, row.pid, ctx.as_of, [r.result for r in results], [])
+        return _Outcome(result, self.writer.template(result), tally.counted(result))
 
 
-def _group_of(path: str) -> str | None:
-    """The group whose columns hold a path of ``reads()`` (a group the file lacks holds
-    nothing, in every row; a name the vocabulary could not place never reaches this path,
-    those rows are read whole), or None for a path this table does not know."""
-    head, _, name = path.partition(".")
-    if head == "labs" and name:
-        return path
-    if head in ("cytogenetics", "conditions") or (head == "unrecognised" and name in ("cytogenetics", "conditions")):
-        return name if head == "unrecognised" else head
-    if head in ("diagnoses", "treatments", "neoplasms") and not name:
-        return head
-    if head == "complete" and name:
-        return "person.complete"
-    if head == "attestations" and name:
-        return "person.attestation"
-    if head == "allergies" and not name:
-        return "person.allergies"
-    if not name:
-        return "person." + _TOGETHER.get(head, head)
-    return None
+class _Criterion:
+    """A criterion on the fast path: the getter of the readings it reads, its results by
+    those readings, its leaves, and its results by its leaves' results."""
+
+    __slots__ = ("criterion", "get", "evaluated", "leaves", "signed")
+
+    def __init__(self, criterion, get):
+        self.criterion = criterion
+        self.get = get            # the numbers of the groups it reads, None, or False
+        self.evaluated: dict = {}
+        roots = [criterion.rule] + ([criterion.applies_if] if criterion.applies_if is not None else [])
+        self.leaves = tuple({n: None for root in roots for n in walk(root) if not n.children()})
+        self.signed: dict = {}
 
 
-def _assemble(pid: str, source: str, parts: list) -> Patient:
-    """One patient from its groups' readings: each of the patient's own fields from the group
-    that holds its column, each section from its own (containers fresh, frozen items shared)."""
-    p = Patient(id=pid, source=source)
-    for name, part in parts:
-        if name.startswith("person."):
-            for attr in _PERSON_FIELDS:
-                value = getattr(part, attr)
-                if value is not None:
-                    setattr(p, attr, value)
-            p.flags.update(part.flags)
-            p.attestations.update(part.attestations)
-            p.allergies.extend(part.allergies)
-            if part.complete:
-                p.complete = part.complete
-        elif name.startswith("labs."):
-            p.labs.update(part.labs)
-        elif name == "cytogenetics":
-            p.cytogenetics = dict(part.cytogenetics)
-        elif name == "conditions":
-            p.conditions = dict(part.conditions)
-        else:
-            setattr(p, name, list(getattr(part, name)))
-    return p
+class _Row:
+    """A row on the fast path: its readings, and its patient and contexts made when needed."""
+
+    __slots__ = ("rows", "readings", "pid", "whole", "contexts")
+
+    def __init__(self, rows: DistinctRows, readings: list, pid: str):
+        self.rows = rows
+        self.readings = readings
+        self.pid = pid
+        self.whole: Patient | None = None
+        self.contexts: dict = {}
+
+    def patient(self) -> Patient:
+        if self.whole is None:
+            self.whole = assemble(self.pid, self.rows.source, zip(self.rows.names, (r.part for r in self.readings)))
+        return self.whole
+
+    def context(self, trial) -> Context:
+        """The row's context for ``trial``; its patient is put together only when a leaf is
+        judged (``_Leaves``), or the as-of date is the row's own."""
+        ctx = self.contexts.get(id(trial))
+        if ctx is None:
+            rows = self.rows
+            when = rows.as_of or self.patient().as_of or date.today()
+            ctx = self.contexts[id(trial)] = Context(self.whole, when, rows.writer.explain,  # type: ignore[arg-type]
+                                                     lab_window(trial, rows.max_lab_age, when))
+            ctx.leaves = rows.leaves
+        return ctx

@@ -15,11 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
-from trialscreen.batch.reuse import RowReuse
+from trialscreen.batch.reuse import DistinctRows
 from trialscreen.batch.rows import RowError, column_of, row_to_record
 from trialscreen.errors import InputError, Location, PatientError, Problem, TrialscreenError, UsageError
 from trialscreen.evaluate.reuse import CriterionMemo
@@ -51,15 +52,22 @@ class TrialTally:
             self.fail[cid] = self.fail_only[cid] = self.unknown[cid] = 0
 
     def add(self, result) -> None:
-        self.verdicts[result.verdict] += 1
-        failed = [c.id for c in result.criteria if c.status == "fail"]
+        self.count(*self.counted(result))
+
+    @staticmethod
+    def counted(result) -> tuple:
+        """(verdict, failed ids, unknown ids) of a result: what ``count`` adds."""
+        return (result.verdict, tuple(c.id for c in result.criteria if c.status == "fail"),
+                tuple(c.id for c in result.criteria if c.status == "unknown"))
+
+    def count(self, verdict: str, failed: tuple, unknown: tuple, times: int = 1) -> None:
+        self.verdicts[verdict] += times
         for cid in failed:
-            self.fail[cid] += 1
+            self.fail[cid] += times
         if len(failed) == 1:
-            self.fail_only[failed[0]] += 1
-        for c in result.criteria:
-            if c.status == "unknown":
-                self.unknown[c.id] += 1
+            self.fail_only[failed[0]] += times
+        for cid in unknown:
+            self.unknown[cid] += times
 
     def as_dict(self) -> dict:
         return {
@@ -92,16 +100,12 @@ class Summary:
 
 @dataclass
 class Memos:
-    """What a batch reuses from row to row: record parts read, and criteria evaluated."""
+    """What a batch reuses: record parts read and criteria evaluated for the rows it reads
+    whole, and the distinct readings of the file's rows."""
 
     reads: ReadMemo
     criteria: CriterionMemo
-
-    @property
-    def rows(self) -> RowReuse | None:
-        """The file's cell groups (made once its column plan is known), which the criteria
-        memo keys rows by."""
-        return self.criteria.rows
+    rows: DistinctRows | None = None    # the fast path of the file being read (batch/reuse.py)
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -120,32 +124,76 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     memo = (memos or Memos(ReadMemo(), CriterionMemo())) if reuse else None
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     delim, header, plan = _read_header(stream, source, mapping, delimiter, decimal_comma)
+    fast = None
     if memo is not None:
-        memo.criteria.rows = RowReuse(plan, source, memo.reads)
+        fast = memo.rows = DistinctRows(plan, source, trials, summary.trials, writer, as_of, max_lab_age,
+                                        memo.reads)
     writer.start()
     _note_plan(summary, plan, trials)
     id_index = next(c.index for c in plan.columns if c.kind == "id")
     reader = csv.reader(stream, delimiter=delim, strict=True)
-    line = 1
+    block: list = []
     while True:
         try:
             cells = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            line = reader.line_num + 1
-            summary.rows_in += 1
+            block.append((reader.line_num + 1, None, exc))
+        else:
+            # the header was read apart: file line = reader's + 1
+            if cells and (len(cells) > 1 or cells[0].strip()):
+                block.append((reader.line_num + 1, cells, None))
+        if len(block) == (fast.block if fast is not None else _BLOCK):
+            _screen_block(summary, writer, trials, plan, header, id_index, block, source, as_of, max_lab_age,
+                          memo, fast, progress)
+            block = []
+    _screen_block(summary, writer, trials, plan, header, id_index, block, source, as_of, max_lab_age,
+                  memo, fast, progress)
+    return summary
+
+
+# Rows are read in blocks: the fast path (batch/reuse.py) looks a block up at once.
+_BLOCK = 1024
+
+
+def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, header: list[str], id_index: int,
+                  block: list, source: str, as_of: date | None, max_lab_age, memo: Memos | None,
+                  fast: DistinctRows | None, progress) -> None:
+    """Screen a block of rows [(line, cells or None, csv error)] in their order: from the
+    fast path where it can, else each row read whole."""
+    if fast is not None:
+        fast.begin()
+    found: dict = {}
+    if fast is not None and fast.on:
+        width = len(header)
+        plain = [i for i, (_, cells, _) in enumerate(block)
+                 if cells is not None and len(cells) == width and _not_utf8(cells) is None]
+        screened = fast.outcomes([(block[i][1], block[i][1][id_index].strip()) for i in plain])
+        found = {i: outcome for i, outcome in zip(plain, screened) if outcome is not None}
+    for i, (line, cells, exc) in enumerate(block):
+        summary.rows_in += 1
+        if cells is None:
             _fail(summary, writer, trials, line, f"row {line}",
                   _row_message(line, None, f"unreadable CSV ({exc})", hint="check the quotes in this row"))
-            continue
-        line = reader.line_num + 1   # the header was read apart: file line = reader's + 1
-        if not cells or (len(cells) == 1 and not cells[0].strip()):
-            continue
-        summary.rows_in += 1
-        _screen_row(summary, writer, trials, plan, header, id_index, cells, line, source, as_of, max_lab_age, memo)
+        elif (outcomes := found.get(i)) is not None:
+            pid = cells[id_index].strip()
+            for outcome in outcomes:
+                if outcome.template is None:
+                    writer.result(line, replace(outcome.result, patient_id=pid))
+                else:
+                    writer.repeat(line, pid, outcome.template)
+            summary.rows_out += len(trials)
+        else:
+            _screen_row(summary, writer, trials, plan, header, id_index, cells, line, source, as_of, max_lab_age,
+                        None if fast is not None and fast.plain else memo)
         if progress is not None:
             progress(summary.rows_in)
-    return summary
+    for tally, outcomes in zip(summary.trials, zip(*found.values())):
+        for outcome, times in Counter(outcomes).items():
+            tally.count(*outcome.counted, times=times)
+    if fast is not None:
+        fast.timed(len(block))
 
 
 def _read_header(stream, source: str, mapping: Mapping | None, delimiter: str | None,
@@ -192,8 +240,6 @@ def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, head
     elif (bad := _not_utf8(cells)) is not None:
         _fail(summary, writer, trials, line, pid,
               _row_message(line, header[bad], "holds bytes that are not UTF-8", hint="save the file as UTF-8"))
-    elif (patient := _reused(memo, cells)) is not None:
-        _screen_patient(summary, writer, trials, patient, line, pid, as_of, max_lab_age, memo)
     else:
         where: dict = {}
         try:
@@ -211,17 +257,6 @@ def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, head
             _bug(summary, writer, trials, line, pid, exc)
         else:
             _screen_patient(summary, writer, trials, patient, line, pid, as_of, max_lab_age, memo)
-
-
-def _reused(memo: Memos | None, cells: list[str]):
-    """The row's patient put together from earlier rows' readings, or None: read the row whole
-    (as always when anything about it is unusual, a bug included)."""
-    if memo is None or memo.rows is None:
-        return None
-    try:
-        return memo.rows.patient(cells)
-    except Exception:  # noqa: BLE001 - the whole-row read reports it, row by row, as before
-        return None
 
 
 def _screen_patient(summary: Summary, writer: Writer, trials, patient, line: int, pid: str,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from trialscreen.errors import UnitError
 from trialscreen.evaluate.missing import NOTHING, Missing
@@ -52,7 +53,7 @@ class Context:
         # (Duration, whose it is): how old a lab may be when a criterion gives no window
         self.lab_window = lab_window
         # a batch's memo of leaf results (evaluate/reuse.py), or None
-        self.leaves = None
+        self.leaves: Any = None
 
     def record(self, node, result, what: str, missing=NOTHING, **facts) -> None:
         """Add a leaf's Check to the trace (callers test ``ctx.trace is not None`` first

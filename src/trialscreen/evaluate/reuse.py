@@ -15,7 +15,6 @@ guess). The memo holds at most ``limit`` results and is emptied when full.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from trialscreen.patient.memo import PerObject, Unkeyable, Worth, freeze, keep
 
@@ -118,7 +117,6 @@ class CriterionMemo:
         self.table: dict = {}
         self.paths = PerObject(lambda criterion: tuple(sorted(criterion.reads())))
         self.leaves = LeafMemo()
-        self.rows: Any = None      # a batch's RowReuse, when its rows are put together from cell groups
         self.worth = Worth()
 
     def begin(self, ctx) -> None:
@@ -129,22 +127,12 @@ class CriterionMemo:
 
     def result(self, criterion, ctx, evaluate_criterion):
         """``evaluate_criterion(criterion, ctx)``, or the result of an earlier row whose
-        inputs to this criterion were the same. A row a batch put together from its cells'
-        groups (``self.rows``, batch/reuse.py) is keyed by those cells, without looking the
-        fields up."""
+        inputs to this criterion were the same."""
         if not self.worth.kept(id(criterion)):
             return evaluate_criterion(criterion, ctx)
         try:
-            rows = self.rows
-            groups = rows.groups_read(criterion) if rows is not None and rows.current is not None else None
-            key: tuple
-            if groups is not None:
-                current = rows.current
-                key = ("cells", rows.serial, id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None,
-                       tuple(current[i] for i in groups))
-            else:
-                key = (id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None,
-                       _viewed(ctx.patient, self.paths(criterion), self.leaves.seen))
+            key = (id(criterion), ctx.as_of, ctx.lab_window, ctx.trace is not None,
+                   _viewed(ctx.patient, self.paths(criterion), self.leaves.seen))
             kept = self.table.get(key)
         except (Unkeyable, TypeError):   # TypeError: a value that cannot be hashed
             return evaluate_criterion(criterion, ctx)

@@ -208,9 +208,14 @@ def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: b
     else:
         memo.begin(ctx)
         results = [memo.result(c, ctx, evaluate_criterion) for c in trial.criteria]
+    return combine(trial, patient.id, when, results, list(patient.warnings))
+
+
+def combine(trial: Trial, patient_id: str, as_of: date, results: list, warnings: list) -> ScreenResult:
+    """A trial's result from its criteria's: the verdict and the data to fetch."""
     verdict = verdict_of(r.status for r in results)
     missing = _unique(m for r in results for m in r.missing)
-    return ScreenResult(trial, patient.id, when, verdict, results, missing, list(patient.warnings))
+    return ScreenResult(trial, patient_id, as_of, verdict, results, missing, warnings)
 
 
 def _unique(items) -> list:

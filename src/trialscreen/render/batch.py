@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import csv
+import io
+import re
 
 from trialscreen.evaluate.screen import FAIL, UNKNOWN
 from trialscreen.semantics.status import Verdict
 from trialscreen.textio import json_text, printable
 
 ERROR = Verdict.ERROR.value
+_PLACE = "\x00patient id\x00"     # where a template's patient id goes: no criterion text holds it
 
 
 class Writer:
@@ -45,6 +48,34 @@ class Writer:
                            printable("; ".join(result.missing)), "", covers(result.trial),
                            *(statuses.get(c, "") for c in self.columns), row])
 
+    def template(self, result):
+        """The output line of ``result`` less its patient id and row number, for rows whose
+        results are the same (``repeat``): the CSV cells between them, or the JSON text
+        around them. None when the text cannot be cut there (then ``result`` is written)."""
+        if self.fmt == "jsonl":
+            out = result.as_dict()
+            out["patient"] = {"id": _PLACE}
+            out["row"] = 0
+            text = json_text(out)
+            head, place, tail = text.partition(json_text(_PLACE))
+            if not place or json_text(_PLACE) in tail or not tail.endswith(', "row": 0}'):
+                return None
+            return head, tail[:-2]
+        statuses = {(f"{result.trial.id}:{c.id}" if self.multi else c.id): c.status for c in result.criteria}
+        return "," + _csv_line([result.trial.id, result.verdict, "; ".join(result.ids(FAIL)),
+                                "; ".join(result.ids(UNKNOWN)), printable("; ".join(result.missing)), "",
+                                covers(result.trial), *(statuses.get(c, "") for c in self.columns), ""])
+
+    def repeat(self, row: int, patient_id: str, template) -> None:
+        """Write the line of ``template`` (from ``template``) for this patient and row."""
+        if self.fmt == "jsonl":
+            self.stream.write(f"{template[0]}{json_text(patient_id)}{template[1]}{row}}}\n")
+            return
+        pid = printable(patient_id)
+        if _QUOTED.search(pid):
+            pid = _csv_line([pid])
+        self.stream.write(f"{pid}{template}{row}\n")
+
     def error(self, row: int, patient_id: str, trial, message: str) -> None:
         if self.fmt == "jsonl":
             self.stream.write(json_text({"row": row, "trial": trial.summary(), "patient": {"id": patient_id},
@@ -52,6 +83,16 @@ class Writer:
             return
         self.csv.writerow([printable(patient_id), trial.id, ERROR, "", "", "", printable(message), covers(trial),
                            *([""] * len(self.columns)), row])
+
+
+_QUOTED = re.compile('[,"\r\n]')    # what csv.writer quotes in a field (its delimiter, quote, line ends)
+
+
+def _csv_line(cells: list) -> str:
+    """The cells as csv.writer writes them, without the line end."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    return out.getvalue()[:-1]
 
 
 def covers(trial) -> str:
