@@ -1,7 +1,8 @@
 """Benchmark: `trialscreen batch` against a plain csv.reader/csv.writer copy.
 
 Generates synthetic CSVs of N patients with every field NCT05378971 needs, in mixed US
-and SI units: the bench file (cells repeat from row to row as in real exports) and a
+and SI units: the bench file (cells repeat from row to row as in real exports), the same
+patients in 20 columns (labs, cytogenetics, ECOG, diagnosis, dates) and a
 high-cardinality file (every patient its own as-of date, lab date and birth date, every
 lab value with two decimals: the worst case for reuse). For each, it times alternately in
 the same run, as fresh processes with start-up included:
@@ -105,14 +106,23 @@ def make_distinct_row(rng: random.Random, i: int) -> list[str]:
     return row
 
 
-def generate(path: Path, rows: int, seed: int = 7, distinct: bool = False) -> None:
+# The 20-column export of the issue: the labs with their units, the cytogenetics, ECOG, the
+# diagnosis and the dates, as a registry export holds them.
+NARROW = ["id", "as_of", "lab_date", "sex", "birth_date", "ecog", "diagnosis", "diagnosis_date",
+          "alt", "alt_uln", "ast", "bilirubin", "creatinine", "anc", "platelets", "m_protein",
+          "del(17p)", "t(4;14)", "1q21 amplification", "cns_involvement"]
+
+
+def generate(path: Path, rows: int, seed: int = 7, distinct: bool = False, columns: list | None = None) -> None:
     rng = random.Random(seed)
     make = make_distinct_row if distinct else make_row
+    keep = [HEADER.index(c) for c in (columns or HEADER)]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(HEADER)
+        w.writerow([HEADER[k] for k in keep])
         for i in range(rows):
-            w.writerow(make(rng, i))
+            row = make(rng, i)
+            w.writerow([row[k] for k in keep])
 
 
 PER_ROW = """
@@ -152,19 +162,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[100_000])
     ap.add_argument("--distinct-rows", type=int, nargs="+", default=None,
-                    help="sizes of the high-cardinality file (default: as --rows); the per-row engine "
-                         "takes about a millisecond a row there")
+                    help="sizes of the high-cardinality file (default: as --rows; 0: none); the per-row "
+                         "engine takes about a millisecond a row there")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    runs = [(rows, False) for rows in args.rows] + [(rows, True) for rows in (args.distinct_rows or args.rows)]
+    distinct = args.distinct_rows if args.distinct_rows is not None else args.rows
+    runs = [(rows, kind) for rows in args.rows for kind in ("bench", "narrow")]
+    runs += [(rows, "distinct") for rows in distinct if rows > 0]
     exe = str(Path(sys.executable))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "copy.py").write_text(COPY)
         (tmp / "per_row.py").write_text(PER_ROW)
-        for rows, distinct in runs:
+        for rows, kind in runs:
+            distinct = kind == "distinct"
             data = tmp / "patients.csv"
-            generate(data, rows, distinct=distinct)
+            generate(data, rows, distinct=distinct, columns=NARROW if kind == "narrow" else None)
             commands = {
                 "copy": [exe, str(tmp / "copy.py"), str(data), str(tmp / "copy.csv")],
                 "batch": [exe, "-m", "trialscreen", "batch", str(data), "--trial", "NCT05378971",
@@ -174,7 +187,8 @@ def main() -> None:
                 commands["per-row engine"] = [exe, str(tmp / "per_row.py"), str(data), str(tmp / "pr.csv"), "no"]
                 commands["reuse engine"] = [exe, str(tmp / "per_row.py"), str(data), str(tmp / "re.csv"), "reuse"]
             got = _rounds(commands, args.rounds)
-            kind = "high-cardinality file" if distinct else "bench file"
+            kind = {"bench": f"bench file ({len(HEADER)} columns)", "narrow": f"{len(NARROW)}-column file",
+                    "distinct": "high-cardinality file"}[kind]
             (c, cm), (b, bm) = got["copy"], got["batch"]
             print(f"{kind}, {rows:,} rows, {args.rounds} rounds (medians):")
             print(f"  csv copy (floor):   {c:7.2f} s  {rows / c:10,.0f} rows/s      peak {cm:6.1f} MiB")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import random
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -23,20 +24,22 @@ from trialscreen.patient.memo import ReadMemo, freeze
 from trialscreen.render.batch import Writer
 
 sys.path.insert(0, str(ROOT / "bench"))
-from batch import HEADER, make_distinct_row, make_row  # type: ignore[import-not-found]  # noqa: E402
+from batch import HEADER, NARROW, make_distinct_row, make_row  # type: ignore[import-not-found]  # noqa: E402
 
 CSVS = sorted([*(ROOT / "examples" / "batch").glob("*.csv"), *(ROOT / "tests" / "corpus" / "csv").glob("*.csv")])
 
 
-def _generated(make, rows: int, seed: int) -> str:
+def _generated(make, rows: int, seed: int, columns=HEADER) -> str:
     import csv
 
     rng = random.Random(seed)
+    keep = [HEADER.index(c) for c in columns]
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(HEADER)
+    w.writerow(columns)
     for i in range(rows):
-        w.writerow(make(rng, i))
+        row = make(rng, i)
+        w.writerow([row[k] for k in keep])
     return out.getvalue()
 
 
@@ -74,8 +77,9 @@ def test_reuse_changes_nothing_on_every_example_and_corpus_file(path):
     _same(_repeated(path), mapping)
 
 
-def test_reuse_changes_nothing_on_a_bench_file_and_on_one_whose_cells_never_repeat():
+def test_reuse_changes_nothing_on_the_bench_files_and_on_one_whose_cells_never_repeat():
     _same(_generated(make_row, 600, seed=3))
+    _same(_generated(make_row, 600, seed=3, columns=NARROW))
     _same(_generated(make_distinct_row, 300, seed=4))
 
 
@@ -97,6 +101,30 @@ def test_ids_that_need_quoting_or_escaping_are_written_as_the_per_row_engine_wri
         return row
 
     _same(_generated(make, 48, seed=9))
+
+
+def test_criteria_with_no_column_in_the_file_are_evaluated_once_for_the_file(monkeypatch):
+    """A file of ids and ECOG 0 to 4: the ECOG criterion (0-3) is evaluated once per distinct
+    result of its leaf (met, not met), every other criterion (its inputs absent from every
+    row) once for the whole file."""
+    from collections import Counter
+
+    import trialscreen.batch.reuse as reuse
+
+    calls: Counter = Counter()
+    real = reuse.evaluate_criterion
+
+    def counting(criterion, ctx):
+        calls[criterion.id] += 1
+        return real(criterion, ctx)
+
+    monkeypatch.setattr(reuse, "evaluate_criterion", counting)
+    text = "id,ecog\n" + "".join(f"P{i},{i % 5}\n" for i in range(300))
+    trials = [load_trial("NCT05378971")]
+    reused = _run(text, trials, "csv", None, Memos(ReadMemo(), CriterionMemo()), as_of=date(2025, 6, 1))
+    assert reused == _run(text, trials, "csv", None, None, as_of=date(2025, 6, 1))
+    assert calls.pop("I4") == 2
+    assert set(calls) == {c.id for c in trials[0].criteria} - {"I4"} and set(calls.values()) == {1}
 
 
 def test_the_same_cells_on_other_as_of_dates_are_judged_on_those_dates():
@@ -129,8 +157,6 @@ def test_the_faster_way_reads_the_rest_of_the_file_and_that_changes_nothing(monk
 
 def test_values_equal_but_written_differently_keep_their_own_words():
     """-0.0 equals 0.0, but an age recorded as -0.0 is explained as written (found in review)."""
-    from datetime import date
-
     text = "id,age,as_of\nA,0,2025-01-01\nB,-0.0,2025-01-01\nC,0,2025-01-01\nD,-0.0,2025-01-01\n"
     trials = [load_trial("NCT05378971")]
     for fmt in ("csv", "jsonl"):

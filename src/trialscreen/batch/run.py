@@ -5,9 +5,10 @@ bytes, a coded value the mapping does not list) becomes an output row with
 verdict ``error``, the reason and its row number, and the batch goes on. A cell
 that is read but cannot be used (an unknown unit, a word where a number
 belongs) leaves the criteria that need it unknown, named by row and column. Memory stays
-flat: rows are read, screened and written one at a time; the summary keeps
-only counts; what repeats between rows is read and evaluated once and kept in bounded
-memos (batch/reuse.py, patient/memo.py, evaluate/reuse.py), which change no output.
+flat: rows are read, screened and written a block at a time; the summary keeps only
+counts; what repeats between rows is read and evaluated once and kept in bounded tables
+(batch/reuse.py for the rows of the fast path; patient/memo.py and evaluate/reuse.py for
+the rows read whole), which change no output.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Criteria evaluated once per distinct input, for batches.
+"""Criteria evaluated once per distinct input, for the batch rows read whole (a row on the
+fast path, batch/reuse.py, is keyed by its cells instead).
 
 A criterion's result is a function of the patient fields its rule reads (the IR's
 ``reads()``), of the as-of date, of the lab window and of whether a trace is kept: two rows
