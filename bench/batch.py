@@ -10,8 +10,8 @@ the same run, as fresh processes with start-up included:
   (b) a bare Python script that copies the file row by row with csv.reader/csv.writer:
       the floor for any tool that reads and writes these rows;
   (c) the library's per-row engine (`run_batch(..., reuse=False)`: every row read and
-      evaluated afresh, as before issue 11), for the high-cardinality file: reuse must
-      not be slower there.
+      evaluated afresh, as before issue 11) and the library with reuse, at the same as-of
+      date as (a), for the high-cardinality file: reuse must not be slower there.
 It prints patients per second, the ratio batch / copy, and each process's peak memory.
 
     python bench/batch.py                          # 100,000 rows, 3 rounds
@@ -127,12 +127,14 @@ def generate(path: Path, rows: int, seed: int = 7, distinct: bool = False, colum
 
 PER_ROW = """
 import sys
+from datetime import date
 from trialscreen.batch.run import open_text, run_batch
 from trialscreen.criteria.library import load_trial
 from trialscreen.render.batch import Writer
 trials = [load_trial("NCT05378971")]
 with open(sys.argv[1], "rb") as src, open(sys.argv[2], "w", newline="", encoding="utf-8") as dst:
-    run_batch(open_text(src), sys.argv[1], trials, Writer(dst, "csv", trials), reuse=sys.argv[3] == "reuse")
+    run_batch(open_text(src), sys.argv[1], trials, Writer(dst, "csv", trials), as_of=date(2025, 6, 2),
+              reuse=sys.argv[3] == "reuse")
 """
 
 

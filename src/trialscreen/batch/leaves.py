@@ -65,6 +65,7 @@ class LeafResults:
             if trace is not None:
                 recorded = tuple(trace[start:])
                 del trace[start:]
+            self.rows.kept += 1
             kept = self._intern(node, value, recorded)
             keep(table, self.rows.limit, key, kept)
         return kept

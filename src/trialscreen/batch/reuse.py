@@ -27,8 +27,8 @@ vocabulary could not place, or an evaluation raised, the row is read and screene
 this module cannot group (a coded value for an empty cell, a coded id) is read row by row,
 and so is a file whose cells hardly repeat: the first block of rows warms the tables up, the
 second is timed on this path and the third row by row, and the rest of the file goes the
-faster way (both give the same output). Every table holds at most ``limit`` entries and is
-emptied when full.
+faster way (both give the same output). Every table holds at most ``limit`` entries, all of
+them together at most ``budget``: then they are all emptied, and the two ways are timed again.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ from trialscreen.patient.model import Patient
 # third row by row, and the faster path reads the rest of the file.
 _TRIAL_ROWS = 512
 _clock = time.perf_counter
+# Entries the tables of one file keep between them before they are emptied: about 100 MiB
+# where nothing repeats (a reading holds a part of a patient).
+_BUDGET = 60_000
 
 
 class _Reading:
@@ -125,6 +128,10 @@ class DistinctRows:
             self.on = self.on and all(c.get is not False for c in criteria)
             self.trials.append((trial, tally, criteria, {}))
         self.block = _TRIAL_ROWS              # rows per block (batch/run.py)
+        # entries kept in all tables together (readings, leaf and criterion results, outcomes):
+        # at most ``budget`` (and a block's worth), then every table is emptied
+        self.kept = 0
+        self.budget = _BUDGET
         self.rows = 0                         # rows timed so far
         self.started = 0.0
         self.seconds = {True: 0.0, False: 0.0}   # time of the timed blocks, on this path and row by row
@@ -151,6 +158,8 @@ class DistinctRows:
         dictionary lookups; only what is new is read, evaluated and combined."""
         if not self.on:
             return [None] * len(block)
+        if self.kept > self.budget:
+            self._empty()
         rows = [cells for cells, _ in block]
         bad = {i for i, (_, pid) in enumerate(block) if not pid or pid.lower() in self.missing}
         columns = []
@@ -268,8 +277,25 @@ class DistinctRows:
                 self.leaves = LeafResults(self)
                 self.results = {}
 
+    def _empty(self) -> None:
+        """Empty every table (they hold ``budget`` entries between them) and time the two
+        ways again: the cells of the next rows may repeat less, or more."""
+        self.kept = 0
+        self.tables = [{} for _ in self.tables]
+        self.results = {}
+        self.leaves = LeafResults(self)
+        for _, _, criteria, table in self.trials:
+            table.clear()
+            for c in criteria:
+                c.evaluated.clear()
+                c.signed.clear()
+        self.decided = False
+        self.rows = 0
+        self.seconds = {True: 0.0, False: 0.0}
+
     def _read(self, number: int, cells: list[str]):
         """The reading of group ``number``'s cells in this row (kept), or _UNUSABLE."""
+        self.kept += 1
         try:
             record, _ = row_to_record(self.plans[number], cells)
             part = patient_from_dict(record, self.source, memo=self.memo)
@@ -302,6 +328,7 @@ class DistinctRows:
         """The criterion evaluated for the row (its leaves through ``self.leaves``), as the one
         object standing for that result, or None if evaluating raised (a bug: the whole-row
         path reports it)."""
+        self.kept += 1
         self.leaves.row, self.leaves.trial = row, number
         try:
             result = evaluate_criterion(criterion, row.context(trial))
@@ -319,6 +346,7 @@ class DistinctRows:
         return got
 
     def _outcome(self, row: _Row, trial, tally, results) -> _Outcome:
+        self.kept += 1
         ctx = row.context(trial)
         result = combine(trial, row.pid, ctx.as_of, [r.result for r in results], [])
         return _Outcome(result, self.writer.template(result), tally.counted(result))
