@@ -11,6 +11,16 @@ from trialscreen.evaluate.core import EVALUATORS
 from trialscreen.patient.memo import keep
 
 
+def readings_of(groups, columns: list, size: int, rows: list | None = None) -> list:
+    """The keys of ``size`` rows (all, or the indices ``rows``) by the readings of ``groups``
+    (group numbers into the readings ``columns``): None without groups, the reading itself
+    for one group, else the tuple of readings, as a row's getter gives them."""
+    if groups is None:
+        return [None] * size
+    picked = [columns[j] if rows is None else [columns[j][i] for i in rows] for j in groups]
+    return picked[0] if len(groups) == 1 else list(zip(*picked))
+
+
 class Leaf:
     """One distinct result of one leaf: its value and the checks it recorded."""
 
@@ -78,13 +88,7 @@ class LeafResults:
         if groups is False:
             return None
         table = tables.get(number)
-        if groups is None:
-            keys: list = [None] * len(rows)
-        elif len(groups) == 1:
-            column = columns[groups[0]]
-            keys = [column[i] for i in rows]
-        else:
-            keys = list(zip(*([columns[j][i] for i in rows] for j in groups)))
+        keys = readings_of(groups, columns, len(rows), rows)
         got = list(map(table.get, keys)) if table is not None else [None] * len(rows)
         if None in got:
             self.trial = number

@@ -40,7 +40,7 @@ from operator import itemgetter
 
 from trialscreen.batch.columns import ColumnPlan
 from trialscreen.batch.groups import assemble, column_groups, group_of
-from trialscreen.batch.leaves import LeafResults
+from trialscreen.batch.leaves import LeafResults, readings_of
 from trialscreen.batch.rows import row_to_record
 from trialscreen.evaluate.context import Context
 from trialscreen.evaluate.screen import combine, evaluate_criterion, lab_window
@@ -92,8 +92,8 @@ _FEW = 16                 # new combinations in a block evaluated row by row; mo
 
 
 class DistinctRows:
-    """The fast path of one batch file: ``screen(cells, ...)`` writes a row's results from
-    the distinct readings, evaluations and outcomes before it, or returns False."""
+    """The fast path of one batch file: ``outcomes(block)`` gives each row's outcomes from
+    the distinct readings, evaluations and outcomes before it, or None for a row to read whole."""
 
     def __init__(self, plan: ColumnPlan, source: str, trials, tallies, writer, as_of: date | None,
                  max_lab_age, memo=None, limit: int = 50_000):
@@ -145,11 +145,6 @@ class DistinctRows:
         read = {self.index[n] for n in names if n in self.index} | ({self.dates} if self.dates is not None else set())
         return tuple(sorted(read)) or None
 
-    def getter(self, paths):
-        """The getter of a row's readings that hold ``paths`` (``groups_read``)."""
-        read = self.groups_read(paths)
-        return itemgetter(*read) if read else read
-
     def outcomes(self, block: list) -> list:
         """For each row of ``block`` ([(cells, id)]), its outcome per trial, or None: the
         row is to be read and screened whole. Each step runs over the whole block at once
@@ -200,12 +195,7 @@ class DistinctRows:
     def _results(self, c: _Criterion, columns: list, size: int, bad: set, row, number: int, trial) -> list:
         """Criterion ``c``'s result (an _Evaluated) for each row, evaluating what is new; a row
         where evaluating raised is put in ``bad``."""
-        if c.get is None:
-            keys: list = [None] * size
-        elif len(c.get) == 1:
-            keys = columns[c.get[0]]
-        else:
-            keys = list(zip(*(columns[j] for j in c.get)))
+        keys = readings_of(c.get, columns, size)
         results = list(map(c.evaluated.get, keys))
         if None not in results:
             return results
@@ -239,7 +229,7 @@ class DistinctRows:
         if any(column is None for column in leaves):
             return None
         if self.dates is not None:
-            leaves.append([columns[self.dates][i] for i in new])
+            leaves.append(readings_of((self.dates,), columns, len(new), new))
         keys = list(zip(*leaves))
         got = list(map(c.signed.get, keys))
         for k, evaluated in enumerate(got):
@@ -272,14 +262,17 @@ class DistinctRows:
             self.on = self.seconds[True] <= self.seconds[False]
             self.plain = not self.on
             if not self.on:           # the cells hardly repeat: the rest row by row, the tables emptied
-                self.tables = []
-                self.trials = []
-                self.leaves = LeafResults(self)
-                self.results = {}
+                self._clear()
 
     def _empty(self) -> None:
         """Empty every table (they hold ``budget`` entries between them) and time the two
         ways again: the cells of the next rows may repeat less, or more."""
+        self._clear()
+        self.decided = False
+        self.rows = 0
+        self.seconds = {True: 0.0, False: 0.0}
+
+    def _clear(self) -> None:
         self.kept = 0
         self.tables = [{} for _ in self.tables]
         self.results = {}
@@ -289,9 +282,6 @@ class DistinctRows:
             for c in criteria:
                 c.evaluated.clear()
                 c.signed.clear()
-        self.decided = False
-        self.rows = 0
-        self.seconds = {True: 0.0, False: 0.0}
 
     def _read(self, number: int, cells: list[str]):
         """The reading of group ``number``'s cells in this row (kept), or _UNUSABLE."""
@@ -386,7 +376,7 @@ class _Row:
 
     def context(self, trial) -> Context:
         """The row's context for ``trial``; its patient is put together only when a leaf is
-        judged (``_Leaves``), or the as-of date is the row's own."""
+        judged (``LeafResults``), or the as-of date is the row's own."""
         ctx = self.contexts.get(id(trial))
         if ctx is None:
             rows = self.rows

@@ -42,11 +42,14 @@ class Writer:
             out["row"] = row
             self.stream.write(json_text(out) + "\n")
             return
+        self.csv.writerow([printable(result.patient_id), *self._cells(result), row])
+
+    def _cells(self, result) -> list:
+        """A result's CSV cells between its patient id and its row number."""
         statuses = {(f"{result.trial.id}:{c.id}" if self.multi else c.id): c.status for c in result.criteria}
-        self.csv.writerow([printable(result.patient_id), result.trial.id, result.verdict,
-                           "; ".join(result.ids(FAIL)), "; ".join(result.ids(UNKNOWN)),
-                           printable("; ".join(result.missing)), "", covers(result.trial),
-                           *(statuses.get(c, "") for c in self.columns), row])
+        return [result.trial.id, result.verdict, "; ".join(result.ids(FAIL)), "; ".join(result.ids(UNKNOWN)),
+                printable("; ".join(result.missing)), "", covers(result.trial),
+                *(statuses.get(c, "") for c in self.columns)]
 
     def template(self, result):
         """The output line of ``result`` less its patient id and row number, for rows whose
@@ -61,13 +64,10 @@ class Writer:
             if not place or json_text(_PLACE) in tail or not tail.endswith(', "row": 0}'):
                 return None
             return head, tail[:-2]
-        statuses = {(f"{result.trial.id}:{c.id}" if self.multi else c.id): c.status for c in result.criteria}
-        return "," + _csv_line([result.trial.id, result.verdict, "; ".join(result.ids(FAIL)),
-                                "; ".join(result.ids(UNKNOWN)), printable("; ".join(result.missing)), "",
-                                covers(result.trial), *(statuses.get(c, "") for c in self.columns), ""])
+        return "," + _csv_line([*self._cells(result), ""])
 
     def repeat(self, row: int, patient_id: str, template) -> None:
-        """Write the line of ``template`` (from ``template``) for this patient and row."""
+        """Write the line of a ``template`` for this patient and row."""
         if self.fmt == "jsonl":
             self.stream.write(f"{template[0]}{json_text(patient_id)}{template[1]}{row}}}\n")
             return
