@@ -204,3 +204,105 @@ def test_memos_kept_from_another_file_do_not_leak_into_this_one():
 def test_the_memo_keys_tell_types_apart():
     keys = {freeze(v) for v in (1, 1.0, True, "1", 0.0, -0.0, None, [1], (1,), {"a": 1}, {"a": "1"})}
     assert len(keys) == 10   # [1] and (1,) are both a list of one 1: the record reader sees no difference
+
+
+def _entries(rows) -> tuple[int, int]:
+    """(entries, 2 KiB of output lines) the fast path's tables hold between them."""
+    entries = sum(map(len, rows.tables)) + len(rows.results) + len(rows.leaves.interned)
+    entries += sum(len(t) for _, _, _, tables in rows.leaves.nodes.values() for t in tables.values())
+    size = 0
+    for _, _, criteria, table in rows.trials:
+        entries += len(table) + sum(len(c.evaluated) + len(c.signed) for c in criteria)
+        size += sum((len(o.template[0]) + len(o.template[1]) if isinstance(o.template, tuple)
+                     else len(o.template or "")) // 2048 for o in table.values())
+    return entries, size
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_the_budget_counts_every_entry_and_the_bytes_of_the_lines_kept(monkeypatch, fmt):
+    """JSON Lines outcomes with explanations are about 20 KiB each: the budget counts an
+    entry per 2 KiB of a line, and every entry of every table (found in review: 477 MiB at
+    29,000 rows, as lines and criteria results went uncounted)."""
+    import trialscreen.batch.reuse as reuse
+
+    monkeypatch.setattr(reuse, "_BUDGET", 10**9)          # never emptied: everything stays counted
+    text = _generated(make_distinct_row, 300, seed=11)
+    trials = [load_trial(str(p)) for p in bundled_trials()]
+    memos = Memos(ReadMemo(), CriterionMemo())
+    monkeypatch.setattr(reuse, "_clock", lambda: 0.0)      # a tie: the fast path goes on
+    assert _run(text, trials, fmt, None, memos) == _run(text, trials, fmt, None, None)
+    rows = memos.rows
+    assert rows is not None and rows.on
+    entries, size = _entries(rows)
+    assert entries > 300 and rows.kept >= entries + size
+
+
+def test_tables_that_fill_within_a_block_still_let_the_rows_go_row_by_row(monkeypatch):
+    """Five trials on a file whose cells never repeat fill the tables within a block: they are
+    emptied, the two ways are still timed, and the rest is read row by row (found in review:
+    the timing started over at every block and the rows never went row by row)."""
+    import trialscreen.batch.reuse as reuse
+
+    ticks = iter([0.0, 1.0, 0.0, 10.0, 0.0, 1.0] + [0.0] * 40)
+    monkeypatch.setattr(reuse, "_TRIAL_ROWS", 40)
+    monkeypatch.setattr(reuse, "_BUDGET", 50)
+    monkeypatch.setattr(reuse, "_clock", lambda: next(ticks))
+    text = _generated(make_distinct_row, 200, seed=12)
+    trials = [load_trial(str(p)) for p in bundled_trials()]
+    memos = Memos(ReadMemo(), CriterionMemo())
+    assert _run(text, trials, "csv", None, memos) == _run(text, trials, "csv", None, None)
+    assert memos.rows is not None and memos.rows.decided and not memos.rows.on and memos.rows.plain
+
+
+def test_a_trial_reading_a_path_the_fast_path_cannot_place_keeps_every_row_read_whole(monkeypatch):
+    """A criterion of the second trial reads a path no column group holds (forced here): every
+    row is read whole, before and after the blocks that time the two ways (found in review:
+    the timing turned the fast path on and the batch crashed)."""
+    import trialscreen.batch.reuse as reuse
+
+    real = reuse.group_of
+    monkeypatch.setattr(reuse, "group_of", lambda path: None if path == "ecog" else real(path))
+    monkeypatch.setattr(reuse, "_TRIAL_ROWS", 16)
+    text = _generated(make_row, 120, seed=13)
+    trials = [load_trial("NCT05378971"), *(load_trial(str(p)) for p in bundled_trials())]
+    memos = Memos(ReadMemo(), CriterionMemo())
+    assert _run(text, trials, "csv", None, memos) == _run(text, trials, "csv", None, None)
+    assert memos.rows is not None and not memos.rows.on
+
+
+def test_a_batch_past_midnight_screens_every_row_on_the_day_it_started(monkeypatch):
+    """Rows with no as-of date are screened on the day the batch started, on both paths,
+    even when the clock passes midnight during the run (found in review)."""
+    import trialscreen.batch.reuse as reuse
+    import trialscreen.batch.run as run
+    import trialscreen.evaluate.screen as screen_module
+
+    class Clock(date):
+        days = iter(())
+
+        @classmethod
+        def today(cls):
+            return next(cls.days)
+
+    for module in (run, reuse, screen_module):
+        monkeypatch.setattr(module, "date", Clock)
+    text = _generated(make_row, 60, seed=14).replace(",as_of,", ",as_of_not_read,", 1)
+    trials = [load_trial("NCT05378971")]
+    for memos in (Memos(ReadMemo(), CriterionMemo()), None):
+        Clock.days = (date.fromordinal(date(2025, 6, 1).toordinal() + k) for k in range(10**6))
+        out, _, _ = _run(text, trials, "jsonl", None, memos)
+        assert {line.split('"as_of": ')[1][:12] for line in out.splitlines()} == {'"2025-06-01"'}
+
+
+def test_a_bug_on_the_fast_path_sends_its_block_row_by_row(monkeypatch):
+    """Combining a trial's results raises on the fast path (forced here): the block is read
+    row by row, and the output is the per-row engine's (found in review: the batch crashed)."""
+    import trialscreen.batch.reuse as reuse
+
+    def broken(*args):
+        raise ZeroDivisionError("forced")
+
+    monkeypatch.setattr(reuse, "combine", broken)
+    text = _generated(make_row, 100, seed=15)
+    trials = [load_trial("NCT05378971")]
+    assert _run(text, trials, "csv", None, Memos(ReadMemo(), CriterionMemo())) == _run(text, trials, "csv", None, None)

@@ -8,7 +8,6 @@ from operator import itemgetter
 from typing import Any
 
 from trialscreen.evaluate.core import EVALUATORS
-from trialscreen.patient.memo import keep
 
 
 def readings_of(groups, columns: list, size: int, rows: list | None = None) -> list:
@@ -75,9 +74,8 @@ class LeafResults:
             if trace is not None:
                 recorded = tuple(trace[start:])
                 del trace[start:]
-            self.rows.kept += 1
             kept = self._intern(node, value, recorded)
-            keep(table, self.rows.limit, key, kept)
+            self.rows.keep(table, key, kept)
         return kept
 
     def column(self, node, columns: list, rows: list, number: int, trial, row) -> list | None:
@@ -106,7 +104,7 @@ class LeafResults:
             return Leaf(value, recorded)
         if kept is None:
             kept = Leaf(value, recorded)
-            keep(self.interned, self.rows.limit, key, kept)
+            self.rows.keep(self.interned, key, kept)
         return kept
 
     def result(self, node, ctx, judge):

@@ -54,7 +54,8 @@ from trialscreen.patient.model import Patient
 _TRIAL_ROWS = 512
 _clock = time.perf_counter
 # Entries the tables of one file keep between them before they are emptied: about 100 MiB
-# where nothing repeats (a reading holds a part of a patient).
+# where nothing repeats (a reading holds a part of a patient; an outcome counts one more entry
+# per 2 KiB of its output line).
 _BUDGET = 60_000
 
 
@@ -96,8 +97,9 @@ class DistinctRows:
     the distinct readings, evaluations and outcomes before it, or None for a row to read whole."""
 
     def __init__(self, plan: ColumnPlan, source: str, trials, tallies, writer, as_of: date | None,
-                 max_lab_age, memo=None, limit: int = 50_000):
+                 max_lab_age, memo=None, limit: int = 50_000, today: date | None = None):
         self.source = source
+        self.today = today or date.today()   # the as-of date of rows with none
         self.memo = memo                      # the record-part memo (patient/memo.py)
         self.writer = writer
         self.as_of = as_of
@@ -106,7 +108,6 @@ class DistinctRows:
         groups = column_groups(plan)
         id_column = next(c for c in plan.columns if c.kind == "id")
         self.on = groups is not None and id_column.values is None
-        self.decided = not self.on
         self.plain = False         # the rest of the file row by row, without memos: its cells hardly repeat
         self.missing = plan.missing
         groups = groups or []
@@ -127,6 +128,7 @@ class DistinctRows:
             # a path this table does not know: every row is read whole
             self.on = self.on and all(c.get is not False for c in criteria)
             self.trials.append((trial, tally, criteria, {}))
+        self.decided = not self.on            # after the trials: a path this table does not know turns it off
         self.block = _TRIAL_ROWS              # rows per block (batch/run.py)
         # entries kept in all tables together (readings, leaf and criterion results, outcomes):
         # at most ``budget`` (and a block's worth), then every table is emptied
@@ -154,7 +156,10 @@ class DistinctRows:
         if not self.on:
             return [None] * len(block)
         if self.kept > self.budget:
-            self._empty()
+            # emptied; once the way was chosen, it is chosen again. While the two ways are
+            # being timed they are not timed afresh, else a file that fills the tables
+            # within a block would never be read row by row
+            self._empty() if self.decided else self._clear()
         rows = [cells for cells, _ in block]
         bad = {i for i, (_, pid) in enumerate(block) if not pid or pid.lower() in self.missing}
         columns = []
@@ -187,7 +192,7 @@ class DistinctRows:
                         outcome = outcomes[i] = table.get(keys[i])
                         if outcome is None:
                             outcome = outcomes[i] = self._outcome(row(i), trial, tally, keys[i][:len(criteria)])
-                            keep(table, self.limit, keys[i], outcome)
+                            self.keep(table, keys[i], outcome, 1 + _size(outcome.template) // 2048)
             per_trial.append(outcomes)
         return [None if i in bad else list(outcomes) for i, outcomes in enumerate(zip(*per_trial))] \
             if per_trial else [None] * len(rows)
@@ -206,7 +211,7 @@ class DistinctRows:
                 if got is None:
                     bad.add(i)
                 else:
-                    keep(c.evaluated, self.limit, keys[i], got)
+                    self.keep(c.evaluated, keys[i], got)
             return results
         for i in new:
             got = results[i] = c.evaluated.get(keys[i])
@@ -215,7 +220,7 @@ class DistinctRows:
                 if got is None:
                     bad.add(i)
                 else:
-                    keep(c.evaluated, self.limit, keys[i], got)
+                    self.keep(c.evaluated, keys[i], got)
         return results
 
     def _signed(self, c: _Criterion, columns: list, new: list, row, number: int, trial) -> list | None:
@@ -236,8 +241,13 @@ class DistinctRows:
             if evaluated is None:
                 evaluated = got[k] = c.signed.get(keys[k]) or self._evaluate(row(new[k]), number, trial, c.criterion)
                 if evaluated is not None:
-                    keep(c.signed, self.limit, keys[k], evaluated)
+                    self.keep(c.signed, keys[k], evaluated)
         return got
+
+    def keep(self, table: dict, key, value, weight: int = 1) -> None:
+        """Keep an entry in one of the tables, counted against the budget by its ``weight``."""
+        self.kept += weight
+        keep(table, self.limit, key, value)
 
     def begin(self) -> None:
         """A block starts (``timed`` ends it)."""
@@ -285,14 +295,13 @@ class DistinctRows:
 
     def _read(self, number: int, cells: list[str]):
         """The reading of group ``number``'s cells in this row (kept), or _UNUSABLE."""
-        self.kept += 1
         try:
             record, _ = row_to_record(self.plans[number], cells)
             part = patient_from_dict(record, self.source, memo=self.memo)
         except Exception:  # noqa: BLE001 - an error (or a bug) is the whole row's to report, as before
             part = None
         reading = _Reading(part) if part is not None and not part.warnings and not part.unrecognised else _UNUSABLE
-        keep(self.tables[number], self.limit, self.getters[number](cells), reading)
+        self.keep(self.tables[number], self.getters[number](cells), reading)
         return reading
 
     def _by_leaves(self, row: _Row, number: int, trial, c: _Criterion) -> _Evaluated | None:
@@ -311,14 +320,13 @@ class DistinctRows:
         if got is None:
             got = self._evaluate(row, number, trial, c.criterion)
             if got is not None:
-                keep(c.signed, self.limit, key, got)
+                self.keep(c.signed, key, got)
         return got
 
     def _evaluate(self, row: _Row, number: int, trial, criterion) -> _Evaluated | None:
         """The criterion evaluated for the row (its leaves through ``self.leaves``), as the one
         object standing for that result, or None if evaluating raised (a bug: the whole-row
         path reports it)."""
-        self.kept += 1
         self.leaves.row, self.leaves.trial = row, number
         try:
             result = evaluate_criterion(criterion, row.context(trial))
@@ -332,14 +340,19 @@ class DistinctRows:
         got = self.results.get(key)
         if got is None or got.result.id != criterion.id:
             got = _Evaluated(result)
-            keep(self.results, self.limit, key, got)
+            self.keep(self.results, key, got)
         return got
 
     def _outcome(self, row: _Row, trial, tally, results) -> _Outcome:
-        self.kept += 1
         ctx = row.context(trial)
         result = combine(trial, row.pid, ctx.as_of, [r.result for r in results], [])
         return _Outcome(result, self.writer.template(result), tally.counted(result))
+
+
+def _size(template) -> int:
+    """The characters of a line template: an outcome is kept as one entry and one per 2 KiB
+    of its line (JSON Lines with explanations: about 20 KiB), so the budget bounds the bytes."""
+    return len(template[0]) + len(template[1]) if isinstance(template, tuple) else len(template or "")
 
 
 class _Criterion:
@@ -380,7 +393,7 @@ class _Row:
         ctx = self.contexts.get(id(trial))
         if ctx is None:
             rows = self.rows
-            when = rows.as_of or self.patient().as_of or date.today()
+            when = rows.as_of or self.patient().as_of or rows.today
             ctx = self.contexts[id(trial)] = Context(self.whole, when, rows.writer.explain,  # type: ignore[arg-type]
                                                      lab_window(trial, rows.max_lab_age, when))
             ctx.leaves = rows.leaves

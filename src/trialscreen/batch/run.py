@@ -125,10 +125,11 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     memo = (memos or Memos(ReadMemo(), CriterionMemo())) if reuse else None
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     delim, header, plan = _read_header(stream, source, mapping, delimiter, decimal_comma)
+    today = date.today()     # the as-of date of rows with none, taken once: a run past midnight keeps its day
     fast = None
     if memo is not None:
         fast = memo.rows = DistinctRows(plan, source, trials, summary.trials, writer, as_of, max_lab_age,
-                                        memo.reads)
+                                        memo.reads, today=today)
     writer.start()
     _note_plan(summary, plan, trials)
     id_index = next(c.index for c in plan.columns if c.kind == "id")
@@ -146,10 +147,10 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
             if cells and (len(cells) > 1 or cells[0].strip()):
                 block.append((reader.line_num + 1, cells, None))
         if len(block) == (fast.block if fast is not None else _BLOCK):
-            _screen_block(summary, writer, trials, plan, header, id_index, block, source, as_of, max_lab_age,
-                          memo, fast, progress)
+            _screen_block(summary, writer, trials, plan, header, id_index, block, source, (as_of, today),
+                          max_lab_age, memo, fast, progress)
             block = []
-    _screen_block(summary, writer, trials, plan, header, id_index, block, source, as_of, max_lab_age,
+    _screen_block(summary, writer, trials, plan, header, id_index, block, source, (as_of, today), max_lab_age,
                   memo, fast, progress)
     return summary
 
@@ -159,10 +160,11 @@ _BLOCK = 1024
 
 
 def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, header: list[str], id_index: int,
-                  block: list, source: str, as_of: date | None, max_lab_age, memo: Memos | None,
+                  block: list, source: str, dates: tuple, max_lab_age, memo: Memos | None,
                   fast: DistinctRows | None, progress) -> None:
     """Screen a block of rows [(line, cells or None, csv error)] in their order: from the
-    fast path where it can, else each row read whole."""
+    fast path where it can, else each row read whole. ``dates``: the batch's as-of date (or
+    None) and the date of rows with none."""
     if fast is not None:
         fast.begin()
     found: dict = {}
@@ -170,7 +172,10 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
         width = len(header)
         plain = [i for i, (_, cells, _) in enumerate(block)
                  if cells is not None and len(cells) == width and _not_utf8(cells) is None]
-        screened = fast.outcomes([(block[i][1], block[i][1][id_index].strip()) for i in plain])
+        try:
+            screened = fast.outcomes([(block[i][1], block[i][1][id_index].strip()) for i in plain])
+        except Exception:  # noqa: BLE001 - a bug on the fast path: the block is read row by row, where it is reported
+            screened = []
         found = {i: outcome for i, outcome in zip(plain, screened) if outcome is not None}
     for i, (line, cells, exc) in enumerate(block):
         summary.rows_in += 1
@@ -186,7 +191,7 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
                     writer.repeat(line, pid, outcome.template)
             summary.rows_out += len(trials)
         else:
-            _screen_row(summary, writer, trials, plan, header, id_index, cells, line, source, as_of, max_lab_age,
+            _screen_row(summary, writer, trials, plan, header, id_index, cells, line, source, dates, max_lab_age,
                         None if fast is not None and fast.plain else memo)
         if progress is not None:
             progress(summary.rows_in)
@@ -229,7 +234,7 @@ def _note_plan(summary: Summary, plan: ColumnPlan, trials) -> None:
 
 
 def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, header: list[str], id_index: int,
-                cells: list[str], line: int, source: str, as_of: date | None, max_lab_age,
+                cells: list[str], line: int, source: str, dates: tuple, max_lab_age,
                 memo: Memos | None = None) -> None:
     """Read one non-blank row into a patient and screen it, or write its error rows."""
     width = len(header)
@@ -257,16 +262,17 @@ def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, head
         except Exception as exc:  # a bug: this row is lost, the batch is not
             _bug(summary, writer, trials, line, pid, exc)
         else:
-            _screen_patient(summary, writer, trials, patient, line, pid, as_of, max_lab_age, memo)
+            _screen_patient(summary, writer, trials, patient, line, pid, dates, max_lab_age, memo)
 
 
 def _screen_patient(summary: Summary, writer: Writer, trials, patient, line: int, pid: str,
-                    as_of: date | None, max_lab_age, memo: Memos | None = None) -> None:
+                    dates: tuple, max_lab_age, memo: Memos | None = None) -> None:
     """Screen one patient against every trial, writing and counting each result."""
+    as_of, today = dates
     for tally, trial in zip(summary.trials, trials):
         try:
             result = screen(trial, patient, as_of, explain=writer.explain, max_lab_age=max_lab_age,
-                            memo=memo.criteria if memo else None)
+                            memo=memo.criteria if memo else None, today=today)
         except Exception as exc:
             _bug(summary, writer, [trial], line, pid, exc, tallies=[tally])
             continue

@@ -196,12 +196,13 @@ def lab_window(trial: Trial, max_lab_age: Duration | None, as_of: date) -> tuple
 
 
 def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: bool = True,
-           max_lab_age: Duration | None = None, memo=None) -> ScreenResult:
+           max_lab_age: Duration | None = None, memo=None, today: date | None = None) -> ScreenResult:
     """Screen one patient against one trial at ``as_of`` (the patient's own
-    as-of date, or today, when not given). A batch passes a ``memo``
+    as-of date, or ``today`` when not given: a batch takes its date once, at its start, so
+    that a run past midnight screens every row on one day). A batch passes a ``memo``
     (evaluate/reuse.py ``CriterionMemo``): a criterion whose inputs an earlier row had
     is not evaluated again."""
-    when = as_of or patient.as_of or date.today()
+    when = as_of or patient.as_of or today or date.today()
     ctx = Context(patient, when, explain, lab_window(trial, max_lab_age, when))
     if memo is None:
         results = [evaluate_criterion(c, ctx) for c in trial.criteria]
