@@ -138,7 +138,7 @@ def test_memos_emptied_when_full_change_nothing(monkeypatch):
     _same(_generated(make_row, 300, seed=5), limit=7)
     # the fast path's tables emptied every block or so, and the two ways timed again each time
     monkeypatch.setattr(reuse, "_TRIAL_ROWS", 16)
-    monkeypatch.setattr(reuse, "_BUDGET", 60)
+    monkeypatch.setattr(reuse, "_BUDGET", 60_000)
     _same(_generated(make_row, 300, seed=5))
 
 
@@ -207,25 +207,26 @@ def test_the_memo_keys_tell_types_apart():
 
 
 def _entries(rows) -> tuple[int, int]:
-    """(entries, 2 KiB of output lines) the fast path's tables hold between them."""
+    """(entries, characters of output lines) the fast path's tables hold between them."""
     entries = sum(map(len, rows.tables)) + len(rows.results) + len(rows.leaves.interned)
     entries += sum(len(t) for _, _, _, tables in rows.leaves.nodes.values() for t in tables.values())
     size = 0
     for _, _, criteria, table in rows.trials:
         entries += len(table) + sum(len(c.evaluated) + len(c.signed) for c in criteria)
-        size += sum((len(o.template[0]) + len(o.template[1]) if isinstance(o.template, tuple)
-                     else len(o.template or "")) // 2048 for o in table.values())
+        size += sum(len(o.template[0]) + len(o.template[1]) if isinstance(o.template, tuple)
+                    else len(o.template or "") for o in table.values())
     return entries, size
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_the_budget_counts_every_entry_and_the_bytes_of_the_lines_kept(monkeypatch, fmt):
-    """JSON Lines outcomes with explanations are about 20 KiB each: the budget counts an
-    entry per 2 KiB of a line, and every entry of every table (found in review: 477 MiB at
-    29,000 rows, as lines and criteria results went uncounted)."""
+    """JSON Lines outcomes with explanations are about 20 KiB each: the budget counts the
+    characters of every line kept, and at least the size of a key for every entry of every
+    table, a reading's for every reading (found in review: 477 MiB at 29,000 rows, as lines
+    and criteria results went uncounted)."""
     import trialscreen.batch.reuse as reuse
 
-    monkeypatch.setattr(reuse, "_BUDGET", 10**9)          # never emptied: everything stays counted
+    monkeypatch.setattr(reuse, "_BUDGET", 10**12)         # never emptied: everything stays counted
     text = _generated(make_distinct_row, 300, seed=11)
     trials = [load_trial(str(p)) for p in bundled_trials()]
     memos = Memos(ReadMemo(), CriterionMemo())
@@ -234,7 +235,8 @@ def test_the_budget_counts_every_entry_and_the_bytes_of_the_lines_kept(monkeypat
     rows = memos.rows
     assert rows is not None and rows.on
     entries, size = _entries(rows)
-    assert entries > 300 and rows.kept >= entries + size
+    readings = sum(map(len, rows.tables))
+    assert entries > 300 and rows.kept >= 120 * entries + 1500 * readings + size
 
 
 def test_tables_that_fill_within_a_block_still_let_the_rows_go_row_by_row(monkeypatch):
@@ -245,7 +247,7 @@ def test_tables_that_fill_within_a_block_still_let_the_rows_go_row_by_row(monkey
 
     ticks = iter([0.0, 1.0, 0.0, 10.0, 0.0, 1.0] + [0.0] * 40)
     monkeypatch.setattr(reuse, "_TRIAL_ROWS", 40)
-    monkeypatch.setattr(reuse, "_BUDGET", 50)
+    monkeypatch.setattr(reuse, "_BUDGET", 50_000)
     monkeypatch.setattr(reuse, "_clock", lambda: next(ticks))
     text = _generated(make_distinct_row, 200, seed=12)
     trials = [load_trial(str(p)) for p in bundled_trials()]

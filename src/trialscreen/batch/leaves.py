@@ -101,11 +101,17 @@ class LeafResults:
         try:
             kept = self.interned.get(key)
         except TypeError:         # checks with facts that cannot be hashed: not shared
+            self.rows.kept += self.cost(recorded)
             return Leaf(value, recorded)
         if kept is None:
             kept = Leaf(value, recorded)
-            self.rows.keep(self.interned, key, kept)
+            self.rows.keep(self.interned, key, kept, self.cost(recorded))
         return kept
+
+    def cost(self, recorded: tuple) -> int:
+        """The bytes a distinct leaf result is counted (batch/reuse.py ``_COST``)."""
+        cost = self.rows.costs
+        return cost["leaf"] + cost["check"] * len(recorded)
 
     def result(self, node, ctx, judge):
         kept = self.leaf(node, ctx)

@@ -27,8 +27,9 @@ vocabulary could not place, or an evaluation raised, the row is read and screene
 this module cannot group (a coded value for an empty cell, a coded id) is read row by row,
 and so is a file whose cells hardly repeat: the first block of rows warms the tables up, the
 second is timed on this path and the third row by row, and the rest of the file goes the
-faster way (both give the same output). Every table holds at most ``limit`` entries, all of
-them together at most ``budget``: then they are all emptied, and the two ways are timed again.
+faster way (both give the same output). Every table holds at most ``limit`` entries, and all
+of them together about ``budget`` bytes (each entry counted by the size measured for its kind,
+``_COST``): then they are all emptied, and the two ways are timed again.
 """
 
 from __future__ import annotations
@@ -53,10 +54,14 @@ from trialscreen.patient.model import Patient
 # third row by row, and the faster path reads the rest of the file.
 _TRIAL_ROWS = 512
 _clock = time.perf_counter
-# Entries the tables of one file keep between them before they are emptied: about 100 MiB
-# where nothing repeats (a reading holds a part of a patient; an outcome counts one more entry
-# per 2 KiB of its output line).
-_BUDGET = 60_000
+# Bytes the tables of one file keep between them before they are emptied, each entry counted
+# by the size of its kind, as measured on the bench files (Python object sizes, what the
+# entry alone holds): a reading holds a part of a patient; a key of a leaf, criterion or trial
+# table a tuple of readings; a distinct criterion result its checks (and, explained, its
+# trace); a distinct leaf result its recorded checks; an outcome its output line (JSON Lines
+# with explanations: about 20 KiB).
+_BUDGET = 100 * 2**20
+_COST = {"reading": 1700, "key": 120, "result": 900, "explained": 3000, "leaf": 300, "check": 300, "outcome": 600}
 
 
 class _Reading:
@@ -130,10 +135,12 @@ class DistinctRows:
             self.trials.append((trial, tally, criteria, {}))
         self.decided = not self.on            # after the trials: a path this table does not know turns it off
         self.block = _TRIAL_ROWS              # rows per block (batch/run.py)
-        # entries kept in all tables together (readings, leaf and criterion results, outcomes):
+        # bytes kept in all tables together (readings, leaf and criterion results, outcomes):
         # at most ``budget`` (and a block's worth), then every table is emptied
         self.kept = 0
         self.budget = _BUDGET
+        self.costs = _COST                    # bytes counted per entry, by kind
+        self.result_cost = _COST["explained" if writer.explain else "result"]
         self.rows = 0                         # rows timed so far
         self.started = 0.0
         self.seconds = {True: 0.0, False: 0.0}   # time of the timed blocks, on this path and row by row
@@ -192,7 +199,7 @@ class DistinctRows:
                         outcome = outcomes[i] = table.get(keys[i])
                         if outcome is None:
                             outcome = outcomes[i] = self._outcome(row(i), trial, tally, keys[i][:len(criteria)])
-                            self.keep(table, keys[i], outcome, 1 + _size(outcome.template) // 2048)
+                            self.keep(table, keys[i], outcome, _COST["outcome"] + _size(outcome.template))
             per_trial.append(outcomes)
         return [None if i in bad else list(outcomes) for i, outcomes in enumerate(zip(*per_trial))] \
             if per_trial else [None] * len(rows)
@@ -244,9 +251,11 @@ class DistinctRows:
                     self.keep(c.signed, keys[k], evaluated)
         return got
 
-    def keep(self, table: dict, key, value, weight: int = 1) -> None:
-        """Keep an entry in one of the tables, counted against the budget by its ``weight``."""
-        self.kept += weight
+    def keep(self, table: dict, key, value, weight: int = _COST["key"]) -> None:
+        """Keep an entry in one of the tables, a new one counted against the budget by its
+        ``weight`` (bytes)."""
+        if key not in table:
+            self.kept += weight
         keep(table, self.limit, key, value)
 
     def begin(self) -> None:
@@ -275,7 +284,7 @@ class DistinctRows:
                 self._clear()
 
     def _empty(self) -> None:
-        """Empty every table (they hold ``budget`` entries between them) and time the two
+        """Empty every table (they hold ``budget`` bytes between them) and time the two
         ways again: the cells of the next rows may repeat less, or more."""
         self._clear()
         self.decided = False
@@ -301,7 +310,7 @@ class DistinctRows:
         except Exception:  # noqa: BLE001 - an error (or a bug) is the whole row's to report, as before
             part = None
         reading = _Reading(part) if part is not None and not part.warnings and not part.unrecognised else _UNUSABLE
-        self.keep(self.tables[number], self.getters[number](cells), reading)
+        self.keep(self.tables[number], self.getters[number](cells), reading, _COST["reading"])
         return reading
 
     def _by_leaves(self, row: _Row, number: int, trial, c: _Criterion) -> _Evaluated | None:
@@ -336,11 +345,12 @@ class DistinctRows:
             key = (id(criterion), result.status, result.reason, freeze(result.checks), tuple(result.missing))
             hash(key)
         except (Unkeyable, TypeError):
+            self.kept += self.result_cost
             return _Evaluated(result)
         got = self.results.get(key)
         if got is None or got.result.id != criterion.id:
             got = _Evaluated(result)
-            self.keep(self.results, key, got)
+            self.keep(self.results, key, got, self.result_cost)
         return got
 
     def _outcome(self, row: _Row, trial, tally, results) -> _Outcome:
@@ -350,8 +360,7 @@ class DistinctRows:
 
 
 def _size(template) -> int:
-    """The characters of a line template: an outcome is kept as one entry and one per 2 KiB
-    of its line (JSON Lines with explanations: about 20 KiB), so the budget bounds the bytes."""
+    """The characters of a line template: an outcome kept counts them against the budget."""
     return len(template[0]) + len(template[1]) if isinstance(template, tuple) else len(template or "")
 
 

@@ -170,8 +170,9 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
     found: dict = {}
     if fast is not None and fast.on:
         width = len(header)
-        plain = [i for i, (_, cells, _) in enumerate(block)
-                 if cells is not None and len(cells) == width and _not_utf8(cells) is None]
+        plain = [i for i, (_, cells, _) in enumerate(block) if cells is not None and len(cells) == width]
+        if _UNDECODED.search("".join(["".join(block[i][1]) for i in plain])):   # bad bytes: one search a block
+            plain = [i for i in plain if _not_utf8(block[i][1]) is None]
         try:
             screened = fast.outcomes([(block[i][1], block[i][1][id_index].strip()) for i in plain])
         except Exception:  # noqa: BLE001 - a bug on the fast path: the block is read row by row, where it is reported
