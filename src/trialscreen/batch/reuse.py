@@ -40,12 +40,12 @@ from datetime import date
 from operator import itemgetter
 
 from trialscreen.batch.columns import ColumnPlan
+from trialscreen.batch.entries import Criterion, Evaluated, Outcome, Reading
 from trialscreen.batch.groups import assemble, column_groups, group_of
 from trialscreen.batch.leaves import LeafResults, readings_of
 from trialscreen.batch.rows import row_to_record
 from trialscreen.evaluate.context import Context
 from trialscreen.evaluate.screen import combine, evaluate_criterion, lab_window
-from trialscreen.ir import walk
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.patient.memo import Unkeyable, freeze, keep
 from trialscreen.patient.model import Patient
@@ -62,35 +62,6 @@ _clock = time.perf_counter
 # with explanations: about 20 KiB).
 _BUDGET = 100 * 2**20
 _COST = {"reading": 1700, "key": 120, "result": 900, "explained": 3000, "leaf": 300, "check": 300, "outcome": 600}
-
-
-class _Reading:
-    """One distinct tuple of a group's cells, read: its identity stands for those cells."""
-
-    __slots__ = ("part",)
-
-    def __init__(self, part: Patient):
-        self.part = part
-
-
-class _Evaluated:
-    """One criterion's result for one combination of readings."""
-
-    __slots__ = ("result",)
-
-    def __init__(self, result):
-        self.result = result
-
-
-class _Outcome:
-    """One trial's result for one combination of criterion results: its line and its counts."""
-
-    __slots__ = ("result", "template", "counted")
-
-    def __init__(self, result, template, counted: tuple):
-        self.result = result
-        self.template = template
-        self.counted = counted
 
 
 _UNUSABLE = object()      # a group whose reading must come from the whole row
@@ -129,7 +100,7 @@ class DistinctRows:
         self.results: dict = {}      # each distinct criterion result, by its value: equal results are one
         self.trials: list = []
         for trial, tally in zip(trials, tallies):
-            criteria = [_Criterion(c, self.groups_read(c.reads())) for c in trial.criteria]
+            criteria = [Criterion(c, self.groups_read(c.reads())) for c in trial.criteria]
             # a path this table does not know: every row is read whole
             self.on = self.on and all(c.get is not False for c in criteria)
             self.trials.append((trial, tally, criteria, {}))
@@ -204,8 +175,8 @@ class DistinctRows:
         return [None if i in bad else list(outcomes) for i, outcomes in enumerate(zip(*per_trial))] \
             if per_trial else [None] * len(rows)
 
-    def _results(self, c: _Criterion, columns: list, size: int, bad: set, row, number: int, trial) -> list:
-        """Criterion ``c``'s result (an _Evaluated) for each row, evaluating what is new; a row
+    def _results(self, c: Criterion, columns: list, size: int, bad: set, row, number: int, trial) -> list:
+        """Criterion ``c``'s result (an Evaluated) for each row, evaluating what is new; a row
         where evaluating raised is put in ``bad``."""
         keys = readings_of(c.get, columns, size)
         results = list(map(c.evaluated.get, keys))
@@ -230,9 +201,9 @@ class DistinctRows:
                     self.keep(c.evaluated, keys[i], got)
         return results
 
-    def _signed(self, c: _Criterion, columns: list, new: list, row, number: int, trial) -> list | None:
+    def _signed(self, c: Criterion, columns: list, new: list, row, number: int, trial) -> list | None:
         """For many rows whose readings criterion ``c`` had not seen together (six labs), its
-        results by its leaves' results, looked up for all those rows at once: [_Evaluated or
+        results by its leaves' results, looked up for all those rows at once: [Evaluated or
         None where evaluating raised], or None to go row by row."""
         try:
             leaves = [self.leaves.column(node, columns, new, number, trial, row) for node in c.leaves]
@@ -309,11 +280,11 @@ class DistinctRows:
             part = patient_from_dict(record, self.source, memo=self.memo)
         except Exception:  # noqa: BLE001 - an error (or a bug) is the whole row's to report, as before
             part = None
-        reading = _Reading(part) if part is not None and not part.warnings and not part.unrecognised else _UNUSABLE
+        reading = Reading(part) if part is not None and not part.warnings and not part.unrecognised else _UNUSABLE
         self.keep(self.tables[number], self.getters[number](cells), reading, _COST["reading"])
         return reading
 
-    def _by_leaves(self, row: _Row, number: int, trial, c: _Criterion) -> _Evaluated | None:
+    def _by_leaves(self, row: _Row, number: int, trial, c: Criterion) -> Evaluated | None:
         """The result of criterion ``c`` for a row whose readings it has not had: the result
         of an earlier row whose leaves gave the same results, or evaluated."""
         self.leaves.row, self.leaves.trial = row, number
@@ -332,7 +303,7 @@ class DistinctRows:
                 self.keep(c.signed, key, got)
         return got
 
-    def _evaluate(self, row: _Row, number: int, trial, criterion) -> _Evaluated | None:
+    def _evaluate(self, row: _Row, number: int, trial, criterion) -> Evaluated | None:
         """The criterion evaluated for the row (its leaves through ``self.leaves``), as the one
         object standing for that result, or None if evaluating raised (a bug: the whole-row
         path reports it)."""
@@ -346,37 +317,22 @@ class DistinctRows:
             hash(key)
         except (Unkeyable, TypeError):
             self.kept += self.result_cost
-            return _Evaluated(result)
+            return Evaluated(result)
         got = self.results.get(key)
         if got is None or got.result.id != criterion.id:
-            got = _Evaluated(result)
+            got = Evaluated(result)
             self.keep(self.results, key, got, self.result_cost)
         return got
 
-    def _outcome(self, row: _Row, trial, tally, results) -> _Outcome:
+    def _outcome(self, row: _Row, trial, tally, results) -> Outcome:
         ctx = row.context(trial)
         result = combine(trial, row.pid, ctx.as_of, [r.result for r in results], [])
-        return _Outcome(result, self.writer.template(result), tally.counted(result))
+        return Outcome(result, self.writer.template(result), tally.counted(result))
 
 
 def _size(template) -> int:
     """The characters of a line template: an outcome kept counts them against the budget."""
     return len(template[0]) + len(template[1]) if isinstance(template, tuple) else len(template or "")
-
-
-class _Criterion:
-    """A criterion on the fast path: the getter of the readings it reads, its results by
-    those readings, its leaves, and its results by its leaves' results."""
-
-    __slots__ = ("criterion", "get", "evaluated", "leaves", "signed")
-
-    def __init__(self, criterion, get):
-        self.criterion = criterion
-        self.get = get            # the numbers of the groups it reads, None, or False
-        self.evaluated: dict = {}
-        roots = [criterion.rule] + ([criterion.applies_if] if criterion.applies_if is not None else [])
-        self.leaves = tuple({n: None for root in roots for n in walk(root) if not n.children()})
-        self.signed: dict = {}
 
 
 class _Row:
