@@ -181,8 +181,8 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
     for i, (line, cells, exc) in enumerate(block):
         summary.rows_in += 1
         if cells is None:
-            _fail(summary, writer, trials, line, f"row {line}",
-                  _row_message(line, None, f"unreadable CSV ({exc})", hint="check the quotes in this row"))
+            fail_row(summary, writer, trials, line, f"row {line}",
+                  row_message(line, None, f"unreadable CSV ({exc})", hint="check the quotes in this row"))
         elif (outcomes := found.get(i)) is not None:
             pid = cells[id_index].strip()
             for outcome in outcomes:
@@ -242,11 +242,11 @@ def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, head
     pid = cells[id_index].strip() if id_index < len(cells) else ""
     pid = pid or f"row {line}"
     if len(cells) != width:
-        _fail(summary, writer, trials, line, pid,
+        fail_row(summary, writer, trials, line, pid,
               f"row {line}: {len(cells)} cells where the header has {width}")
     elif (bad := _not_utf8(cells)) is not None:
-        _fail(summary, writer, trials, line, pid,
-              _row_message(line, header[bad], "holds bytes that are not UTF-8", hint="save the file as UTF-8"))
+        fail_row(summary, writer, trials, line, pid,
+              row_message(line, header[bad], "holds bytes that are not UTF-8", hint="save the file as UTF-8"))
     else:
         where: dict = {}
         try:
@@ -258,15 +258,15 @@ def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, head
                 _locate(patient, where, line, source, summary)
         except TrialscreenError as exc:
             column = exc.column if isinstance(exc, RowError) else column_of(exc, where)
-            _fail(summary, writer, trials, line, pid, _row_message(line, column, exc.message, exc.value,
+            fail_row(summary, writer, trials, line, pid, row_message(line, column, exc.message, exc.value,
                                                                   "" if isinstance(exc, RowError) else exc.hint))
         except Exception as exc:  # a bug: this row is lost, the batch is not
-            _bug(summary, writer, trials, line, pid, exc)
+            bug_row(summary, writer, trials, line, pid, exc)
         else:
-            _screen_patient(summary, writer, trials, patient, line, pid, dates, max_lab_age, memo)
+            screen_patient(summary, writer, trials, patient, line, pid, dates, max_lab_age, memo)
 
 
-def _screen_patient(summary: Summary, writer: Writer, trials, patient, line: int, pid: str,
+def screen_patient(summary: Summary, writer: Writer, trials, patient, line: int, pid: str,
                     dates: tuple, max_lab_age, memo: Memos | None = None) -> None:
     """Screen one patient against every trial, writing and counting each result."""
     as_of, today = dates
@@ -275,7 +275,7 @@ def _screen_patient(summary: Summary, writer: Writer, trials, patient, line: int
             result = screen(trial, patient, as_of, explain=writer.explain, max_lab_age=max_lab_age,
                             memo=memo.criteria if memo else None, today=today)
         except Exception as exc:
-            _bug(summary, writer, [trial], line, pid, exc, tallies=[tally])
+            bug_row(summary, writer, [trial], line, pid, exc, tallies=[tally])
             continue
         tally.add(result)
         writer.result(line, result)
@@ -302,7 +302,7 @@ def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> N
     summary.unusable_cells += sum(w.message.endswith(UNUSABLE) for w in located)
     room = _SHOWN_CELL_WARNINGS - len(summary.warnings)
     for w in located[:max(room, 0)]:
-        summary.warnings.append(_row_message(line, w.location.field, w.message, hint=w.hint))
+        summary.warnings.append(row_message(line, w.location.field, w.message, hint=w.hint))
 
 
 _UNDECODED = re.compile("[\udc80-\udcff]")
@@ -315,7 +315,7 @@ def _not_utf8(cells) -> int | None:
     return next(i for i, cell in enumerate(cells) if _UNDECODED.search(cell))
 
 
-def _row_message(line: int, column: str | None, message: str, value=None, hint: str = "") -> str:
+def row_message(line: int, column: str | None, message: str, value=None, hint: str = "") -> str:
     from trialscreen import errors
 
     if value is not None and errors.SHOW_VALUES:
@@ -325,7 +325,7 @@ def _row_message(line: int, column: str | None, message: str, value=None, hint: 
     return f"row {line}, column '{column}': {message}" if column else f"row {line}: {message}"
 
 
-def _fail(summary: Summary, writer: Writer, trials, line: int, pid: str, message: str, tallies=None) -> None:
+def fail_row(summary: Summary, writer: Writer, trials, line: int, pid: str, message: str, tallies=None) -> None:
     summary.error_rows += 1
     if len(summary.errors) < 20:
         summary.errors.append(message)
@@ -335,12 +335,12 @@ def _fail(summary: Summary, writer: Writer, trials, line: int, pid: str, message
         summary.rows_out += 1
 
 
-def _bug(summary: Summary, writer: Writer, trials, line: int, pid: str, exc: Exception, tallies=None) -> None:
+def bug_row(summary: Summary, writer: Writer, trials, line: int, pid: str, exc: Exception, tallies=None) -> None:
     """A bug met on one row: the row is reported as an error, the batch goes on,
     and the command ends with the exit code for bugs."""
     summary.internal_errors += 1
-    _fail(summary, writer, trials, line, pid,
-          _row_message(line, None, f"internal error ({type(exc).__name__}); this is a bug, please report it"),
+    fail_row(summary, writer, trials, line, pid,
+          row_message(line, None, f"internal error ({type(exc).__name__}); this is a bug, please report it"),
           tallies)
 
 
