@@ -361,6 +361,11 @@ def vocab(
         raise typer.Exit(EXIT_ROW_ERRORS)
 
 
+from trialscreen_cli import omop as _omop_commands  # noqa: E402  (registers omop and export omop)
+
+_omop_commands.register(app)
+
+
 def run(argv=None):
     """Entry point: run the app and turn every library error into one sentence."""
     try:

@@ -146,6 +146,9 @@ def progress_bar(source: str):
     return bar, update
 
 
+_SHOWN_WARNINGS = 20
+
+
 def render_batch_summary(summary) -> None:
     """Counts per verdict and, per trial, an attrition table with bars, on stderr."""
     console = Console(stderr=True, highlight=False)
@@ -154,8 +157,10 @@ def render_batch_summary(summary) -> None:
     if summary.error_rows:
         head.append(f", {summary.error_rows:,} rows with errors", style="bold red")
     console.print(head)
-    for w in summary.warnings:
+    for w in summary.warnings[:_SHOWN_WARNINGS]:
         console.print(_t(f"warning: {w}", style="yellow"))
+    if len(summary.warnings) > _SHOWN_WARNINGS:
+        console.print(Text(f"... {len(summary.warnings) - _SHOWN_WARNINGS:,} more warnings (all of them in --summary)"))
     for e in summary.errors[:5]:
         console.print(_t(f"error: {e}", style="red"))
     if summary.error_rows > 5:

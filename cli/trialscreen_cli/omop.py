@@ -1,0 +1,160 @@
+"""`trialscreen omop` (screen an OMOP CDM database) and `trialscreen export omop` (records as OMOP
+tables). Parse, call the library (trialscreen.omop), render; DuckDB is imported only here."""
+
+from __future__ import annotations
+
+import enum
+import sys
+import tempfile
+import typing
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from trialscreen.errors import UsageError
+from trialscreen_cli.shared import (
+    MAX_LAB_AGE_HELP,
+    handles_errors,
+    load_trials,
+    open_for_writing,
+    parse_as_of,
+    parse_max_lab_age,
+    stderr,
+)
+
+EXIT_ROW_ERRORS, EXIT_BUG = 1, 70
+SECTIONS = ("diagnoses", "treatments", "neoplasms", "allergies", "conditions")
+
+
+class Engine(str, enum.Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("omop")(handles_errors(omop))
+
+
+def omop(
+    source: str = typer.Argument(..., help="OMOP CDM source: a DuckDB file, or a folder of one CSV or Parquet "
+                                           "file per table (PERSON.csv, measurement.parquet, ...)."),
+    trial: Optional[List[str]] = typer.Option(
+        None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Screening date YYYY-MM-DD (default: today)."),
+    out: str = typer.Option("-", "--out", "-o", help="Output file: .csv, .jsonl or .parquet; '-' writes CSV "
+                                                     "to standard output."),
+    summary_file: Optional[str] = typer.Option(None, "--summary", help="Also write the summary as JSON here."),
+    engine: Engine = typer.Option(Engine.duckdb, "--engine", help="duckdb (one machine) or spark (pip install "
+                                                                  "'trialscreen[spark]')."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Screen the first N persons only."),
+    complete: Optional[List[str]] = typer.Option(
+        None, "--complete", help="A section the database holds completely for the time a person is observed "
+                                 "(diagnoses, treatments, neoplasms, allergies, conditions); repeat for several."),
+    attestations: Optional[str] = typer.Option(
+        None, "--attestations", help="CSV of person_id,attestation,value: what investigators attest."),
+    schema: Optional[str] = typer.Option(None, "--schema", help="Schema of the CDM tables in a DuckDB file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
+    max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
+):
+    """Screen every person of an OMOP CDM v5.4 database; one output row per person and trial."""
+    import json
+    from datetime import date
+
+    from trialscreen.omop.run import read_attestations
+
+    when = parse_as_of(as_of) or date.today()
+    oldest = parse_max_lab_age(max_lab_age)
+    sections = tuple(complete or ())
+    for s in sections:
+        if s not in SECTIONS:
+            raise UsageError(f"--complete '{s}' is not a section", hint="use one of " + ", ".join(SECTIONS))
+    kind = _kind(out)
+    trials = load_trials(trial)
+    atts = read_attestations(attestations) if attestations else None
+    if summary_file:  # checked now, not after a long run
+        open_for_writing(summary_file).close()
+    options = dict(as_of=when, limit=limit, complete=sections, attestations=atts, max_lab_age=oldest)
+    if engine is Engine.spark:
+        from trialscreen.omop.spark import run_spark
+
+        summary = run_spark(source, trials, out, kind, schema=schema, **options)
+    else:
+        summary = _run_duckdb(source, schema, trials, out, kind, quiet, options)
+    if summary_file:
+        with open_for_writing(summary_file) as fh:
+            json.dump(summary.as_dict(), fh, indent=2)
+    if not quiet:
+        from trialscreen_cli.terminal import render_batch_summary
+
+        render_batch_summary(summary)
+    if summary.internal_errors:
+        stderr(f"trialscreen: internal error on {summary.internal_errors} person(s): this is a bug, please report it")
+        raise typer.Exit(EXIT_BUG)
+    if summary.error_rows:
+        raise typer.Exit(EXIT_ROW_ERRORS)
+
+
+def _kind(out: str) -> str:
+    lower = out.lower()
+    if lower.endswith(".parquet"):
+        return "parquet"
+    if lower.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if out == "-" or lower.endswith(".csv"):
+        return "csv"
+    raise UsageError(f"--out '{out}' is not a .csv, .jsonl or .parquet file", hint="name the file by its format")
+
+
+def _run_duckdb(path: str, schema, trials, out: str, kind: str, quiet: bool, options: dict):
+    """Screen into ``out``; a run that does not finish leaves no half-written output file. Parquet
+    is written through a CSV file the run fills first."""
+    from trialscreen.omop.run import run_omop
+    from trialscreen.omop.source import open_source
+    from trialscreen.render.batch import Writer
+
+    source = open_source(path, schema=schema)
+    bar = progress = None
+    if not quiet and sys.stderr.isatty():
+        from trialscreen_cli.terminal import progress_bar
+
+        bar, progress = progress_bar(path)
+    staging = None
+    target: typing.IO[str]
+    if kind == "parquet":
+        staging = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8", newline="")
+        target = staging
+    else:
+        target = sys.stdout if out == "-" else open_for_writing(out, newline="")
+    finished = False
+    try:
+        writer = Writer(target, "jsonl" if kind == "jsonl" else "csv", trials)
+        summary = run_omop(source, trials, writer, progress=progress, **options)
+        if staging is not None:
+            staging.close()
+            _to_parquet(source, staging.name, out)
+        finished = True
+    finally:
+        if bar is not None:
+            bar.stop()
+        source.close()
+        if target is not sys.stdout:
+            target.close()
+            if not finished and staging is None:
+                Path(out).unlink(missing_ok=True)
+        if staging is not None:
+            Path(staging.name).unlink(missing_ok=True)
+    return summary
+
+
+def _to_parquet(source, csv_path: str, out: str) -> None:
+    from trialscreen.errors import FileWriteError
+
+    quoted_in, quoted_out = (p.replace("'", "''") for p in (csv_path, out))
+    try:
+        source.con.execute(f"COPY (SELECT * FROM read_csv('{quoted_in}', header = true, all_varchar = true)) "
+                           f"TO '{quoted_out}' (FORMAT parquet)")
+    except Exception as exc:  # duckdb.IOException: the folder does not exist or cannot be written
+        raise FileWriteError(f"cannot write {out}: {str(exc).splitlines()[0]}",
+                             hint="check that the folder exists and can be written") from None
+

@@ -1,0 +1,214 @@
+"""What each concept of a source means to trialscreen (docs/omop.md, "Concepts").
+
+Every concept id the source uses is resolved through CONCEPT to (vocabulary_id, concept_code) and
+looked up in the vocabularies (``vocab.codes``), by the column it appears in: the same concept is
+a unit in unit_concept_id and an answer in value_as_concept_id. A concept with CONCEPT_ANCESTOR
+rows is also placed through its ancestors, the nearest first. concept_name is read only to name
+a concept in a warning. The result is one table, ``ts_meaning``, that the assembly queries join,
+so rows no rule reads (vital signs, social history) never leave DuckDB.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from trialscreen import vocab
+from trialscreen.omop.source import Source
+from trialscreen.units.ucum import from_ucum
+from trialscreen.vocab import codes
+
+# column -> the role its concepts play
+ROLES = {
+    ("measurement", "measurement_concept_id"): "measured", ("measurement", "measurement_source_concept_id"): "measured",
+    ("measurement", "unit_concept_id"): "unit", ("measurement", "operator_concept_id"): "operator",
+    ("measurement", "value_as_concept_id"): "answer",
+    ("observation", "observation_concept_id"): "observed", ("observation", "observation_source_concept_id"): "observed",
+    ("observation", "value_as_concept_id"): "answer", ("observation", "obs_event_field_concept_id"): "table",
+    ("condition_occurrence", "condition_concept_id"): "condition",
+    ("condition_occurrence", "condition_source_concept_id"): "condition",
+    ("drug_exposure", "drug_concept_id"): "drug", ("drug_exposure", "drug_source_concept_id"): "drug",
+    ("procedure_occurrence", "procedure_concept_id"): "procedure",
+    ("procedure_occurrence", "procedure_source_concept_id"): "procedure",
+    ("person", "gender_concept_id"): "gender",
+}
+_PLACED_THROUGH_ANCESTORS = ("condition", "drug", "procedure")
+# the site vocabulary's kinds the reader reads itself (vocab.codes reads lab, finding, ...)
+SITE = "trialscreen"
+_OPERATORS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "=": ""}
+# SNOMED qualifier values OMOP's 'Meas Value Operator' domain uses (Athena; OHDSI ETLs read them)
+_OPERATOR_CODES = {"276139006": "<", "276137008": "<=", "276140008": ">", "276138003": ">=", "276136004": ""}
+
+
+@dataclass(frozen=True)
+class Concept:
+    concept_id: int
+    vocabulary: str
+    code: str
+    klass: str
+    name: str
+    domain: str
+
+    def label(self) -> str:
+        return f"{self.vocabulary} {self.code} '{self.name}'" if self.name else f"{self.vocabulary} {self.code}"
+
+
+@dataclass
+class Meanings:
+    """role -> concept id -> meaning rows (kind, name, detail); ``unplaced`` the concepts of
+    conditions, drugs and procedures the vocabularies cannot place, with their labels."""
+
+    rows: dict = field(default_factory=lambda: defaultdict(dict))
+    unplaced: dict = field(default_factory=dict)
+    hierarchy: bool = False
+
+
+def place_concepts(source: Source) -> Meanings:
+    con = source.con
+    arms = " UNION ".join(f"SELECT DISTINCT '{role}' AS role, {column} AS id FROM {table}"
+                          for (table, column), role in ROLES.items())
+    con.execute(f"CREATE OR REPLACE TABLE ts_used AS SELECT * FROM ({arms}) WHERE id IS NOT NULL AND id <> 0")
+    concepts = {r[0]: Concept(*r) for r in con.execute(
+        "SELECT c.concept_id, c.vocabulary_id, c.concept_code, c.concept_class_id, c.concept_name, c.domain_id "
+        "FROM concept c WHERE c.concept_id IN (SELECT id FROM ts_used)").fetchall()}
+    ancestors: dict = defaultdict(list)
+    for desc, anc_id, levels in con.execute(
+            "SELECT a.descendant_concept_id, a.ancestor_concept_id, a.min_levels_of_separation "
+            "FROM concept_ancestor a WHERE a.descendant_concept_id IN (SELECT id FROM ts_used WHERE role IN "
+            "('condition', 'drug', 'procedure')) ORDER BY 1, 3, 2").fetchall():
+        ancestors[desc].append((anc_id, levels))
+    wanted = {a for rows in ancestors.values() for a, _ in rows} - set(concepts)
+    if wanted:
+        con.execute("CREATE OR REPLACE TABLE ts_wanted AS SELECT unnest(?) AS id", [sorted(wanted)])
+        concepts.update({r[0]: Concept(*r) for r in con.execute(
+            "SELECT concept_id, vocabulary_id, concept_code, concept_class_id, concept_name, domain_id "
+            "FROM concept WHERE concept_id IN (SELECT id FROM ts_wanted)").fetchall()})
+    out = Meanings(hierarchy=bool(ancestors))
+    for role, cid in con.execute("SELECT role, id FROM ts_used ORDER BY 1, 2").fetchall():
+        concept = concepts.get(cid)
+        if concept is None:
+            if role in _PLACED_THROUGH_ANCESTORS:
+                out.unplaced[(role, cid)] = f"concept {cid} (not in CONCEPT)"
+            continue
+        meaning = _meaning(role, concept, [(concepts.get(a), n) for a, n in ancestors.get(cid, ())])
+        if meaning is None and role in _PLACED_THROUGH_ANCESTORS and cid not in ancestors:
+            out.unplaced[(role, cid)] = f"concept {cid} ({concept.label()})"
+        elif meaning:
+            out.rows[role][cid] = meaning
+        elif meaning == [] and role in _PLACED_THROUGH_ANCESTORS:
+            out.rows[role][cid] = [("none", "", "")]     # placed: nothing trialscreen reads
+    _register(con, out)
+    return out
+
+
+def _meaning(role: str, concept: Concept, ancestors: list) -> list | None:
+    """The meaning rows of a concept in a role; [] means "placed, and nothing trialscreen reads"."""
+    if role == "unit":
+        if concept.vocabulary.upper() == "UCUM":
+            return [("unit", from_ucum(concept.code), "")]
+        return [("unit", concept.label(), "")]       # the grammar refuses it, by that name
+    if role == "operator":
+        symbol = _OPERATOR_CODES.get(concept.code) if concept.vocabulary.upper() == "SNOMED" else None
+        if symbol is None and concept.vocabulary == "Meas Value Operator":
+            symbol = _OPERATORS.get(concept.code.strip())
+        return [("operator", symbol if symbol is not None else "?", "")]
+    if role == "gender":
+        sex = {"F": "female", "M": "male"}.get(concept.code.strip().upper()) if concept.vocabulary == "Gender" else None
+        return [("gender", sex or "", "")]
+    if role == "answer":
+        return _answer(concept)
+    if role == "table":
+        if concept.vocabulary == SITE and concept.code.startswith("table:"):
+            return [("table", concept.code[6:].strip().lower(), "")]
+        if concept.vocabulary.upper() == "CDM":
+            return [("table", concept.code.split(".")[0].strip().lower(), "")]
+        return []
+    if concept.vocabulary == SITE:
+        return _site(role, concept)
+    if role == "drug":
+        return _drug(concept, ancestors)
+    own = _placed(role, concept)
+    if own:
+        return own
+    for ancestor, _levels in ancestors:     # nearest first
+        if ancestor is not None and (found := _placed(role, ancestor)):
+            return found
+    return [] if ancestors else None
+
+
+_ROLE_KINDS = {"measured": ("analyte", "finding", "field"), "observed": ("field", "condition", "finding", "diagnosis"),
+               "condition": ("condition", "diagnosis"), "procedure": ("treatment",)}
+
+
+def _placed(role: str, concept: Concept) -> list:
+    found = codes.lookup(concept.vocabulary, concept.code)
+    if found is None or found.kind not in _ROLE_KINDS.get(role, ()):
+        return []
+    return [(found.kind, found.name, "")]
+
+
+def _answer(concept: Concept) -> list:
+    if concept.vocabulary == SITE:
+        kind, _, word = concept.code.partition(":")
+        return [("answer", word.strip(), "")] if kind == "result" else []
+    value = codes.answer(concept.vocabulary, concept.code)
+    if value is None:
+        return [("answer", "?" + concept.label(), "")]
+    return [("answer", value if isinstance(value, str) else str(value).lower(), "")]
+
+
+def _site(role: str, concept: Concept) -> list:
+    kind, _, name = concept.code.partition(":")
+    kind, name = kind.strip(), name.strip()
+    if kind in ("attribute", "complete", "allergy", "neoplasm", "table", "result"):
+        wanted = {"observed": ("attribute", "complete", "allergy"), "condition": ("neoplasm",)}.get(role, ())
+        return [(kind, name, "")] if kind in wanted else []
+    if role == "drug" and kind == "drug":
+        drug = vocab.drugs().canonical(name)
+        return [("drug", drug, codes.drug_treatment(drug) or "")] if drug else [("drug", "?" + name, "ask")]
+    found = codes.lookup(SITE, concept.code)
+    if found is None or found.kind not in _ROLE_KINDS.get(role, ()):
+        return []
+    return [(found.kind, found.name, "")]
+
+
+def _drug(concept: Concept, ancestors: list) -> list | None:
+    """A drug concept's ingredients, each with the treatment type an exposure to it is ('' none,
+    'ask' a type a person must judge). With a hierarchy: its RxNorm ingredients, and for one the
+    drug vocabulary does not list, the drug's ATC classes. Without one: the concept's own code,
+    and None (unplaced) when that is not a drug the vocabulary lists."""
+    ingredients = [a for a, _ in ancestors if a is not None and a.vocabulary == "RxNorm" and a.klass == "Ingredient"]
+    rows = []
+    for ingredient in ingredients or [concept]:
+        found = codes.lookup(ingredient.vocabulary, ingredient.code)
+        if found is not None and found.kind == "drug":
+            rows.append(("drug", found.name, codes.drug_treatment(found.name) or ""))
+        elif not ancestors:
+            return None
+        elif (atc := _atc_type(ancestors)) is None:
+            rows.append(("drug", "?" + ingredient.label(), "ask"))
+        elif atc:
+            rows.append(("drug", "?" + ingredient.label(), atc))
+    return rows
+
+
+def _atc_type(ancestors: list) -> str | None:
+    """The treatment type of a drug's ATC classes: '' when it has ATC classes none of which is a
+    treatment type, None when it has none (the hierarchy cannot place it)."""
+    classes = [a for a, _ in ancestors if a is not None and a.vocabulary == "ATC"]
+    for ancestor in classes:                    # nearest first
+        found = codes.lookup("ATC", ancestor.code)
+        if found is not None and found.kind == "treatment":
+            return found.name
+    return "" if classes else None
+
+
+def _register(con, meanings: Meanings) -> None:
+    rows = [(role, cid, kind, name, detail) for role, by_id in meanings.rows.items()
+            for cid, found in by_id.items() for kind, name, detail in found]
+    rows += [(role, cid, "unplaced", label, "") for (role, cid), label in meanings.unplaced.items()]
+    con.execute("CREATE OR REPLACE TABLE ts_meaning (role VARCHAR, concept_id BIGINT, kind VARCHAR, "
+                "name VARCHAR, detail VARCHAR)")
+    if rows:
+        columns = [list(c) for c in zip(*rows)]
+        con.execute("INSERT INTO ts_meaning SELECT unnest(?), unnest(?), unnest(?), unnest(?), unnest(?)", columns)

@@ -1,0 +1,255 @@
+"""A person's OMOP rows as a patient record: the dict ``patient_from_dict`` reads (docs/omop.md).
+
+Nothing is judged here. A value is passed on as the database holds it (number, operator, unit
+text, date) and the one record reader decides what it can use; a concept no vocabulary can place is
+passed on in a form the reader cannot place either (an unrecognised condition, a treatment of an
+unknown type), so the criteria that read it become unknown, and the person's ``Unplaced`` labels
+go to the run's warnings, once per concept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from trialscreen import vocab
+
+SECTIONS = ("diagnoses", "treatments", "neoplasms", "allergies", "conditions")
+_EVENT_TABLES = {"condition_occurrence": "conditions", "procedure_occurrence": "procedures",
+                 "drug_exposure": "drugs"}
+
+
+@dataclass
+class Built:
+    record: dict
+    unplaced: list = field(default_factory=list)      # (role, label) of concepts nobody can place
+    outside: int = 0                                   # rows dated outside every observation period
+
+
+def build_record(rows, as_of: date, *, complete: tuple = (), attestations: dict | None = None) -> Built:
+    person = rows.person
+    record: dict = {"id": str(person["person_id"])}
+    built = Built(record)
+    _person(person, record)
+    periods = [p for p in (person.get("periods") or []) if p and p[0] is not None and p[1] is not None]
+    items: dict = {}                       # (stream, item id) -> the item dict, for attributes
+    _measured(rows.rows.get("measured", []), record)
+    attested = _observed(rows.rows.get("observed", []), record, as_of)
+    _conditions(rows.rows.get("conditions", []), record, items, built, as_of)
+    _procedures(rows.rows.get("procedures", []), record, items)
+    _drugs(rows.rows.get("drugs", []), record, items, built, as_of)
+    _attributes(rows.rows.get("observed", []), items)
+    built.outside = sum(1 for stream in rows.rows.values() for r in stream
+                        if r.get("day") is not None and periods and not any(s <= r["day"] <= e for s, e in periods))
+    sections = (set(complete) | attested) if person.get("observed") else set()
+    record["complete"] = sorted(s for s in sections if s in SECTIONS and s != "conditions")
+    if "conditions" in sections:
+        conditions = record.setdefault("conditions", {})
+        for name in vocab.conditions().entries:
+            conditions.setdefault(name, False)
+    if attestations:
+        record["attestations"] = dict(attestations)
+    return built
+
+
+def _person(person: dict, record: dict) -> None:
+    sex = person.get("sex") or ""
+    if not sex:
+        source = (person.get("gender_source_value") or "").strip().lower()
+        sex = {"m": "male", "f": "female", "male": "male", "female": "female"}.get(source, "")
+    if sex:
+        record["sex"] = sex
+    birth = person.get("birth_datetime")
+    if birth is not None:
+        record["birth_date"] = _iso(birth)
+    elif all(person.get(k) for k in ("year_of_birth", "month_of_birth", "day_of_birth")):
+        try:
+            record["birth_date"] = date(person["year_of_birth"], person["month_of_birth"],
+                                        person["day_of_birth"]).isoformat()
+        except ValueError:
+            pass        # not a calendar date: no birth date, so age is unknown
+
+
+def _iso(day) -> str:
+    return (day.date() if isinstance(day, datetime) else day).isoformat()
+
+
+def _number(value: float):
+    return int(value) if float(value).is_integer() and abs(value) < 1e15 else value
+
+
+def _measured(rows: list, record: dict) -> None:
+    for r in rows:
+        kind, name = r["kind"], r["name"]
+        if kind == "analyte":
+            record.setdefault("labs", {})[name] = _lab(r, name)
+        elif kind == "finding":
+            entry: dict = {"result": _word(r) or "not done", "date": _iso(r["day"])}
+            if r["value_as_number"] is not None and r["answer"]:
+                entry["percent"] = _number(r["value_as_number"])
+            record.setdefault("cytogenetics", {})[name] = entry
+        elif kind == "field":
+            _field(record, name, r)
+
+
+def _unit(r: dict) -> str:
+    if r["unit"] is not None:
+        return r["unit"]
+    if r["unit_concept_id"]:
+        return f"concept {r['unit_concept_id']} (not in CONCEPT)"
+    return (r["unit_source_value"] or "").strip()
+
+
+def _lab(r: dict, name: str) -> dict:
+    lab: dict = {"date": _iso(r["day"])}
+    analyte = vocab.analytes().get(name)
+    qualitative = analyte is not None and analyte.qualitative
+    if r["value_as_number_text"] is not None and not (qualitative and r["answer"]):
+        unit = _unit(r)
+        operator = r["operator"] if r["operator_concept_id"] else ""
+        if operator is None:
+            operator = "?"
+        number = r["value_as_number"]
+        written = r["value_as_number_text"] if number is None else str(_number(number))
+        lab["value"] = f"{operator}{written}" if operator or number is None else _number(number)
+        lab["unit"] = unit
+        for column, key in (("range_high", "uln"), ("range_low", "lln")):
+            if r[f"{column}_text"] is not None:
+                limit = r[column] if r[column] is not None else r[f"{column}_text"]
+                lab[key] = f"{_number(limit) if isinstance(limit, float) else limit} {unit}".strip()
+    else:
+        lab["result"] = _word(r) or "not done"
+    return lab
+
+
+def _word(r: dict) -> str | None:
+    answer = r.get("answer")
+    if answer is None and r.get("value_as_concept_id"):
+        return f"concept {r['value_as_concept_id']} (not in CONCEPT)"
+    return answer
+
+
+def _field(record: dict, name: str, r: dict) -> None:
+    """A person field from its latest row (rows come oldest first, so the last one stays)."""
+    if name in ("weight", "height"):
+        if r.get("value_as_number") is not None:
+            record[name] = f"{_number(r['value_as_number'])} {_unit(r)}".strip()
+        return
+    value = r.get("value_as_number")
+    if name in ("ecog", "age"):
+        if value is None and r.get("answer") not in (None, "unknown"):
+            value = r["answer"]
+        record[name] = _number(float(value)) if value is not None and _is_number(value) else value
+        return
+    word = _word(r)
+    record[name] = word if word is not None else (bool(value) if value in (0, 1) else value)
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _observed(rows: list, record: dict, as_of: date) -> set:
+    """Fields, allergies, attested sections and condition assertions; the sections attested."""
+    attested: set = set()
+    for r in rows:
+        kind, name = r["kind"], r["name"]
+        if kind == "field":
+            if name == "age" and r["day"] != as_of:
+                continue          # an age holds on the day it was recorded
+            _field(record, name, r)
+        elif kind == "allergy":
+            substance = (r["value_as_string"] or "").strip() if name == "other" else name
+            if substance:
+                record.setdefault("allergies", []).append(substance)
+        elif kind == "complete":
+            attested.add(name)
+        elif kind in ("condition", "finding", "diagnosis") and r["answer"] is not None:
+            if kind == "condition":
+                record.setdefault("conditions", {})[name] = {"present": r["answer"], "date": _iso(r["day"])}
+            elif kind == "finding":
+                record.setdefault("cytogenetics", {})[name] = {"result": r["answer"], "date": _iso(r["day"])}
+    return attested
+
+
+def _ended(day, as_of: date):
+    """An end date after the as-of date has not happened: the item is ongoing then."""
+    return _iso(day) if day is not None and day <= as_of else None
+
+
+def _conditions(rows: list, record: dict, items: dict, built: Built, as_of: date) -> None:
+    for r in rows:
+        kind, name = r["kind"], r["name"]
+        if kind == "unplaced":
+            built.unplaced.append(("condition", name))
+            record.setdefault("conditions", {})[f"unplaced {name}"] = True
+            continue
+        if kind == "condition":
+            entry: dict = {"present": True, "date": _iso(r["day"])}
+            if (end := _ended(r["end_day"], as_of)) is not None:
+                entry["end"] = end
+            record.setdefault("conditions", {})[name] = entry      # oldest first: the latest stays
+        else:
+            key = "name" if kind == "diagnosis" else "type"
+            entry = {key: name, "date": _iso(r["day"])}
+            if (end := _ended(r["end_day"], as_of)) is not None:
+                entry["end"] = end
+            record.setdefault("diagnoses" if kind == "diagnosis" else "neoplasms", []).append(entry)
+        items[("conditions", r["item_id"])] = entry
+
+
+def _procedures(rows: list, record: dict, items: dict) -> None:
+    for r in rows:
+        if r["kind"] != "treatment":
+            continue
+        entry: dict = {"type": r["name"], "date": _iso(r["day"])}
+        if r["end_day"] is not None:
+            entry = {"type": r["name"], "start": _iso(r["day"]), "end": _iso(r["end_day"])}
+        record.setdefault("treatments", []).append(entry)
+        items[("procedures", r["item_id"])] = entry
+
+
+def _drugs(rows: list, record: dict, items: dict, built: Built, as_of: date) -> None:
+    """Exposures: one treatment per exposure and type, with its drugs."""
+    by_exposure: dict = {}
+    for r in rows:
+        unplaced = r["kind"] == "unplaced" or r["name"].startswith("?")
+        name, detail = r["name"].lstrip("?"), "ask" if r["kind"] == "unplaced" else r["detail"]
+        if unplaced:
+            built.unplaced.append(("drug", name))
+        if not detail:
+            continue            # a substance that is not a treatment (aspirin)
+        if detail == "ask":     # a person must judge the type: rules on treatment types are unknown
+            kind_of = f"unplaced drug {name}" if unplaced else f"{name} (treatment type not recorded)"
+        else:
+            kind_of = detail
+        entry = by_exposure.setdefault((r["item_id"], kind_of), {"type": kind_of, "start": _iso(r["day"]),
+                                                                 "drugs": []})
+        if (end := _ended(r["end_day"], as_of)) is not None:
+            entry["end"] = end
+        entry["drugs"].append(name)
+    for (item_id, _), entry in by_exposure.items():
+        record.setdefault("treatments", []).append(entry)
+        items.setdefault(("drugs", item_id), entry)
+
+
+def _attributes(rows: list, items: dict) -> None:
+    """Attribute observations, each on the item its event id points to."""
+    for r in rows:
+        if r["kind"] != "attribute" or r["event_table"] not in _EVENT_TABLES:
+            continue
+        item = items.get((_EVENT_TABLES[r["event_table"]], r["observation_event_id"]))
+        if item is None:
+            continue
+        value = r["answer"] if r["answer"] is not None else (
+            _number(r["value_as_number"]) if r["value_as_number"] is not None else r["value_as_string"])
+        if value in ("true", "false"):
+            value = value == "true"
+        if r["name"] == "drug":
+            item.setdefault("drugs", []).append(value)
+        else:
+            item[r["name"]] = value

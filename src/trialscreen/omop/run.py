@@ -1,0 +1,118 @@
+"""Screen every person of an OMOP source, streaming, with the batch's rows, summary and exit codes.
+
+Each person's rows (assemble.py) become a record (records.py), read by the one record reader and
+screened by the one evaluator, written by the batch's Writer: an output row per person and trial,
+``id`` the person_id and ``row`` the person's position in the run. What the reader warns about is
+counted by message and reported once with the number of persons; a concept nobody can place is
+reported once, by code, with the number of persons who have it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from datetime import date
+
+from trialscreen.batch.run import Memos, Summary, TrialTally, bug_row, fail_row, screen_patient
+from trialscreen.errors import InputError, Location, TrialscreenError
+from trialscreen.evaluate.reuse import CriterionMemo
+from trialscreen.omop.assemble import person_rows
+from trialscreen.omop.concepts import place_concepts
+from trialscreen.omop.records import build_record
+from trialscreen.patient.load import patient_from_dict
+from trialscreen.patient.memo import ReadMemo
+from trialscreen.vocab import name_key, yes_no
+
+_KEPT = 500     # warnings kept in the summary (the terminal shows the first few)
+# the reader's warnings about what records.py passed on unplaced: reported by concept instead
+_OWN = ("'unplaced ",)
+
+
+def run_omop(source, trials, writer, *, as_of: date, limit: int | None = None, complete: tuple = (),
+             attestations: dict | None = None, progress=None, max_lab_age=None) -> Summary:
+    summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
+    place_concepts(source)
+    memos = Memos(ReadMemo(), CriterionMemo())
+    today = date.today()
+    unplaced: Counter = Counter()
+    warned: Counter = Counter()
+    outside = 0
+    orphans: dict = {}
+    writer.start()
+    for line, rows in enumerate(person_rows(source, as_of, limit, orphans), 1):
+        summary.rows_in += 1
+        pid = str(rows.person["person_id"])
+        try:
+            built = build_record(rows, as_of, complete=complete, attestations=(attestations or {}).get(pid))
+            unplaced.update(set(built.unplaced))
+            outside += built.outside
+            patient = patient_from_dict(built.record, source.path, memo=memos.reads)
+        except TrialscreenError as exc:
+            fail_row(summary, writer, trials, line, pid, f"person {pid}: {exc.message}" +
+                     (f" ({exc.hint})" if exc.hint else ""))
+            continue
+        except Exception as exc:      # a bug: this person is lost, the run is not
+            bug_row(summary, writer, trials, line, pid, exc)
+            continue
+        warned.update({_said(w) for w in patient.warnings if not any(o in w.message for o in _OWN)})
+        screen_patient(summary, writer, trials, patient, line, pid, (as_of, today), max_lab_age, memos)
+        if progress is not None:
+            progress(line)
+    summary.warnings = _warnings(unplaced, warned, outside, source)
+    summary.warnings += [f"{n:,} {stream} row(s) name a person_id PERSON does not hold: not read"
+                         for stream, n in sorted(orphans.items())]
+    return summary
+
+
+def _said(w) -> str:
+    where = w.location.field
+    return (f"{where}: {w.message}" if where else w.message) + (f" ({w.hint})" if w.hint else "")
+
+
+def _warnings(unplaced: Counter, warned: Counter, outside: int, source) -> list:
+    """The reader's warnings by how many persons they concern, then each concept nobody can place,
+    once, then what the source lacks."""
+    out = [f"{persons:,} person(s): {message}" for message, persons in
+           sorted(warned.items(), key=lambda kv: (-kv[1], kv[0]))]
+    for (role, label), persons in sorted(unplaced.items(), key=lambda kv: (-kv[1], kv[0])):
+        what = "conditions" if role == "condition" else "treatments"
+        out.append(f"{role} {label} is not in trialscreen's vocabularies: criteria about {what} are unknown "
+                   f"for the {persons:,} person(s) with it (add the code to vocab/, or map it in CONCEPT)")
+    if len(out) > _KEPT:
+        out = out[:_KEPT] + [f"... and {len(out) - _KEPT:,} more warnings"]
+    if outside:
+        out.append(f"{outside:,} row(s) are dated outside their person's observation periods (read all the same)")
+    if source.missing:
+        out.append("tables not in the source, read as empty: " + ", ".join(t.upper() for t in source.missing))
+    return out
+
+
+def read_attestations(path: str) -> dict:
+    """person_id -> {attestation: bool} from a CSV with columns person_id, attestation, value."""
+    from trialscreen.textio import decode
+
+    try:
+        data = open(path, "rb").read()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}", Location(path),
+                         hint="give the CSV of person_id, attestation, value") from None
+    text = decode(data, path)
+    rows = csv.reader(text.splitlines())
+    header = [h.strip().lower() for h in next(rows, [])]
+    if header[:3] != ["person_id", "attestation", "value"]:
+        raise InputError(f"{path} must start with the header person_id,attestation,value", Location(path, line=1),
+                         hint="one row per person and attestation, value true or false")
+    out: dict = {}
+    for line, cells in enumerate(rows, 2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) < 3:
+            raise InputError(f"{path} line {line} has {len(cells)} cells where 3 are needed", Location(path, line=line))
+        try:
+            value = yes_no(cells[2])
+        except ValueError:
+            raise InputError(f"{path} line {line}: '{cells[2]}' is not true or false", Location(path, line=line),
+                             hint="write true, false, yes or no") from None
+        if value is not None:
+            out.setdefault(cells[0].strip(), {})[name_key(cells[1])] = value
+    return out

@@ -1,0 +1,343 @@
+"""`trialscreen omop`: what a data manager sees when screening an OMOP CDM database.
+
+Each test builds a small CDM folder (CSV files with the DDL's columns) or a DuckDB file, runs the
+command, and asserts on the output rows (verdicts, statuses, the explanation in JSON Lines), the
+summary's warnings and the exit code. The traps come from real CDM databases: the 'K/uL' unit
+concept OMOP names "Kelvin per microliter", a measurement with no unit, a concept with no LOINC
+code, a person with no measurements, rows outside the observation period or after the as-of date.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from trialscreen.omop.tables import TABLES
+from trialscreen_cli.main import app
+
+TRIAL = """\
+id: TEST-OMOP
+title: OMOP reader checks
+source: tests/test_omop.py
+version: "1"
+complete: true
+screening_window: 28 days
+inclusion:
+  - id: I1
+    text: Platelets at least 100 x10^9/L.
+    rule: {lab: platelets, ge: 100 x10^9/L}
+  - id: I2
+    text: Creatinine below 177 umol/L.
+    rule: {lab: creatinine, lt: 177 umol/L}
+  - id: I3
+    text: ECOG 0 to 2.
+    rule: {field: ecog, in: 0..2}
+exclusion:
+  - id: E1
+    text: Heart failure.
+    rule: {condition: heart_failure}
+  - id: E2
+    text: Any prior chemotherapy.
+    rule: {treatment: chemotherapy}
+"""
+AS_OF = "2025-06-01"
+
+# site concepts and standard codes, by code: the reader never reads a concept id's number
+CONCEPTS = [
+    # concept_id, name, domain, vocabulary, class, code
+    (3024929, "Platelets [#/volume] in Blood by Automated count", "Measurement", "LOINC", "Lab Test", "777-3"),
+    (3016723, "Creatinine [Mass/volume] in Serum or Plasma", "Measurement", "LOINC", "Lab Test", "2160-0"),
+    (8792, "Kelvin per microliter", "Unit", "UCUM", "Unit", "K/uL"),
+    (8848, "thousand per microliter", "Unit", "UCUM", "Unit", "10*3/uL"),
+    (8840, "milligram per deciliter", "Unit", "UCUM", "Unit", "mg/dL"),
+    (4171756, "<", "Meas Value Operator", "SNOMED", "Qualifier Value", "276139006"),
+    (9999001, "Local platelet code", "Measurement", "Local", "Lab Test", "PLT-7"),
+    (2000000001, "ECOG", "Observation", "trialscreen", "Site", "field:ecog"),
+    (2000000002, "treatments complete", "Observation", "trialscreen", "Site", "complete:treatments"),
+]
+
+
+def _write(folder: Path, table: str, rows: list[dict]) -> None:
+    with open(folder / f"{table.upper()}.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(TABLES[table]))
+        w.writeheader()
+        for row in rows:
+            w.writerow(row)
+
+
+class CDM:
+    """A small CDM folder: persons, their rows, and the CONCEPT rows above."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.rows: dict = {t: [] for t in TABLES}
+        self.rows["concept"] = [dict(zip(("concept_id", "concept_name", "domain_id", "vocabulary_id",
+                                          "concept_class_id", "concept_code"), c),
+                                     valid_start_date="1970-01-01", valid_end_date="2099-12-31") for c in CONCEPTS]
+
+    def person(self, pid: int, *, sex="F", born="1960-02-03", observed=("2000-01-01", "2025-12-31")):
+        self.rows["person"].append({"person_id": pid, "gender_concept_id": 0, "year_of_birth": born[:4],
+                                    "month_of_birth": int(born[5:7]), "day_of_birth": int(born[8:]),
+                                    "birth_datetime": born + " 00:00:00", "race_concept_id": 0,
+                                    "ethnicity_concept_id": 0, "gender_source_value": sex})
+        if observed:
+            self.rows["observation_period"].append({
+                "observation_period_id": pid, "person_id": pid, "observation_period_start_date": observed[0],
+                "observation_period_end_date": observed[1], "period_type_concept_id": 0})
+        return self
+
+    def lab(self, pid: int, concept: int, value, unit: int | None, day: str, **extra):
+        n = len(self.rows["measurement"]) + 1
+        self.rows["measurement"].append({"measurement_id": n, "person_id": pid, "measurement_concept_id": concept,
+                                         "measurement_date": day, "measurement_type_concept_id": 0,
+                                         "value_as_number": value, "unit_concept_id": unit, **extra})
+        return self
+
+    def observation(self, pid: int, concept: int, day: str, **values):
+        n = len(self.rows["observation"]) + 1
+        self.rows["observation"].append({"observation_id": n, "person_id": pid, "observation_concept_id": concept,
+                                         "observation_date": day, "observation_type_concept_id": 0, **values})
+        return self
+
+    def row(self, table: str, **values):
+        """A row of any table; its id column numbered in order."""
+        rows = self.rows[table]
+        rows.append({next(iter(TABLES[table])): len(rows) + 1, **values})
+        return self
+
+    def drug(self, pid: int, concept: int, start: str, **extra):
+        return self.row("drug_exposure", person_id=pid, drug_concept_id=concept, drug_exposure_start_date=start,
+                        drug_exposure_end_date=start, drug_type_concept_id=0, **extra)
+
+    def condition(self, pid: int, concept: int, start: str, **extra):
+        return self.row("condition_occurrence", person_id=pid, condition_concept_id=concept,
+                        condition_start_date=start, condition_type_concept_id=0, **extra)
+
+    def concept(self, concept_id: int, vocabulary: str, code: str, klass: str = "Ingredient"):
+        self.rows["concept"].append({"concept_id": concept_id, "concept_name": f"{vocabulary} {code}",
+                                     "domain_id": "Drug", "vocabulary_id": vocabulary, "concept_class_id": klass,
+                                     "concept_code": code, "valid_start_date": "1970-01-01",
+                                     "valid_end_date": "2099-12-31"})
+        return self
+
+    def write(self) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for table, rows in self.rows.items():
+            _write(self.folder, table, rows)
+        return self.folder
+
+
+@pytest.fixture
+def trial(tmp_path) -> Path:
+    path = tmp_path / "trial.yaml"
+    path.write_text(TRIAL, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cdm(tmp_path) -> CDM:
+    return CDM(tmp_path / "cdm")
+
+
+def run_omop(source: Path, trial: Path, tmp_path: Path, *args: str):
+    """(exit code, output rows as dicts by person id, the summary, stderr)."""
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
+    result = CliRunner().invoke(app, ["omop", str(source), "--trial", str(trial), "--as-of", AS_OF,
+                                      "--out", str(out), "--summary", str(summary), *args])
+    rows = {}
+    if out.exists():
+        for line in out.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            rows[row["patient"]["id"]] = row
+    data = json.loads(summary.read_text(encoding="utf-8")) if summary.exists() and summary.stat().st_size else {}
+    return result.exit_code, rows, data, result.stderr if hasattr(result, "stderr") else result.output
+
+
+def statuses(row: dict) -> dict:
+    return {c["id"]: c["status"] for c in row["criteria"]}
+
+
+def checks_text(row: dict, cid: str) -> str:
+    return json.dumps(next(c for c in row["criteria"] if c["id"] == cid))
+
+
+def test_k_per_microlitre_is_thousands_never_kelvin(cdm, trial, tmp_path):
+    src = cdm.person(1).lab(1, 3024929, 150, 8792, "2025-05-20").write()
+    code, rows, _, _ = run_omop(src, trial, tmp_path)
+    assert code == 0
+    assert statuses(rows["1"])["I1"] == "pass"
+    assert "150" in checks_text(rows["1"], "I1") and "kelvin" not in checks_text(rows["1"], "I1").lower()
+
+
+def test_a_measurement_without_a_unit_decides_nothing(cdm, trial, tmp_path):
+    src = cdm.person(1).lab(1, 3024929, 150, None, "2025-05-20").write()
+    _, rows, data, _ = run_omop(src, trial, tmp_path)
+    assert statuses(rows["1"])["I1"] == "unknown"
+    assert rows["1"]["verdict"] != "eligible"
+    assert any("platelets" in w and "unit" in w for w in data["warnings"])
+
+
+def test_unit_source_value_is_read_when_the_unit_concept_is_zero(cdm, trial, tmp_path):
+    src = cdm.person(1).lab(1, 3016723, 1.9, 0, "2025-05-20", unit_source_value="mg/dL").write()
+    _, rows, _, _ = run_omop(src, trial, tmp_path)
+    assert statuses(rows["1"])["I2"] == "pass"          # 1.9 mg/dL = 168 umol/L < 177
+    assert "168" in checks_text(rows["1"], "I2")
+
+
+def test_a_concept_with_no_loinc_code_is_not_a_lab(cdm, trial, tmp_path):
+    src = cdm.person(1).lab(1, 9999001, 150, 8848, "2025-05-20").write()
+    _, rows, _, _ = run_omop(src, trial, tmp_path)
+    assert statuses(rows["1"])["I1"] == "unknown"
+    assert any("platelets" in m for m in rows["1"]["missing"])
+
+
+def test_a_person_with_no_measurements_is_never_eligible(cdm, trial, tmp_path):
+    src = cdm.person(1).write()
+    code, rows, data, _ = run_omop(src, trial, tmp_path)
+    assert code == 0
+    assert rows["1"]["verdict"] == "needs_review"
+    assert {"I1", "I2", "I3", "E1", "E2"} <= set(s for s, v in statuses(rows["1"]).items() if v == "unknown")
+    assert data["trials"][0]["verdicts"]["eligible"] == 0
+
+
+def test_the_most_recent_value_decides_and_later_ones_have_not_happened(cdm, trial, tmp_path):
+    src = (cdm.person(1).lab(1, 3024929, 50, 8848, "2025-05-10").lab(1, 3024929, 150, 8848, "2025-05-25")
+           .lab(1, 3024929, 20, 8848, "2025-06-15").write())     # after the as-of date: not yet
+    _, rows, _, _ = run_omop(src, trial, tmp_path)
+    assert statuses(rows["1"])["I1"] == "pass"
+    assert "2025-05-25" in checks_text(rows["1"], "I1")
+
+
+def test_a_value_too_old_for_the_window_decides_nothing(cdm, trial, tmp_path):
+    src = cdm.person(1).lab(1, 3024929, 150, 8848, "2025-01-10").write()
+    _, rows, _, _ = run_omop(src, trial, tmp_path)
+    assert statuses(rows["1"])["I1"] == "unknown"
+
+
+def test_a_censored_value_is_decided_only_where_its_bound_decides(cdm, trial, tmp_path):
+    src = (cdm.person(1).lab(1, 3016723, 0.5, 8840, "2025-05-20", operator_concept_id=4171756)
+           .person(2).lab(2, 3024929, 150, 8848, "2025-05-20", operator_concept_id=4171756).write())
+    _, rows, _, _ = run_omop(src, trial, tmp_path)
+    assert statuses(rows["1"])["I2"] == "pass"        # creatinine < 0.5 mg/dL: below 177 umol/L
+    assert statuses(rows["2"])["I1"] == "unknown"     # platelets < 150: maybe below 100
+
+
+def test_treatments_are_complete_only_when_attested_and_observed(cdm, trial, tmp_path):
+    (cdm.person(1).observation(1, 2000000002, "2025-05-01")
+        .person(2, observed=("2000-01-01", "2020-01-01")).observation(2, 2000000002, "2019-05-01")
+        .person(3))
+    code, rows, data, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert statuses(rows["1"])["E2"] == "pass"        # attested, and observed on the as-of date
+    assert statuses(rows["2"])["E2"] == "unknown"     # the as-of date is after the observation period
+    assert statuses(rows["3"])["E2"] == "unknown"     # not attested
+
+
+def test_ecog_from_a_site_concept_and_rows_outside_the_observation_period(cdm, trial, tmp_path):
+    src = (cdm.person(1, observed=("2000-01-01", "2025-05-01"))
+           .observation(1, 2000000001, "2025-05-20", value_as_number=1).write())
+    _, rows, data, _ = run_omop(src, trial, tmp_path)
+    assert statuses(rows["1"])["I3"] == "pass"
+    assert any("outside their person's observation periods" in w for w in data["warnings"])
+
+
+def test_persons_in_person_id_order_and_limit(cdm, trial, tmp_path):
+    for pid in (30, 4, 12):
+        cdm.person(pid)
+    src = cdm.write()
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(app, ["omop", str(src), "--trial", str(trial), "--as-of", AS_OF, "--out", str(out),
+                                      "--limit", "2", "-q"])
+    assert result.exit_code == 0
+    lines = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert [r["id"] for r in lines] == ["4", "12"]
+    assert [r["row"] for r in lines] == ["1", "2"]
+
+
+def test_parquet_output_holds_the_csv_rows(cdm, trial, tmp_path):
+    import duckdb
+
+    src = cdm.person(1).person(2).write()
+    out = tmp_path / "out.parquet"
+    result = CliRunner().invoke(app, ["omop", str(src), "--trial", str(trial), "--as-of", AS_OF,
+                                      "--out", str(out), "-q"])
+    assert result.exit_code == 0
+    got = duckdb.sql(f"SELECT id, verdict FROM read_parquet('{out}') ORDER BY id").fetchall()
+    assert got == [("1", "needs_review"), ("2", "needs_review")]
+
+
+def test_a_duckdb_file_reads_like_a_folder(cdm, trial, tmp_path):
+    import duckdb
+
+    folder = cdm.person(1).lab(1, 3024929, 150, 8792, "2025-05-20").write()
+    db = tmp_path / "cdm.duckdb"
+    con = duckdb.connect(str(db))
+    for table in ("person", "measurement", "concept", "observation_period"):
+        con.execute(f"CREATE TABLE {table.upper()} AS SELECT * FROM read_csv('{folder / (table.upper() + '.csv')}')")
+    con.close()
+    _, rows, _, _ = run_omop(db, trial, tmp_path)
+    assert statuses(rows["1"])["I1"] == "pass"
+
+
+@pytest.mark.parametrize("make, message, exit_code", [
+    (lambda d: d.mkdir(), "has no PERSON table", 65),
+    (lambda d: None, "no such file or folder", 65),
+    (lambda d: (d.mkdir(), (d / "PERSON.csv").write_text("a,b\n1,2\n")), "has no person_id column", 65),
+    (lambda d: (d.mkdir(), (d / "PERSON.csv").write_text("person_id,year_of_birth\nx1,1960\n")),
+     "person.person_id holds a value that is not its CDM type", 65),
+])
+def test_a_source_that_cannot_be_read_is_one_sentence(tmp_path, trial, make, message, exit_code):
+    folder = tmp_path / "bad"
+    make(folder)
+    result = CliRunner().invoke(app, ["omop", str(folder), "--trial", str(trial), "--as-of", AS_OF, "-q"])
+    assert result.exit_code == exit_code
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_attestations_come_from_the_side_file(tmp_path):
+    trial = tmp_path / "t.yaml"
+    trial.write_text(TRIAL.replace("""  - id: I3
+    text: ECOG 0 to 2.
+    rule: {field: ecog, in: 0..2}""", """  - id: I3
+    text: Signed consent.
+    rule: {attestation: informed_consent_signed}"""), encoding="utf-8")
+    src = CDM(tmp_path / "cdm").person(1).person(2).write()
+    side = tmp_path / "att.csv"
+    side.write_text("person_id,attestation,value\n1,informed_consent_signed,yes\n2,informed_consent_signed,no\n")
+    _, rows, _, _ = run_omop(src, trial, tmp_path, "--attestations", str(side))
+    assert statuses(rows["1"])["I3"] == "pass" and statuses(rows["2"])["I3"] == "fail"
+
+
+def test_drug_exposures_become_treatments_by_their_ingredient_codes(cdm, trial, tmp_path):
+    cdm.concept(1191, "RxNorm", "1191").concept(6718, "RxNorm", "6718").concept(3264, "RxNorm", "3264")
+    cdm.concept(7777777, "RxNorm", "99999999")
+    for pid, drug in ((1, 1191), (2, 6718), (3, 3264), (4, 7777777), (5, None)):
+        cdm.person(pid).observation(pid, 2000000002, "2025-01-01")      # treatments complete: attested
+        if drug:
+            cdm.drug(pid, drug, "2024-03-01")
+    _, rows, data, _ = run_omop(cdm.write(), trial, tmp_path)
+    e2 = {pid: statuses(rows[pid])["E2"] for pid in rows}
+    assert e2 == {"1": "pass",        # aspirin is not a treatment
+                  "2": "fail",        # melphalan: chemotherapy
+                  "3": "unknown",     # dexamethasone: antineoplastic or supportive, a person judges
+                  "4": "unknown",     # a drug nobody can place
+                  "5": "pass"}
+    assert sum("RxNorm 99999999" in w for w in data["warnings"]) == 1
+
+
+def test_a_condition_is_placed_by_its_source_icd10_code(cdm, trial, tmp_path):
+    cdm.concept(45591111, "ICD10CM", "I50.22", "5-char billing code")
+    cdm.person(1).condition(1, 0, "2024-02-02", condition_source_concept_id=45591111).person(2)
+    _, rows, _, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert statuses(rows["1"])["E1"] == "fail"          # heart failure recorded: excluded
+    assert statuses(rows["2"])["E1"] == "unknown"       # nothing recorded, nothing attested
+
+
+def test_rows_of_a_person_not_in_person_are_counted(cdm, trial, tmp_path):
+    src = cdm.person(1).lab(1, 3024929, 150, 8792, "2025-05-20").lab(42, 3024929, 90, 8792, "2025-05-20").write()
+    code, rows, data, _ = run_omop(src, trial, tmp_path)
+    assert code == 0 and list(rows) == ["1"]
+    assert "1 MEASUREMENT row(s) name a person_id PERSON does not hold: not read" in data["warnings"]
