@@ -341,3 +341,15 @@ def test_rows_of_a_person_not_in_person_are_counted(cdm, trial, tmp_path):
     code, rows, data, _ = run_omop(src, trial, tmp_path)
     assert code == 0 and list(rows) == ["1"]
     assert "1 MEASUREMENT row(s) name a person_id PERSON does not hold: not read" in data["warnings"]
+
+
+def test_a_procedure_nobody_can_place_keeps_an_attested_treatment_list_open(cdm, trial, tmp_path):
+    cdm.concept(4000001, "CPT4", "38241", "CPT4")        # a transplant code the vocabularies do not list
+    for pid in (1, 2):
+        cdm.person(pid).observation(pid, 2000000002, "2025-01-01")      # treatments complete: attested
+    cdm.row("procedure_occurrence", person_id=1, procedure_concept_id=4000001, procedure_date="2024-04-04",
+            procedure_type_concept_id=0)
+    _, rows, data, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert statuses(rows["1"])["E2"] == "unknown"       # it might have been chemotherapy
+    assert statuses(rows["2"])["E2"] == "pass"
+    assert any("CPT4 38241" in w for w in data["warnings"])

@@ -29,7 +29,7 @@ MEASURED = """
 SELECT * EXCLUDE (rn) FROM (
   SELECT m.person_id, COALESCE(k1.kind, k2.kind) AS kind, COALESCE(k1.name, k2.name) AS name,
          m.measurement_date AS day, m.value_as_number, m.value_as_number_text, op.name AS operator,
-         m.operator_concept_id, u.name AS unit, m.unit_concept_id, m.unit_source_value,
+         m.operator_concept_id, u.name AS unit, m.unit_concept_id, m.unit_source_value, m.value_source_value,
          m.range_low, m.range_low_text, m.range_high, m.range_high_text, a.name AS answer,
          m.value_as_concept_id, m.measurement_id,
          row_number() OVER (PARTITION BY m.person_id, COALESCE(k1.kind, k2.kind), COALESCE(k1.name, k2.name)
@@ -42,7 +42,8 @@ SELECT * EXCLUDE (rn) FROM (
   LEFT JOIN ts_meaning op ON op.role = 'operator' AND op.concept_id = m.operator_concept_id
   LEFT JOIN ts_meaning a ON a.role = 'answer' AND a.concept_id = m.value_as_concept_id
   WHERE COALESCE(k1.name, k2.name) IS NOT NULL AND m.measurement_date <= $as_of
-    AND (m.value_as_number_text IS NOT NULL OR COALESCE(m.value_as_concept_id, 0) <> 0)
+    AND (m.value_as_number_text IS NOT NULL OR COALESCE(m.value_as_concept_id, 0) <> 0
+         OR NULLIF(TRIM(m.value_source_value), '') IS NOT NULL)
     {persons}
 ) WHERE rn = 1
 ORDER BY person_id
@@ -95,7 +96,7 @@ SELECT * FROM (
   LEFT JOIN ts_meaning k1 ON k1.role = 'procedure' AND k1.concept_id = p.procedure_concept_id
   LEFT JOIN ts_meaning k2 ON k2.role = 'procedure' AND k2.concept_id = p.procedure_source_concept_id
   WHERE p.procedure_date <= $as_of {{persons}}
-) WHERE kind = 'treatment'
+) WHERE kind IN ('treatment', 'unplaced')
 ORDER BY person_id, day, item_id
 """
 

@@ -167,7 +167,10 @@ def _site(role: str, concept: Concept) -> list:
         drug = vocab.drugs().canonical(name)
         return [("drug", drug, codes.drug_treatment(drug) or "")] if drug else [("drug", "?" + name, "ask")]
     found = codes.lookup(SITE, concept.code)
-    if found is None or found.kind not in _ROLE_KINDS.get(role, ()):
+    if found is None:          # a name the vocabularies do not know: passed on as written, so the
+        kind = {"lab": "analyte"}.get(kind, kind)    # record reader treats it as in a JSON record
+        return [(kind, name, "")] if kind in _ROLE_KINDS.get(role, ()) else []
+    if found.kind not in _ROLE_KINDS.get(role, ()):
         return []
     return [(found.kind, found.name, "")]
 

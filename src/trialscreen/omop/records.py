@@ -16,7 +16,7 @@ from trialscreen import vocab
 
 SECTIONS = ("diagnoses", "treatments", "neoplasms", "allergies", "conditions")
 _EVENT_TABLES = {"condition_occurrence": "conditions", "procedure_occurrence": "procedures",
-                 "drug_exposure": "drugs"}
+                 "drug_exposure": "drugs", "measurement": "measurement"}
 
 
 @dataclass
@@ -33,10 +33,11 @@ def build_record(rows, as_of: date, *, complete: tuple = (), attestations: dict 
     _person(person, record)
     periods = [p for p in (person.get("periods") or []) if p and p[0] is not None and p[1] is not None]
     items: dict = {}                       # (stream, item id) -> the item dict, for attributes
-    _measured(rows.rows.get("measured", []), record)
+    _measured(rows.rows.get("measured", []), record, items)
     attested = _observed(rows.rows.get("observed", []), record, as_of)
     _conditions(rows.rows.get("conditions", []), record, items, built, as_of)
-    _procedures(rows.rows.get("procedures", []), record, items)
+    listed = "treatments" in set(complete) | attested
+    _procedures(rows.rows.get("procedures", []), record, items, built if listed else None)
     _drugs(rows.rows.get("drugs", []), record, items, built, as_of)
     _attributes(rows.rows.get("observed", []), items)
     built.outside = sum(1 for stream in rows.rows.values() for r in stream
@@ -78,16 +79,16 @@ def _number(value: float):
     return int(value) if float(value).is_integer() and abs(value) < 1e15 else value
 
 
-def _measured(rows: list, record: dict) -> None:
+def _measured(rows: list, record: dict, items: dict) -> None:
     for r in rows:
         kind, name = r["kind"], r["name"]
         if kind == "analyte":
-            record.setdefault("labs", {})[name] = _lab(r, name)
+            items[("measurement", r["measurement_id"])] = record.setdefault("labs", {})[name] = _lab(r, name)
         elif kind == "finding":
             entry: dict = {"result": _word(r) or "not done", "date": _iso(r["day"])}
             if r["value_as_number"] is not None and r["answer"]:
                 entry["percent"] = _number(r["value_as_number"])
-            record.setdefault("cytogenetics", {})[name] = entry
+            items[("measurement", r["measurement_id"])] = record.setdefault("cytogenetics", {})[name] = entry
         elif kind == "field":
             _field(record, name, r)
 
@@ -117,8 +118,14 @@ def _lab(r: dict, name: str) -> dict:
             if r[f"{column}_text"] is not None:
                 limit = r[column] if r[column] is not None else r[f"{column}_text"]
                 lab[key] = f"{_number(limit) if isinstance(limit, float) else limit} {unit}".strip()
+    elif r["answer"] is not None and not qualitative and _unit(r):
+        lab["value"], lab["unit"] = r["answer"], _unit(r)      # 'not detected' IU/mL: below the detection limit
+    elif r["answer"] is not None or r["value_as_concept_id"]:
+        lab["result"] = _word(r)
     else:
-        lab["result"] = _word(r) or "not done"
+        lab["value"] = r["value_source_value"].strip()        # the result as written: the reader decides
+        if _unit(r):
+            lab["unit"] = _unit(r)
     return lab
 
 
@@ -202,13 +209,20 @@ def _conditions(rows: list, record: dict, items: dict, built: Built, as_of: date
         items[("conditions", r["item_id"])] = entry
 
 
-def _procedures(rows: list, record: dict, items: dict) -> None:
+def _procedures(rows: list, record: dict, items: dict, built: Built | None) -> None:
+    """Procedures that are treatments. ``built`` is given when the site attests the treatment list
+    complete: then a procedure nobody can place might be a treatment, and is passed on as one of
+    unknown type (the list must not pretend to be complete); otherwise it is not read."""
     for r in rows:
-        if r["kind"] != "treatment":
-            continue
-        entry: dict = {"type": r["name"], "date": _iso(r["day"])}
+        name = r["name"]
+        if r["kind"] == "unplaced":
+            if built is None:
+                continue
+            built.unplaced.append(("procedure", name))
+            name = f"unplaced procedure {name}"
+        entry: dict = {"type": name, "date": _iso(r["day"])}
         if r["end_day"] is not None:
-            entry = {"type": r["name"], "start": _iso(r["day"]), "end": _iso(r["end_day"])}
+            entry = {"type": name, "start": _iso(r["day"]), "end": _iso(r["end_day"])}
         record.setdefault("treatments", []).append(entry)
         items[("procedures", r["item_id"])] = entry
 
@@ -251,5 +265,12 @@ def _attributes(rows: list, items: dict) -> None:
             value = value == "true"
         if r["name"] == "drug":
             item.setdefault("drugs", []).append(value)
+        elif r["name"] == "undated":         # the row's date stands in for a date the record lacked
+            if value is True:
+                item.pop("date", None)
+                item.pop("start", None)
+        elif r["name"] == "ongoing":         # started and not ended: a start, not a single day
+            if value is True and "date" in item and "end" not in item:
+                item["start"] = item.pop("date")
         else:
             item[r["name"]] = value

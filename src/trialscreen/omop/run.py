@@ -46,7 +46,7 @@ def run_omop(source, trials, writer, *, as_of: date, limit: int | None = None, c
             built = build_record(rows, as_of, complete=complete, attestations=(attestations or {}).get(pid))
             unplaced.update(set(built.unplaced))
             outside += built.outside
-            patient = patient_from_dict(built.record, source.path, memo=memos.reads)
+            patient = patient_from_dict(built.record, str(source.path), memo=memos.reads)
         except TrialscreenError as exc:
             fail_row(summary, writer, trials, line, pid, f"person {pid}: {exc.message}" +
                      (f" ({exc.hint})" if exc.hint else ""))
