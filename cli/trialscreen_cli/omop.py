@@ -34,6 +34,9 @@ class Engine(str, enum.Enum):
 
 def register(app: typer.Typer) -> None:
     app.command("omop")(handles_errors(omop))
+    export = typer.Typer(help="Write patient records in other formats.", no_args_is_help=True)
+    export.command("omop")(handles_errors(export_omop))
+    app.add_typer(export, name="export")
 
 
 def omop(
@@ -158,3 +161,23 @@ def _to_parquet(source, csv_path: str, out: str) -> None:
         raise FileWriteError(f"cannot write {out}: {str(exc).splitlines()[0]}",
                              hint="check that the folder exists and can be written") from None
 
+
+
+def export_omop(
+    patients: List[str] = typer.Argument(..., help="Patient records (JSON), one or more."),
+    out: str = typer.Option(..., "--out", "-o", help="Folder to write the OMOP CDM tables (CSV) into."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date for what a record leaves undated "
+                                                              "(default: the record's as_of, else today)."),
+):
+    """Write patient records as OMOP CDM v5.4 tables (CSV) with a CONCEPT table for the codes used."""
+    from trialscreen.omop.export import export_records
+    from trialscreen.patient.jsonpos import loads_strict
+    from trialscreen.patient.load import patient_from_dict, read_text
+
+    records = []
+    for path in patients:
+        record = loads_strict(*read_text(path))
+        patient_from_dict(record, path)      # a record the screener refuses is not exported either
+        records.append(record)
+    summary = export_records(records, Path(out), as_of=parse_as_of(as_of))
+    typer.echo(f"{len(records)} record(s) written to {out}: {summary}")

@@ -42,3 +42,23 @@ def from_ucum(code: str) -> str:
     for pattern, spelling in _REWRITES:
         text = pattern.sub(spelling, text)
     return text
+
+
+# the other way, for the exporter: trialscreen spellings -> UCUM (checked by reading them back)
+_TO_UCUM: tuple[tuple[re.Pattern, str], ...] = (
+    (re.compile(r"^(?:x\s*)?10\^(\d+)/"), r"10*\1/"),
+    (re.compile(r"^K/uL$", re.IGNORECASE), "10*3/uL"),
+    (re.compile(r"\bIU\b"), "[iU]"),
+    (re.compile(r"\bcopies\b"), "{copies}"),
+    (re.compile(r"/24\s*h$"), "/(24.h)"),
+    (re.compile(r"/1\.73\s*m2$"), "/(173.10*-2.m2)"),
+)
+
+
+def to_ucum(unit: str) -> str:
+    """The UCUM code of a trialscreen unit spelling ('x10^9/L' -> '10*9/L', 'IU/mL' -> '[iU]/mL');
+    the caller reads it back with ``from_ucum`` to check that it is the same unit."""
+    text = unit.strip()
+    for pattern, code in _TO_UCUM:
+        text = pattern.sub(code, text)
+    return text
