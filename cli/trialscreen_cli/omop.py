@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 import sys
-import tempfile
 import typing
 from pathlib import Path
 from typing import List, Optional
@@ -125,6 +124,8 @@ def _run_duckdb(path: str, schema, trials, out: str, kind: str, quiet: bool, opt
     staging = None
     target: typing.IO[str]
     if kind == "parquet":
+        import tempfile
+
         staging = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8", newline="")
         target = staging
     else:
