@@ -113,8 +113,8 @@ def lookup(system: str, code) -> Code | None:
 
 
 def _site(code: str) -> Code | None:
-    kind, _, name = code.partition(":")
-    kind = _SITE_KINDS.get(kind.strip().lower())
+    written, _, name = code.partition(":")
+    kind = _SITE_KINDS.get(written.strip().lower())
     if kind is None or not name.strip():
         return None
     if kind == "field":
