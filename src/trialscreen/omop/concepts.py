@@ -64,27 +64,50 @@ class Meanings:
 
 
 def place_concepts(source: Source) -> Meanings:
+    """The DuckDB engine: the concepts the source uses, their CONCEPT and CONCEPT_ANCESTOR rows
+    fetched with SQL, placed by ``place``, and registered as ``ts_meaning``."""
     con = source.con
     arms = " UNION ".join(f"SELECT DISTINCT '{role}' AS role, {column} AS id FROM {table}"
                           for (table, column), role in ROLES.items())
     con.execute(f"CREATE OR REPLACE TABLE ts_used AS SELECT * FROM ({arms}) WHERE id IS NOT NULL AND id <> 0")
-    concepts = {r[0]: Concept(*r) for r in con.execute(
-        "SELECT c.concept_id, c.vocabulary_id, c.concept_code, c.concept_class_id, c.concept_name, c.domain_id "
-        "FROM concept c WHERE c.concept_id IN (SELECT id FROM ts_used)").fetchall()}
-    ancestors: dict = defaultdict(list)
-    for desc, anc_id, levels in con.execute(
-            "SELECT a.descendant_concept_id, a.ancestor_concept_id, a.min_levels_of_separation "
-            "FROM concept_ancestor a WHERE a.descendant_concept_id IN (SELECT id FROM ts_used WHERE role IN "
-            "('condition', 'drug', 'procedure')) ORDER BY 1, 3, 2").fetchall():
-        ancestors[desc].append((anc_id, levels))
-    wanted = {a for rows in ancestors.values() for a, _ in rows} - set(concepts)
+    concepts = con.execute(f"SELECT {CONCEPT_COLUMNS} FROM concept c WHERE c.concept_id IN "
+                           "(SELECT id FROM ts_used)").fetchall()
+    ancestors = con.execute(
+        "SELECT a.descendant_concept_id, a.ancestor_concept_id, a.min_levels_of_separation "
+        "FROM concept_ancestor a WHERE a.descendant_concept_id IN (SELECT id FROM ts_used WHERE role IN "
+        "('condition', 'drug', 'procedure')) ORDER BY 1, 3, 2").fetchall()
+    wanted = ancestors_wanted(ancestors, concepts)
     if wanted:
-        con.execute("CREATE OR REPLACE TABLE ts_wanted AS SELECT unnest(?) AS id", [sorted(wanted)])
-        concepts.update({r[0]: Concept(*r) for r in con.execute(
-            "SELECT concept_id, vocabulary_id, concept_code, concept_class_id, concept_name, domain_id "
-            "FROM concept WHERE concept_id IN (SELECT id FROM ts_wanted)").fetchall()})
+        con.execute("CREATE OR REPLACE TABLE ts_wanted AS SELECT unnest(?) AS id", [wanted])
+        concepts += con.execute(f"SELECT {CONCEPT_COLUMNS} FROM concept c WHERE c.concept_id IN "
+                                "(SELECT id FROM ts_wanted)").fetchall()
+    out = place(con.execute("SELECT role, id FROM ts_used").fetchall(), concepts, ancestors)
+    _register(con, out)
+    return out
+
+
+# a CONCEPT row as ``place`` reads it: the fields of Concept, in order
+CONCEPT_COLUMNS = "c.concept_id, c.vocabulary_id, c.concept_code, c.concept_class_id, c.concept_name, c.domain_id"
+
+
+def ancestors_wanted(ancestor_rows: list, concept_rows: list) -> list:
+    """The ancestor ids of ``ancestor_rows`` (descendant, ancestor, levels) whose CONCEPT rows are
+    not among ``concept_rows`` yet: an engine fetches them before calling ``place``."""
+    have = {r[0] for r in concept_rows}
+    return sorted({a for _, a, _ in ancestor_rows if a is not None} - have)
+
+
+def place(used: list, concept_rows: list, ancestor_rows: list) -> Meanings:
+    """What each used concept means: a pure function of the (role, concept id) pairs a source uses,
+    the CONCEPT rows of those ids and of their ancestors (tuples in CONCEPT_COLUMNS order), and
+    the CONCEPT_ANCESTOR rows (descendant, ancestor, min levels) of the condition, drug and
+    procedure concepts. Every engine calls it, so a concept means the same on each."""
+    concepts = {r[0]: Concept(*r) for r in concept_rows}
+    ancestors: dict = defaultdict(list)
+    for desc, anc_id, levels in sorted(ancestor_rows, key=_nearest):
+        ancestors[desc].append((anc_id, levels))
     out = Meanings(hierarchy=bool(ancestors))
-    for role, cid in con.execute("SELECT role, id FROM ts_used ORDER BY 1, 2").fetchall():
+    for role, cid in sorted(set(used)):
         concept = concepts.get(cid)
         if concept is None:
             if role in _PLACED_THROUGH_ANCESTORS:
@@ -97,8 +120,14 @@ def place_concepts(source: Source) -> Meanings:
             out.rows[role][cid] = meaning
         elif meaning == [] and role in _PLACED_THROUGH_ANCESTORS:
             out.rows[role][cid] = [("none", "", "")]     # placed: nothing trialscreen reads
-    _register(con, out)
     return out
+
+
+def _nearest(row: tuple) -> tuple:
+    """The order of ancestor rows: by descendant, then nearest first, then ancestor id (as SQL's
+    ORDER BY 1, 3, 2 with NULLs last)."""
+    desc, anc, levels = row
+    return (desc, levels is None, levels or 0, anc is None, anc or 0)
 
 
 def _meaning(role: str, concept: Concept, ancestors: list) -> list | None:
@@ -206,10 +235,15 @@ def _atc_type(ancestors: list) -> str | None:
     return "" if classes else None
 
 
-def _register(con, meanings: Meanings) -> None:
+def meaning_rows(meanings: Meanings) -> list:
+    """The rows of the meanings table (role, concept_id, kind, name, detail) the assembly joins."""
     rows = [(role, cid, kind, name, detail) for role, by_id in meanings.rows.items()
             for cid, found in by_id.items() for kind, name, detail in found]
-    rows += [(role, cid, "unplaced", label, "") for (role, cid), label in meanings.unplaced.items()]
+    return rows + [(role, cid, "unplaced", label, "") for (role, cid), label in meanings.unplaced.items()]
+
+
+def _register(con, meanings: Meanings) -> None:
+    rows = meaning_rows(meanings)
     con.execute("CREATE OR REPLACE TABLE ts_meaning (role VARCHAR, concept_id BIGINT, kind VARCHAR, "
                 "name VARCHAR, detail VARCHAR)")
     if rows:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date
 
 from trialscreen.batch.run import Memos, Summary, TrialTally, bug_row, fail_row, screen_patient
@@ -33,35 +34,70 @@ def run_omop(source, trials, writer, *, as_of: date, limit: int | None = None, c
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     place_concepts(source)
     memos = Memos(ReadMemo(), CriterionMemo())
-    today = date.today()
+    options = PersonOptions(str(source.path), as_of, date.today(), complete, attestations or {}, max_lab_age)
     unplaced: Counter = Counter()
     warned: Counter = Counter()
     outside = 0
     orphans: dict = {}
     writer.start()
     for line, rows in enumerate(person_rows(source, as_of, limit, orphans), 1):
-        summary.rows_in += 1
-        pid = str(rows.person["person_id"])
-        try:
-            built = build_record(rows, as_of, complete=complete, attestations=(attestations or {}).get(pid))
-            unplaced.update(set(built.unplaced))
-            outside += built.outside
-            patient = patient_from_dict(built.record, str(source.path), memo=memos.reads)
-        except TrialscreenError as exc:
-            fail_row(summary, writer, trials, line, pid, f"person {pid}: {exc.message}" +
-                     (f" ({exc.hint})" if exc.hint else ""))
-            continue
-        except Exception as exc:      # a bug: this person is lost, the run is not
-            bug_row(summary, writer, trials, line, pid, exc)
-            continue
-        warned.update({_said(w) for w in patient.warnings if not any(o in w.message for o in _OWN)})
-        screen_patient(summary, writer, trials, patient, line, pid, (as_of, today), max_lab_age, memos)
+        noted = screen_person(summary, writer, trials, rows, line, options, memos)
+        unplaced.update(noted.unplaced)
+        warned.update(noted.warned)
+        outside += noted.outside
         if progress is not None:
             progress(line)
-    summary.warnings = _warnings(unplaced, warned, outside, source)
-    summary.warnings += [f"{n:,} {stream} row(s) name a person_id PERSON does not hold: not read"
-                         for stream, n in sorted(orphans.items())]
+    summary.warnings = run_warnings(unplaced, warned, outside, source.missing, orphans)
     return summary
+
+
+@dataclass(frozen=True)
+class PersonOptions:
+    """What every person of a run is screened with: the source's name (for the record reader),
+    the as-of date, today (taken once per run), the sections attested for everyone, the
+    attestations by person_id, and the oldest lab allowed."""
+
+    path: str
+    as_of: date
+    today: date
+    complete: tuple
+    attestations: dict
+    max_lab_age: object = None
+
+
+@dataclass
+class Noted:
+    """What one person adds to a run's warnings: the concepts nobody can place (role, label), the
+    rows dated outside the observation periods, and the reader's warnings (each said once)."""
+
+    unplaced: set = field(default_factory=set)
+    outside: int = 0
+    warned: set = field(default_factory=set)
+
+
+def screen_person(summary: Summary, writer, trials, rows, line: int, options: PersonOptions, memos: Memos) -> Noted:
+    """One person's rows (assemble.PersonRows) built into a record, read and screened against every
+    trial: the output rows go to ``writer`` and the counts to ``summary``. Every engine calls this
+    for every person, so a person's rows and verdicts are the same on each."""
+    summary.rows_in += 1
+    pid = str(rows.person["person_id"])
+    noted = Noted()
+    try:
+        built = build_record(rows, options.as_of, complete=options.complete,
+                             attestations=options.attestations.get(pid))
+        noted.unplaced, noted.outside = set(built.unplaced), built.outside
+        patient = patient_from_dict(built.record, options.path, memo=memos.reads)
+    except TrialscreenError as exc:
+        fail_row(summary, writer, trials, line, pid, f"person {pid}: {exc.message}" +
+                 (f" ({exc.hint})" if exc.hint else ""))
+        return noted
+    except Exception as exc:      # a bug: this person is lost, the run is not
+        bug_row(summary, writer, trials, line, pid, exc)
+        return noted
+    noted.warned = {_said(w) for w in patient.warnings if not any(o in w.message for o in _OWN)}
+    screen_patient(summary, writer, trials, patient, line, pid, (options.as_of, options.today),
+                   options.max_lab_age, memos)
+    return noted
 
 
 def _said(w) -> str:
@@ -69,9 +105,9 @@ def _said(w) -> str:
     return (f"{where}: {w.message}" if where else w.message) + (f" ({w.hint})" if w.hint else "")
 
 
-def _warnings(unplaced: Counter, warned: Counter, outside: int, source) -> list:
+def run_warnings(unplaced: Counter, warned: Counter, outside: int, missing: list, orphans: dict) -> list:
     """The reader's warnings by how many persons they concern, then each concept nobody can place,
-    once, then what the source lacks."""
+    once, then what the source lacks, then the rows of persons PERSON does not hold."""
     out = [f"{persons:,} person(s): {message}" for message, persons in
            sorted(warned.items(), key=lambda kv: (-kv[1], kv[0]))]
     for (role, label), persons in sorted(unplaced.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -82,8 +118,10 @@ def _warnings(unplaced: Counter, warned: Counter, outside: int, source) -> list:
         out = out[:_KEPT] + [f"... and {len(out) - _KEPT:,} more warnings"]
     if outside:
         out.append(f"{outside:,} row(s) are dated outside their person's observation periods (read all the same)")
-    if source.missing:
-        out.append("tables not in the source, read as empty: " + ", ".join(t.upper() for t in source.missing))
+    if missing:
+        out.append("tables not in the source, read as empty: " + ", ".join(t.upper() for t in missing))
+    out += [f"{n:,} {stream} row(s) name a person_id PERSON does not hold: not read"
+            for stream, n in sorted(orphans.items())]
     return out
 
 

@@ -113,8 +113,8 @@ def lookup(system: str, code) -> Code | None:
 
 
 def _site(code: str) -> Code | None:
-    word, _, name = code.partition(":")
-    kind = _SITE_KINDS.get(word.strip().lower())
+    written, _, name = code.partition(":")
+    kind = _SITE_KINDS.get(written.strip().lower())
     if kind is None or not name.strip():
         return None
     if kind == "field":
