@@ -341,3 +341,14 @@ def test_rows_of_a_person_not_in_person_are_counted(cdm, trial, tmp_path):
     code, rows, data, _ = run_omop(src, trial, tmp_path)
     assert code == 0 and list(rows) == ["1"]
     assert "1 MEASUREMENT row(s) name a person_id PERSON does not hold: not read" in data["warnings"]
+
+
+def test_the_spark_engine_is_imported_without_pyspark():
+    """`screen` must start fast and trialscreen must import without the extra: PySpark is
+    imported only when the Spark engine runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, trialscreen.omop.spark, trialscreen_cli.main, trialscreen_cli.omop; "
+            "sys.exit('pyspark' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
