@@ -353,3 +353,14 @@ def test_a_procedure_nobody_can_place_keeps_an_attested_treatment_list_open(cdm,
     assert statuses(rows["1"])["E2"] == "unknown"       # it might have been chemotherapy
     assert statuses(rows["2"])["E2"] == "pass"
     assert any("CPT4 38241" in w for w in data["warnings"])
+
+
+def test_the_spark_engine_is_imported_without_pyspark():
+    """`screen` must start fast and trialscreen must import without the extra: PySpark is
+    imported only when the Spark engine runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, trialscreen.omop.spark, trialscreen_cli.main, trialscreen_cli.omop; "
+            "sys.exit('pyspark' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -40,7 +40,8 @@ def register(app: typer.Typer) -> None:
 
 def omop(
     source: str = typer.Argument(..., help="OMOP CDM source: a DuckDB file, or a folder of one CSV or Parquet "
-                                           "file per table (PERSON.csv, measurement.parquet, ...)."),
+                                           "file per table (PERSON.csv, measurement.parquet, ...); with "
+                                           "--engine spark, a folder of Parquet files or catalog.schema."),
     trial: Optional[List[str]] = typer.Option(
         None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Screening date YYYY-MM-DD (default: today)."),
@@ -55,7 +56,8 @@ def omop(
                                  "(diagnoses, treatments, neoplasms, allergies, conditions); repeat for several."),
     attestations: Optional[str] = typer.Option(
         None, "--attestations", help="CSV of person_id,attestation,value: what investigators attest."),
-    schema: Optional[str] = typer.Option(None, "--schema", help="Schema of the CDM tables in a DuckDB file."),
+    schema: Optional[str] = typer.Option(
+        None, "--schema", help="Schema of the CDM tables in a DuckDB file (--engine spark: of the catalog SOURCE)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
 ):
