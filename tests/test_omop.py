@@ -43,6 +43,9 @@ exclusion:
   - id: E2
     text: Any prior chemotherapy.
     rule: {treatment: chemotherapy}
+  - id: E3
+    text: Any prior immunotherapy.
+    rule: {treatment: immunotherapy}
 """
 AS_OF = "2025-06-01"
 
@@ -364,3 +367,121 @@ def test_the_spark_engine_is_imported_without_pyspark():
     code = ("import sys, trialscreen.omop.spark, trialscreen_cli.main, trialscreen_cli.omop; "
             "sys.exit('pyspark' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+
+# --- what a reviewer found: each a way the data could have passed a criterion it does not support ---
+
+def _ancestors(cdm, descendant: int, *ancestors: int):
+    """CONCEPT_ANCESTOR rows: the concept itself and its ancestors, nearest first."""
+    for level, ancestor in enumerate((descendant, *ancestors)):
+        cdm.rows["concept_ancestor"].append({"ancestor_concept_id": ancestor, "descendant_concept_id": descendant,
+                                             "min_levels_of_separation": level, "max_levels_of_separation": level})
+    return cdm
+
+
+def _complete(cdm, pid: int, section: str, concept: int):
+    cdm.concept(concept, "trialscreen", f"complete:{section}", "Site")
+    return cdm.observation(pid, concept, "2025-05-01")
+
+
+def test_a_standard_condition_under_no_listed_code_is_unplaced_not_absent(cdm, trial, tmp_path):
+    cdm.concept(4329847, "SNOMED", "22298006", "Clinical Finding")     # myocardial infarction: not listed
+    _ancestors(cdm, 4329847)
+    cdm.person(1).condition(1, 4329847, "2024-02-02")
+    _complete(cdm, 1, "conditions", 2000000010)
+    cdm.person(2).condition(2, 0, "2024-02-02", condition_source_value="local code 17")    # no concept at all
+    _complete(cdm, 2, "conditions", 2000000010)
+    cdm.person(3)
+    _complete(cdm, 3, "conditions", 2000000010)
+    _, rows, data, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert statuses(rows["1"])["E1"] == "unknown"       # it might be heart failure coded under a parent not listed
+    assert statuses(rows["2"])["E1"] == "unknown"
+    assert statuses(rows["3"])["E1"] == "pass"          # attested complete and nothing recorded
+    assert any("SNOMED 22298006" in w for w in data["warnings"])
+    assert any("local code 17" in w for w in data["warnings"])
+
+
+@pytest.mark.parametrize("setup, e2, e3", [
+    ("source_only", "fail", "pass"),        # melphalan coded only as the source concept: chemotherapy
+    ("no_concept", "unknown", "unknown"),   # an investigational drug with concept 0
+    ("pomalidomide_atc", "pass", "fail"),   # an ingredient placed through its ATC code: immunotherapy
+    ("glucocorticoid_atc", "unknown", "unknown"),   # methylprednisolone (H02): a person judges
+    ("antibiotic_atc", "pass", "pass"),     # amoxicillin-like (J01): not a treatment
+    ("combination_unknown", "unknown", "unknown"),  # aspirin plus an unlisted ingredient: ATC cannot tell
+])
+def test_drug_exposures_that_must_not_read_as_no_treatment(setup, e2, e3, cdm, trial, tmp_path):
+    cdm.concept(6718, "RxNorm", "6718").concept(1191, "RxNorm", "1191")
+    cdm.concept(8000001, "RxNorm", "1000001", "Clinical Drug").concept(8000002, "RxNorm", "1000002")
+    cdm.concept(8100001, "ATC", "L04AX06", "ATC 5th").concept(8100002, "ATC", "H02AB04", "ATC 5th")
+    cdm.concept(8100003, "ATC", "J01CA04", "ATC 5th").concept(8100004, "ATC", "B01AC06", "ATC 5th")
+    cdm.person(1)
+    _complete(cdm, 1, "treatments", 2000000011)
+    if setup == "source_only":
+        cdm.drug(1, 0, "2024-03-01", drug_source_concept_id=6718)
+    elif setup == "no_concept":
+        cdm.drug(1, 0, "2024-03-01", drug_source_value="XYZ-123 trial drug")
+    elif setup == "combination_unknown":
+        _ancestors(cdm, 8000001, 1191, 8000002, 8100004)
+        cdm.drug(1, 8000001, "2024-03-01")
+    else:
+        atc = {"pomalidomide_atc": 8100001, "glucocorticoid_atc": 8100002, "antibiotic_atc": 8100003}[setup]
+        _ancestors(cdm, 8000001, 8000002, atc)
+        cdm.drug(1, 8000001, "2024-03-01")
+    _, rows, _, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert (statuses(rows["1"])["E2"], statuses(rows["1"])["E3"]) == (e2, e3)
+
+
+def test_the_latest_ecog_decides_across_tables_and_an_old_one_decides_nothing(cdm, trial, tmp_path):
+    cdm.person(1).lab(1, 2000000001, 3, None, "2025-05-20").observation(1, 2000000001, "2025-04-01",
+                                                                        value_as_number=0)
+    cdm.person(2).observation(2, 2000000001, "2024-01-10", value_as_number=0)
+    _, rows, data, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert statuses(rows["1"])["I3"] == "fail"          # ECOG 3 in May, not the 0 of April
+    assert statuses(rows["2"])["I3"] == "unknown"       # ECOG 0 of January 2024 says nothing about June 2025
+    assert any("ecog recorded more than 90 days before the as-of date" in w for w in data["warnings"])
+
+
+def test_an_attestation_counts_only_in_the_observation_period_of_the_as_of_date(cdm, trial, tmp_path):
+    cdm.person(1, observed=("2000-01-01", "2005-12-31"))
+    cdm.rows["observation_period"].append({"observation_period_id": 99, "person_id": 1,
+                                           "observation_period_start_date": "2025-05-30",
+                                           "observation_period_end_date": "2025-06-02", "period_type_concept_id": 0})
+    cdm.observation(1, 2000000002, "2003-01-01")        # treatments complete: attested, back in 2003
+    _, rows, _, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert statuses(rows["1"])["E2"] == "unknown"
+
+
+def test_messy_person_ids_do_not_stop_the_run(cdm, trial, tmp_path):
+    cdm.person(1).person(2).person(2).lab(1, 3024929, 150, 8792, "2025-05-20")
+    cdm.rows["measurement"].append({"measurement_id": 77, "person_id": "", "measurement_concept_id": 3024929,
+                                    "measurement_date": "2025-05-20", "measurement_type_concept_id": 0,
+                                    "value_as_number": 90, "unit_concept_id": 8792})
+    code, rows, data, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert code == 1                                    # person 2 is an error row; the run went on
+    assert rows["2"]["verdict"] == "error" and "2 rows in PERSON" in json.dumps(rows["2"])
+    assert statuses(rows["1"])["I1"] == "pass"
+
+
+def test_a_concept_id_twice_in_concept_is_refused_in_one_sentence(cdm, trial, tmp_path):
+    cdm.person(1).lab(1, 3024929, 150, 8792, "2025-05-20")
+    cdm.rows["concept"].append({**cdm.rows["concept"][2], "concept_code": "K"})     # 8792 again, as kelvin
+    code, _, _, err = run_omop(cdm.write(), trial, tmp_path)
+    assert code == 65 and "concept_id 8792 twice" in err and "Traceback" not in err
+
+
+def test_occurrences_of_one_condition_read_as_ongoing_when_any_is():
+    from datetime import date
+
+    from trialscreen.omop.assemble import PersonRows
+    from trialscreen.omop.records import build_record
+
+    rows = PersonRows({"person_id": 1, "sex": "female", "periods": [[date(2000, 1, 1), date(2030, 1, 1)]]}, {
+        "conditions": [
+            {"kind": "condition", "name": "thrombosis", "day": date(2020, 1, 5), "end_day": None, "item_id": 1},
+            {"kind": "condition", "name": "thrombosis", "day": date(2023, 3, 1), "end_day": date(2023, 6, 1),
+             "item_id": 2},
+            {"kind": "unplaced", "name": "SNOMED 1 'x'", "day": date(2023, 3, 1), "end_day": None, "item_id": 3}]})
+    built = build_record(rows, date(2025, 6, 1), complete=("diagnoses", "conditions"))
+    assert built.record["conditions"]["thrombosis"] == {"present": True, "date": "2023-03-01"}
+    assert built.record["complete"] == []     # an unplaced condition might be a diagnosis too

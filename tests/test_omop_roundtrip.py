@@ -90,3 +90,24 @@ def test_export_omop_refuses_a_record_that_is_not_json(tmp_path):
     bad.write_text("{not json", encoding="utf-8")
     result = CliRunner().invoke(app, ["export", "omop", str(bad), "--out", str(tmp_path / "cdm")])
     assert result.exit_code == 65 and "bad.json" in result.output and "Traceback" not in result.output
+
+
+def _edited(**changes) -> dict:
+    record = json.loads((ROOT / "examples" / "patients" / "NCT05378971-eligible.json").read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        record[key] = value(record[key]) if callable(value) else value
+    return record
+
+
+@pytest.mark.parametrize("record", [
+    _edited(birth_date=" 1961-03-15 "),                                      # spaces the JSON reader accepts
+    _edited(cytogenetics=lambda c: {**c, "del(17p)": {"result": "not detected", "method": "FISH", "percent": 0}}),
+    _edited(treatments=lambda t: [*t, {"type": "maintenance", "start": "2025-03-01", "drugs": ["lenalidomide"]}]),
+    _edited(conditions=lambda c: {**c, "peripheral_neuropathy": {"present": True, "grade": 2}}),   # undated
+    _edited(labs=lambda labs: {**labs, "creatinine": {"value": "1,9", "unit": "mg/dL", "date": "2025-05-28"}}),
+], ids=["birth-date-spaces", "finding-method", "ongoing-treatment", "undated-condition", "unreadable-value"])
+def test_record_features_survive_the_round_trip(record, tmp_path):
+    trial = load_trial("NCT05378971")
+    when = date(2025, 6, 2)
+    export_records([record], tmp_path / "cdm", as_of=when)
+    assert _from_omop(trial, tmp_path / "cdm", when) == _from_json(trial, record, when)

@@ -17,13 +17,12 @@ from trialscreen.vocab.codes import Code
     ("SNOMED", 271737000, Code("condition", "anemia")),
     ("http://snomed.info/sct", "84114007", Code("condition", "heart_failure")),
     # ICD-10-CM: the longest listed prefix, with or without the dot
-    ("ICD10CM", "C90.01", Code("diagnosis", "multiple_myeloma")),
-    ("ICD10CM", "c9002", Code("diagnosis", "multiple_myeloma")),
     ("ICD10CM", "C90.10", Code("diagnosis", "plasma_cell_leukemia")),
+    ("ICD10CM", "c9010", Code("diagnosis", "plasma_cell_leukemia")),
     ("ICD10CM", "E85.81", Code("diagnosis", "al_amyloidosis")),
-    ("ICD10CM", "E85.4", Code("condition", "amyloidosis")),
     ("ICD10CM", "I50.22", Code("condition", "heart_failure")),
-    ("ICD9CM", "203.00", Code("diagnosis", "multiple_myeloma")),
+    ("ICD10CM", "N18.4", Code("condition", "renal_insufficiency")),
+    ("ICD10CM", "Z92.21", Code("treatment", "chemotherapy")),
     ("RxNorm", "342369", Code("drug", "lenalidomide")),
     ("RxNorm", "723", Code("drug", "penicillin")),           # amoxicillin, a synonym of penicillin
     ("ATC", "L01XG01", Code("drug", "bortezomib")),
@@ -46,6 +45,9 @@ def test_a_code_names_its_entry(system, code, expected):
     ("LOINC", "2160"),
     ("ICD10CM", "C9"),              # shorter than every listed prefix
     ("ICD10CM", "C91.00"),          # lymphoid leukaemia, not myeloma
+    ("ICD10CM", "C90.2"),           # extramedullary plasmacytoma: solitary, or myeloma's own disease
+    ("ICD10CM", "E85.82"),          # wild-type ATTR amyloidosis is not the AL amyloidosis of the trials
+    ("ICD10CM", "N18.2"),           # CKD stage 2 is not renal insufficiency
     ("ATC", "L04AX"),               # the class of the immunomodulatory drugs is not a treatment type
     ("RxNorm", "99999999"),
     ("Read", "XaIZ4"),              # a system the vocabularies do not use
@@ -80,5 +82,19 @@ def test_codes_of_an_entry_round_trip_through_lookup():
         for name in loader().entries:
             for system, code in codes.codes_of(kind, name):
                 assert codes.lookup(system, code) == Code(kind, name), (system, code)
-    assert ("ICD10CM", "C90.0") in codes.codes_of("diagnosis", "multiple_myeloma")
+    assert ("ICD10CM", "C90.1") in codes.codes_of("diagnosis", "plasma_cell_leukemia")
     assert codes.codes_of("condition", "cns_involvement") == []
+
+
+@pytest.mark.parametrize("system, code", [("ICD10CM", "C90.00"), ("ICD10CM", "C9001"), ("ICD10CM", "D47.2"),
+                                          ("ICD9CM", "203.00")])
+def test_a_code_that_does_not_tell_two_diagnoses_apart_names_neither(system, code):
+    found = codes.lookup(system, code)
+    assert found is not None and found.kind == "diagnosis"
+    assert vocab.diagnoses().canonical(found.name) is None      # no diagnosis: rules about diagnoses are unknown
+    assert "does not tell them apart" in found.name
+
+
+def test_atc_classes_to_judge():
+    assert codes.atc_to_judge("H02AB04") and codes.atc_to_judge("L04AX04") and codes.atc_to_judge("L03AB04")
+    assert not codes.atc_to_judge("J01CA04") and not codes.atc_to_judge("L01XX99")

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from trialscreen import vocab
+from trialscreen.errors import InputError
 from trialscreen.omop.source import Source
 from trialscreen.units.ucum import from_ucum
 from trialscreen.vocab import codes
@@ -102,7 +103,15 @@ def place(used: list, concept_rows: list, ancestor_rows: list) -> Meanings:
     the CONCEPT rows of those ids and of their ancestors (tuples in CONCEPT_COLUMNS order), and
     the CONCEPT_ANCESTOR rows (descendant, ancestor, min levels) of the condition, drug and
     procedure concepts. Every engine calls it, so a concept means the same on each."""
-    concepts = {r[0]: Concept(*r) for r in concept_rows}
+    concepts: dict = {}
+    for r in concept_rows:
+        if not r[1] or not r[2]:
+            continue                 # no vocabulary or no code: the concept says nothing
+        row = Concept(*r)
+        if concepts.get(r[0], row) != row:
+            raise InputError(f"CONCEPT holds concept_id {r[0]} twice, as {concepts[r[0]].label()} and "
+                             f"{row.label()}", hint="keep one row per concept_id in CONCEPT")
+        concepts[r[0]] = row
     ancestors: dict = defaultdict(list)
     for desc, anc_id, levels in sorted(ancestor_rows, key=_nearest):
         ancestors[desc].append((anc_id, levels))
@@ -118,8 +127,12 @@ def place(used: list, concept_rows: list, ancestor_rows: list) -> Meanings:
             out.unplaced[(role, cid)] = f"concept {cid} ({concept.label()})"
         elif meaning:
             out.rows[role][cid] = meaning
+        elif meaning == [] and role == "drug":
+            out.rows[role][cid] = [("none", "", "")]     # placed: a drug that is not a treatment
         elif meaning == [] and role in _PLACED_THROUGH_ANCESTORS:
-            out.rows[role][cid] = [("none", "", "")]     # placed: nothing trialscreen reads
+            # under no entry of the vocabularies: their code lists are not exhaustive, so this may
+            # still be one of them (a thrombosis coded under a parent not listed): unplaced
+            out.unplaced[(role, cid)] = f"concept {cid} ({concept.label()})"
     return out
 
 
@@ -165,8 +178,9 @@ def _meaning(role: str, concept: Concept, ancestors: list) -> list | None:
     return [] if ancestors else None
 
 
-_ROLE_KINDS = {"measured": ("analyte", "finding", "field"), "observed": ("field", "condition", "finding", "diagnosis"),
-               "condition": ("condition", "diagnosis"), "procedure": ("treatment",)}
+_ROLE_KINDS = {"measured": ("analyte", "finding", "field"),
+               "observed": ("field", "condition", "finding", "diagnosis", "treatment"),
+               "condition": ("condition", "diagnosis", "treatment"), "procedure": ("treatment",)}
 
 
 def _placed(role: str, concept: Concept) -> list:
@@ -206,9 +220,11 @@ def _site(role: str, concept: Concept) -> list:
 
 def _drug(concept: Concept, ancestors: list) -> list | None:
     """A drug concept's ingredients, each with the treatment type an exposure to it is ('' none,
-    'ask' a type a person must judge). With a hierarchy: its RxNorm ingredients, and for one the
-    drug vocabulary does not list, the drug's ATC classes. Without one: the concept's own code,
-    and None (unplaced) when that is not a drug the vocabulary lists."""
+    'ask' a type a person must judge). With a hierarchy: its RxNorm ingredients; one the drug
+    vocabulary does not list by RxNorm is placed through the product's ATC classes, but only for a
+    single-ingredient product (the classes of a combination belong to all its ingredients at once,
+    so for an unlisted ingredient of one they decide nothing: 'ask'). Without a hierarchy: the
+    concept's own code, and None (unplaced) when that is not a drug the vocabulary lists."""
     ingredients = [a for a, _ in ancestors if a is not None and a.vocabulary == "RxNorm" and a.klass == "Ingredient"]
     rows = []
     for ingredient in ingredients or [concept]:
@@ -217,22 +233,31 @@ def _drug(concept: Concept, ancestors: list) -> list | None:
             rows.append(("drug", found.name, codes.drug_treatment(found.name) or ""))
         elif not ancestors:
             return None
-        elif (atc := _atc_type(ancestors)) is None:
+        elif len(ingredients) > 1:
             rows.append(("drug", "?" + ingredient.label(), "ask"))
-        elif atc:
-            rows.append(("drug", "?" + ingredient.label(), atc))
+        else:
+            rows += _through_atc(ingredient, ancestors)
     return rows
 
 
-def _atc_type(ancestors: list) -> str | None:
-    """The treatment type of a drug's ATC classes: '' when it has ATC classes none of which is a
-    treatment type, None when it has none (the hierarchy cannot place it)."""
+def _through_atc(ingredient: Concept, ancestors: list) -> list:
+    """A single ingredient the drug vocabulary does not list by RxNorm, placed by its ATC codes
+    (nearest first): an ATC code of a listed drug is that drug; a class that is a treatment type
+    gives the type; a class whose drugs may or may not be antineoplastic (glucocorticoids,
+    immunostimulants, immunosuppressants: drugs.yaml ``atc_to_judge``) asks a person; classes that
+    are none of these say it is not a treatment; no ATC class at all asks a person."""
     classes = [a for a, _ in ancestors if a is not None and a.vocabulary == "ATC"]
-    for ancestor in classes:                    # nearest first
+    for ancestor in classes:
+        found = codes.lookup("ATC", ancestor.code)
+        if found is not None and found.kind == "drug":
+            return [("drug", found.name, codes.drug_treatment(found.name) or "")]
+    for ancestor in classes:
         found = codes.lookup("ATC", ancestor.code)
         if found is not None and found.kind == "treatment":
-            return found.name
-    return "" if classes else None
+            return [("drug", "?" + ingredient.label(), found.name)]
+    if not classes or any(codes.atc_to_judge(a.code) for a in classes):
+        return [("drug", "?" + ingredient.label(), "ask")]
+    return []
 
 
 def meaning_rows(meanings: Meanings) -> list:

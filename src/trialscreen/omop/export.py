@@ -122,7 +122,8 @@ def _cell(value):
 
 
 def _day(value) -> str | None:
-    return str(value)[:10] if value not in (None, "") else None
+    text = str(value).strip() if value is not None else ""
+    return text[:10] if text else None
 
 
 class _Person:
@@ -279,6 +280,7 @@ class _Person:
                              uln=lab.get("uln"), lln=lab.get("lln"), answer=answer)
         if not day:
             self._undated("measurement", item)
+        self._attributes("measurement", item, lab, ("value", "unit", "uln", "lln", "date", "result"))
 
     def _finding(self, name: str, result) -> None:
         entry = result if isinstance(result, dict) else {"result": result}
@@ -288,6 +290,7 @@ class _Person:
                              answer=entry.get("result") if entry.get("result") is not None else "not done")
         if not day:
             self._undated("measurement", item)
+        self._attributes("measurement", item, entry, ("result", "percent", "date"))
 
     def _condition(self, name: str, state) -> None:
         raw = state if isinstance(state, dict) else {"present": state}

@@ -24,6 +24,13 @@ class Built:
     record: dict
     unplaced: list = field(default_factory=list)      # (role, label) of concepts nobody can place
     outside: int = 0                                   # rows dated outside every observation period
+    notes: list = field(default_factory=list)          # what was not read, for the run's warnings
+
+
+# A person field (ECOG, pregnancy, weight) recorded longer ago than this before the as-of date is
+# not read: it says how the person was then, not now.
+FIELD_DAYS = 90
+_BLOCKED_BY_UNPLACED_CONDITION = ("diagnoses", "neoplasms", "allergies", "conditions")
 
 
 def build_record(rows, as_of: date, *, complete: tuple = (), attestations: dict | None = None) -> Built:
@@ -32,22 +39,28 @@ def build_record(rows, as_of: date, *, complete: tuple = (), attestations: dict 
     built = Built(record)
     _person(person, record)
     periods = [p for p in (person.get("periods") or []) if p and p[0] is not None and p[1] is not None]
+    current = next(((s, e) for s, e in periods if s <= as_of <= e), None)   # the period of the as-of date
     items: dict = {}                       # (stream, item id) -> the item dict, for attributes
-    _measured(rows.rows.get("measured", []), record, items)
-    attested = _observed(rows.rows.get("observed", []), record, as_of)
-    _conditions(rows.rows.get("conditions", []), record, items, built, as_of)
+    fields: dict = {}                      # field -> its latest row, over MEASUREMENT and OBSERVATION
+    occurrences: dict = {}                 # condition -> its occurrences (entries), oldest first
+    _measured(rows.rows.get("measured", []), record, items, fields)
+    attested = _observed(rows.rows.get("observed", []), record, fields, current)
+    _fields(record, fields, as_of, built)
+    _conditions(rows.rows.get("conditions", []), record, items, occurrences, built, as_of)
     listed = "treatments" in set(complete) | attested
-    _procedures(rows.rows.get("procedures", []), record, items, built if listed else None)
+    _procedures(rows.rows.get("procedures", []), record, items, built if listed else None, as_of)
     _drugs(rows.rows.get("drugs", []), record, items, built, as_of)
     _attributes(rows.rows.get("observed", []), items)
+    for name, entries in occurrences.items():
+        record.setdefault("conditions", {})[name] = _merged(entries)
     built.outside = sum(1 for stream in rows.rows.values() for r in stream
                         if r.get("day") is not None and periods and not any(s <= r["day"] <= e for s, e in periods))
-    sections = (set(complete) | attested) if person.get("observed") else set()
+    sections = (set(complete) | attested) if current else set()
+    if any(role == "condition" for role, _ in built.unplaced):
+        sections -= set(_BLOCKED_BY_UNPLACED_CONDITION)      # the unplaced one might belong to any of them
     record["complete"] = sorted(s for s in sections if s in SECTIONS and s != "conditions")
     if "conditions" in sections:
-        conditions = record.setdefault("conditions", {})
-        for name in vocab.conditions().entries:
-            conditions.setdefault(name, False)
+        _absent_conditions(record)
     if attestations:
         record["attestations"] = dict(attestations)
     return built
@@ -79,7 +92,44 @@ def _number(value: float):
     return int(value) if float(value).is_integer() and abs(value) < 1e15 else value
 
 
-def _measured(rows: list, record: dict, items: dict) -> None:
+def _absent_conditions(record: dict) -> None:
+    """An attested condition list: every condition of the vocabulary not recorded is absent, if its
+    codes could have recorded it (a condition with no code, such as CNS involvement, stays
+    unknown) and no diagnosis recorded names it (AL amyloidosis is an amyloidosis)."""
+    from trialscreen.vocab import codes, name_key
+
+    diagnosed = [name_key(d.get("name", "")) for d in record.get("diagnoses", [])]
+    conditions = record.setdefault("conditions", {})
+    for name in vocab.conditions().entries:
+        if codes.codes_of("condition", name) and not any(name_key(name) in d for d in diagnosed):
+            conditions.setdefault(name, False)
+
+
+def _merged(entries: list) -> dict:
+    """Several occurrences of one condition as one state a rule cannot read too kindly: present,
+    ongoing if any occurrence is (else ended at the last end), dated by the latest start, at the
+    highest grade recorded, active if any occurrence is."""
+    if len(entries) == 1:
+        return entries[0]
+    out = dict(entries[-1])
+    dates = [e["date"] for e in entries if e.get("date")]
+    ends = [e.get("end") for e in entries]
+    grades = [e["grade"] for e in entries if isinstance(e.get("grade"), int) and not isinstance(e["grade"], bool)]
+    out.pop("date", None)
+    out.pop("end", None)
+    out["present"] = True
+    if dates:
+        out["date"] = max(dates)
+    if ends and all(ends):
+        out["end"] = max(ends)
+    if grades:
+        out["grade"] = max(grades)
+    if any(e.get("active") is True for e in entries):
+        out["active"] = True
+    return out
+
+
+def _measured(rows: list, record: dict, items: dict, fields: dict) -> None:
     for r in rows:
         kind, name = r["kind"], r["name"]
         if kind == "analyte":
@@ -90,7 +140,24 @@ def _measured(rows: list, record: dict, items: dict) -> None:
                 entry["percent"] = _number(r["value_as_number"])
             items[("measurement", r["measurement_id"])] = record.setdefault("cytogenetics", {})[name] = entry
         elif kind == "field":
-            _field(record, name, r)
+            _latest(fields, name, r)
+
+
+def _latest(fields: dict, name: str, r: dict) -> None:
+    if name not in fields or fields[name]["day"] <= r["day"]:
+        fields[name] = r
+
+
+def _fields(record: dict, fields: dict, as_of: date, built: Built) -> None:
+    """Each field from its latest row, when that row is recent enough to describe the person now
+    (an age only on the day it was recorded: it holds on that day)."""
+    for name, r in fields.items():
+        if name == "age" and r["day"] != as_of:
+            continue
+        if (as_of - r["day"]).days > FIELD_DAYS:
+            built.notes.append(f"{name} recorded more than {FIELD_DAYS} days before the as-of date: not read")
+            continue
+        _field(record, name, r)
 
 
 def _unit(r: dict) -> str:
@@ -160,21 +227,23 @@ def _is_number(value) -> bool:
     return True
 
 
-def _observed(rows: list, record: dict, as_of: date) -> set:
-    """Fields, allergies, attested sections and condition assertions; the sections attested."""
+def _observed(rows: list, record: dict, fields: dict, current: tuple | None) -> set:
+    """Fields, allergies, attested sections, treatments noted and condition assertions; the
+    sections attested (an attestation counts in the observation period of the as-of date only)."""
     attested: set = set()
     for r in rows:
         kind, name = r["kind"], r["name"]
         if kind == "field":
-            if name == "age" and r["day"] != as_of:
-                continue          # an age holds on the day it was recorded
-            _field(record, name, r)
+            _latest(fields, name, r)
+        elif kind == "treatment":
+            record.setdefault("treatments", []).append({"type": name, "date": _iso(r["day"])})
         elif kind == "allergy":
             substance = (r["value_as_string"] or "").strip() if name == "other" else name
             if substance:
                 record.setdefault("allergies", []).append(substance)
         elif kind == "complete":
-            attested.add(name)
+            if current is not None and current[0] <= r["day"] <= current[1]:
+                attested.add(name)
         elif kind in ("condition", "finding", "diagnosis") and r["answer"] is not None:
             if kind == "condition":
                 record.setdefault("conditions", {})[name] = {"present": r["answer"], "date": _iso(r["day"])}
@@ -188,7 +257,7 @@ def _ended(day, as_of: date):
     return _iso(day) if day is not None and day <= as_of else None
 
 
-def _conditions(rows: list, record: dict, items: dict, built: Built, as_of: date) -> None:
+def _conditions(rows: list, record: dict, items: dict, occurrences: dict, built: Built, as_of: date) -> None:
     for r in rows:
         kind, name = r["kind"], r["name"]
         if kind == "unplaced":
@@ -199,7 +268,10 @@ def _conditions(rows: list, record: dict, items: dict, built: Built, as_of: date
             entry: dict = {"present": True, "date": _iso(r["day"])}
             if (end := _ended(r["end_day"], as_of)) is not None:
                 entry["end"] = end
-            record.setdefault("conditions", {})[name] = entry      # oldest first: the latest stays
+            occurrences.setdefault(name, []).append(entry)
+        elif kind == "treatment":         # a status code: history of chemotherapy, transplant status
+            entry = {"type": name, "date": _iso(r["day"])}
+            record.setdefault("treatments", []).append(entry)
         else:
             key = "name" if kind == "diagnosis" else "type"
             entry = {key: name, "date": _iso(r["day"])}
@@ -209,7 +281,7 @@ def _conditions(rows: list, record: dict, items: dict, built: Built, as_of: date
         items[("conditions", r["item_id"])] = entry
 
 
-def _procedures(rows: list, record: dict, items: dict, built: Built | None) -> None:
+def _procedures(rows: list, record: dict, items: dict, built: Built | None, as_of: date) -> None:
     """Procedures that are treatments. ``built`` is given when the site attests the treatment list
     complete: then a procedure nobody can place might be a treatment, and is passed on as one of
     unknown type (the list must not pretend to be complete); otherwise it is not read."""
@@ -221,8 +293,10 @@ def _procedures(rows: list, record: dict, items: dict, built: Built | None) -> N
             built.unplaced.append(("procedure", name))
             name = f"unplaced procedure {name}"
         entry: dict = {"type": name, "date": _iso(r["day"])}
-        if r["end_day"] is not None:
-            entry = {"type": name, "start": _iso(r["day"]), "end": _iso(r["end_day"])}
+        if r["end_day"] is not None:      # an end after the as-of date has not happened: ongoing
+            entry = {"type": name, "start": _iso(r["day"])}
+            if (end := _ended(r["end_day"], as_of)) is not None:
+                entry["end"] = end
         record.setdefault("treatments", []).append(entry)
         items[("procedures", r["item_id"])] = entry
 

@@ -82,10 +82,14 @@ def screen_person(summary: Summary, writer, trials, rows, line: int, options: Pe
     summary.rows_in += 1
     pid = str(rows.person["person_id"])
     noted = Noted()
+    if (rows.person.get("ts_rows") or 1) > 1:
+        fail_row(summary, writer, trials, line, pid, f"person {pid}: person_id {pid} has "
+                 f"{rows.person['ts_rows']} rows in PERSON (give each person one row)")
+        return noted
     try:
         built = build_record(rows, options.as_of, complete=options.complete,
                              attestations=options.attestations.get(pid))
-        noted.unplaced, noted.outside = set(built.unplaced), built.outside
+        noted.unplaced, noted.outside, noted.warned = set(built.unplaced), built.outside, set(built.notes)
         patient = patient_from_dict(built.record, options.path, memo=memos.reads)
     except TrialscreenError as exc:
         fail_row(summary, writer, trials, line, pid, f"person {pid}: {exc.message}" +
@@ -94,7 +98,7 @@ def screen_person(summary: Summary, writer, trials, rows, line: int, options: Pe
     except Exception as exc:      # a bug: this person is lost, the run is not
         bug_row(summary, writer, trials, line, pid, exc)
         return noted
-    noted.warned = {_said(w) for w in patient.warnings if not any(o in w.message for o in _OWN)}
+    noted.warned |= {_said(w) for w in patient.warnings if not any(o in w.message for o in _OWN)}
     screen_patient(summary, writer, trials, patient, line, pid, (options.as_of, options.today),
                    options.max_lab_age, memos)
     return noted

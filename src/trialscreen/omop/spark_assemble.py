@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from trialscreen.omop.concepts import ROLES, Meanings, meaning_rows, place
+from trialscreen.omop.queries import STREAMS
 
 _VIEW = "ts_"      # the temporary views of a run: ts_person, ts_meaning, ts_lines, ...
 MEANING_SCHEMA = "role string, concept_id bigint, kind string, name string, detail string"
@@ -71,8 +72,9 @@ _THROUGH = ("condition", "drug", "procedure")
 
 PERSONS = """
 SELECT l.line, p.person_id, g.name AS sex, p.gender_source_value, p.gender_concept_id, p.birth_datetime,
-       p.year_of_birth, p.month_of_birth, p.day_of_birth, o.observed, o.periods
-FROM (SELECT *, row_number() OVER (PARTITION BY person_id ORDER BY person_id) AS ts_dup FROM ts_person) p
+       p.year_of_birth, p.month_of_birth, p.day_of_birth, o.observed, o.periods, p.ts_rows
+FROM (SELECT *, row_number() OVER (PARTITION BY person_id ORDER BY person_id) AS ts_dup,
+             count(*) OVER (PARTITION BY person_id) AS ts_rows FROM ts_person) p
 JOIN ts_lines l ON l.person_id = p.person_id
 LEFT JOIN ts_meaning g ON g.role = 'gender' AND g.concept_id = p.gender_concept_id
 LEFT JOIN (SELECT person_id, bool_or({as_of} BETWEEN observation_period_start_date
@@ -82,86 +84,9 @@ LEFT JOIN (SELECT person_id, bool_or({as_of} BETWEEN observation_period_start_da
 WHERE p.ts_dup = 1
 """
 
-_MEASURED_COLUMNS = """person_id, kind, name, day, value_as_number, value_as_number_text, operator,
-  operator_concept_id, unit, unit_concept_id, unit_source_value, range_low, range_low_text, range_high,
-  range_high_text, answer, value_as_concept_id, measurement_id"""
-
-MEASURED = f"""
-SELECT {_MEASURED_COLUMNS} FROM (
-  SELECT m.person_id, COALESCE(k1.kind, k2.kind) AS kind, COALESCE(k1.name, k2.name) AS name,
-         m.measurement_date AS day, m.value_as_number, m.value_as_number_text, op.name AS operator,
-         m.operator_concept_id, u.name AS unit, m.unit_concept_id, m.unit_source_value,
-         m.range_low, m.range_low_text, m.range_high, m.range_high_text, a.name AS answer,
-         m.value_as_concept_id, m.measurement_id,
-         row_number() OVER (PARTITION BY m.person_id, COALESCE(k1.kind, k2.kind), COALESCE(k1.name, k2.name)
-                            ORDER BY m.measurement_date DESC NULLS LAST, m.measurement_datetime DESC NULLS LAST,
-                                     m.measurement_id DESC NULLS LAST) AS rn
-  FROM ts_measurement m
-  LEFT JOIN ts_meaning k1 ON k1.role = 'measured' AND k1.concept_id = m.measurement_concept_id
-  LEFT JOIN ts_meaning k2 ON k2.role = 'measured' AND k2.concept_id = m.measurement_source_concept_id
-  LEFT JOIN ts_meaning u ON u.role = 'unit' AND u.concept_id = m.unit_concept_id
-  LEFT JOIN ts_meaning op ON op.role = 'operator' AND op.concept_id = m.operator_concept_id
-  LEFT JOIN ts_meaning a ON a.role = 'answer' AND a.concept_id = m.value_as_concept_id
-  WHERE COALESCE(k1.name, k2.name) IS NOT NULL AND m.measurement_date <= {{as_of}}
-    AND (m.value_as_number_text IS NOT NULL OR COALESCE(m.value_as_concept_id, 0) <> 0)
-    {{persons}}
-) WHERE rn = 1
-"""
-
-OBSERVED = """
-SELECT o.person_id, COALESCE(k1.kind, k2.kind) AS kind, COALESCE(k1.name, k2.name) AS name,
-       o.observation_date AS day, o.value_as_number, o.value_as_number_text, o.value_as_string,
-       a.name AS answer, o.value_as_concept_id, t.name AS event_table, o.observation_event_id, o.observation_id
-FROM ts_observation o
-LEFT JOIN ts_meaning k1 ON k1.role = 'observed' AND k1.concept_id = o.observation_concept_id
-LEFT JOIN ts_meaning k2 ON k2.role = 'observed' AND k2.concept_id = o.observation_source_concept_id
-LEFT JOIN ts_meaning a ON a.role = 'answer' AND a.concept_id = o.value_as_concept_id
-LEFT JOIN ts_meaning t ON t.role = 'table' AND t.concept_id = o.obs_event_field_concept_id
-WHERE COALESCE(k1.name, k2.name) IS NOT NULL AND o.observation_date <= {as_of} {persons}
-"""
-
-_PICK = """CASE WHEN k1.kind IS NULL OR k1.kind = 'unplaced' THEN COALESCE(k2.{0}, k1.{0}) ELSE k1.{0} END"""
-KIND, NAME = _PICK.format("kind"), _PICK.format("name")
-
-CONDITIONS = f"""
-SELECT * FROM (
-  SELECT c.person_id, {KIND} AS kind, {NAME} AS name, c.condition_start_date AS day,
-         c.condition_end_date AS end_day, c.condition_occurrence_id AS item_id
-  FROM ts_condition_occurrence c
-  LEFT JOIN ts_meaning k1 ON k1.role = 'condition' AND k1.concept_id = c.condition_concept_id
-  LEFT JOIN ts_meaning k2 ON k2.role = 'condition' AND k2.concept_id = c.condition_source_concept_id
-  WHERE c.condition_start_date <= {{as_of}} {{persons}}
-) WHERE kind IS NOT NULL AND kind <> 'none'
-"""
-
-DRUGS = """
-SELECT d.person_id, k.kind, k.name, d.drug_exposure_start_date AS day, d.drug_exposure_end_date AS end_day,
-       d.drug_exposure_id AS item_id, k.detail
-FROM ts_drug_exposure d
-JOIN ts_meaning k ON k.role = 'drug' AND k.concept_id = d.drug_concept_id
-WHERE d.drug_exposure_start_date <= {as_of} AND k.kind <> 'none' AND (k.kind <> 'drug' OR k.detail <> '') {persons}
-"""
-
-PROCEDURES = f"""
-SELECT * FROM (
-  SELECT p.person_id, {KIND} AS kind, {NAME} AS name, p.procedure_date AS day, p.procedure_end_date AS end_day,
-         p.procedure_occurrence_id AS item_id
-  FROM ts_procedure_occurrence p
-  LEFT JOIN ts_meaning k1 ON k1.role = 'procedure' AND k1.concept_id = p.procedure_concept_id
-  LEFT JOIN ts_meaning k2 ON k2.role = 'procedure' AND k2.concept_id = p.procedure_source_concept_id
-  WHERE p.procedure_date <= {{as_of}} {{persons}}
-) WHERE kind = 'treatment'
-"""
-
-# stream -> (its table, its query, the order of a person's rows as assemble.py sorts them)
-STREAMS = {"measured": ("measurement", MEASURED, ("kind", "name")),
-           "observed": ("observation", OBSERVED, ("day", "observation_id")),
-           "conditions": ("condition_occurrence", CONDITIONS, ("day", "item_id")),
-           "drugs": ("drug_exposure", DRUGS, ("day", "item_id", "name")),
-           "procedures": ("procedure_occurrence", PROCEDURES, ("day", "item_id"))}
 STREAM_COLUMN = "rows_"     # the column of a person's rows of a stream: rows_measured, ...
 PERSON_FIELDS = ("person_id", "sex", "gender_source_value", "gender_concept_id", "birth_datetime",
-                 "year_of_birth", "month_of_birth", "day_of_birth", "observed", "periods")
+                 "year_of_birth", "month_of_birth", "day_of_birth", "observed", "periods", "ts_rows")
 
 
 def person_frame(spark, tables: dict, as_of: date, limit: int | None):
@@ -180,7 +105,7 @@ def person_frame(spark, tables: dict, as_of: date, limit: int | None):
     persons = "AND person_id IN (SELECT person_id FROM ts_lines)" if limit is not None else ""
     frame = spark.sql(PERSONS.format(as_of=day))
     for name, (_table, sql, keys) in STREAMS.items():
-        rows = spark.sql(sql.format(as_of=day, persons=persons))
+        rows = spark.sql(sql.format(t=_VIEW, as_of=day, persons=persons))
         frame = frame.join(_grouped(rows, STREAM_COLUMN + name, keys), "person_id", "left" if limit else "full")
     return frame
 

@@ -16,8 +16,9 @@ from datetime import datetime
 from trialscreen.batch.run import ERROR, Memos, Summary, TrialTally
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.omop.assemble import PersonRows
+from trialscreen.omop.queries import STREAMS
 from trialscreen.omop.run import PersonOptions, screen_person
-from trialscreen.omop.spark_assemble import PERSON_FIELDS, STREAM_COLUMN, STREAMS
+from trialscreen.omop.spark_assemble import PERSON_FIELDS, STREAM_COLUMN
 from trialscreen.patient.memo import ReadMemo
 from trialscreen.render.batch import Writer
 

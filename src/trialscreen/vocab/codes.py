@@ -82,6 +82,9 @@ def _indexed() -> tuple[dict, dict]:
             for system, listed in (term.extra.get("codes") or {}).items():
                 for code in listed:
                     add(system, code, Code(kind, name))
+    for system, listed in (vocab.load_file("diagnoses.yaml").get("ambiguous_codes") or {}).items():
+        for code, label in listed.items():
+            add(system, code, Code("diagnosis", str(label)))   # a name no diagnosis has: undecided
     for name, raw in _observations()["fields"].items():
         for system, listed in (raw.get("codes") or {}).items():
             for code in listed:
@@ -136,6 +139,13 @@ def answer(system: str, code):
 def codes_of(kind: str, name: str) -> list[tuple[str, str]]:
     """Every (system, code) listed for an entry, in the data file's order ([] when none)."""
     return list(_indexed()[1].get(Code(kind, name), ()))
+
+
+def atc_to_judge(code) -> bool:
+    """Whether an ATC class holds drugs that may or may not be antineoplastic therapy (drugs.yaml
+    ``atc_to_judge``: glucocorticoids, immunostimulants, immunosuppressants), by prefix."""
+    key = _key("ATC", code)
+    return any(key.startswith(_key("ATC", c)) for c in vocab.load_file("drugs.yaml").get("atc_to_judge") or ())
 
 
 def drug_treatment(name: str) -> str | None:
