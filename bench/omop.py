@@ -9,15 +9,19 @@ Then it times alternately, in the same run, as fresh processes with start-up inc
   (a) `trialscreen omop DIR --trial NCT05378971 --as-of 2025-06-01 --out out.csv -q`;
   (b) a bare DuckDB script that reads the same tables sorted by person_id and writes every row
       to CSV files: the floor for any tool that reads these rows person by person.
-It prints persons per second, the ratio omop / copy and each process's peak memory.
+With --spark, also (c) the same command with `--engine spark` on local[2], whose output must be
+the same bytes. It prints persons per second, the ratios omop / copy and spark / omop, and each
+process's peak memory (for Spark, the largest process: the JVM).
 
     python bench/omop.py                            # 100,000 persons, 3 rounds
     python bench/omop.py --persons 100000 1000000 --rounds 2
+    python bench/omop.py --persons 100000 --rounds 1 --spark
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -106,7 +110,7 @@ for t in ("person", "measurement", "condition_occurrence", "drug_exposure", "obs
 """
 
 
-def measure(persons: int, rounds: int, work: Path) -> None:
+def measure(persons: int, rounds: int, work: Path, spark: bool) -> None:
     folder = work / f"cdm-{persons}"
     start = time.perf_counter()
     generate(folder, persons)
@@ -116,18 +120,24 @@ def measure(persons: int, rounds: int, work: Path) -> None:
     omop_cmd = [sys.executable, "-m", "trialscreen", "omop", str(folder), "--trial", "NCT05378971",
                 "--as-of", "2025-06-01", "--out", str(work / "out.csv"), "-q"]
     copy_cmd = [sys.executable, str(copy_script), str(folder), str(work / "copy.csv")]
-    omop_times, copy_times, omop_peaks, copy_peaks = [], [], [], []
+    commands = {"omop": omop_cmd, "copy": copy_cmd}
+    if spark:     # the same screening on Spark local[2], into its own file
+        commands["spark"] = [*omop_cmd[:-3], "--engine", "spark", "--out", str(work / "spark.csv"), "-q"]
+    times: dict = {name: [] for name in commands}
+    peaks: dict = {name: [] for name in commands}
     for _ in range(rounds):
-        s, m = _child_peak(omop_cmd)
-        omop_times.append(s)
-        omop_peaks.append(m)
-        s, m = _child_peak(copy_cmd)
-        copy_times.append(s)
-        copy_peaks.append(m)
-    om, cp = statistics.median(omop_times), statistics.median(copy_times)
-    print(f"  omop: {om:.1f} s ({persons / om:,.0f} persons/s), peak {max(omop_peaks):,.0f} MiB")
-    print(f"  copy: {cp:.1f} s ({persons / cp:,.0f} persons/s), peak {max(copy_peaks):,.0f} MiB")
-    print(f"  ratio omop / copy: {om / cp:.1f}", flush=True)
+        for name, cmd in commands.items():
+            s, m = _child_peak(cmd)
+            times[name].append(s)
+            peaks[name].append(m)
+    median = {name: statistics.median(ts) for name, ts in times.items()}
+    for name in commands:
+        print(f"  {name}: {median[name]:.1f} s ({persons / median[name]:,.0f} persons/s), "
+              f"peak {max(peaks[name]):,.0f} MiB")
+    print(f"  ratio omop / copy: {median['omop'] / median['copy']:.1f}", flush=True)
+    if spark:
+        same = (work / "out.csv").read_bytes() == (work / "spark.csv").read_bytes()
+        print(f"  ratio spark / omop: {median['spark'] / median['omop']:.2f} (outputs identical: {same})", flush=True)
 
 
 def _child_peak(cmd: list[str]) -> tuple[float, float]:
@@ -143,10 +153,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, nargs="+", default=[100_000])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--spark", action="store_true", help="also time --engine spark (local[2]; needs the extra)")
     args = parser.parse_args()
+    os.environ.setdefault("TRIALSCREEN_SPARK_MASTER", "local[2]")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.persons:
-            measure(n, args.rounds, Path(tmp))
+            measure(n, args.rounds, Path(tmp), args.spark)
 
 
 if __name__ == "__main__":

@@ -291,6 +291,13 @@ def test_a_duckdb_file_reads_like_a_folder(cdm, trial, tmp_path):
     (lambda d: (d.mkdir(), (d / "PERSON.csv").write_text("a,b\n1,2\n")), "has no person_id column", 65),
     (lambda d: (d.mkdir(), (d / "PERSON.csv").write_text("person_id,year_of_birth\nx1,1960\n")),
      "person.person_id holds a value that is not its CDM type", 65),
+    (lambda d: (d.mkdir(), (d / "PERSON.csv").write_text("person_id,year_of_birth\n1,1960\n"),
+                (d / "OBSERVATION_PERIOD.csv").write_text("observation_period_id,person_id,"
+                                                          "observation_period_start_date\n1,1,2025-13-45\n")),
+     "observation_period.observation_period_start_date holds a value that is not its CDM type", 65),
+    (lambda d: (d.mkdir(), (d / "PERSON.csv").write_text("person_id,year_of_birth\n1,1960\n"),
+                (d / "CONCEPT.csv").write_text("concept_id,vocabulary_id,concept_code\nabc,LOINC,777-3\n")),
+     "concept.concept_id holds a value that is not its CDM type", 65),
 ])
 def test_a_source_that_cannot_be_read_is_one_sentence(tmp_path, trial, make, message, exit_code):
     folder = tmp_path / "bad"

@@ -69,14 +69,8 @@ def person_rows(source, as_of: date, limit: int | None = None, orphans: dict | N
         import duckdb
 
         if isinstance(exc, (duckdb.ConversionException, duckdb.InvalidInputException)):
-            raise cast_error(source, _table_of(exc), exc) from None
+            raise cast_error(source, "person", exc) from None
         raise
-
-
-def _table_of(exc: Exception) -> str:
-    text = str(exc).lower()
-    return next((t for t in ("measurement", "observation", "condition_occurrence", "drug_exposure",
-                             "procedure_occurrence", "observation_period") if t in text), "person")
 
 
 def _stream(source, table: str, sql: str, params: dict):

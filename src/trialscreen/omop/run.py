@@ -31,8 +31,15 @@ _OWN = ("'unplaced ",)
 
 def run_omop(source, trials, writer, *, as_of: date, limit: int | None = None, complete: tuple = (),
              attestations: dict | None = None, progress=None, max_lab_age=None) -> Summary:
+    import duckdb
+
+    from trialscreen.omop.source import cast_error
+
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
-    place_concepts(source)
+    try:
+        place_concepts(source)
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+        raise cast_error(source, "concept", exc) from None
     memos = Memos(ReadMemo(), CriterionMemo())
     options = PersonOptions(str(source.path), as_of, date.today(), complete, attestations or {}, max_lab_age)
     unplaced: Counter = Counter()

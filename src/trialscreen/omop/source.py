@@ -162,9 +162,14 @@ def _casts(table: str, columns: dict, present: dict) -> str:
 
 
 def cast_error(source: Source, table: str, exc: Exception) -> InputError:
-    """The error for a query on ``table`` that failed: a cell that is not its column's CDM type
-    (DuckDB names the value; the column is found by casting each one)."""
-    column = _bad_column(source.con, table)
+    """The error for a query that failed on a cell that is not its column's CDM type (DuckDB names
+    the value; the table and column are found by casting each column, ``table`` first)."""
+    column = None
+    for name in (table, *(t for t in TABLES if t != table and t not in source.missing)):
+        column = _bad_column(source.con, name)
+        if column is not None:
+            table = name
+            break
     where = source.files.get(table, source.path)
     return InputError(f"{where}: {table}.{column or '?'} holds a value that is not its CDM type: "
                       f"{_first_line(exc)}", Location(where, field=column),
