@@ -492,3 +492,13 @@ def test_occurrences_of_one_condition_read_as_ongoing_when_any_is():
     built = build_record(rows, date(2025, 6, 1), complete=("diagnoses", "conditions"))
     assert built.record["conditions"]["thrombosis"] == {"present": True, "date": "2023-03-01"}
     assert built.record["complete"] == []     # an unplaced condition might be a diagnosis too
+
+
+def test_the_spark_engine_without_pyspark_is_one_sentence(cdm, trial, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)        # as if the extra were not installed
+    result = CliRunner().invoke(app, ["omop", str(cdm.person(1).write()), "--trial", str(trial), "--as-of", AS_OF,
+                                      "--engine", "spark", "--out", str(tmp_path / "o.csv"), "-q"])
+    assert result.exit_code == 2
+    assert "pip install 'trialscreen[spark]'" in result.output and "Traceback" not in result.output
