@@ -6,7 +6,8 @@ Generates (with DuckDB) a folder of Parquet tables: N persons, each with an obse
 nobody lists), 5 drug exposures (RxNorm ingredients: lenalidomide, bortezomib, dexamethasone,
 aspirin, one unknown) and 2 observations (ECOG by LOINC answer, treatments attested complete).
 Then it times alternately, in the same run, as fresh processes with start-up included:
-  (a) `trialscreen omop DIR --trial NCT05378971 --as-of 2025-06-01 --out out.csv -q`;
+  (a) `trialscreen omop DIR --trial NCT05378971 --as-of 2025-06-01 --out out.csv -q` (one process
+      per CPU), and the same with `--workers 1`;
   (b) a bare DuckDB script that reads the same tables sorted by person_id and writes every row
       to CSV files: the floor for any tool that reads these rows person by person.
 With --spark, also (c) the same command with `--engine spark` on local[2], whose output must be
@@ -120,7 +121,7 @@ def measure(persons: int, rounds: int, work: Path, spark: bool) -> None:
     omop_cmd = [sys.executable, "-m", "trialscreen", "omop", str(folder), "--trial", "NCT05378971",
                 "--as-of", "2025-06-01", "--out", str(work / "out.csv"), "-q"]
     copy_cmd = [sys.executable, str(copy_script), str(folder), str(work / "copy.csv")]
-    commands = {"omop": omop_cmd, "copy": copy_cmd}
+    commands = {"omop": omop_cmd, "omop, 1 process": [*omop_cmd, "--workers", "1"], "copy": copy_cmd}
     if spark:     # the same screening on Spark local[2], into its own file
         commands["spark"] = [*omop_cmd[:-3], "--engine", "spark", "--out", str(work / "spark.csv"), "-q"]
     times: dict = {name: [] for name in commands}
@@ -134,19 +135,41 @@ def measure(persons: int, rounds: int, work: Path, spark: bool) -> None:
     for name in commands:
         print(f"  {name}: {median[name]:.1f} s ({persons / median[name]:,.0f} persons/s), "
               f"peak {max(peaks[name]):,.0f} MiB")
-    print(f"  ratio omop / copy: {median['omop'] / median['copy']:.1f}", flush=True)
+    print(f"  ratio omop / copy: {median['omop'] / median['copy']:.1f}; one process / parallel: "
+          f"{median['omop, 1 process'] / median['omop']:.2f}", flush=True)
     if spark:
         same = (work / "out.csv").read_bytes() == (work / "spark.csv").read_bytes()
         print(f"  ratio spark / omop: {median['spark'] / median['omop']:.2f} (outputs identical: {same})", flush=True)
 
 
 def _child_peak(cmd: list[str]) -> tuple[float, float]:
-    """Seconds and the peak memory of this one child (GNU time's maximum resident set size)."""
+    """Seconds and the peak memory (MiB) of this command and every process it starts (the
+    parallel workers, Spark's JVM), summed, sampled from /proc every 50 ms."""
     start = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], check=True, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.05)
     seconds = time.perf_counter() - start
-    return seconds, int(done.stderr.strip().splitlines()[-1]) / 1024
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    return seconds, peak / 1024
+
+
+def _tree_rss(pid: int) -> int:
+    """The resident memory (KiB) of a process and its descendants."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status", encoding="ascii") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def main() -> None:

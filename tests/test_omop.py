@@ -502,3 +502,39 @@ def test_the_spark_engine_without_pyspark_is_one_sentence(cdm, trial, tmp_path, 
                                       "--engine", "spark", "--out", str(tmp_path / "o.csv"), "-q"])
     assert result.exit_code == 2
     assert "pip install 'trialscreen[spark]'" in result.output and "Traceback" not in result.output
+
+
+def _screened(source: Path, trial: Path, workers: int, *args: str) -> tuple:
+    """(output text, summary) of the library's run with ``workers`` processes, from 1 person on."""
+    import io
+
+    from trialscreen.criteria.library import load_trial
+    from trialscreen.omop.run import run_omop as library_run
+    from trialscreen.omop.source import open_source
+    from trialscreen.render.batch import Writer
+
+    trials = [load_trial(str(trial)), load_trial("NCT05378971")]
+    out, src = io.StringIO(), open_source(str(source))
+    try:
+        summary = library_run(src, trials, Writer(out, "jsonl", trials), as_of=__import__("datetime").date(2025, 6, 1),
+                              workers=workers, parallel_from=1, limit=int(args[0]) if args else None)
+    finally:
+        src.close()
+    return out.getvalue(), json.dumps(summary.as_dict(), sort_keys=True)
+
+
+@pytest.mark.parametrize("limit", [(), ("5",)])
+def test_parallel_processes_write_what_one_process_writes(cdm, trial, limit):
+    cdm.concept(7777777, "RxNorm", "99999999")
+    for pid in (3, 5, 8, 13, 21, 34, 55):
+        cdm.person(pid).lab(pid, 3024929, 100 + pid, 8792, "2025-05-20").drug(pid, 7777777, "2024-03-01")
+    cdm.person(8).lab(2, 3024929, 150, 8792, "2025-05-20").lab(99, 3024929, 150, 8792, "2025-05-20")  # dup, orphans
+    source = cdm.write()
+    one, many = _screened(source, trial, 1, *limit), _screened(source, trial, 3, *limit)
+    assert one == many
+    assert len(one[0].splitlines()) == 2 * (5 if limit else 7)
+
+
+def test_parallel_processes_on_the_synthea_sample(trial):
+    sample = Path(__file__).resolve().parent / "data" / "omop-synthea27nj"
+    assert _screened(sample, trial, 1) == _screened(sample, trial, 2)

@@ -60,6 +60,8 @@ def omop(
         None, "--schema", help="Schema of the CDM tables in a DuckDB file (--engine spark: of the catalog SOURCE)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
+    workers: int = typer.Option(0, "--workers", min=0, help="DuckDB engine: processes screening in parallel "
+                                                            "(default 0: one per CPU, for 2,000 persons or more)."),
 ):
     """Screen every person of an OMOP CDM v5.4 database; one output row per person and trial."""
     import json
@@ -67,24 +69,22 @@ def omop(
 
     from trialscreen.omop.run import read_attestations
 
-    when = parse_as_of(as_of) or date.today()
-    oldest = parse_max_lab_age(max_lab_age)
-    sections = tuple(complete or ())
-    for s in sections:
-        if s not in SECTIONS:
-            raise UsageError(f"--complete '{s}' is not a section", hint="use one of " + ", ".join(SECTIONS))
     kind = _kind(out)
     trials = load_trials(trial)
-    atts = read_attestations(attestations) if attestations else None
+    options = dict(as_of=parse_as_of(as_of) or date.today(), limit=limit, complete=_sections(complete),
+                   attestations=read_attestations(attestations) if attestations else None,
+                   max_lab_age=parse_max_lab_age(max_lab_age))
     if summary_file:  # checked now, not after a long run
         open_for_writing(summary_file).close()
-    options = dict(as_of=when, limit=limit, complete=sections, attestations=atts, max_lab_age=oldest)
     if engine is Engine.spark:
         from trialscreen.omop.spark import run_spark
 
         summary = run_spark(source, trials, out, kind, schema=schema, **options)
     else:
-        summary = _run_duckdb(source, schema, trials, out, kind, quiet, options)
+        import os
+
+        summary = _run_duckdb(source, schema, trials, out, kind, quiet,
+                              {**options, "workers": workers or os.cpu_count() or 1})
     if summary_file:
         with open_for_writing(summary_file) as fh:
             json.dump(summary.as_dict(), fh, indent=2)
@@ -97,6 +97,14 @@ def omop(
         raise typer.Exit(EXIT_BUG)
     if summary.error_rows:
         raise typer.Exit(EXIT_ROW_ERRORS)
+
+
+def _sections(complete) -> tuple:
+    sections = tuple(complete or ())
+    for s in sections:
+        if s not in SECTIONS:
+            raise UsageError(f"--complete '{s}' is not a section", hint="use one of " + ", ".join(SECTIONS))
+    return sections
 
 
 def _kind(out: str) -> str:

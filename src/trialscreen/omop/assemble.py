@@ -39,9 +39,11 @@ class PersonRows:
     rows: dict = field(default_factory=dict)
 
 
-def person_rows(source, as_of: date, limit: int | None = None, orphans: dict | None = None):
+def person_rows(source, as_of: date, limit: int | None = None, orphans: dict | None = None,
+                between: tuple = (None, None)):
     """Yield PersonRows in person_id order. ``limit``: the first N persons only. ``orphans``, when
-    given, is filled at the end with stream -> how many rows named a person PERSON does not hold."""
+    given, is filled at the end with stream -> how many rows named a person PERSON does not hold.
+    ``between``: only person_ids from the first (inclusive) to the second (exclusive), None open."""
     from trialscreen.omop.source import cast_error
 
     where = ""
@@ -52,6 +54,10 @@ def person_rows(source, as_of: date, limit: int | None = None, orphans: dict | N
                            f"WHERE person_id IS NOT NULL ORDER BY person_id LIMIT {int(limit)}")
         where = "AND p.person_id IN (SELECT person_id FROM ts_persons)"
         persons = "AND person_id IN (SELECT person_id FROM ts_persons)"
+    for bound, op in zip(between, (">=", "<")):
+        if bound is not None:
+            where += f" AND p.person_id {op} {int(bound)}"
+            persons += f" AND person_id {op} {int(bound)}"
     cursors = {}
     try:
         head = _stream(source, "person", PERSONS.format(where=where), params)

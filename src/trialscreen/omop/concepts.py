@@ -83,7 +83,7 @@ def place_concepts(source: Source) -> Meanings:
         concepts += con.execute(f"SELECT {CONCEPT_COLUMNS} FROM concept c WHERE c.concept_id IN "
                                 "(SELECT id FROM ts_wanted)").fetchall()
     out = place(con.execute("SELECT role, id FROM ts_used").fetchall(), concepts, ancestors)
-    _register(con, out)
+    register_meanings(con, out)
     return out
 
 
@@ -267,7 +267,8 @@ def meaning_rows(meanings: Meanings) -> list:
     return rows + [(role, cid, "unplaced", label, "") for (role, cid), label in meanings.unplaced.items()]
 
 
-def _register(con, meanings: Meanings) -> None:
+def register_meanings(con, meanings: Meanings) -> None:
+    """The meanings as the table ts_meaning the stream queries join (DuckDB)."""
     rows = meaning_rows(meanings)
     con.execute("CREATE OR REPLACE TABLE ts_meaning (role VARCHAR, concept_id BIGINT, kind VARCHAR, "
                 "name VARCHAR, detail VARCHAR)")

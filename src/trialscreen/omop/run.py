@@ -25,28 +25,42 @@ from trialscreen.patient.memo import ReadMemo
 from trialscreen.vocab import name_key, yes_no
 
 _KEPT = 500     # warnings kept in the summary (the terminal shows the first few)
+PARALLEL_FROM = 2_000     # persons from which several processes pay for their start
 # the reader's warnings about what records.py passed on unplaced: reported by concept instead
 _OWN = ("'unplaced ",)
 
 
 def run_omop(source, trials, writer, *, as_of: date, limit: int | None = None, complete: tuple = (),
-             attestations: dict | None = None, progress=None, max_lab_age=None) -> Summary:
+             attestations: dict | None = None, progress=None, max_lab_age=None, workers: int = 1,
+             parallel_from: int = PARALLEL_FROM) -> Summary:
+    """Screen every person of ``source`` into ``writer``. ``workers`` > 1 screens ranges of persons
+    in that many processes (omop/parallel.py) when the source has ``parallel_from`` persons or more
+    (starting a process costs about a second); the output and the summary are the same."""
     import duckdb
 
     from trialscreen.omop.source import cast_error
 
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     try:
-        place_concepts(source)
+        meanings = place_concepts(source)
+        parallel = workers > 1 and _persons(source, limit) >= parallel_from
     except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
         raise cast_error(source, "concept", exc) from None
     memos = Memos(ReadMemo(), CriterionMemo())
     options = PersonOptions(str(source.path), as_of, date.today(), complete, attestations or {}, max_lab_age)
-    unplaced: Counter = Counter()
-    warned: Counter = Counter()
-    outside = 0
-    orphans: dict = {}
     writer.start()
+    if parallel:
+        from trialscreen.omop.parallel import run_parallel
+
+        summary, unplaced, warned, outside, orphans = run_parallel(
+            source, trials, writer, meanings, workers=workers, memory_limit=source.memory_limit,
+            schema=source.schema, limit=limit, options=options, progress=progress)
+        summary.warnings = run_warnings(unplaced, warned, outside, source.missing, orphans)
+        return summary
+    unplaced = Counter()
+    warned = Counter()
+    outside = 0
+    orphans = {}
     for line, rows in enumerate(person_rows(source, as_of, limit, orphans), 1):
         noted = screen_person(summary, writer, trials, rows, line, options, memos)
         unplaced.update(noted.unplaced)
@@ -56,6 +70,11 @@ def run_omop(source, trials, writer, *, as_of: date, limit: int | None = None, c
             progress(line)
     summary.warnings = run_warnings(unplaced, warned, outside, source.missing, orphans)
     return summary
+
+
+def _persons(source, limit: int | None) -> int:
+    n = source.con.execute("SELECT count(DISTINCT person_id) FROM person").fetchone()[0]
+    return min(n, limit) if limit is not None else n
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ class Source:
     path: str
     files: dict = field(default_factory=dict)       # table -> file or 'table in the database'
     missing: list = field(default_factory=list)     # CDM tables the source does not have
+    schema: str | None = None                       # how it was opened, for processes that open it again
+    memory_limit: str = "1GB"
 
     def close(self) -> None:
         self.con.close()  # type: ignore[attr-defined]
@@ -48,7 +50,7 @@ def open_source(path: str, *, schema: str | None = None, memory_limit: str = "1G
     con = duckdb.connect(":memory:")
     con.execute(f"SET memory_limit = '{_checked_limit(memory_limit)}'")
     con.execute("SET preserve_insertion_order = false")
-    source = Source(con, path)
+    source = Source(con, str(path), schema=schema, memory_limit=memory_limit)
     try:
         raw = _attach(con, p, schema, source) if p.is_file() else _folder(p, source)
         for table, columns in TABLES.items():

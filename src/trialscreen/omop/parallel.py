@@ -1,0 +1,143 @@
+"""The DuckDB engine on several cores: persons screened in parallel processes, output unchanged.
+
+The persons are cut, in person_id order, into contiguous ranges; each range is screened by a
+process of its own (started with 'spawn': a DuckDB connection does not survive a fork) that opens
+the source read-only, takes the concepts the parent placed (placed once), and runs the very loop
+``run_omop`` runs, ``screen_person`` for each person, writing its rows into a part file. The parent
+writes the header, then the parts in order, and adds up the tallies and warnings, so the output
+file and the summary are the bytes one process would write. Each process gets a share of the
+memory limit, so the run stays inside the same bound.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from trialscreen.batch.run import Memos, Summary, TrialTally
+from trialscreen.evaluate.reuse import CriterionMemo
+from trialscreen.patient.memo import ReadMemo
+
+CHUNKS_PER_WORKER = 4      # more ranges than processes: the progress bar moves, and a slow range waits less
+
+
+@dataclass
+class Part:
+    """What one range of persons gives back: its rows as text, its summary and its counters."""
+
+    text: str
+    summary: Summary
+    unplaced: Counter = field(default_factory=Counter)
+    warned: Counter = field(default_factory=Counter)
+    outside: int = 0
+    orphans: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    path: str
+    schema: str | None
+    memory_limit: str
+    meanings: Any           # concepts.Meanings, placed once by the parent
+    trials: list
+    fmt: str
+    between: tuple          # (first person_id or None, the next range's first person_id or None)
+    first_line: int
+    limit: int | None
+    options: Any            # run.PersonOptions
+
+
+def ranges(source, limit: int | None, chunks: int) -> list:
+    """(first person_id, the next range's first person_id or None, the first line) of each range."""
+    ids = "SELECT DISTINCT person_id FROM person WHERE person_id IS NOT NULL"
+    if limit is not None:
+        ids = f"SELECT * FROM ({ids}) ORDER BY person_id LIMIT {int(limit)}"
+    groups = source.con.execute(f"SELECT min(person_id), count(*) FROM (SELECT person_id, ntile({int(chunks)}) "
+                                f"OVER (ORDER BY person_id) AS g FROM ({ids})) GROUP BY g ORDER BY g").fetchall()
+    out, line = [], 1
+    for i, (first, count) in enumerate(groups):
+        following = groups[i + 1][0] if i + 1 < len(groups) else None
+        out.append((first if i else None, following, line))
+        line += count
+    return out
+
+
+def run_parallel(source, trials, writer, meanings, *, workers: int, memory_limit: str, schema: str | None,
+                 limit: int | None, options, progress=None) -> tuple:
+    """Screen every person of ``source`` in ``workers`` processes into ``writer`` (header written by
+    the caller); the merged summary and counters (unplaced, warned, outside, orphans)."""
+    import multiprocessing
+
+    per_worker = f"{max(256, _megabytes(memory_limit) // workers)}MB"
+    jobs = [Job(str(source.path), schema, per_worker, meanings, trials, writer.fmt, (lo, hi), line, limit, options)
+            for lo, hi, line in ranges(source, limit, workers * CHUNKS_PER_WORKER)]
+    summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
+    unplaced: Counter = Counter()
+    warned: Counter = Counter()
+    outside, done = 0, 0
+    orphans: Counter = Counter()
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for part in pool.imap(screen_range, jobs):        # in order: the parts are written as they come
+            writer.stream.write(part.text)
+            _add(summary, part.summary)
+            unplaced.update(part.unplaced)
+            warned.update(part.warned)
+            outside += part.outside
+            orphans.update(part.orphans)
+            done += part.summary.rows_in
+            if progress is not None:
+                progress(done)
+    return summary, unplaced, warned, outside, dict(orphans)
+
+
+def screen_range(job: Job) -> Part:
+    """One range of persons, in a process of its own: the loop of ``run_omop``."""
+    from trialscreen.omop.assemble import person_rows
+    from trialscreen.omop.concepts import register_meanings
+    from trialscreen.omop.run import screen_person
+    from trialscreen.omop.source import open_source
+    from trialscreen.render.batch import Writer
+
+    source = open_source(job.path, schema=job.schema, memory_limit=job.memory_limit)
+    try:
+        register_meanings(source.con, job.meanings)
+        out = io.StringIO()
+        writer = Writer(out, job.fmt, job.trials)
+        summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in job.trials])
+        memos = Memos(ReadMemo(), CriterionMemo())
+        part = Part("", summary)
+        orphans: dict = {}
+        rows = person_rows(source, job.options.as_of, job.limit, orphans, between=job.between)
+        for line, person in enumerate(rows, job.first_line):
+            noted = screen_person(summary, writer, job.trials, person, line, job.options, memos)
+            part.unplaced.update(noted.unplaced)
+            part.warned.update(noted.warned)
+            part.outside += noted.outside
+        part.text, part.orphans = out.getvalue(), orphans
+        return part
+    finally:
+        source.close()
+
+
+def _add(total: Summary, part: Summary) -> None:
+    total.rows_in += part.rows_in
+    total.rows_out += part.rows_out
+    total.error_rows += part.error_rows
+    total.internal_errors += part.internal_errors
+    total.errors = (total.errors + part.errors)[:20]
+    for mine, theirs in zip(total.trials, part.trials):
+        for verdict, n in theirs.verdicts.items():
+            mine.verdicts[verdict] += n
+        for cid in mine.criteria:
+            mine.fail[cid] += theirs.fail[cid]
+            mine.fail_only[cid] += theirs.fail_only[cid]
+            mine.unknown[cid] += theirs.unknown[cid]
+
+
+def _megabytes(limit: str) -> int:
+    text = limit.strip().upper().rstrip("B").rstrip("I")
+    scale = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}.get(text[-1:], 1 / (1024 * 1024))
+    number = text[:-1] if text[-1:] in "KMGT" else text
+    return int(float(number) * scale)
