@@ -538,3 +538,52 @@ def test_parallel_processes_write_what_one_process_writes(cdm, trial, limit):
 def test_parallel_processes_on_the_synthea_sample(trial):
     sample = Path(__file__).resolve().parent / "data" / "omop-synthea27nj"
     assert _screened(sample, trial, 1) == _screened(sample, trial, 2)
+
+
+def test_a_treatment_site_concept_given_as_a_drug_is_that_treatment(cdm, trial, tmp_path):
+    cdm.concept(2000000020, "trialscreen", "treatment:chemotherapy", "Site")
+    for pid in (1, 2):
+        cdm.person(pid).observation(pid, 2000000002, "2025-01-01")      # treatments complete: attested
+    cdm.drug(1, 2000000020, "2024-03-01").drug(2, 0, "2024-03-01", drug_source_concept_id=2000000020)
+    _, rows, data, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert statuses(rows["1"])["E2"] == statuses(rows["2"])["E2"] == "fail"
+    assert not any("not in trialscreen's vocabularies" in w for w in data["warnings"])
+
+
+def test_an_ambiguous_source_code_decides_over_the_standard_concept_an_etl_mapped_it_to(cdm, tmp_path):
+    trial = tmp_path / "mm.yaml"
+    trial.write_text(TRIAL.split("inclusion:")[0] + "inclusion:\n  - id: I1\n    text: Multiple myeloma.\n"
+                     "    rule: {diagnosis: multiple_myeloma}\n", encoding="utf-8")
+    cdm.concept(4164770, "SNOMED", "109989006", "Clinical Finding").concept(45551111, "ICD10CM", "C90.00", "Billing")
+    cdm.person(1).condition(1, 4164770, "2024-02-02", condition_source_concept_id=45551111)
+    cdm.person(2).condition(2, 4164770, "2024-02-02")
+    _, rows, _, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert statuses(rows["1"])["I1"] == "unknown"       # C90.00 may be smoldering myeloma
+    assert statuses(rows["2"])["I1"] == "pass"          # SNOMED multiple myeloma, recorded as such
+
+
+def test_a_condition_recorded_in_observation_without_a_value_is_present(cdm, trial, tmp_path):
+    cdm.concept(316139, "SNOMED", "84114007", "Clinical Finding")
+    cdm.person(1).observation(1, 316139, "2025-02-01")
+    _complete(cdm, 1, "conditions", 2000000010)
+    _, rows, _, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert statuses(rows["1"])["E1"] == "fail"
+
+
+def test_undated_occurrences_and_status_codes_leave_no_date_to_meet_a_window():
+    from datetime import date
+
+    from trialscreen.omop.assemble import PersonRows
+    from trialscreen.omop.records import build_record
+
+    rows = PersonRows({"person_id": 1, "periods": [[date(2000, 1, 1), date(2030, 1, 1)]]}, {
+        "conditions": [
+            {"kind": "condition", "name": "thrombosis", "day": date(2020, 1, 5), "end_day": None, "item_id": 1},
+            {"kind": "condition", "name": "thrombosis", "day": date(2025, 5, 1), "end_day": None, "item_id": 2},
+            {"kind": "treatment", "name": "chemotherapy", "day": date(2025, 5, 15), "end_day": None, "item_id": 3}],
+        "observed": [{"kind": "attribute", "name": "undated", "answer": "true", "value_as_number": None,
+                      "value_as_string": None, "event_table": "condition_occurrence", "observation_event_id": 2,
+                      "day": date(2025, 5, 1)}]})
+    record = build_record(rows, date(2025, 6, 1)).record
+    assert record["conditions"]["thrombosis"] == {"present": True}
+    assert record["treatments"] == [{"type": "chemotherapy"}]       # Z92.21 says it happened, not when

@@ -81,10 +81,10 @@ def omop(
 
         summary = run_spark(source, trials, out, kind, schema=schema, **options)
     else:
-        import os
+        from trialscreen.omop.parallel import default_workers
 
         summary = _run_duckdb(source, schema, trials, out, kind, quiet,
-                              {**options, "workers": workers or os.cpu_count() or 1})
+                              {**options, "workers": workers or default_workers()})
     if summary_file:
         with open_for_writing(summary_file) as fh:
             json.dump(summary.as_dict(), fh, indent=2)

@@ -139,6 +139,12 @@ class FileWriteError(TrialscreenError, OSError):
     exit_code = 73  # EX_CANTCREAT
 
 
+class ResourceError(TrialscreenError, OSError):
+    """The machine could not finish the run: a screening process was killed (out of memory)."""
+
+    exit_code = 71  # EX_OSERR
+
+
 class TrialNotFound(TrialscreenError, LookupError):
     """A trial id or path that names no criteria file."""
 

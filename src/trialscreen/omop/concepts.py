@@ -187,7 +187,10 @@ def _placed(role: str, concept: Concept) -> list:
     found = codes.lookup(concept.vocabulary, concept.code)
     if found is None or found.kind not in _ROLE_KINDS.get(role, ()):
         return []
-    return [(found.kind, found.name, "")]
+    # a code that names no entry of its kind (diagnoses.yaml ambiguous_codes) decides over the
+    # standard concept an ETL mapped it to (queries.py)
+    ambiguous = found.kind == "diagnosis" and vocab.diagnoses().canonical(found.name) is None
+    return [(found.kind, found.name, "ambiguous" if ambiguous else "")]
 
 
 def _answer(concept: Concept) -> list:
@@ -209,6 +212,9 @@ def _site(role: str, concept: Concept) -> list:
     if role == "drug" and kind == "drug":
         drug = vocab.drugs().canonical(name)
         return [("drug", drug, codes.drug_treatment(drug) or "")] if drug else [("drug", "?" + name, "ask")]
+    if role == "drug":           # a treatment type given as a drug (no substance named); any other kind: unplaced
+        kind_of = vocab.treatments().canonical(name) if kind == "treatment" else None
+        return [("drug", "", kind_of)] if kind_of else [("drug", "?" + concept.label(), "ask")]
     found = codes.lookup(SITE, concept.code)
     if found is None:          # a name the vocabularies do not know: passed on as written, so the
         kind = {"lab": "analyte"}.get(kind, kind)    # record reader treats it as in a JSON record

@@ -52,16 +52,21 @@ WHERE o.person_id IS NOT NULL AND COALESCE(k1.name, k2.name) IS NOT NULL AND o.o
 """
 
 # The standard concept decides, its source concept when the standard one is 0, not in CONCEPT or
-# unplaced; when neither places the row it is 'unplaced', labelled by the concept (or the source
-# value when there is no concept at all). 'none' (placed as nothing trialscreen reads: a drug
+# unplaced, or when the source code is one that does not tell two entries apart (ICD-10-CM C90.0:
+# an ETL maps it to the SNOMED multiple myeloma concept, which would decide what C90.0 cannot);
+# when neither places the row it is 'unplaced', labelled by the concept (or the source value when
+# there is no concept at all). 'none' (placed as nothing trialscreen reads: a drug
 # whose ATC classes are no treatment) drops the row.
-_PICK_KIND = """CASE WHEN k1.kind IS NOT NULL AND k1.kind <> 'unplaced' THEN k1.kind
+_PICK_KIND = """CASE WHEN k2.detail = 'ambiguous' THEN k2.kind
+                     WHEN k1.kind IS NOT NULL AND k1.kind <> 'unplaced' THEN k1.kind
                      WHEN k2.kind IS NOT NULL AND k2.kind <> 'unplaced' THEN k2.kind ELSE 'unplaced' END"""
-_PICK_NAME = """CASE WHEN k1.kind IS NOT NULL AND k1.kind <> 'unplaced' THEN k1.name
+_PICK_NAME = """CASE WHEN k2.detail = 'ambiguous' THEN k2.name
+                     WHEN k1.kind IS NOT NULL AND k1.kind <> 'unplaced' THEN k1.name
                      WHEN k2.kind IS NOT NULL AND k2.kind <> 'unplaced' THEN k2.name
-                     ELSE COALESCE(k1.name, k2.name, 'with no concept (source value ''' ||
-                                   COALESCE({source_value}, '') || ''')') END"""
-_PICK_DETAIL = """CASE WHEN k1.kind IS NOT NULL AND k1.kind <> 'unplaced' THEN k1.detail
+                     ELSE COALESCE(k1.name, k2.name, 'with no concept (source value "' ||
+                                   COALESCE({source_value}, '') || '")') END"""
+_PICK_DETAIL = """CASE WHEN k2.detail = 'ambiguous' THEN k2.detail
+                       WHEN k1.kind IS NOT NULL AND k1.kind <> 'unplaced' THEN k1.detail
                        WHEN k2.kind IS NOT NULL AND k2.kind <> 'unplaced' THEN k2.detail ELSE '' END"""
 
 
@@ -81,12 +86,14 @@ SELECT person_id, kind, name, day, end_day, item_id FROM (
 ) WHERE kind <> 'none'
 """
 
-# A drug exposure has one meaning row per ingredient: the standard concept's rows when it is placed,
-# else the source concept's when that is, else the unplaced row of either (or none: no concept).
-_PLACED_DRUGS = "(SELECT DISTINCT concept_id FROM ts_meaning WHERE role = 'drug' AND kind <> 'unplaced')"
+# A drug exposure has one meaning row per ingredient: the standard concept's rows when it is placed
+# as a drug, else the source concept's when that is, else the standard concept's rows (unplaced, or
+# 'none': not a treatment), else the source's (or none at all: no concept).
+_PLACED_DRUGS = ("(SELECT DISTINCT concept_id FROM ts_meaning WHERE role = 'drug' "
+                 "AND kind NOT IN ('unplaced', 'none'))")
 DRUGS = f"""
 SELECT d.person_id, COALESCE(k.kind, 'unplaced') AS kind,
-       COALESCE(k.name, 'with no concept (source value ''' || COALESCE(d.drug_source_value, '') || ''')') AS name,
+       COALESCE(k.name, 'with no concept (source value "' || COALESCE(d.drug_source_value, '') || '")') AS name,
        d.drug_exposure_start_date AS day, d.drug_exposure_end_date AS end_day, d.drug_exposure_id AS item_id,
        COALESCE(k.detail, '') AS detail
 FROM {{t}}drug_exposure d

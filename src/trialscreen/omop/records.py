@@ -107,25 +107,29 @@ def _absent_conditions(record: dict) -> None:
 
 def _merged(entries: list) -> dict:
     """Several occurrences of one condition as one state a rule cannot read too kindly: present,
-    ongoing if any occurrence is (else ended at the last end), dated by the latest start, at the
-    highest grade recorded, active if any occurrence is."""
+    ongoing if any occurrence is (else ended at the last end), dated by the latest start and undated
+    if any is, at the highest grade recorded (a grade that is not a number, as recorded, so that it
+    stays unreadable), active if any occurrence is (or as recorded when one says what is not yes/no)."""
     if len(entries) == 1:
         return entries[0]
     out = dict(entries[-1])
-    dates = [e["date"] for e in entries if e.get("date")]
-    ends = [e.get("end") for e in entries]
-    grades = [e["grade"] for e in entries if isinstance(e.get("grade"), int) and not isinstance(e["grade"], bool)]
-    out.pop("date", None)
-    out.pop("end", None)
+    for key in ("date", "end", "grade", "active"):
+        out.pop(key, None)
     out["present"] = True
-    if dates:
+    dates = [e.get("date") for e in entries]
+    if all(dates):
         out["date"] = max(dates)
-    if ends and all(ends):
+    ends = [e.get("end") for e in entries]
+    if all(ends):
         out["end"] = max(ends)
+    grades = [e["grade"] for e in entries if e.get("grade") is not None]
+    numbers = [g for g in grades if isinstance(g, int) and not isinstance(g, bool)]
     if grades:
-        out["grade"] = max(grades)
-    if any(e.get("active") is True for e in entries):
-        out["active"] = True
+        out["grade"] = max(numbers) if len(numbers) == len(grades) else next(g for g in grades if g not in numbers)
+    actives = [e["active"] for e in entries if e.get("active") is not None]
+    if actives:
+        odd = [a for a in actives if not isinstance(a, bool)]
+        out["active"] = odd[0] if odd else any(actives)
     return out
 
 
@@ -235,8 +239,8 @@ def _observed(rows: list, record: dict, fields: dict, current: tuple | None) -> 
         kind, name = r["kind"], r["name"]
         if kind == "field":
             _latest(fields, name, r)
-        elif kind == "treatment":
-            record.setdefault("treatments", []).append({"type": name, "date": _iso(r["day"])})
+        elif kind == "treatment":       # a status code: it says a treatment happened, not when
+            record.setdefault("treatments", []).append({"type": name})
         elif kind == "allergy":
             substance = (r["value_as_string"] or "").strip() if name == "other" else name
             if substance:
@@ -244,12 +248,21 @@ def _observed(rows: list, record: dict, fields: dict, current: tuple | None) -> 
         elif kind == "complete":
             if current is not None and current[0] <= r["day"] <= current[1]:
                 attested.add(name)
-        elif kind in ("condition", "finding", "diagnosis") and r["answer"] is not None:
-            if kind == "condition":
-                record.setdefault("conditions", {})[name] = {"present": r["answer"], "date": _iso(r["day"])}
-            elif kind == "finding":
-                record.setdefault("cytogenetics", {})[name] = {"result": r["answer"], "date": _iso(r["day"])}
+        elif kind in ("condition", "finding", "diagnosis"):
+            _asserted(record, kind, name, r)
     return attested
+
+
+def _asserted(record: dict, kind: str, name: str, r: dict) -> None:
+    """An observation of a condition, finding or diagnosis: its value says present or absent; with
+    no value it is recorded, so present (the usual OMOP form of a finding in OBSERVATION)."""
+    answer, day = r["answer"], _iso(r["day"])
+    if kind == "condition":
+        record.setdefault("conditions", {})[name] = {"present": answer if answer is not None else True, "date": day}
+    elif kind == "finding":
+        record.setdefault("cytogenetics", {})[name] = {"result": answer or "not done", "date": day}
+    elif answer is None or answer == "true":
+        record.setdefault("diagnoses", []).append({"name": name, "date": day})
 
 
 def _ended(day, as_of: date):
@@ -269,8 +282,8 @@ def _conditions(rows: list, record: dict, items: dict, occurrences: dict, built:
             if (end := _ended(r["end_day"], as_of)) is not None:
                 entry["end"] = end
             occurrences.setdefault(name, []).append(entry)
-        elif kind == "treatment":         # a status code: history of chemotherapy, transplant status
-            entry = {"type": name, "date": _iso(r["day"])}
+        elif kind == "treatment":         # a status code (history of chemotherapy): happened, not when
+            entry = {"type": name}
             record.setdefault("treatments", []).append(entry)
         else:
             key = "name" if kind == "diagnosis" else "type"
@@ -319,10 +332,13 @@ def _drugs(rows: list, record: dict, items: dict, built: Built, as_of: date) -> 
                                                                  "drugs": []})
         if (end := _ended(r["end_day"], as_of)) is not None:
             entry["end"] = end
-        entry["drugs"].append(name)
+        if name:
+            entry["drugs"].append(name)
     for (item_id, _), entry in by_exposure.items():
+        if not entry["drugs"]:
+            del entry["drugs"]
         record.setdefault("treatments", []).append(entry)
-        items.setdefault(("drugs", item_id), entry)
+        items.setdefault(("drugs", item_id), []).append(entry)
 
 
 def _attributes(rows: list, items: dict) -> None:
@@ -330,21 +346,25 @@ def _attributes(rows: list, items: dict) -> None:
     for r in rows:
         if r["kind"] != "attribute" or r["event_table"] not in _EVENT_TABLES:
             continue
-        item = items.get((_EVENT_TABLES[r["event_table"]], r["observation_event_id"]))
-        if item is None:
-            continue
-        value = r["answer"] if r["answer"] is not None else (
-            _number(r["value_as_number"]) if r["value_as_number"] is not None else r["value_as_string"])
-        if value in ("true", "false"):
-            value = value == "true"
-        if r["name"] == "drug":
-            item.setdefault("drugs", []).append(value)
-        elif r["name"] == "undated":         # the row's date stands in for a date the record lacked
-            if value is True:
-                item.pop("date", None)
-                item.pop("start", None)
-        elif r["name"] == "ongoing":         # started and not ended: a start, not a single day
-            if value is True and "date" in item and "end" not in item:
-                item["start"] = item.pop("date")
-        else:
-            item[r["name"]] = value
+        found = items.get((_EVENT_TABLES[r["event_table"]], r["observation_event_id"]))
+        for item in found if isinstance(found, list) else [found] if found is not None else []:
+            _attribute(item, r)
+
+
+def _attribute(item: dict, r: dict) -> None:
+    """One attribute observation on one item."""
+    value = r["answer"] if r["answer"] is not None else (
+        _number(r["value_as_number"]) if r["value_as_number"] is not None else r["value_as_string"])
+    if value in ("true", "false"):
+        value = value == "true"
+    if r["name"] == "drug":
+        item.setdefault("drugs", []).append(value)
+    elif r["name"] == "undated":         # the row's date stands in for a date the record lacked
+        if value is True:
+            item.pop("date", None)
+            item.pop("start", None)
+    elif r["name"] == "ongoing":         # started and not ended: a start, not a single day
+        if value is True and "date" in item and "end" not in item:
+            item["start"] = item.pop("date")
+    else:
+        item[r["name"]] = value
