@@ -26,6 +26,7 @@ from trialscreen import __version__
 from trialscreen.errors import CriteriaError, UsageError
 from trialscreen_cli.shared import (
     MAX_LAB_AGE_HELP,
+    finish_run,
     handles_errors,
     load_trials,
     open_for_writing,
@@ -133,7 +134,6 @@ def batch(
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
 ):
     """Screen a CSV of patients; one output row per patient and trial, nothing lost."""
-    import json
 
     from trialscreen.batch.columns import delimiter_of, load_mapping
 
@@ -150,18 +150,7 @@ def batch(
         open_for_writing(summary_file).close()
     summary = _screen_rows(binary, source, target, out, trials, kind, quiet, mapping=mapping, as_of=when,
                            delimiter=delim, decimal_comma=decimal_comma, max_lab_age=oldest)
-    if summary_file:
-        with open_for_writing(summary_file) as fh:
-            json.dump(summary.as_dict(), fh, indent=2)
-    if not quiet:
-        from trialscreen_cli.terminal import render_batch_summary
-
-        render_batch_summary(summary)
-    if summary.internal_errors:
-        stderr(f"trialscreen: internal error on {summary.internal_errors} row(s): this is a bug, please report it")
-        raise typer.Exit(EXIT_BUG)
-    if summary.error_rows:
-        raise typer.Exit(EXIT_ROW_ERRORS)
+    finish_run(summary, summary_file, quiet, "row")
 
 
 def _screen_rows(binary, source: str, target, out: str, trials, kind: str, quiet: bool, **options):

@@ -14,15 +14,14 @@ import typer
 from trialscreen.errors import UsageError
 from trialscreen_cli.shared import (
     MAX_LAB_AGE_HELP,
+    finish_run,
     handles_errors,
     load_trials,
     open_for_writing,
     parse_as_of,
     parse_max_lab_age,
-    stderr,
 )
 
-EXIT_ROW_ERRORS, EXIT_BUG = 1, 70
 SECTIONS = ("diagnoses", "treatments", "neoplasms", "allergies", "conditions")
 
 
@@ -64,7 +63,6 @@ def omop(
                                                             "(default 0: one per CPU, for 2,000 persons or more)."),
 ):
     """Screen every person of an OMOP CDM v5.4 database; one output row per person and trial."""
-    import json
     from datetime import date
 
     from trialscreen.omop.run import read_attestations
@@ -85,18 +83,7 @@ def omop(
 
         summary = _run_duckdb(source, schema, trials, out, kind, quiet,
                               {**options, "workers": workers or default_workers()})
-    if summary_file:
-        with open_for_writing(summary_file) as fh:
-            json.dump(summary.as_dict(), fh, indent=2)
-    if not quiet:
-        from trialscreen_cli.terminal import render_batch_summary
-
-        render_batch_summary(summary)
-    if summary.internal_errors:
-        stderr(f"trialscreen: internal error on {summary.internal_errors} person(s): this is a bug, please report it")
-        raise typer.Exit(EXIT_BUG)
-    if summary.error_rows:
-        raise typer.Exit(EXIT_ROW_ERRORS)
+    finish_run(summary, summary_file, quiet, "person")
 
 
 def _sections(complete) -> tuple:

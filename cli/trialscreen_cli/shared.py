@@ -125,3 +125,22 @@ def show(what: str, data) -> None:
 
         write = {"results": text.results_text, "explain": text.explain_text, "trials": text.trials_text}[what]
         typer.echo(write(data), nl=False)
+
+
+def finish_run(summary, summary_file: Optional[str], quiet: bool, unit: str) -> None:
+    """What `batch` and `omop` do after a run: the summary file, the summary on stderr, and the
+    exit code the results decide (70 for a bug met on some rows, 1 for rows with errors)."""
+    import json
+
+    if summary_file:
+        with open_for_writing(summary_file) as fh:
+            json.dump(summary.as_dict(), fh, indent=2)
+    if not quiet:
+        from trialscreen_cli.terminal import render_batch_summary
+
+        render_batch_summary(summary)
+    if summary.internal_errors:
+        stderr(f"trialscreen: internal error on {summary.internal_errors} {unit}(s): this is a bug, please report it")
+        raise typer.Exit(70)
+    if summary.error_rows:
+        raise typer.Exit(1)
