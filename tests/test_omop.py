@@ -587,3 +587,14 @@ def test_undated_occurrences_and_status_codes_leave_no_date_to_meet_a_window():
     record = build_record(rows, date(2025, 6, 1)).record
     assert record["conditions"]["thrombosis"] == {"present": True}
     assert record["treatments"] == [{"type": "chemotherapy"}]       # Z92.21 says it happened, not when
+
+
+def test_a_diagnosis_code_nobody_can_place_in_observation_keeps_the_sections_open(cdm, trial, tmp_path):
+    cdm.concept(1569999, "ICD10CM", "Z85.3", "4-char billing code")     # personal history of breast cancer
+    cdm.person(1).observation(1, 1569999, "2025-03-01")
+    _complete(cdm, 1, "conditions", 2000000010)
+    cdm.person(2)
+    _complete(cdm, 2, "conditions", 2000000010)
+    _, rows, data, _ = run_omop(cdm.write(), trial, tmp_path)
+    assert statuses(rows["1"])["E1"] == "unknown" and statuses(rows["2"])["E1"] == "pass"
+    assert any("ICD10CM Z85.3" in w for w in data["warnings"])

@@ -133,7 +133,15 @@ def place(used: list, concept_rows: list, ancestor_rows: list) -> Meanings:
             # under no entry of the vocabularies: their code lists are not exhaustive, so this may
             # still be one of them (a thrombosis coded under a parent not listed): unplaced
             out.unplaced[(role, cid)] = f"concept {cid} ({concept.label()})"
+        elif not meaning and role == "observed" and concept.vocabulary.upper() in _DIAGNOSIS_CODES:
+            # a diagnosis code recorded as an observation (ICD-10-CM Z85 personal history of a
+            # malignancy): what it says about conditions, diagnoses and neoplasms is not known
+            out.unplaced[(role, cid)] = f"concept {cid} ({concept.label()})"
     return out
+
+
+# code systems of diagnoses: an OBSERVATION coded in one says something about the person's history
+_DIAGNOSIS_CODES = ("ICD10CM", "ICD10", "ICD9CM", "ICD9")
 
 
 def _nearest(row: tuple) -> tuple:

@@ -44,7 +44,7 @@ def build_record(rows, as_of: date, *, complete: tuple = (), attestations: dict 
     fields: dict = {}                      # field -> its latest row, over MEASUREMENT and OBSERVATION
     occurrences: dict = {}                 # condition -> its occurrences (entries), oldest first
     _measured(rows.rows.get("measured", []), record, items, fields)
-    attested = _observed(rows.rows.get("observed", []), record, fields, current)
+    attested = _observed(rows.rows.get("observed", []), record, fields, current, built)
     _fields(record, fields, as_of, built)
     _conditions(rows.rows.get("conditions", []), record, items, occurrences, built, as_of)
     listed = "treatments" in set(complete) | attested
@@ -231,7 +231,7 @@ def _is_number(value) -> bool:
     return True
 
 
-def _observed(rows: list, record: dict, fields: dict, current: tuple | None) -> set:
+def _observed(rows: list, record: dict, fields: dict, current: tuple | None, built: Built) -> set:
     """Fields, allergies, attested sections, treatments noted and condition assertions; the
     sections attested (an attestation counts in the observation period of the as-of date only)."""
     attested: set = set()
@@ -250,6 +250,9 @@ def _observed(rows: list, record: dict, fields: dict, current: tuple | None) -> 
                 attested.add(name)
         elif kind in ("condition", "finding", "diagnosis"):
             _asserted(record, kind, name, r)
+        elif kind == "unplaced":        # a diagnosis code nobody can place, recorded as an observation
+            built.unplaced.append(("condition", name))
+            record.setdefault("conditions", {})[f"unplaced {name}"] = True
     return attested
 
 
