@@ -25,6 +25,7 @@ from pathlib import Path
 from trialscreen import vocab
 from trialscreen.errors import FileWriteError, InputError, Location
 from trialscreen.omop.tables import TABLES
+from trialscreen.patient.load import condition_present
 from trialscreen.vocab import codes
 
 SITE_IDS = 2_000_000_001        # site concepts: OMOP leaves ids from 2,000,000,000 to sites
@@ -294,32 +295,28 @@ class _Person:
 
     def _condition(self, name: str, state) -> None:
         raw = state if isinstance(state, dict) else {"present": state}
-        present = raw.get("present")
-        if present is None and isinstance(raw.get("grade"), int) and not isinstance(raw.get("grade"), bool):
-            present = raw["grade"] > 0
-        if present is not True and not (isinstance(present, str) and vocab.yes_no(present) is True):
+        if condition_present(raw) is not True:      # absent or unknown, as the JSON reader reads it
+            present = raw.get("present")
             self._observe(self.t.site("condition", name), _day(raw.get("date")) or self.today,
                           value_as_concept_id=self._answer(present if present is not None else "unknown"))
             return
-        day = _day(raw.get("date"))
-        item = self.t.add("condition_occurrence", person_id=self.pid, condition_concept_id=0,
-                          condition_source_concept_id=self.t.site("condition", name, "Condition"),
-                          condition_start_date=day or self.today, condition_end_date=_day(raw.get("end")),
-                          condition_type_concept_id=0, condition_source_value=name)
-        if not day:
-            self._undated("condition_occurrence", item)
-        self._attributes("condition_occurrence", item, raw, ("present", "date", "end"))
+        self._occurrence("condition", name, 0, _day(raw.get("date")), raw, ("present", "date", "end"))
 
     def _event(self, kind: str, name, item: dict, key: str) -> None:
         concept = self._coded(kind, str(name)) if kind == "diagnosis" else None
-        day = _day(item.get("date")) or _day(item.get("start"))
-        row_id = self.t.add("condition_occurrence", person_id=self.pid, condition_concept_id=concept or 0,
-                            condition_source_concept_id=self.t.site(kind, str(name), "Condition"),
+        self._occurrence(kind, str(name), concept or 0, _day(item.get("date")) or _day(item.get("start")), item,
+                         (key, "date", "start", "end"))
+
+    def _occurrence(self, kind: str, name: str, concept: int, day: str | None, item: dict, skip: tuple) -> None:
+        """A CONDITION_OCCURRENCE row with the site concept ``kind:name`` as its source concept, marked
+        undated when the record gave no date, and the item's other keys as linked attributes."""
+        row_id = self.t.add("condition_occurrence", person_id=self.pid, condition_concept_id=concept,
+                            condition_source_concept_id=self.t.site(kind, name, "Condition"),
                             condition_start_date=day or self.today, condition_end_date=_day(item.get("end")),
-                            condition_type_concept_id=0, condition_source_value=str(name))
+                            condition_type_concept_id=0, condition_source_value=name)
         if not day:
             self._undated("condition_occurrence", row_id)
-        self._attributes("condition_occurrence", row_id, item, (key, "date", "start", "end"))
+        self._attributes("condition_occurrence", row_id, item, skip)
 
     def _coded(self, kind: str, name: str) -> int | None:
         canonical = vocab.diagnoses().canonical(name)

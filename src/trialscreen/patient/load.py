@@ -201,7 +201,7 @@ def _read_lists(r: Reader, data: dict, p: Patient) -> None:
         p.complete = frozenset(complete)
 
 
-def _condition_present(raw) -> bool | None:
+def condition_present(raw) -> bool | None:
     """Whether an entry of 'conditions' reports its condition present (None: cannot tell)."""
     if isinstance(raw, dict):
         if raw.get("present") is None and isinstance(raw.get("grade"), int):
@@ -239,7 +239,7 @@ def _labs(r: Reader, labs: dict, panel=None, memo=_NO_MEMO) -> dict:
 
 def _conditions(r: Reader, data: dict) -> dict:
     out: dict[str, tuple] = {}
-    for name, canonical, raw, path in known_names(r, data, "conditions", vocab.conditions(), _condition_present):
+    for name, canonical, raw, path in known_names(r, data, "conditions", vocab.conditions(), condition_present):
         if not isinstance(raw, (bool, str, dict)) and raw is not None:
             raise r.fail(path, "a condition is true / false or an object with present, grade, date")
         if isinstance(raw, dict):
