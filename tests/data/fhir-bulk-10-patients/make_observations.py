@@ -20,6 +20,7 @@ entered-in-error (it must not be read), and a preliminary potassium.
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -103,12 +104,7 @@ def _round(value: float, step: float) -> float | int:
 def observations() -> list[dict]:
     out: list[dict] = []
     for p, patient in enumerate(_patients()):
-        serial = 0
-
-        def oid() -> str:
-            nonlocal serial
-            serial += 1
-            return f"obs-{p + 1:02d}-{serial:03d}"
+        ids = (f"obs-{p + 1:02d}-{n:03d}" for n in itertools.count(1))
 
         for d, before in enumerate(DAYS_BEFORE):
             day = AS_OF - timedelta(days=before + p % 5)
@@ -116,14 +112,14 @@ def observations() -> list[dict]:
             for a, (analyte, (_, _, _, _, _, typical, step)) in enumerate(LABS.items()):
                 value = _round(typical + step * (((p * 3 + a) % 5) - 2 + d), step)
                 with_range = analyte not in ("potassium",) or p % 2 == 0
-                lab = _lab(oid(), patient, analyte, value, when, with_range)
+                lab = _lab(next(ids), patient, analyte, value, when, with_range)
                 if d == len(DAYS_BEFORE) - 1 and p == 1 and analyte == "bilirubin":
                     lab["valueQuantity"] = {**lab["valueQuantity"], "value": 0.2, "comparator": "<"}
                 if d == len(DAYS_BEFORE) - 1 and p == 3 and analyte == "potassium":
                     lab["status"] = "preliminary"
                 out.append(lab)
             # vital signs on the same visit: not read by any rule
-            bp = _base(oid(), patient, "vital-signs", _coding("85354-9", "Blood pressure panel with all children optional"),
+            bp = _base(next(ids), patient, "vital-signs", _coding("85354-9", "Blood pressure panel with all children optional"),
                        when)
             bp["component"] = [
                 {"code": _coding("8480-6", "Systolic blood pressure"),
@@ -134,7 +130,7 @@ def observations() -> list[dict]:
                                    "code": "mm[Hg]"}},
             ]
             out.append(bp)
-            bmi = _base(oid(), patient, "vital-signs", _coding("39156-5", "Body mass index (BMI) [Ratio]"), when)
+            bmi = _base(next(ids), patient, "vital-signs", _coding("39156-5", "Body mass index (BMI) [Ratio]"), when)
             bmi["valueQuantity"] = {"value": round(21.5 + (p * 1.7) % 9, 1), "unit": "kg/m2", "system": UCUM,
                                     "code": "kg/m2"}
             out.append(bmi)
@@ -146,7 +142,7 @@ def observations() -> list[dict]:
                                     "out work of a light or sedentary nature, e.g., light house work, office work"),
                        ("LA9624-3", "Ambulatory and capable of all selfcare but unable to carry out any work "
                                     "activities. Up and about more than 50% of waking hours")]
-            ecog = _base(oid(), patient, "survey", _coding("89247-1", "ECOG Performance Status score"),
+            ecog = _base(next(ids), patient, "survey", _coding("89247-1", "ECOG Performance Status score"),
                          _when(last_day, p))
             ecog["meta"] = {"profile": ["http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-survey"]}
             ecog["category"] = [{"coding": [{"system": CATEGORY, "code": "survey", "display": "Survey"}]}]
@@ -157,10 +153,10 @@ def observations() -> list[dict]:
         if p == 0:
             # a creatinine collected after the as-of date: it has not happened yet on AS_OF
             late = AS_OF + timedelta(days=20)
-            out.append(_lab(oid(), patient, "creatinine", 4.8, _when(late, 0), True))
+            out.append(_lab(next(ids), patient, "creatinine", 4.8, _when(late, 0), True))
         if p == 2:
             # a platelet count withdrawn by the laboratory: never read, although it is the latest
-            wrong = _lab(oid(), patient, "platelets", 9, _when(last_day + timedelta(days=2), 1), True)
+            wrong = _lab(next(ids), patient, "platelets", 9, _when(last_day + timedelta(days=2), 1), True)
             wrong["status"] = "entered-in-error"
             out.append(wrong)
     return out
