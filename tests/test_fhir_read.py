@@ -144,6 +144,20 @@ def thrombosis(verification):
     return change
 
 
+def thrombosis_after_as_of(b):
+    add(b, condition("dvt", SCT, "128053003", "Deep venous thrombosis (disorder)", "2025-06-10"))
+
+
+def lenalidomide_after_as_of(b):
+    add(b, medication("maintenance", "342369", "lenalidomide", {"start": "2025-06-20"}))
+
+
+def ecog_dated(when):
+    def change(b):
+        by_id(b, "ecog")["effectiveDateTime"] = when
+    return change
+
+
 def preliminary(b):
     by_id(b, "lab-creatinine")["status"] = "preliminary"
 
@@ -183,12 +197,12 @@ def myeloma_c90_0(b):
                               "display": "Multiple myeloma not having achieved remission"})
 
 
-def allergy_lenalidomide(b):
+def allergy_lenalidomide(b, verification="confirmed"):
     add(b, {"resourceType": "AllergyIntolerance", "id": "allergy-lenalidomide",
             "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
                                            "code": "active"}]},
             "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
-                                               "code": "confirmed"}]},
+                                               "code": verification}]},
             "code": {"coding": [{"system": RXNORM, "code": "342369", "display": "lenalidomide"}], "text": "lenalidomide"},
             "patient": {"reference": f"Patient/{PID}"}, "recordedDate": "2024-09-01"})
 
@@ -232,6 +246,10 @@ VARIANTS = {
     "myeloma-icd10-c90-0": (myeloma_c90_0, "needs_review", {"I1": "unknown"}, None),
     "allergy-lenalidomide": (allergy_lenalidomide, "ineligible", {"E2": "fail"}, None),
     # as the JSON reader gives the record without 'complete' and 'attestations'
+    "allergy-refuted": (lambda b: allergy_lenalidomide(b, "refuted"), "eligible", {"E2": "pass"}, None),
+    "thrombosis-after-as-of": (thrombosis_after_as_of, "eligible", {"E10": "pass"}, None),
+    "treatment-after-as-of": (lenalidomide_after_as_of, "eligible", {"E7": "pass"}, None),
+    "ecog-older-than-90-days": (ecog_dated("2025-02-10T10:15:00-05:00"), "needs_review", {"I4": "unknown"}, None),
     "no-site-observations": (no_site_observations, "needs_review",
                              {c: "unknown" for c in ("I2", "I7", "E2", "E3", "E7", "E10", "E11")}, None),
 }
