@@ -144,6 +144,15 @@ def thrombosis(verification):
     return change
 
 
+def thrombosis_abating_after_as_of(b):
+    """Resolved when the export was made, on 2025-06-10: still active on the as-of date."""
+    drop(b, "condition-thrombosis")
+    dvt = condition("dvt", SCT, "128053003", "Deep venous thrombosis (disorder)", "2025-05-01")
+    dvt["clinicalStatus"]["coding"][0]["code"] = "resolved"
+    dvt["abatementDateTime"] = "2025-06-10"
+    add(b, dvt)
+
+
 def thrombosis_after_as_of(b):
     add(b, condition("dvt", SCT, "128053003", "Deep venous thrombosis (disorder)", "2025-06-10"))
 
@@ -247,6 +256,7 @@ VARIANTS = {
     "allergy-lenalidomide": (allergy_lenalidomide, "ineligible", {"E2": "fail"}, None),
     # as the JSON reader gives the record without 'complete' and 'attestations'
     "allergy-refuted": (lambda b: allergy_lenalidomide(b, "refuted"), "eligible", {"E2": "pass"}, None),
+    "thrombosis-abating-after-as-of": (thrombosis_abating_after_as_of, "ineligible", {"E10": "fail"}, None),
     "thrombosis-after-as-of": (thrombosis_after_as_of, "eligible", {"E10": "pass"}, None),
     "treatment-after-as-of": (lenalidomide_after_as_of, "eligible", {"E7": "pass"}, None),
     "ecog-older-than-90-days": (ecog_dated("2025-02-10T10:15:00-05:00"), "needs_review", {"I4": "unknown"}, None),
@@ -315,7 +325,16 @@ def test_library_bundle_records(eligible_record):
 
 # --- the variants -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", list(VARIANTS))
+# reader bugs (docs/fhir.md): the variant's expectation is right, the reader is not
+READER_BUGS = {
+    "thrombosis-abating-after-as-of": "reader bug: a Condition resolved after the as-of date is written active: false "
+                                      "(clinicalStatus is read as of the export, not of the as-of date), so an active "
+                                      "thrombosis on the as-of date passes E10: a wrong 'eligible'",
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=READER_BUGS[n]))
+                                  if n in READER_BUGS else n for n in VARIANTS])
 def test_variant(run, tmp_path, base_result, name):
     change, verdict, changed, warned = VARIANTS[name]
     bundle = base_bundle()
