@@ -136,6 +136,12 @@ def redate_creatinine(when):
     return change
 
 
+def later_instant_in_another_zone(b):
+    """88 umol/L at 14:00 UTC, then 300 umol/L at 11:30 New York time (15:30 UTC): the 300 is newer."""
+    by_id(b, "lab-creatinine")["effectiveDateTime"] = "2025-05-28T14:00:00Z"
+    add(b, creatinine(b, "later", 300, "2025-05-28T11:30:00-04:00"))
+
+
 def thrombosis(verification):
     def change(b):
         if verification == "confirmed":
@@ -235,6 +241,11 @@ VARIANTS = {
                             {"I5": "pass"}, None),
     "newer-value-decides": (another_creatinine("newer", 300, "2025-05-30T08:00:00-04:00"), "ineligible",
                             {"I5": "fail"}, None),
+    "later-time-same-day-decides": (another_creatinine("later", 300, "2025-05-28T15:00:00-04:00"), "ineligible",
+                                    {"I5": "fail"}, None),
+    "earlier-time-same-day-ignored": (another_creatinine("earlier", 300, "2025-05-28T07:10:00-04:00"), "eligible",
+                                      {"I5": "pass"}, None),
+    "later-instant-in-another-zone": (later_instant_in_another_zone, "ineligible", {"I5": "fail"}, None),
     "stale-lab": (redate_creatinine("2025-04-01T08:40:00-04:00"), "needs_review", {"I5": "unknown"}, None),
     "refuted-thrombosis": (thrombosis("refuted"), "eligible", {"E10": "pass"}, None),
     "confirmed-thrombosis": (thrombosis("confirmed"), "ineligible", {"E10": "fail"}, None),
@@ -327,6 +338,9 @@ def test_library_bundle_records(eligible_record):
 
 # reader bugs (docs/fhir.md): the variant's expectation is right, the reader is not
 READER_BUGS = {
+    "later-instant-in-another-zone": "reader bug: results of one day are ordered by their date-time text, not their "
+                                     "instant: 2025-05-28T14:00:00Z is kept over the later 2025-05-28T11:30:00-04:00, "
+                                     "so the older creatinine (88) decides: a wrong 'eligible'",
     "thrombosis-abating-after-as-of": "reader bug: a Condition resolved after the as-of date is written active: false "
                                       "(clinicalStatus is read as of the export, not of the as-of date), so an active "
                                       "thrombosis on the as-of date passes E10: a wrong 'eligible'",
