@@ -185,6 +185,26 @@ def unplaced_medication(b):
     add(b, medication("lisinopril", "314076", "lisinopril 10 MG Oral Tablet", {"start": "2025-05-20"}))
 
 
+def contained_lenalidomide(b):
+    """Lenalidomide since 2025-05-20, named through a contained Medication."""
+    med = medication("maintenance", "342369", "lenalidomide", {"start": "2025-05-20"})
+    med["contained"] = [{"resourceType": "Medication", "id": "med", "code": med.pop("medicationCodeableConcept")}]
+    med["medicationReference"] = {"reference": "#med"}
+    add(b, med)
+
+
+def radiotherapy_in_progress(b):
+    add(b, {"resourceType": "Procedure", "id": "radiotherapy", "status": "in-progress",
+            "code": {"coding": [{"system": SCT, "code": "108290001", "display": "Radiation oncology AND/OR radiotherapy"}]},
+            "subject": {"reference": f"Patient/{PID}"}, "performedPeriod": {"start": "2025-04-01"}})
+
+
+def undated_request(b):
+    add(b, {"resourceType": "MedicationRequest", "id": "undated", "status": "active", "intent": "order",
+            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "342369", "display": "lenalidomide"}]},
+            "subject": {"reference": f"Patient/{PID}"}})
+
+
 def dexamethasone(b):
     add(b, medication("dexamethasone", "3264", "dexamethasone", {"start": "2024-07-20", "end": "2024-12-10"},
                       status="completed"))
@@ -257,6 +277,9 @@ VARIANTS = {
     "unplaced-condition": (unplaced_condition, "needs_review",
                            {c: "unknown" for c in ("I2", "E2", "E3", "E4", "E5", "E7", "E8", "E10")}, "38341003"),
     "unplaced-medication": (unplaced_medication, "needs_review", {"I2": "unknown", "E7": "unknown"}, "314076"),
+    "medication-reference-contained": (contained_lenalidomide, "ineligible", {"E7": "fail"}, None),
+    "radiotherapy-in-progress": (radiotherapy_in_progress, "ineligible", {"E7": "fail"}, None),
+    "undated-active-request": (undated_request, "needs_review", {"E7": "unknown"}, None),
     "dexamethasone": (dexamethasone, "needs_review", {"I2": "unknown"}, None),
     "variant-present": (variant_present, "ineligible", {"E1": "fail"}, None),
     "variant-missing": (lambda b: drop(b, "variant-t-4-14"), "needs_review", {"E1": "unknown"}, None),
