@@ -45,7 +45,7 @@ class ObservationReader:
         day, text, _ = v.when(obs, "effective")
         if day is not None and day > self.as_of:
             return                      # not happened yet on the as-of date
-        key = (day is not None, day or date.min, text, index)
+        key = (day is not None, v.instant(text, day), index, day)      # the latest sorts last
         placed = v.place(obs.get("code"), _KINDS)
         if placed is None:
             self._unplaced(obs, key, day)
@@ -105,7 +105,7 @@ class ObservationReader:
             else:
                 record.setdefault(section, {})[name] = entry
         for name, (key, value) in fields.items():
-            when = key[1] if key[0] else None
+            when = key[3]
             if name == "age" and when != self.as_of:
                 continue                 # an age holds on the day it was recorded
             if when is None or (self.as_of - when).days > FIELD_DAYS:

@@ -11,9 +11,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from trialscreen.errors import FileReadError, InputError, Location, PatientError
+from trialscreen.errors import FileReadError, InputError, Location, PatientError, Problem
 from trialscreen.fhir import values as v
-from trialscreen.fhir.records import build_record
+from trialscreen.fhir.records import Deceased, build_record
 from trialscreen.patient.jsonpos import loads_strict
 from trialscreen.textio import MAX_BYTES, decode
 
@@ -28,16 +28,55 @@ def is_bundle(data) -> bool:
     return isinstance(data, dict) and data.get("resourceType") == "Bundle"
 
 
-def bundle_records(bundle: dict, source: str, as_of: date) -> list:
-    """The records (omop.records.Built) of every Patient in ``bundle``, in entry order."""
+def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = None,
+                   deceased: list | None = None) -> list:
+    """The records (omop.records.Built) of every Patient in ``bundle``, in entry order.
+    ``notes``, when given, receives what concerns the bundle rather than one patient (else the
+    first patient's notes do); ``deceased``, when given, receives the sentence for each Patient
+    recorded deceased by the as-of date, who is left out (else that is an error)."""
+    patients, medications, others = _entries(bundle, source)
+    lost = 0
+    for res in others:
+        found = [patients.keys[k] for ref in v.patient_refs(res) for k in v.ref_keys(ref) if k in patients.keys]
+        if found:
+            patients.items[found[0]][1].append(res)
+        elif not v.patient_refs(res) and len(patients.items) == 1:
+            patients.items[0][1].append(res)
+        else:
+            lost += 1
+    built = []
+    for i, (p, resources) in enumerate(patients.items):
+        try:
+            b = build_record(p, resources, as_of, medications)
+        except Deceased as exc:
+            if deceased is None:
+                raise
+            deceased.append(exc.message)
+            continue
+        b.record["id"] = b.record["id"] or f"patient {i + 1}"
+        built.append(b)
+    if lost:
+        said = (f"{lost:,} resource(s) of the bundle name no Patient in it (or none, with several patients "
+                "in the bundle): not read")
+        (notes if notes is not None else built[0].notes if built else []).append(said)
+    return built
+
+
+class _Patients:
+    def __init__(self):
+        self.items: list = []      # (Patient resource, its resources)
+        self.keys: dict = {}       # a reference to a Patient -> its index
+
+
+def _entries(bundle: dict, source: str) -> tuple:
+    """The bundle's Patients, its Medications by reference, and its other resources read."""
     entries = bundle.get("entry")
     if entries is None:
         entries = []
     if not isinstance(entries, list):
         raise InputError(f"{source}: the Bundle's 'entry' is not a list", Location(source, field="entry"),
                          hint="a Bundle holds its resources as entry[].resource")
-    patients: list = []          # (Patient resource, its resources)
-    keys: dict = {}              # a reference to a Patient -> its index
+    patients = _Patients()
     medications: dict = {}
     others: list = []
     for e in entries:
@@ -47,40 +86,25 @@ def bundle_records(bundle: dict, source: str, as_of: date) -> list:
         names = [n for n in (str(e.get("fullUrl") or "").strip(),
                              f"{res['resourceType']}/{res.get('id')}" if res.get("id") else "") if n]
         if res["resourceType"] == "Patient":
-            known = next((keys[n] for n in names if n in keys), None)
+            known = next((patients.keys[n] for n in names if n in patients.keys), None)
             if known is None:
-                known = len(patients)
-                patients.append((res, []))
-            keys.update({n: known for n in names})
+                known = len(patients.items)
+                patients.items.append((res, []))
+            patients.keys.update({n: known for n in names})
         elif res["resourceType"] == "Medication":
             medications.update({n: res for n in names})
         else:
             others.append(res)
-    if not patients:
+    if not patients.items:
         raise InputError(f"{source} is a FHIR Bundle with no Patient resource, so there is nobody to screen",
                          Location(source), hint="export the bundle with the Patient ($everything includes it)")
-    lost = 0
-    for res in others:
-        found = [keys[k] for ref in v.patient_refs(res) for k in v.ref_keys(ref) if k in keys]
-        if found:
-            patients[found[0]][1].append(res)
-        elif not v.patient_refs(res) and len(patients) == 1:
-            patients[0][1].append(res)
-        else:
-            lost += 1
-    built = [build_record(p, resources, as_of, medications) for p, resources in patients]
-    for i, b in enumerate(built):
-        if not b.record["id"]:
-            b.record["id"] = f"patient {i + 1}"
-    if lost:
-        built[0].notes.append(f"{lost:,} resource(s) of the bundle name no Patient in it (or none, with "
-                              "several patients in the bundle): not read")
-    return built
+    return patients, medications, others
 
 
 def load_patients(path: str, as_of: date | None) -> list:
     """(Patient, warnings) of a file given to ``screen``: each patient of a FHIR Bundle (screened
-    as of ``as_of``, else today), or the one patient record it holds."""
+    as of ``as_of``, else today), or the one patient record it holds. What the FHIR reader notes
+    is among the patient's warnings, so every output format shows it."""
     from trialscreen.patient.load import patient_from_dict
 
     text, name = _read(path)
@@ -91,13 +115,21 @@ def load_patients(path: str, as_of: date | None) -> list:
                                hint="a patient record is a small JSON file")
         patient = patient_from_dict(data, name, text)
         return [(patient, [str(w) for w in patient.warnings])]
+    notes: list = []
+    deceased: list = []
     out = []
-    for built in bundle_records(data, name, as_of or date.today()):
+    for built in bundle_records(data, name, as_of or date.today(), notes, deceased):
         patient = patient_from_dict(built.record, name)
-        warnings = [str(w) for w in patient.warnings if not any(o in w.message for o in _OWN)]
-        warnings += [f"{built.record['id']}: {n}" for n in built.notes]
-        warnings += [unplaced_warning(role, label, None) for role, label in dict.fromkeys(built.unplaced)]
-        out.append((patient, warnings))
+        kept = [w for w in patient.warnings if not any(o in w.message for o in _OWN)]
+        kept += [Problem(Location(name), n, severity="warning") for n in built.notes]
+        kept += [Problem(Location(name), unplaced_warning(role, label, None), severity="warning")
+                 for role, label in dict.fromkeys(built.unplaced)]
+        patient.warnings[:] = kept
+        out.append((patient, [str(w) for w in kept]))
+    if not out:
+        raise InputError(f"{name}: every Patient in the bundle is recorded deceased ({'; '.join(deceased)})",
+                         Location(name), hint="nobody to screen")
+    out[0][1].extend(f"{name}: {n}" for n in notes + deceased)
     return out
 
 

@@ -26,6 +26,11 @@ _SEX = {"male": "male", "female": "female"}
 _BLOCKED_BY_UNPLACED_CONDITION = ("diagnoses", "neoplasms", "allergies", "conditions")
 
 
+class Deceased(PatientError):
+    """A Patient recorded deceased on or before the as-of date: nobody to screen. The runs leave
+    the patient out and say so; it is not an error of the input."""
+
+
 def build_record(patient: dict, resources: list, as_of: date, medications=None) -> Built:
     """The record of ``patient`` (a Patient resource) from its ``resources`` (in file order);
     ``medications``: Medication resources by reference, for medicationReference."""
@@ -87,9 +92,9 @@ class _Patient:
                                     "read: age is unknown")
         died = v.day(p.get("deceasedDateTime"))
         if p.get("deceasedBoolean") is True or (died is not None and died <= self.as_of):
-            raise PatientError(f"Patient {record['id']} is recorded deceased"
-                               + (f" on {died.isoformat()}" if died else "") + ": not screened",
-                               Location(field="deceased"), hint="leave deceased patients out of the screening")
+            raise Deceased(f"Patient {record['id']} is recorded deceased"
+                           + (f" on {died.isoformat()}" if died else "") + ": not screened",
+                           Location(field="deceased"))
 
     def _condition(self, res: dict, index: int) -> None:
         if v.status(res, "verificationStatus") in _REFUTED:
@@ -117,8 +122,9 @@ class _Patient:
                 entry["date"] = onset.isoformat()
             if end is not None:
                 entry["end"] = end
-            if clinical in _ACTIVE or clinical in _OVER:
-                entry["active"] = clinical in _ACTIVE
+            active = self._active(res, clinical)
+            if active is not None:
+                entry["active"] = active
             grade = _grade(res)
             if grade is not None:
                 entry["grade"] = grade
@@ -132,6 +138,26 @@ class _Patient:
             item["end"] = end
         item.update({k: x for k, x in v.attributes(res).items() if k not in item})
         record.setdefault("diagnoses" if kind == "diagnosis" else "neoplasms", []).append(item)
+
+    def _active(self, res: dict, clinical: str) -> bool | None:
+        """Whether a condition was active on the as-of date. clinicalStatus says how it is when the
+        resource was written: active (recurrence, relapse) is active; over (inactive, remission,
+        resolved) is over only with an abatement on or before the as-of date, or when the
+        resource was last updated by then (meta.lastUpdated); an abatement after the as-of date
+        has not happened, so it was active then. Otherwise unknown. The site attribute
+        ``active`` (export fhir) says it directly."""
+        said = v.attributes(res).get("active")
+        if isinstance(said, bool):
+            return said
+        if clinical in _ACTIVE:
+            return True
+        abated = v.day(res.get("abatementDateTime") or (res.get("abatementPeriod") or {}).get("end"))
+        if abated is not None:
+            return abated > self.as_of
+        updated = v.day((res.get("meta") or {}).get("lastUpdated"))
+        if clinical in _OVER and updated is not None and updated <= self.as_of:
+            return False
+        return None
 
     def _end(self, res: dict) -> str | None:
         """A Condition's end: its abatement date when on or before the as-of date (a later one has

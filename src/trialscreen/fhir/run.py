@@ -17,7 +17,7 @@ from trialscreen.errors import TrialscreenError
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.fhir.bulk import group
 from trialscreen.fhir.read import unplaced_warning
-from trialscreen.fhir.records import build_record
+from trialscreen.fhir.records import Deceased, build_record
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.patient.memo import ReadMemo
 
@@ -33,6 +33,7 @@ def run_bulk(path: str, trials, writer, *, as_of: date, progress=None, max_lab_a
     unplaced: Counter = Counter()
     warned: Counter = Counter()
     dates = (as_of, date.today())
+    deceased: list = []
     try:
         medications = grouped.medications()
         writer.start()
@@ -42,6 +43,9 @@ def run_bulk(path: str, trials, writer, *, as_of: date, progress=None, max_lab_a
             try:
                 built = build_record(patient, resources, as_of, medications)
                 record = patient_from_dict(built.record, path, memo=memos.reads)
+            except Deceased as exc:         # nobody to screen: left out, and said
+                deceased.append(exc.message)
+                continue
             except TrialscreenError as exc:
                 fail_row(summary, writer, trials, line, pid, f"patient {pid}: {exc.message}" +
                          (f" ({exc.hint})" if exc.hint else ""))
@@ -57,6 +61,10 @@ def run_bulk(path: str, trials, writer, *, as_of: date, progress=None, max_lab_a
                 progress(line)
     finally:
         summary.warnings = _warnings(grouped, unplaced, warned)
+        if deceased:
+            summary.warnings.insert(0, f"{len(deceased):,} patient(s) recorded deceased by the as-of date, not "
+                                       "screened (no output rows): " + "; ".join(deceased[:20])
+                                    + (" ..." if len(deceased) > 20 else ""))
         grouped.close()
     return summary
 

@@ -6,7 +6,7 @@ Nothing is judged here: a value is returned as the resource holds it, for record
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 from trialscreen import vocab
 from trialscreen.units.ucum import from_ucum
@@ -92,6 +92,20 @@ def day(text) -> date | None:
         return date.fromisoformat(text[:10])
     except ValueError:
         return None
+
+
+def instant(text: str, on: date | None) -> datetime:
+    """When a date-time happened, in UTC, for ordering results of one analyte: a time without a
+    zone is taken as UTC, a date alone as its midnight; datetime.min when undated."""
+    if on is None:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if "T" in text else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        return datetime(on.year, on.month, on.day, tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def when(resource: dict, *keys: str) -> tuple:
