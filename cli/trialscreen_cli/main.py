@@ -78,7 +78,7 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 @app.command()
 @handles_errors
 def screen(
-    patient: str = typer.Argument(..., help="Patient record (JSON); '-' reads standard input."),
+    patient: str = typer.Argument(..., help="Patient record (JSON) or FHIR R4 Bundle; '-' reads standard input."),
     trial: Optional[List[str]] = typer.Option(
         None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
     as_of: Optional[str] = typer.Option(
@@ -86,15 +86,16 @@ def screen(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
 ):
-    """Screen one patient against one or more trials and explain every criterion."""
+    """Screen one patient (or each patient of a FHIR R4 Bundle) against one or more trials and
+    explain every criterion."""
     from trialscreen.evaluate.screen import screen as run_screen
-    from trialscreen.patient.load import load_patient
+    from trialscreen.fhir.read import load_patients
 
     when = parse_as_of(as_of)
     oldest = parse_max_lab_age(max_lab_age)
     trials = load_trials(trial)
-    record = load_patient(patient)
-    results = [run_screen(t, record, when, max_lab_age=oldest) for t in trials]
+    loaded = load_patients(patient, when)
+    results = [run_screen(t, record, when, max_lab_age=oldest) for record, _ in loaded for t in trials]
     if fmt is Format.json:
         from trialscreen.render.json import results_json
 
@@ -105,8 +106,9 @@ def screen(
         typer.echo(results_markdown(results))
     else:
         show("results", results)
-    for w in record.warnings:
-        stderr(f"warning: {w}")
+    for _, warnings in loaded:
+        for w in warnings:
+            stderr(f"warning: {w}")
 
 
 class BatchFormat(str, enum.Enum):

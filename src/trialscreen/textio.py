@@ -22,10 +22,11 @@ def looks_utf16(data: bytes) -> bool:
     return len(head) >= 4 and (head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4)
 
 
-def decode(data: bytes, name: str, error=InputError) -> str:
-    """UTF-8 (a BOM is dropped) or a located error that says what to do."""
-    if len(data) > MAX_BYTES:
-        raise error(f"the file is larger than {MAX_BYTES // 1_000_000} MB", Location(name),
+def decode(data: bytes, name: str, error=InputError, limit: int = MAX_BYTES) -> str:
+    """UTF-8 (a BOM is dropped) or a located error that says what to do. ``limit``: the largest
+    input allowed (a FHIR bundle may be larger than a record)."""
+    if len(data) > limit:
+        raise error(f"the file is larger than {limit // 1_000_000} MB", Location(name),
                     hint="split it or check that it is the right file")
     if looks_utf16(data):
         raise error("the file is UTF-16", Location(name), hint="save it as UTF-8")

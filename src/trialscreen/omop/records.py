@@ -52,7 +52,7 @@ def build_record(rows, as_of: date, *, complete: tuple = (), attestations: dict 
     _drugs(rows.rows.get("drugs", []), record, items, built, as_of)
     _attributes(rows.rows.get("observed", []), items)
     for name, entries in occurrences.items():
-        record.setdefault("conditions", {})[name] = _merged(entries)
+        record.setdefault("conditions", {})[name] = merged_occurrences(entries)
     built.outside = sum(1 for stream in rows.rows.values() for r in stream
                         if r.get("day") is not None and periods and not any(s <= r["day"] <= e for s, e in periods))
     sections = (set(complete) | attested) if current else set()
@@ -60,7 +60,7 @@ def build_record(rows, as_of: date, *, complete: tuple = (), attestations: dict 
         sections -= set(_BLOCKED_BY_UNPLACED_CONDITION)      # the unplaced one might belong to any of them
     record["complete"] = sorted(s for s in sections if s in SECTIONS and s != "conditions")
     if "conditions" in sections:
-        _absent_conditions(record)
+        absent_conditions(record)
     if attestations:
         record["attestations"] = dict(attestations)
     return built
@@ -92,7 +92,7 @@ def _number(value: float):
     return int(value) if float(value).is_integer() and abs(value) < 1e15 else value
 
 
-def _absent_conditions(record: dict) -> None:
+def absent_conditions(record: dict) -> None:
     """An attested condition list: every condition of the vocabulary not recorded is absent, if its
     codes could have recorded it (a condition with no code, such as CNS involvement, stays
     unknown) and no diagnosis recorded names it (AL amyloidosis is an amyloidosis)."""
@@ -105,7 +105,7 @@ def _absent_conditions(record: dict) -> None:
             conditions.setdefault(name, False)
 
 
-def _merged(entries: list) -> dict:
+def merged_occurrences(entries: list) -> dict:
     """Several occurrences of one condition as one state a rule cannot read too kindly: present,
     ongoing if any occurrence is (else ended at the last end), dated by the latest start and undated
     if any is, at the highest grade recorded (a grade that is not a number, as recorded, so that it

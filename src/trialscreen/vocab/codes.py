@@ -30,7 +30,8 @@ _SYSTEMS = {"loinc": "LOINC", "http://loinc.org": "LOINC", "snomed": "SNOMED", "
             "http://hl7.org/fhir/sid/icd-10-cm": "ICD10CM", "icd9cm": "ICD9CM", "icd-9-cm": "ICD9CM",
             "http://hl7.org/fhir/sid/icd-9-cm": "ICD9CM", "rxnorm": "RxNorm",
             "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm", "atc": "ATC",
-            "http://www.whocc.no/atc": "ATC", SITE: SITE, "urn:trialscreen": SITE}
+            "http://www.whocc.no/atc": "ATC", SITE: SITE, "urn:trialscreen": SITE,
+            "ncit": "NCIT", "http://ncicb.nci.nih.gov/xml/owl/evs/thesaurus.owl": "NCIT"}
 
 
 @dataclass(frozen=True)

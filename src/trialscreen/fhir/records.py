@@ -1,0 +1,164 @@
+"""One patient's FHIR resources as a patient record: the dict ``patient_from_dict`` reads (docs/fhir.md).
+
+Nothing is judged here. A value is passed on as the resource holds it (number, comparator, unit,
+date) and the one record reader decides what it can use; a code no vocabulary can place is passed
+on in a form the reader cannot place either, so the criteria that read it become unknown, and the
+code goes to the warnings once (``Built.unplaced``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from trialscreen import vocab
+from trialscreen.fhir import values as v
+from trialscreen.fhir.medications import MedicationReader
+from trialscreen.fhir.observations import ObservationReader
+from trialscreen.omop.records import SECTIONS, Built, absent_conditions, merged_occurrences
+from trialscreen.vocab import codes
+
+_NOT_READ = ("entered-in-error", "cancelled")
+_REFUTED = ("refuted", "entered-in-error")
+_ACTIVE = ("active", "recurrence", "relapse")
+_OVER = ("inactive", "remission", "resolved")
+_SEX = {"male": "male", "female": "female"}
+_BLOCKED_BY_UNPLACED_CONDITION = ("diagnoses", "neoplasms", "allergies", "conditions")
+
+
+def build_record(patient: dict, resources: list, as_of: date, medications: dict | None = None) -> Built:
+    """The record of ``patient`` (a Patient resource) from its ``resources`` (in file order);
+    ``medications``: Medication resources by reference, for medicationReference."""
+    return _Patient(patient, as_of, medications or {}).build(resources)
+
+
+def patient_id(patient: dict) -> str:
+    """The record id of a Patient: its id, else its first identifier's value, else ''."""
+    if isinstance(patient.get("id"), str) and patient["id"].strip():
+        return patient["id"].strip()
+    for ident in patient.get("identifier") or []:
+        if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"].strip():
+            return ident["value"].strip()
+    return ""
+
+
+class _Patient:
+    def __init__(self, patient: dict, as_of: date, medications: dict):
+        self.patient, self.as_of = patient, as_of
+        self.record: dict = {"id": patient_id(patient)}
+        self.built = Built(self.record)
+        self.observations = ObservationReader(as_of, self.built)
+        self.medications = MedicationReader(as_of, self.built, medications)
+        self.occurrences: dict = {}          # condition -> its entries, in file order
+
+    def build(self, resources: list) -> Built:
+        self._person()
+        readers = {"Observation": self.observations.read, "Condition": self._condition,
+                   "MedicationStatement": self.medications.read, "MedicationRequest": self.medications.read,
+                   "MedicationAdministration": self.medications.read, "Procedure": self.medications.procedure,
+                   "AllergyIntolerance": self._allergy}
+        for index, resource in enumerate(resources):
+            read = readers.get(resource.get("resourceType"))
+            if read is not None:
+                read(resource, index)
+        attested = self.observations.finish(self.record)
+        self.medications.finish(self.record, listed="treatments" in attested)
+        for name, entries in self.occurrences.items():
+            self.record.setdefault("conditions", {})[name] = merged_occurrences(entries)
+        sections = set(attested)
+        if any(role == "condition" for role, _ in self.built.unplaced):
+            sections -= set(_BLOCKED_BY_UNPLACED_CONDITION)    # the unplaced one might belong to any of them
+        self.record["complete"] = sorted(s for s in sections if s in SECTIONS and s != "conditions")
+        if "conditions" in sections:
+            absent_conditions(self.record)
+        return self.built
+
+    def _person(self) -> None:
+        p, record = self.patient, self.record
+        sex = _SEX.get(v.status(p, "gender"))
+        if sex:
+            record["sex"] = sex
+        birth = p.get("birthDate")
+        if v.day(birth) is not None:
+            record["birth_date"] = v.day(birth).isoformat()
+        elif birth:
+            self.built.notes.append("a birth date that is not a full date (a year or a month alone) is not "
+                                    "read: age is unknown")
+
+    def _condition(self, res: dict, index: int) -> None:
+        if v.status(res, "verificationStatus") in _REFUTED:
+            return
+        onset, _, _ = v.when(res, "onset")
+        if onset is not None and onset > self.as_of:
+            return                                   # not happened yet on the as-of date
+        placed = v.place(res.get("code"), ("condition", "diagnosis", "treatment", "neoplasm"))
+        record = self.record
+        if placed is None:
+            name = v.label(res.get("code"))
+            self.built.unplaced.append(("condition", name))
+            record.setdefault("conditions", {})[f"unplaced {name}"] = True
+            return
+        kind, name = placed
+        unsure = v.status(res, "verificationStatus") in ("unconfirmed", "provisional", "differential")
+        clinical = v.status(res, "clinicalStatus")
+        end = self._end(res)
+        if kind == "treatment":                      # a status code (history of chemotherapy): happened, not when
+            record.setdefault("treatments", []).append({"type": name})
+            return
+        if kind == "condition":
+            entry: dict = {"present": "unconfirmed" if unsure else True}
+            if onset is not None:
+                entry["date"] = onset.isoformat()
+            if end is not None:
+                entry["end"] = end
+            if clinical in _ACTIVE or clinical in _OVER:
+                entry["active"] = clinical in _ACTIVE
+            grade = _grade(res)
+            if grade is not None:
+                entry["grade"] = grade
+            self.occurrences.setdefault(name, []).append(entry)
+            return
+        key = "name" if kind == "diagnosis" else "type"
+        item: dict = {key: f"{name} (unconfirmed)" if unsure else name}
+        if onset is not None:
+            item["date"] = onset.isoformat()
+        if end is not None:
+            item["end"] = end
+        item.update({k: x for k, x in v.attributes(res).items() if k not in item})
+        record.setdefault("diagnoses" if kind == "diagnosis" else "neoplasms", []).append(item)
+
+    def _end(self, res: dict) -> str | None:
+        """A Condition's end: its abatement date when on or before the as-of date (a later one has
+        not happened), and only when its clinical status does not say it is still active."""
+        if v.status(res, "clinicalStatus") in _ACTIVE:
+            return None
+        text = res.get("abatementDateTime") or (res.get("abatementPeriod") or {}).get("end")
+        end = v.day(text)
+        return end.isoformat() if end is not None and end <= self.as_of else None
+
+    def _allergy(self, res: dict, index: int) -> None:
+        if v.status(res, "verificationStatus") in _REFUTED or v.status(res, "clinicalStatus") in _OVER:
+            return
+        code = res.get("code")
+        listed = vocab.load_file("observations.yaml").get("no_allergy") or {}
+        if any(c in {str(x) for x in listed.get(codes.system_of(s) or "", ())} for s, c in v.codings(code)):
+            return                                   # 'no known allergy' is no allergy
+        placed = v.place(code, ("drug",))
+        if placed is not None:
+            text = placed[1]
+        else:
+            text = (code or {}).get("text") if isinstance(code, dict) else None
+            text = text or next((c.get("display") for c in (code or {}).get("coding") or []
+                                 if isinstance(c, dict) and c.get("display")), None) or v.label(code)
+        self.record.setdefault("allergies", []).append(str(text))
+
+
+def _grade(res: dict):
+    """A CTCAE grade from ``severity`` (NCI Thesaurus codes); a severity that is not a grade is
+    passed on as written, so a rule about the grade stays unknown."""
+    severity = res.get("severity")
+    if not v.codings(severity):
+        return v.attributes(res).get("grade")
+    grade = v.answer(severity)
+    if isinstance(grade, int) and not isinstance(grade, bool):
+        return grade
+    return v.label(severity)

@@ -1,0 +1,183 @@
+"""The parts of FHIR R4 resources the reader reads: codings placed by code, dates, quantities,
+answers, references and the site extensions (docs/fhir.md, "Codes" and "Dates").
+
+Nothing is judged here: a value is returned as the resource holds it, for records.py to pass on.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from trialscreen import vocab
+from trialscreen.units.ucum import from_ucum
+from trialscreen.vocab import codes
+
+UCUM = "http://unitsofmeasure.org"
+ATTRIBUTE = "urn:trialscreen:attribute:"
+# the site vocabulary's kinds the reader reads itself, beside those vocab.codes places
+SITE_KINDS = ("lab", "finding", "condition", "diagnosis", "neoplasm", "treatment", "drug", "field",
+              "result", "complete", "attestation", "attribute", "allergy")
+
+
+def codings(concept) -> list:
+    """The (system, code) pairs of a CodeableConcept (or of a Coding), in order."""
+    if not isinstance(concept, dict):
+        return []
+    listed = concept.get("coding") if "coding" in concept else [concept]
+    return [(str(c.get("system") or ""), str(c.get("code")).strip()) for c in listed or []
+            if isinstance(c, dict) and c.get("code") is not None and str(c.get("code")).strip()]
+
+
+def label(concept) -> str:
+    """A CodeableConcept named for a warning: its first coding, and its text or display."""
+    pairs = codings(concept)
+    text = ""
+    if isinstance(concept, dict):
+        text = concept.get("text") or next((c.get("display") for c in concept.get("coding") or []
+                                            if isinstance(c, dict) and c.get("display")), "") or ""
+    if not pairs:
+        return f"'{text}' (no code)" if text else "with no code"
+    system, code = pairs[0]
+    name = codes.system_of(system) or system or "no system"
+    return f"{name} {code}" + (f" '{text}'" if text else "")
+
+
+def site(system: str, code: str) -> tuple | None:
+    """A site code ``KIND:NAME`` as (kind, name), or None for any other coding."""
+    if codes.system_of(system) != codes.SITE:
+        return None
+    kind, _, name = code.partition(":")
+    kind, name = kind.strip().lower(), name.strip()
+    return (kind, name) if kind in SITE_KINDS and name else None
+
+
+def place(concept, kinds: tuple) -> tuple | None:
+    """What a CodeableConcept names, as (kind, name), among ``kinds``: an ambiguous diagnosis code
+    decides over the others (it says the others are not sure); else the first coding placed. A
+    site code names what it says, as written (the record reader canonicalises it). None: nothing."""
+    found = []
+    for system, code in codings(concept):
+        own = site(system, code)
+        if own is not None:
+            if own[0] in kinds:
+                found.append(own)
+            continue
+        hit = codes.lookup(system, code)
+        if hit is not None and hit.kind in kinds:
+            if hit.kind == "diagnosis" and vocab.diagnoses().canonical(hit.name) is None:
+                return hit.kind, hit.name
+            found.append((hit.kind, hit.name))
+    return found[0] if found else None
+
+
+def answer(concept):
+    """The answer a coded value means (a grade, True/False, a result word, 'unknown'), or None."""
+    for system, code in codings(concept):
+        own = site(system, code)
+        if own is not None and own[0] == "result":
+            return own[1]
+        value = codes.answer(system, code)
+        if value is not None:
+            return value
+    return None
+
+
+def day(text) -> date | None:
+    """The local date a FHIR date or dateTime is written with; None for a partial or bad date."""
+    if not isinstance(text, str) or len(text) < 10:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def when(resource: dict, *keys: str) -> tuple:
+    """The first of ``keys`` (``effective``, ``onset``, ``performed``) present on the resource, as
+    (date or None, the text it sorts by, written: whether any date was given)."""
+    for key in keys:
+        if isinstance(resource.get(key + "DateTime"), str):
+            text = resource[key + "DateTime"]
+            return day(text), text, True
+        period = resource.get(key + "Period")
+        if isinstance(period, dict) and (period.get("end") or period.get("start")):
+            text = period.get("end") or period.get("start") if key == "effective" else period.get("start")
+            return day(text), str(text or ""), True
+        if isinstance(resource.get(key + "Instant"), str):
+            return day(resource[key + "Instant"]), resource[key + "Instant"], True
+    if "effective" in keys and isinstance(resource.get("issued"), str):
+        return day(resource["issued"]), resource["issued"], True
+    return None, "", False
+
+
+def period(resource: dict, key: str) -> tuple:
+    """(start text, end text) of ``key`` as a period or a single date-time ('' when absent)."""
+    if isinstance(resource.get(key + "Period"), dict):
+        p = resource[key + "Period"]
+        return str(p.get("start") or ""), str(p.get("end") or "")
+    single = resource.get(key + "DateTime") or resource.get(key + "Instant")
+    return (str(single), str(single)) if isinstance(single, str) else ("", "")
+
+
+def unit(quantity: dict) -> str:
+    """A Quantity's unit: its UCUM code through the unit grammar, else its unit as written."""
+    code = quantity.get("code")
+    if isinstance(code, str) and code.strip() and str(quantity.get("system") or "").strip() == UCUM:
+        return from_ucum(code)
+    text = quantity.get("unit")
+    if isinstance(text, str) and text.strip():
+        return text.strip()
+    return code.strip() if isinstance(code, str) else ""
+
+
+def number(value):
+    """A JSON number as the record writes it: 2.0 as 2."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+def status(resource: dict, key: str = "status") -> str:
+    value = resource.get(key)
+    if isinstance(value, dict):          # clinicalStatus, verificationStatus: a CodeableConcept
+        pairs = codings(value)
+        return pairs[0][1].lower() if pairs else ""
+    return str(value or "").strip().lower()
+
+
+def attributes(resource: dict) -> dict:
+    """The site attribute extensions of a resource: key -> value (several ``drug`` ones as a list)."""
+    out: dict = {}
+    for ext in resource.get("extension") or []:
+        url = ext.get("url") if isinstance(ext, dict) else None
+        if not isinstance(url, str) or not url.startswith(ATTRIBUTE):
+            continue
+        key = url[len(ATTRIBUTE):]
+        value = next((ext[k] for k in ("valueString", "valueInteger", "valueDecimal", "valueBoolean",
+                                       "valueCode") if k in ext), None)
+        if key == "drug":
+            out.setdefault("drugs", []).append(value)
+        else:
+            out[key] = number(value)
+    return out
+
+
+def reference_id(ref) -> str:
+    """The reference text of a Reference (``Patient/1``, ``urn:uuid:...``), or ''."""
+    if isinstance(ref, dict):
+        ref = ref.get("reference")
+    return ref.strip() if isinstance(ref, str) else ""
+
+
+def patient_refs(resource: dict) -> list:
+    """The references a resource makes to its patient (``subject``, ``patient``)."""
+    return [r for r in (reference_id(resource.get("subject")), reference_id(resource.get("patient"))) if r]
+
+
+def ref_keys(ref: str) -> list:
+    """The keys a reference may match a Patient by: itself and ``Patient/ID`` from a URL."""
+    out = [ref]
+    parts = ref.rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2] in ("Patient", "Medication"):
+        out.append(f"{parts[-2]}/{parts[-1]}")
+    return out
