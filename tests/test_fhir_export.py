@@ -122,18 +122,21 @@ def test_a_condition_with_a_grade_is_coded_with_its_severity():
     neuropathy = _one(resources, "http://snomed.info/sct", "302226006")
     assert neuropathy["resourceType"] == "Condition"
     assert neuropathy["severity"]["coding"][0]["code"] == "C41338"          # CTCAE grade 1
-    assert neuropathy["clinicalStatus"]["coding"][0]["code"] == "active"
+    assert "clinicalStatus" not in neuropathy       # the record does not say whether it is current
     absent = _one(resources, SITE, "condition:thrombosis")
     assert absent["resourceType"] == "Observation" and absent["valueBoolean"] is False
     ended = _resources(_record(conditions={"peripheral_neuropathy": {"present": True, "grade": 3,
                                                                      "date": "2024-10-01", "end": "2025-01-15"},
-                                           "thrombosis": {"present": True, "active": False}}))
+                                           "thrombosis": {"present": True, "active": False},
+                                           "heart_failure": {"present": True, "active": True}}))
     neuropathy = _one(ended, "http://snomed.info/sct", "302226006")
     assert (neuropathy["onsetDateTime"], neuropathy["abatementDateTime"]) == ("2024-10-01", "2025-01-15")
     assert neuropathy["clinicalStatus"]["coding"][0]["code"] == "resolved"
     assert neuropathy["severity"]["coding"][0]["code"] == "C41340"
     thrombosis = _one(ended, "http://snomed.info/sct", "128053003")
     assert thrombosis["clinicalStatus"]["coding"][0]["code"] == "inactive"
+    heart_failure = _one(ended, "http://snomed.info/sct", "84114007")
+    assert heart_failure["clinicalStatus"]["coding"][0]["code"] == "active" and "abatementDateTime" not in heart_failure
 
 
 def test_a_treatment_has_its_period_and_its_drugs():

@@ -318,7 +318,7 @@ class _Record:
             return
         canonical = vocab.conditions().canonical(vocab.name_key(name))
         code = (_listed("condition", canonical) if canonical else None) or _site("condition", name)
-        condition = self._occurrence(code, raw, ("present", "grade", "active"), active=raw.get("active"))
+        condition = self._occurrence(code, raw, ("present", "grade", "active"), active=_yes_no(raw.get("active")))
         grade = raw.get("grade")
         if isinstance(grade, int) and grade in GRADES:
             condition["severity"] = _concept(NCIT, GRADES[grade], f"CTCAE grade {grade}")
@@ -336,9 +336,10 @@ class _Record:
         """A Condition: its code, clinical status, onset and abatement, and the item's other keys
         as attribute extensions."""
         end = _day(item.get("end"))
-        status = "resolved" if end else "inactive" if active is False else "active"
+        status = "resolved" if end else {True: "active", False: "inactive"}.get(active) if active is not None else None
         condition: dict = {"resourceType": "Condition", **_attributes(item, (*skip, "date", "start", "end")),
-                           "clinicalStatus": _concept(CLINICAL, status), **(head or {}), "code": code}
+                           **({"clinicalStatus": _concept(CLINICAL, status)} if status else {}),
+                           **(head or {}), "code": code}
         onset = _day(item.get("date")) or _day(item.get("start"))
         if onset:
             condition["onsetDateTime"] = onset
