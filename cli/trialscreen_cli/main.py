@@ -33,6 +33,7 @@ from trialscreen_cli.shared import (
     open_input,
     parse_as_of,
     parse_max_lab_age,
+    run_into,
     safe,
     show,
     stderr,
@@ -119,7 +120,8 @@ class BatchFormat(str, enum.Enum):
 @app.command()
 @handles_errors
 def batch(
-    patients: str = typer.Argument(..., help="CSV of patients, one row each; '-' reads standard input."),
+    patients: str = typer.Argument(..., help="CSV of patients, one row each ('-' reads standard input), or a "
+                                             "FHIR Bulk Data export: a folder of NDJSON files, or one .ndjson file."),
     trial: Optional[List[str]] = typer.Option(
         None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
     out: str = typer.Option("-", "--out", "-o", help="Output file (.csv or .jsonl); '-' writes standard output."),
@@ -135,9 +137,11 @@ def batch(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
 ):
-    """Screen a CSV of patients; one output row per patient and trial, nothing lost."""
-
+    """Screen a CSV of patients, or a FHIR Bulk Data export (a folder of NDJSON files, or one NDJSON
+    file); one output row per patient and trial, nothing lost."""
     from trialscreen.batch.columns import delimiter_of, load_mapping
+    from trialscreen.fhir.bulk import is_bulk
+    from trialscreen.render.batch import Writer
 
     when = parse_as_of(as_of)
     oldest = parse_max_lab_age(max_lab_age)
@@ -145,42 +149,30 @@ def batch(
     mapping = load_mapping(columns) if columns else None
     delim = delimiter_of(delimiter) if delimiter else None
     kind = (fmt.value if fmt else ("jsonl" if out.lower().endswith((".jsonl", ".ndjson")) else "csv"))
-    source = "<stdin>" if patients == "-" else patients
-    binary = open_input(patients)
-    target = sys.stdout if out == "-" else open_for_writing(out, newline="")
     if summary_file:  # checked now, not after a long run
         open_for_writing(summary_file).close()
-    summary = _screen_rows(binary, source, target, out, trials, kind, quiet, mapping=mapping, as_of=when,
-                           delimiter=delim, decimal_comma=decimal_comma, max_lab_age=oldest)
-    finish_run(summary, summary_file, quiet, "row")
+    if patients != "-" and is_bulk(patients):
+        from datetime import date
 
+        from trialscreen.fhir.run import run_bulk
 
-def _screen_rows(binary, source: str, target, out: str, trials, kind: str, quiet: bool, **options):
-    """Screen the rows of ``binary`` into ``target``, with a progress bar when stderr is a
-    terminal; a run that does not finish leaves no half-written output file."""
-    from trialscreen.batch.run import open_text, run_batch
-    from trialscreen.render.batch import Writer
+        summary = run_into(patients, out, quiet, lambda target, progress: run_bulk(
+            patients, trials, Writer(target, kind, trials), as_of=when or date.today(), progress=progress,
+            max_lab_age=oldest))
+        finish_run(summary, summary_file, quiet, "patient")
+        return
+    source = "<stdin>" if patients == "-" else patients
+    binary = open_input(patients)
 
-    progress = None
-    bar = None
-    if not quiet and sys.stderr.isatty():
-        from trialscreen_cli.terminal import progress_bar
+    def rows(target, progress):
+        from trialscreen.batch.run import open_text, run_batch
 
-        bar, progress = progress_bar(source)
-    finished = False
-    try:
         with open_text(binary) as stream:
-            writer = Writer(target, kind, trials)
-            summary = run_batch(stream, source, trials, writer, progress=progress, **options)
-        finished = True
-    finally:
-        if bar is not None:
-            bar.stop()
-        if target is not sys.stdout:
-            target.close()
-            if not finished:  # a run that did not finish leaves no half-written file
-                Path(out).unlink(missing_ok=True)
-    return summary
+            return run_batch(stream, source, trials, Writer(target, kind, trials), progress=progress,
+                             mapping=mapping, as_of=when, delimiter=delim, decimal_comma=decimal_comma,
+                             max_lab_age=oldest)
+
+    finish_run(run_into(source, out, quiet, rows), summary_file, quiet, "row")
 
 
 @app.command()

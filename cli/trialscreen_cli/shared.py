@@ -127,6 +127,32 @@ def show(what: str, data) -> None:
         typer.echo(write(data), nl=False)
 
 
+def run_into(source: str, out: str, quiet: bool, run):
+    """``run(target, progress)`` writing into ``out`` ('-': standard output), with a progress bar
+    when stderr is a terminal; a run that does not finish leaves no half-written output file."""
+    from pathlib import Path
+
+    progress = None
+    bar = None
+    if not quiet and sys.stderr.isatty():
+        from trialscreen_cli.terminal import progress_bar
+
+        bar, progress = progress_bar(source)
+    target = sys.stdout if out == "-" else open_for_writing(out, newline="")
+    finished = False
+    try:
+        summary = run(target, progress)
+        finished = True
+    finally:
+        if bar is not None:
+            bar.stop()
+        if target is not sys.stdout:
+            target.close()
+            if not finished:
+                Path(out).unlink(missing_ok=True)
+    return summary
+
+
 def finish_run(summary, summary_file: Optional[str], quiet: bool, unit: str) -> None:
     """What `batch` and `omop` do after a run: the summary file, the summary on stderr, and the
     exit code the results decide (70 for a bug met on some rows, 1 for rows with errors)."""

@@ -8,7 +8,7 @@ A procedure nobody can place is read only when the treatment list is attested co
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from trialscreen import vocab
 from trialscreen.fhir import values as v
@@ -17,12 +17,15 @@ from trialscreen.vocab import codes
 _NOT_TAKEN = ("entered-in-error", "cancelled", "draft", "not-taken", "not-done", "intended")
 _NOT_GIVEN = ("proposal", "plan")
 _ONGOING = ("active", "in-progress", "on-hold")
+# exposures of one drug less than this apart are one course (OHDSI's drug era persistence window)
+ERA_GAP_DAYS = 30
 
 
 class MedicationReader:
     def __init__(self, as_of: date, built, medications: dict):
         self.as_of, self.built, self.medications = as_of, built, medications
-        self.treatments: list = []
+        self.treatments: list = []                # from procedures
+        self.exposures: list = []                 # from medications: joined into courses at the end
         self.unplaced_procedures: list = []       # (label, entry): read when the list is attested complete
 
     def read(self, res: dict, index: int) -> None:
@@ -42,7 +45,7 @@ class MedicationReader:
         for item in by_type.values():
             if not item["drugs"]:
                 del item["drugs"]
-            self.treatments.append(item)
+            self.exposures.append(item)
 
     def _period(self, res: dict) -> tuple:
         if res.get("resourceType") != "MedicationRequest":
@@ -80,7 +83,7 @@ class MedicationReader:
             parts = [_drug(i.get("itemCodeableConcept")) for i in medication.get("ingredient") or []
                      if isinstance(i, dict)]
             if parts and all(p is not None for p in parts):
-                return [row for p in parts for row in p]
+                return [row for p in parts for row in p or ()]
         if found is None:
             label = v.label(concept)
             self.built.unplaced.append(("drug", label))
@@ -112,7 +115,7 @@ class MedicationReader:
         """The treatments into ``record``; with the treatment list attested complete, a procedure
         nobody can place too, as a treatment of unknown type (the list must not pretend to be
         complete)."""
-        treatments = list(self.treatments)
+        treatments = courses(self.exposures) + self.treatments
         if listed:
             for label, entry in self.unplaced_procedures:
                 self.built.unplaced.append(("procedure", label))
@@ -140,3 +143,43 @@ def _drug(concept) -> list | None:
     if treatment == "ask":
         return [(f"{canonical} (treatment type not recorded)", canonical)]
     return [(treatment, canonical)]
+
+
+def courses(exposures: list) -> list:
+    """Exposures of the same type and drugs, each less than ERA_GAP_DAYS after the previous one
+    ended (or while it is ongoing), joined into one course from the first start to the last end
+    (ongoing if any is). A course covers its short gaps, so a rule about recent treatment reads it
+    as no shorter than the exposures; undated exposures are kept once each."""
+    groups: dict = {}
+    for item in exposures:
+        groups.setdefault((item["type"], tuple(item.get("drugs") or ())), []).append(item)
+    out: list = []
+    for items in groups.values():
+        undated = [i for i in items if not (i.get("date") or i.get("start"))]
+        out += [dict(t) for t in {tuple(sorted((k, tuple(x) if isinstance(x, list) else x) for k, x in i.items())): i
+                                  for i in undated}.values()]
+        spans = sorted(((i.get("start") or i["date"], i.get("end") or i.get("date"), i) for i in items
+                        if i.get("date") or i.get("start")), key=lambda s: s[0])
+        current: list = []
+        for start, end, item in spans:
+            if current and (current[1] is None or date.fromisoformat(start) <= date.fromisoformat(current[1])
+                            + timedelta(days=ERA_GAP_DAYS)):
+                current[1] = None if current[1] is None or end is None else max(current[1], end)
+                continue
+            if current:
+                out.append(_course(*current))
+            current = [start, end, item]
+        if current:
+            out.append(_course(*current))
+    return out
+
+
+def _course(start: str, end: str | None, item: dict) -> dict:
+    course = {k: x for k, x in item.items() if k not in ("date", "start", "end")}
+    if end == start and item.get("date"):
+        course["date"] = start
+    else:
+        course["start"] = start
+        if end is not None:
+            course["end"] = end
+    return course

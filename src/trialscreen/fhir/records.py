@@ -25,7 +25,7 @@ _SEX = {"male": "male", "female": "female"}
 _BLOCKED_BY_UNPLACED_CONDITION = ("diagnoses", "neoplasms", "allergies", "conditions")
 
 
-def build_record(patient: dict, resources: list, as_of: date, medications: dict | None = None) -> Built:
+def build_record(patient: dict, resources: list, as_of: date, medications=None) -> Built:
     """The record of ``patient`` (a Patient resource) from its ``resources`` (in file order);
     ``medications``: Medication resources by reference, for medicationReference."""
     return _Patient(patient, as_of, medications or {}).build(resources)
@@ -78,8 +78,9 @@ class _Patient:
         if sex:
             record["sex"] = sex
         birth = p.get("birthDate")
-        if v.day(birth) is not None:
-            record["birth_date"] = v.day(birth).isoformat()
+        born = v.day(birth)
+        if born is not None:
+            record["birth_date"] = born.isoformat()
         elif birth:
             self.built.notes.append("a birth date that is not a full date (a year or a month alone) is not "
                                     "read: age is unknown")
