@@ -242,9 +242,9 @@ class _Record:
     def _fields(self) -> None:
         r = self.r
         if r.get("age") is not None and not _day(r.get("birth_date")):
-            age = r["age"]
-            self._observation(_site("field", "age"), {"valueInteger" if isinstance(age, int) else "valueDecimal": age},
-                              self.today)
+            age = r["age"]      # Observation has no valueDecimal: a fractional age is a quantity in years
+            self._observation(_site("field", "age"), {"valueInteger": age} if isinstance(age, int) else
+                              {"valueQuantity": {"value": age, "unit": "a", "system": UCUM, "code": "a"}}, self.today)
         if r.get("ecog") is not None:
             self._observation(self._field_code("ecog"), {"valueInteger": int(r["ecog"])}, self.today)
         for name in ("weight", "height"):
@@ -317,7 +317,8 @@ class _Record:
             self._observation(_site("condition", name), typed, _day(raw.get("date")), head=head)
             return
         canonical = vocab.conditions().canonical(vocab.name_key(name))
-        code = (_listed("condition", canonical) if canonical else None) or _site("condition", name)
+        listed = _listed("condition", canonical, ("SNOMED",)) or _listed("condition", canonical) if canonical else None
+        code = listed or _site("condition", name)
         condition = self._occurrence(code, raw, ("present", "grade", "active"), active=_yes_no(raw.get("active")))
         grade = raw.get("grade")
         if isinstance(grade, int) and grade in GRADES:
