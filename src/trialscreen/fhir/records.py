@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from trialscreen import vocab
+from trialscreen.errors import Location, PatientError
 from trialscreen.fhir import values as v
 from trialscreen.fhir.medications import MedicationReader
 from trialscreen.fhir.observations import ObservationReader
@@ -84,6 +85,11 @@ class _Patient:
         elif birth:
             self.built.notes.append("a birth date that is not a full date (a year or a month alone) is not "
                                     "read: age is unknown")
+        died = v.day(p.get("deceasedDateTime"))
+        if p.get("deceasedBoolean") is True or (died is not None and died <= self.as_of):
+            raise PatientError(f"Patient {record['id']} is recorded deceased"
+                               + (f" on {died.isoformat()}" if died else "") + ": not screened",
+                               Location(field="deceased"), hint="leave deceased patients out of the screening")
 
     def _condition(self, res: dict, index: int) -> None:
         if v.status(res, "verificationStatus") in _REFUTED:
@@ -139,6 +145,9 @@ class _Patient:
     def _allergy(self, res: dict, index: int) -> None:
         if v.status(res, "verificationStatus") in _REFUTED or v.status(res, "clinicalStatus") in _OVER:
             return
+        noted = v.day(res.get("onsetDateTime")) or v.day(res.get("recordedDate"))
+        if noted is not None and noted > self.as_of:
+            return                                   # not recorded yet on the as-of date
         code = res.get("code")
         listed = vocab.load_file("observations.yaml").get("no_allergy") or {}
         if any(c in {str(x) for x in listed.get(codes.system_of(s) or "", ())} for s, c in v.codings(code)):

@@ -15,7 +15,7 @@ from trialscreen.vocab import codes
 UCUM = "http://unitsofmeasure.org"
 ATTRIBUTE = "urn:trialscreen:attribute:"
 # the site vocabulary's kinds the reader reads itself, beside those vocab.codes places
-SITE_KINDS = ("lab", "finding", "condition", "diagnosis", "neoplasm", "treatment", "drug", "field",
+SITE_KINDS = ("analyte", "finding", "condition", "diagnosis", "neoplasm", "treatment", "drug", "field",
               "result", "complete", "attestation", "attribute", "allergy")
 
 
@@ -48,6 +48,8 @@ def site(system: str, code: str) -> tuple | None:
         return None
     kind, _, name = code.partition(":")
     kind, name = kind.strip().lower(), name.strip()
+    if kind == "lab":
+        kind = "analyte"            # lab:NAME names an analyte, as the reader places a LOINC code
     return (kind, name) if kind in SITE_KINDS and name else None
 
 
