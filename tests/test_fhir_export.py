@@ -214,3 +214,14 @@ def test_export_fhir_cannot_write_its_output(tmp_path):
     result = CliRunner().invoke(app, ["export", "fhir", str(EXAMPLE), "--out", str(tmp_path / "no" / "b.json")])
     assert result.exit_code == 73, result.output
     assert len(result.output.strip().splitlines()) == 1 and "b.json" in result.output
+
+
+def test_screen_reads_the_exported_bundle(tmp_path):
+    out = tmp_path / "bundle.json"
+    result = CliRunner().invoke(app, ["export", "fhir", str(EXAMPLE), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["screen", str(out), "--trial", "NCT05378971", "--as-of", "2025-06-02",
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (screened,) = json.loads(result.stdout)
+    assert screened["patient"]["id"] == "EX-001" and screened["verdict"] == "eligible"
