@@ -179,9 +179,13 @@ def test_diagnoses_neoplasms_allergies_and_findings():
     assert finding["extension"] == [{"url": "urn:trialscreen:attribute:method", "valueString": "FISH"}]
 
 
-def test_two_records_with_one_id_are_refused():
-    with pytest.raises(InputError, match="two records have the id"):
+def test_two_records_with_one_id_are_refused(tmp_path):
+    with pytest.raises(InputError, match="has the id of an earlier record"):
         bundle_of([_record(), _record()])
+    copy = tmp_path / "copy.json"
+    copy.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["export", "fhir", str(EXAMPLE), str(copy), "--out", str(tmp_path / "b.json")])
+    assert result.exit_code == 65 and "copy.json" in result.output and EXAMPLE.name in result.output
 
 
 def test_an_unwritable_file_is_a_write_error(tmp_path):

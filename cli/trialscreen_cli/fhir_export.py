@@ -29,5 +29,5 @@ def export_fhir(
         record = loads_strict(*read_text(path))
         patient_from_dict(record, path)      # a record the screener refuses is not exported either
         records.append(record)
-    summary = export_records(records, Path(out), as_of=when)
+    summary = export_records(records, Path(out), as_of=when, sources=list(patients))
     typer.echo(f"{len(records)} record(s) written to {out}: {summary}")

@@ -42,24 +42,25 @@ _NAMESPACE = uuid.UUID("6f1f7c1e-2b1a-5d8e-9f3c-7a1e0c4b9d21")   # trialscreen's
 _FLAGS = ("lactating", "childbearing_potential", "transplant_candidate")
 
 
-def bundle_of(records: list, as_of: date | None = None) -> dict:
+def bundle_of(records: list, as_of: date | None = None, sources: list | None = None) -> dict:
     """The records as one collection Bundle. ``as_of``: the date person fields are recorded on
-    (default: each record's as_of, else today)."""
-    seen: set = set()
+    (default: each record's as_of, else today); ``sources``: each record's file, for errors."""
+    seen: dict = {}
     entries: list = []
-    for record in records:
-        pid = str(record.get("id", ""))
+    for i, record in enumerate(records):
+        pid, source = str(record.get("id", "")), sources[i] if sources else None
         if pid in seen:
-            raise InputError(f"two records have the id '{pid}'", Location(field="id"),
+            earlier = f" ({seen[pid]})" if seen[pid] else ""
+            raise InputError(f"record '{pid}' has the id of an earlier record{earlier}", Location(source, field="id"),
                              hint="give every record its own id: one Bundle holds one Patient per id")
-        seen.add(pid)
-        entries.extend(_Record(record, _as_of(record, as_of)).entries())
+        seen[pid] = source
+        entries.extend(_Record(record, _as_of(record, as_of, source)).entries())
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
-def export_records(records: list, out: Path, as_of: date | None = None) -> str:
+def export_records(records: list, out: Path, as_of: date | None = None, sources: list | None = None) -> str:
     """Write ``records`` as one Bundle into the file ``out``; a one-line account of what was written."""
-    bundle = bundle_of(records, as_of)
+    bundle = bundle_of(records, as_of, sources)
     text = json.dumps(bundle, ensure_ascii=False, indent=1) + "\n"
     try:
         out.write_text(text, encoding="utf-8")
@@ -70,7 +71,7 @@ def export_records(records: list, out: Path, as_of: date | None = None) -> str:
     return ", ".join(f"{n:,} {kind}" for kind, n in counts.items())
 
 
-def _as_of(record: dict, as_of: date | None) -> date:
+def _as_of(record: dict, as_of: date | None, source: str | None = None) -> date:
     """The export's as-of date, else the record's as_of, else today (as ``screen`` chooses)."""
     if as_of is not None:
         return as_of
@@ -78,7 +79,7 @@ def _as_of(record: dict, as_of: date | None) -> date:
         try:
             return date.fromisoformat(str(record["as_of"]).strip()[:10])
         except ValueError:
-            raise InputError(f"record {record.get('id', '')}: as_of is not a date", Location(field="as_of"),
+            raise InputError(f"record {record.get('id', '')}: as_of is not a date", Location(source, field="as_of"),
                              hint="write it as YYYY-MM-DD") from None
     return date.today()
 
