@@ -12,6 +12,7 @@ from typing import List, Optional
 import typer
 
 from trialscreen.errors import UsageError
+from trialscreen_cli.fhir_export import export_fhir
 from trialscreen_cli.shared import (
     MAX_LAB_AGE_HELP,
     finish_run,
@@ -34,6 +35,7 @@ def register(app: typer.Typer) -> None:
     app.command("omop")(handles_errors(omop))
     export = typer.Typer(help="Write patient records in other formats.", no_args_is_help=True)
     export.command("omop")(handles_errors(export_omop))
+    export.command("fhir")(handles_errors(export_fhir))
     app.add_typer(export, name="export")
 
 
