@@ -342,6 +342,8 @@ class _Record:
         condition: dict = {"resourceType": "Condition", **_attributes(item, (*skip, "date", "start", "end")),
                            **({"clinicalStatus": _concept(CLINICAL, status)} if status else {}),
                            **(head or {}), "code": code}
+        if active is not None:     # clinicalStatus is how it is when written; this, on the as-of date
+            condition.setdefault("extension", []).append(_extension("active", active))
         onset = _day(item.get("date")) or _day(item.get("start"))
         if onset:
             condition["onsetDateTime"] = onset

@@ -61,8 +61,8 @@ class MedicationReader:
         first, last = v.day(start), v.day(end)
         if first is not None and first > self.as_of:
             return None
-        if first is None:
-            return {}
+        if first is None:           # an end alone dates the treatment by its end, as a record does
+            return {"end": last.isoformat()} if last is not None and last <= self.as_of and not ongoing else {}
         if start == end and not ongoing:
             return {"date": first.isoformat()}
         out = {"start": first.isoformat()}
