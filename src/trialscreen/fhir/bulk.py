@@ -141,7 +141,7 @@ def _store(grouped: Grouped, f: Path, line_no: int, line: bytes, seq: int) -> No
         raise InputError(f"{f} line {line_no} is not a JSON resource ({exc})", Location(str(f), line=line_no),
                          hint="a Bulk Data file holds one JSON resource a line (NDJSON)") from None
     kind = res.get("resourceType") if isinstance(res, dict) else None
-    if kind not in READ_TYPES:
+    if not isinstance(kind, str) or kind not in READ_TYPES:
         return
     body = line.decode("utf-8-sig")
     if kind == "Patient":

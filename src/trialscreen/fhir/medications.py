@@ -14,7 +14,8 @@ from trialscreen import vocab
 from trialscreen.fhir import values as v
 from trialscreen.vocab import codes
 
-_NOT_TAKEN = ("entered-in-error", "cancelled", "draft", "not-taken", "not-done", "intended")
+_NOT_TAKEN = ("entered-in-error", "cancelled", "draft", "not-taken", "not-done", "intended", "declined",
+              "preparation")
 _NOT_GIVEN = ("proposal", "plan")
 _ONGOING = ("active", "in-progress", "on-hold")
 # exposures of one drug less than this apart are one course (OHDSI's drug era persistence window)
@@ -48,12 +49,29 @@ class MedicationReader:
             self.exposures.append(item)
 
     def _period(self, res: dict) -> tuple:
-        if res.get("resourceType") != "MedicationRequest":
+        """(start, end) texts. A request or a dispense says when the drug was ordered or handed
+        over, not until when it was taken: its end is the latest of the dosage's bounds, the
+        supply it gives and its validity ('' when none says: ongoing)."""
+        kind = res.get("resourceType")
+        if kind not in ("MedicationRequest", "MedicationDispense"):
             return v.period(res, "effective")
-        validity = (res.get("dispenseRequest") or {}).get("validityPeriod")
-        if isinstance(validity, dict) and validity.get("start"):
-            return str(validity["start"]), str(validity.get("end") or "")
-        return str(res.get("authoredOn") or ""), ""
+        dispense = v.obj(res, "dispenseRequest")
+        validity = v.obj(dispense, "validityPeriod")
+        start = str(res.get("authoredOn") or validity.get("start") or "") if kind == "MedicationRequest" else \
+            str(res.get("whenHandedOver") or res.get("whenPrepared") or "")
+        ends = [str(validity.get("end") or "")]
+        for dose in res.get("dosageInstruction") or []:
+            timing = (dose.get("timing") or {}) if isinstance(dose, dict) else {}
+            bounds = (timing.get("repeat") or {}).get("boundsPeriod") if isinstance(timing, dict) else None
+            ends.append(str((bounds or {}).get("end") or "") if isinstance(bounds, dict) else "")
+        supply = dispense.get("expectedSupplyDuration") or res.get("daysSupply")
+        first = v.day(start)
+        if first is not None and isinstance(supply, dict) and isinstance(supply.get("value"), (int, float)):
+            days = supply["value"] * (7 if supply.get("code") == "wk" else 1) * (1 + int(dispense.get(
+                "numberOfRepeatsAllowed") or 0))
+            ends.append((first + timedelta(days=min(days, 36_500))).isoformat())
+        dated = [e for e in ends if v.day(e) is not None]
+        return start, max(dated, key=lambda e: v.day(e) or date.min) if dated else ""
 
     def _dated(self, start: str, end: str, ongoing: bool) -> dict | None:
         """The dates of a treatment: a day, or a start and an end that has happened by the as-of
@@ -98,8 +116,8 @@ class MedicationReader:
         return next((self.medications[k] for k in v.ref_keys(ref) if k in self.medications), None)
 
     def procedure(self, res: dict, index: int) -> None:
-        if v.status(res) in ("not-done", "entered-in-error"):
-            return
+        if v.status(res) in ("not-done", "entered-in-error", "preparation"):
+            return                   # not done, or not begun
         start, end = v.period(res, "performed")
         entry = self._dated(start, end, v.status(res) == "in-progress")
         if entry is None:

@@ -7,6 +7,7 @@ Nothing dated after the as-of date is read.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from trialscreen import vocab
@@ -16,7 +17,7 @@ from trialscreen.vocab import codes
 from trialscreen.vocab.iscn_parse import is_iscn
 
 _NOT_READ = ("entered-in-error", "cancelled")
-_VALUES = ("valueQuantity", "valueCodeableConcept", "valueString", "valueInteger", "valueBoolean")
+_KARYOTYPE = re.compile(r"\b(?:t|del|dup|inv|der|add|amp|ins|i|idic|ish)\(|^\s*\d{2},\s*X", re.I)
 _KINDS = ("analyte", "field", "finding", "condition", "complete", "attestation")
 
 
@@ -40,12 +41,18 @@ class ObservationReader:
         self.attestations: dict = {}
 
     def read(self, obs: dict, index: int) -> None:
-        if v.status(obs) in _NOT_READ or not any(k in obs for k in _VALUES) and not obs.get("component"):
+        if v.status(obs) in _NOT_READ or not any(k.startswith("value") for k in obs) and not obs.get("component"):
             return                      # not a result (dataAbsentReason and no value)
         day, text, _ = v.when(obs, "effective")
         if day is not None and day > self.as_of:
             return                      # not happened yet on the as-of date
-        key = (day is not None, v.instant(text, day), index, day)      # the latest sorts last
+        span = v.partial(text) if day is None else None
+        if span is not None and span[0] > self.as_of:
+            return
+        # a partial date sorts as late as it may be, and its result cannot be used (dated 2025-05)
+        latest = day if span is None else min(span[1], self.as_of)
+        key = (latest is not None, v.instant(text, latest), index, day)
+        self.partial = text if span is not None else None
         placed = v.place(obs.get("code"), _KINDS)
         if placed is None:
             self._unplaced(obs, key, day)
@@ -62,21 +69,23 @@ class ObservationReader:
             entry = _finding(obs)
             if day is not None:
                 entry["date"] = day.isoformat()
-            self._keep(("cytogenetics", name), key, entry, obs)
+            self._keep(("cytogenetics", vocab.findings().canonical(name) or name), key, entry, obs)
         elif kind == "condition":
             present = _answered(obs)
             entry = {"present": present if present is not None else "unknown"}
             if day is not None:
                 entry["date"] = day.isoformat()
             self._keep(("conditions", name), key, entry, obs)
-        elif kind == "complete" and _answered(obs) is True:
-            self.attested.add(vocab.name_key(name))
-        elif kind == "attestation" and _answered(obs) is not None:
-            self.attestations[vocab.name_key(name)] = _answered(obs)
+        elif kind in ("complete", "attestation") and _answered(obs) is not None:
+            self._keep((kind, vocab.name_key(name)), key, {"said": _answered(obs)}, obs)   # the latest decides
 
     def _keep(self, slot: tuple, key: tuple, entry, obs: dict) -> None:
         if entry is None:
+            entry = {"value": "a result trialscreen cannot read"} if slot[0] == "labs" else None
+        if entry is None:
             return
+        if getattr(self, "partial", None) and isinstance(entry, dict):
+            entry["date"] = self.partial          # the record reader refuses it: the result is unusable
         if slot not in self.latest or self.latest[slot][0] <= key:
             self.latest[slot] = (key, entry, v.status(obs) == "preliminary")
 
@@ -88,6 +97,10 @@ class ObservationReader:
             name, entry = _variant(obs)
         elif isinstance(text, str) and is_iscn(text):
             name, entry = text.strip(), {"result": "detected"}     # the nuc ish text says what it found
+        elif isinstance(text, str) and _KARYOTYPE.search(text):
+            # a karyotype or ISCN text under a code nobody lists: a finding the reader cannot rule
+            # out (t(4;14) in '46,XX,t(4;14)(p16;q32)[20]'), never dropped
+            name, entry = text.strip(), {"result": "detected"}
         else:
             return
         if day is not None:
@@ -102,6 +115,11 @@ class ObservationReader:
                 self.built.notes.append(f"{name}: the result read is preliminary (status 'preliminary')")
             if section == "fields":
                 fields[name] = (key, entry)
+            elif section == "complete":
+                if entry["said"] is True:
+                    self.attested.add(name)
+            elif section == "attestation":
+                self.attestations[name] = entry["said"]
             else:
                 record.setdefault(section, {})[name] = entry
         for name, (key, value) in fields.items():

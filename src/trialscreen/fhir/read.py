@@ -20,6 +20,7 @@ from trialscreen.textio import MAX_BYTES, decode
 MAX_BUNDLE_BYTES = 100_000_000       # an $everything bundle is larger than a record
 # the resource types a rule reads (and Medication, which medicationReference points to)
 READ_TYPES = frozenset({"Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest",
+                        "MedicationDispense",
                         "MedicationAdministration", "Medication", "Procedure", "AllergyIntolerance"})
 _OWN = ("'unplaced ",)      # the reader's warnings about what records.py passed on unplaced
 
@@ -45,6 +46,8 @@ def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = 
         else:
             lost += 1
     built = []
+    said = [f"{key} is given more than once in the bundle, differently: the first is read"
+            for key in dict.fromkeys(patients.repeated)]
     for i, (p, resources) in enumerate(patients.items):
         try:
             b = build_record(p, resources, as_of, medications)
@@ -56,16 +59,42 @@ def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = 
         b.record["id"] = b.record["id"] or f"patient {i + 1}"
         built.append(b)
     if lost:
-        said = (f"{lost:,} resource(s) of the bundle name no Patient in it (or none, with several patients "
-                "in the bundle): not read")
-        (notes if notes is not None else built[0].notes if built else []).append(said)
+        said.append(f"{lost:,} resource(s) of the bundle name no Patient in it (or none, with several patients "
+                    "in the bundle): not read")
+    (notes if notes is not None else built[0].notes if built else []).extend(said)
     return built
+
+
+def _latest_versions(entries: list) -> list:
+    """The entries holding a resource, one per resource type and id: the highest meta.versionId
+    (else the latest meta.lastUpdated, else the first given, as a history bundle lists the newest
+    first), so that a corrected or entered-in-error version hides the one it replaces."""
+    best: dict = {}
+    order: list = []
+    for e in entries:
+        res = e.get("resource") if isinstance(e, dict) else None
+        if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
+            continue
+        key = (res["resourceType"], res.get("id")) if isinstance(res.get("id"), str) else (None, len(order))
+        if key not in best:
+            order.append(key)
+            best[key] = e
+        elif key[0] is not None and _version(res) > _version(best[key]["resource"]):
+            best[key] = e
+    return [best[k] for k in order]
+
+
+def _version(res: dict) -> tuple:
+    meta = v.obj(res, "meta")
+    number = str(meta.get("versionId") or "")
+    return (int(number) if number.isdigit() else -1, str(meta.get("lastUpdated") or ""))
 
 
 class _Patients:
     def __init__(self):
         self.items: list = []      # (Patient resource, its resources)
         self.keys: dict = {}       # a reference to a Patient -> its index
+        self.repeated: list = []   # Patients given twice, differently: the first is read
 
 
 def _entries(bundle: dict, source: str) -> tuple:
@@ -79,14 +108,16 @@ def _entries(bundle: dict, source: str) -> tuple:
     patients = _Patients()
     medications: dict = {}
     others: list = []
-    for e in entries:
-        res = e.get("resource") if isinstance(e, dict) else None
-        if not isinstance(res, dict) or res.get("resourceType") not in READ_TYPES:
+    for e in _latest_versions(entries):
+        res = e.get("resource")
+        if res["resourceType"] not in READ_TYPES:
             continue
         names = [n for n in (str(e.get("fullUrl") or "").strip(),
                              f"{res['resourceType']}/{res.get('id')}" if res.get("id") else "") if n]
         if res["resourceType"] == "Patient":
             known = next((patients.keys[n] for n in names if n in patients.keys), None)
+            if known is not None and res != patients.items[known][0]:
+                patients.repeated.append(names[-1])
             if known is None:
                 known = len(patients.items)
                 patients.items.append((res, []))

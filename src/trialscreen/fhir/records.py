@@ -60,7 +60,8 @@ class _Patient:
         self._person()
         readers = {"Observation": self.observations.read, "Condition": self._condition,
                    "MedicationStatement": self.medications.read, "MedicationRequest": self.medications.read,
-                   "MedicationAdministration": self.medications.read, "Procedure": self.medications.procedure,
+                   "MedicationAdministration": self.medications.read, "MedicationDispense": self.medications.read,
+                   "Procedure": self.medications.procedure,
                    "AllergyIntolerance": self._allergy}
         for index, resource in enumerate(resources):
             read = readers.get(resource.get("resourceType"))
@@ -151,7 +152,8 @@ class _Patient:
             return said
         if clinical in _ACTIVE:
             return True
-        abated = v.day(res.get("abatementDateTime") or (res.get("abatementPeriod") or {}).get("end"))
+        period = v.obj(res, "abatementPeriod")
+        abated = v.day(res.get("abatementDateTime") or period.get("end"))
         if abated is not None:
             return abated > self.as_of
         updated = v.day((res.get("meta") or {}).get("lastUpdated"))
@@ -164,7 +166,8 @@ class _Patient:
         not happened), and only when its clinical status does not say it is still active."""
         if v.status(res, "clinicalStatus") in _ACTIVE:
             return None
-        text = res.get("abatementDateTime") or (res.get("abatementPeriod") or {}).get("end")
+        period = v.obj(res, "abatementPeriod")
+        text = res.get("abatementDateTime") or period.get("end")
         end = v.day(text)
         return end.isoformat() if end is not None and end <= self.as_of else None
 

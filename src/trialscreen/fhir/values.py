@@ -6,6 +6,7 @@ Nothing is judged here: a value is returned as the resource holds it, for record
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 
 from trialscreen import vocab
@@ -17,6 +18,12 @@ ATTRIBUTE = "urn:trialscreen:attribute:"
 # the site vocabulary's kinds the reader reads itself, beside those vocab.codes places
 SITE_KINDS = ("analyte", "finding", "condition", "diagnosis", "neoplasm", "treatment", "drug", "field",
               "result", "complete", "attestation", "attribute", "allergy")
+
+
+def obj(resource: dict, key: str) -> dict:
+    """``resource[key]`` when it is an object, else {} (a malformed element reads as absent)."""
+    found = resource.get(key) if isinstance(resource, dict) else None
+    return found if isinstance(found, dict) else {}
 
 
 def codings(concept) -> list:
@@ -82,6 +89,20 @@ def answer(concept):
         if value is not None:
             return value
     return None
+
+
+def partial(text) -> tuple | None:
+    """A partial date ('2025', '2025-05') as its first and last day; None for anything else."""
+    if not isinstance(text, str) or not re.fullmatch(r"\d{4}(-\d{2})?", text.strip()):
+        return None
+    year, _, month = text.strip().partition("-")
+    try:
+        first = date(int(year), int(month or 1), 1)
+        nxt = date(first.year + (1 if not month or first.month == 12 else 0),
+                   1 if not month or first.month == 12 else first.month + 1, 1)
+    except ValueError:
+        return None
+    return first, date.fromordinal(nxt.toordinal() - 1)
 
 
 def day(text) -> date | None:
@@ -156,8 +177,10 @@ def number(value):
 def status(resource: dict, key: str = "status") -> str:
     value = resource.get(key)
     if isinstance(value, dict):          # clinicalStatus, verificationStatus: a CodeableConcept
-        pairs = codings(value)
-        return pairs[0][1].lower() if pairs else ""
+        listed = [c for c in value.get("coding") or [] if isinstance(c, dict) and isinstance(c.get("code"), str)]
+        hl7 = [c for c in listed if str(c.get("system") or "").startswith("http://terminology.hl7.org/")]
+        chosen = (hl7 or listed)[:1]     # the HL7 code system's code, else the first
+        return chosen[0]["code"].strip().lower() if chosen else ""
     return str(value or "").strip().lower()
 
 
@@ -186,13 +209,17 @@ def reference_id(ref) -> str:
 
 
 def patient_refs(resource: dict) -> list:
-    """The references a resource makes to its patient (``subject``, ``patient``)."""
-    return [r for r in (reference_id(resource.get("subject")), reference_id(resource.get("patient"))) if r]
+    """The references a resource makes to its patient (``subject``, ``patient``), those that name
+    a Patient first (a subject may be a Group)."""
+    refs = [r for r in (reference_id(resource.get("subject")), reference_id(resource.get("patient"))) if r]
+    return sorted(refs, key=lambda r: "Patient/" not in r and not r.startswith("urn:"))
 
 
 def ref_keys(ref: str) -> list:
     """The keys a reference may match a Patient by: itself and ``Patient/ID`` from a URL."""
     out = [ref]
+    ref = re.sub(r"/_history/[^/]*$", "", ref)          # a versioned reference names the resource
+    out.append(ref)
     parts = ref.rstrip("/").split("/")
     if len(parts) >= 2 and parts[-2] in ("Patient", "Medication"):
         out.append(f"{parts[-2]}/{parts[-1]}")

@@ -1,0 +1,121 @@
+"""The FHIR shapes a review found read too kindly: each, added to the eligible example's bundle
+(export fhir), must keep the patient from being eligible, as docs/fhir.md says."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from trialscreen.criteria.library import load_trial
+from trialscreen.evaluate.screen import screen
+from trialscreen.fhir.export import bundle_of
+from trialscreen.fhir.read import bundle_records
+from trialscreen.patient.load import patient_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = date(2025, 6, 2)
+LOINC, SITE = "http://loinc.org", "urn:trialscreen"
+
+
+def _base() -> dict:
+    record = json.loads((ROOT / "examples" / "patients" / "NCT05378971-eligible.json").read_text(encoding="utf-8"))
+    return bundle_of([record], AS_OF)
+
+
+BASE = _base()
+PATIENT = next(e["fullUrl"] for e in BASE["entry"] if e["resource"]["resourceType"] == "Patient")
+
+
+def _screen(bundle: dict) -> tuple:
+    (built,) = bundle_records(bundle, "bundle.json", AS_OF)
+    result = screen(load_trial("NCT05378971"), patient_from_dict(built.record, "bundle.json"), AS_OF)
+    return (getattr(result.verdict, "value", result.verdict),
+            {c.id: getattr(c.status, "value", c.status) for c in result.criteria})
+
+
+def _find(bundle: dict, system: str, code: str) -> dict:
+    return next(e["resource"] for e in bundle["entry"]
+                if any(c.get("code") == code and c.get("system") == system
+                       for c in (e["resource"].get("code") or {}).get("coding") or []))
+
+
+def _add(bundle: dict, resource: dict, first: bool = False) -> None:
+    entry = {"resource": {**resource, "subject": {"reference": PATIENT}}}
+    bundle["entry"].insert(1 if first else len(bundle["entry"]), entry)
+
+
+def _creatinine(**value) -> dict:
+    return {"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": LOINC, "code": "2160-0"}]},
+            **value}
+
+
+def newer_unreadable_creatinine(b):
+    _add(b, _creatinine(effectiveDateTime="2025-05-30", valueRange={"low": {"value": 200, "unit": "umol/L"},
+                                                                    "high": {"value": 300, "unit": "umol/L"}}))
+
+
+def newer_creatinine_with_a_partial_date(b):
+    _add(b, _creatinine(effectiveDateTime="2025-05", valueQuantity={"value": 250, "unit": "umol/L"}))
+
+
+def diagnosis_entered_in_error_in_a_later_version(b):
+    dx = _find(b, SITE, "diagnosis:multiple_myeloma")
+    dx.update(id="dx", meta={"versionId": "1"})
+    later = copy.deepcopy(dx)
+    later.update(meta={"versionId": "2"}, verificationStatus={"coding": [{"code": "entered-in-error"}]})
+    b["entry"].insert(1, {"resource": later})
+
+
+def consent_withdrawn_later(b):
+    said = _find(b, SITE, "attestation:informed_consent_signed")
+    said["effectiveDateTime"] = "2025-01-01"
+    withdrawn = {**copy.deepcopy(said), "effectiveDateTime": "2025-06-01", "valueBoolean": False}
+    b["entry"].insert(1, {"resource": withdrawn})
+
+
+def karyotype_under_a_code_nobody_lists(b):
+    _add(b, {"resourceType": "Observation", "status": "final",
+             "code": {"coding": [{"system": LOINC, "code": "62356-1"}]}, "effectiveDateTime": "2025-05-20",
+             "valueString": "46,XX,t(4;14)(p16;q32)[20]"})
+
+
+def lenalidomide_dispensed_ten_days_ago(b):
+    _add(b, {"resourceType": "MedicationDispense", "status": "completed", "whenHandedOver": "2025-05-23",
+             "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                       "code": "342369"}]}})
+
+
+def diagnosis_provisional_by_its_hl7_coding(b):
+    _find(b, SITE, "diagnosis:multiple_myeloma")["verificationStatus"] = {"coding": [
+        {"system": "http://acme.example/status", "code": "P"},
+        {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "provisional"}]}
+
+
+# change -> the criterion that must no longer pass, and the status it must have
+CASES = {
+    newer_unreadable_creatinine: ("I5", "unknown"),
+    newer_creatinine_with_a_partial_date: ("I5", "unknown"),
+    diagnosis_entered_in_error_in_a_later_version: ("I1", "fail"),      # the diagnoses are attested complete
+    consent_withdrawn_later: ("I7", "fail"),
+    karyotype_under_a_code_nobody_lists: ("E1", "unknown"),
+    lenalidomide_dispensed_ten_days_ago: ("E7", "fail"),
+    diagnosis_provisional_by_its_hl7_coding: ("I1", "unknown"),
+}
+
+
+def test_the_base_bundle_is_eligible():
+    assert _screen(copy.deepcopy(BASE))[0] == "eligible"
+
+
+@pytest.mark.parametrize("change", list(CASES), ids=lambda f: f.__name__)
+def test_a_shape_read_too_kindly_before_is_not_eligible(change):
+    bundle = copy.deepcopy(BASE)
+    change(bundle)
+    verdict, statuses = _screen(bundle)
+    criterion, status = CASES[change]
+    assert statuses[criterion] == status, statuses
+    assert verdict != "eligible"
