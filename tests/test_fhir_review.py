@@ -119,3 +119,16 @@ def test_a_shape_read_too_kindly_before_is_not_eligible(change):
     criterion, status = CASES[change]
     assert statuses[criterion] == status, statuses
     assert verdict != "eligible"
+
+
+def test_an_export_with_no_patient_is_an_input_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from trialscreen_cli.main import app
+
+    lines = (ROOT / "tests" / "data" / "fhir-bulk-10-patients" / "Condition.000.ndjson").read_text(encoding="utf-8")
+    (tmp_path / "Condition.ndjson").write_text("\n".join(lines.splitlines()[:3]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["batch", str(tmp_path), "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 65
+    assert "holds no Patient resource" in result.stderr
+    assert not (tmp_path / "out.csv").exists()

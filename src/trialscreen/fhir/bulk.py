@@ -36,7 +36,18 @@ def is_bulk(path: str) -> bool:
 
 
 def _is_ndjson(p: Path) -> bool:
-    return p.name.lower().endswith(_SUFFIXES)
+    """An NDJSON file of FHIR resources: named .ndjson, or .jsonl whose first line is a resource
+    (a JSON Lines file of patient records is not)."""
+    name = p.name.lower()
+    if name.endswith((".ndjson", ".ndjson.gz")):
+        return True
+    if not name.endswith((".jsonl", ".jsonl.gz")) or not p.is_file():
+        return False
+    try:
+        with (gzip.open(p, "rb") if name.endswith(".gz") else open(p, "rb")) as fh:
+            return b'"resourceType"' in fh.readline(MAX_BYTES)
+    except OSError:
+        return False
 
 
 def export_files(path: Path) -> list:
@@ -119,6 +130,9 @@ def group(path: str) -> Grouped:
             for line_no, line in _lines(f):
                 seq += 1
                 _store(grouped, f, line_no, line, seq)
+        if not grouped.patients:
+            raise InputError(f"{path} holds no Patient resource, so there is nobody to screen",
+                             Location(str(path)), hint="a Bulk Data export has a Patient.ndjson file")
         con.execute("CREATE INDEX resource_key ON resource (key, seq)")
         grouped.orphans = con.execute("SELECT count(*) FROM resource WHERE key NOT IN "
                                       "(SELECT key FROM patient)").fetchone()[0]
