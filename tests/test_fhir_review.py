@@ -132,3 +132,52 @@ def test_an_export_with_no_patient_is_an_input_error(tmp_path):
     assert result.exit_code == 65
     assert "holds no Patient resource" in result.stderr
     assert not (tmp_path / "out.csv").exists()
+
+
+def _fish(b, text: str, when: str):
+    _add(b, {"resourceType": "Observation", "status": "final", "code": {"text": "FISH panel"},
+             "effectiveDateTime": when, "valueString": text})
+
+
+def newer_fish_detects_del17p(b):
+    _fish(b, "nuc ish(TP53x1,D17Z1x2)[45/200]", "2025-05-01")
+
+
+def creatinine_also_under_a_site_spelling(b):
+    _add(b, {"resourceType": "Observation", "status": "final", "effectiveDateTime": "2025-05-30",
+             "code": {"coding": [{"system": SITE, "code": "lab:serum creatinine"}]},
+             "valueQuantity": {"value": 300, "unit": "umol/L"}})
+
+
+CASES.update({
+    newer_fish_detects_del17p: ("E1", "fail"),                 # the FISH of May over 'not detected' of 2024
+    creatinine_also_under_a_site_spelling: ("I5", "fail"),      # one creatinine, however named: the later decides
+})
+
+
+def test_an_older_fish_does_not_override_a_newer_named_result():
+    bundle = copy.deepcopy(BASE)
+    _find(bundle, SITE, "finding:del(17p)")["effectiveDateTime"] = "2024-07-10"
+    _fish(bundle, "nuc ish(TP53x1,D17Z1x2)[45/200]", "2023-01-01")
+    assert _screen(bundle)[1]["E1"] == "pass"
+
+
+def test_a_patient_whose_record_cannot_be_read_does_not_stop_the_others(tmp_path):
+    from typer.testing import CliRunner
+
+    from trialscreen_cli.main import app
+
+    record = json.loads((ROOT / "examples" / "patients" / "NCT05378971-eligible.json").read_text(encoding="utf-8"))
+    bundle = bundle_of([record, {**record, "id": "EX-002"}], AS_OF)
+    second = [e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"][1]
+    bundle["entry"].append({"resource": {
+        "resourceType": "Procedure", "status": "completed", "subject": {"reference": second},
+        "code": {"coding": [{"system": SITE, "code": "treatment:radiotherapy"}]},
+        "performedPeriod": {"start": "2025-03-01", "end": "2025-01-01"}}})
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    result = CliRunner().invoke(app, ["screen", str(path), "--trial", "NCT05378971", "--as-of", AS_OF.isoformat(),
+                                      "--format", "json"])
+    assert result.exit_code == 65
+    assert [(r["patient"]["id"], r["verdict"]) for r in json.loads(result.stdout)] == [("EX-001", "eligible")]
+    assert "patient EX-002" in result.stderr and "ends before it starts" in result.stderr

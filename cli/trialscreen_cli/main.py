@@ -95,7 +95,8 @@ def screen(
     when = parse_as_of(as_of)
     oldest = parse_max_lab_age(max_lab_age)
     trials = load_trials(trial)
-    loaded = load_patients(patient, when)
+    refused: list = []
+    loaded = load_patients(patient, when, refused)
     results = [run_screen(t, record, when, max_lab_age=oldest) for record, _ in loaded for t in trials]
     if fmt is Format.json:
         from trialscreen.render.json import results_json
@@ -110,6 +111,9 @@ def screen(
     for _, warnings in loaded:
         for w in warnings:
             stderr(f"warning: {w}")
+    if refused:       # the others were screened; the first refused patient is the error, and its exit code
+        more = f" ({len(refused) - 1} more patient(s) of the bundle refused too)" if len(refused) > 1 else ""
+        raise type(refused[0])(refused[0].message + more, refused[0].location, refused[0].hint)
 
 
 class BatchFormat(str, enum.Enum):

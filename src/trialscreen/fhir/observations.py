@@ -13,7 +13,7 @@ from datetime import date
 from trialscreen import vocab
 from trialscreen.fhir import values as v
 from trialscreen.omop.records import FIELD_DAYS
-from trialscreen.vocab import codes
+from trialscreen.vocab import codes, iscn
 from trialscreen.vocab.iscn_parse import is_iscn
 
 _NOT_READ = ("entered-in-error", "cancelled")
@@ -59,6 +59,8 @@ class ObservationReader:
             return
         kind, name = placed
         if kind == "analyte":
+            known = vocab.analytes().get(name)
+            name = known.name if known is not None else name    # one slot per analyte, however named
             entry = _lab(obs, name)
             if entry is not None and day is not None:
                 entry["date"] = day.isoformat()
@@ -107,8 +109,29 @@ class ObservationReader:
             entry["date"] = day.isoformat()
         self._keep(("cytogenetics", name), key, entry, obs)
 
+    def _newest_cytogenetics(self) -> None:
+        """A nuc ish result and a named finding it also reports: the later one decides (a FISH
+        from May over a 'not detected' of last year), so they never contradict each other."""
+        slots = {name: slot for slot in self.latest for section, name in [slot] if section == "cytogenetics"}
+        for text, slot in list(slots.items()):
+            if not is_iscn(text) or slot not in self.latest:
+                continue
+            try:
+                concerned = {f for reading in iscn.read(text) for f in reading.concerned()}
+            except iscn.IscnError:
+                continue
+            for name, other in slots.items():
+                canonical = vocab.findings().canonical(name) or name
+                if other == slot or is_iscn(name) or canonical not in concerned or other not in self.latest:
+                    continue
+                older = other if self.latest[other][0] < self.latest[slot][0] else slot
+                del self.latest[older]
+                if older == slot:
+                    break
+
     def finish(self, record: dict) -> set:
         """Write the latest of each into ``record``; the sections attested complete."""
+        self._newest_cytogenetics()
         fields: dict = {}
         for (section, name), (key, entry, preliminary) in sorted(self.latest.items(), key=lambda kv: kv[0]):
             if preliminary:

@@ -132,10 +132,12 @@ def _entries(bundle: dict, source: str) -> tuple:
     return patients, medications, others
 
 
-def load_patients(path: str, as_of: date | None) -> list:
+def load_patients(path: str, as_of: date | None, refused: list | None = None) -> list:
     """(Patient, warnings) of a file given to ``screen``: each patient of a FHIR Bundle (screened
     as of ``as_of``, else today), or the one patient record it holds. What the FHIR reader notes
-    is among the patient's warnings, so every output format shows it."""
+    is among the patient's warnings, so every output format shows it. ``refused``, when given,
+    receives the error of each patient of a bundle whose record cannot be read, so that the others
+    are screened all the same (else the first such error is raised)."""
     from trialscreen.patient.load import patient_from_dict
 
     text, name = _read(path)
@@ -150,13 +152,21 @@ def load_patients(path: str, as_of: date | None) -> list:
     deceased: list = []
     out = []
     for built in bundle_records(data, name, as_of or date.today(), notes, deceased):
-        patient = patient_from_dict(built.record, name)
+        try:
+            patient = patient_from_dict(built.record, name)
+        except PatientError as exc:
+            if refused is None:
+                raise
+            refused.append(PatientError(f"patient {built.record['id']}: {exc.message}", exc.location, exc.hint))
+            continue
         kept = [w for w in patient.warnings if not any(o in w.message for o in _OWN)]
         kept += [Problem(Location(name), n, severity="warning") for n in built.notes]
         kept += [Problem(Location(name), unplaced_warning(role, label, None), severity="warning")
                  for role, label in dict.fromkeys(built.unplaced)]
         patient.warnings[:] = kept
         out.append((patient, [str(w) for w in kept]))
+    if not out and refused:
+        raise refused.pop(0)
     if not out:
         raise InputError(f"{name}: every Patient in the bundle is recorded deceased ({'; '.join(deceased)})",
                          Location(name), hint="nobody to screen")
