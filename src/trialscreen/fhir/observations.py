@@ -39,6 +39,7 @@ class ObservationReader:
         self.latest: dict = {}          # (section, name) -> (sort key, entry)
         self.attested: set = set()
         self.attestations: dict = {}
+        self.days: dict = {}            # lab slot -> every dated result (key, entry, has a time)
 
     def read(self, obs: dict, index: int) -> None:
         if v.status(obs) in _NOT_READ or not any(k.startswith("value") for k in obs) and not obs.get("component"):
@@ -90,6 +91,19 @@ class ObservationReader:
             entry["date"] = self.partial          # the record reader refuses it: the result is unusable
         if slot not in self.latest or self.latest[slot][0] <= key:
             self.latest[slot] = (key, entry, v.status(obs) == "preliminary")
+        if slot[0] == "labs" and key[3] is not None:
+            self.days.setdefault(slot, []).append((key, entry, "T" in str(v.when(obs, "effective")[1])))
+
+    def _same_day(self) -> None:
+        """Two results of a lab on the latest day whose order cannot be told (one has a date only)
+        and that differ: neither decides, the lab is unusable for that day."""
+        for slot, seen in self.days.items():
+            key, entry, _ = self.latest[slot]
+            rivals = [(timed, e) for k, e, timed in seen if k[3] == key[3] and k != key]
+            best_timed = next((timed for k, _, timed in seen if k == key), True)
+            if any(e != entry and not (timed and best_timed) for timed, e in rivals):
+                self.latest[slot] = (key, {"value": "results of one day that differ and whose order cannot be told",
+                                           "date": key[3].isoformat()}, False)
 
     def _unplaced(self, obs: dict, key: tuple, day) -> None:
         """A cytogenetic result under a code the vocabularies do not list: a genomics-reporting
@@ -132,6 +146,7 @@ class ObservationReader:
     def finish(self, record: dict) -> set:
         """Write the latest of each into ``record``; the sections attested complete."""
         self._newest_cytogenetics()
+        self._same_day()
         fields: dict = {}
         for (section, name), (key, entry, preliminary) in sorted(self.latest.items(), key=lambda kv: kv[0]):
             if preliminary:

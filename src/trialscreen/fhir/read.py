@@ -18,9 +18,10 @@ from trialscreen.patient.jsonpos import loads_strict
 from trialscreen.textio import MAX_BYTES, decode
 
 MAX_BUNDLE_BYTES = 100_000_000       # an $everything bundle is larger than a record
-# the resource types a rule reads (and Medication, which medicationReference points to)
+# the resource types a rule reads (and Medication, which medicationReference points to, and
+# DiagnosticReport, whose contained Observations are read)
 READ_TYPES = frozenset({"Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest",
-                        "MedicationDispense",
+                        "MedicationDispense", "DiagnosticReport",
                         "MedicationAdministration", "Medication", "Procedure", "AllergyIntolerance"})
 _OWN = ("'unplaced ",)      # the reader's warnings about what records.py passed on unplaced
 
@@ -71,8 +72,8 @@ def _latest_versions(entries: list) -> list:
     first), so that a corrected or entered-in-error version hides the one it replaces."""
     best: dict = {}
     order: list = []
-    for e in entries:
-        res = e.get("resource") if isinstance(e, dict) else None
+    for e in _flat(entries):
+        res = e.get("resource")
         if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
             continue
         key = (res["resourceType"], res.get("id")) if isinstance(res.get("id"), str) else (None, len(order))
@@ -82,6 +83,19 @@ def _latest_versions(entries: list) -> list:
         elif key[0] is not None and _version(res) > _version(best[key]["resource"]):
             best[key] = e
     return [best[k] for k in order]
+
+
+def _flat(entries: list, depth: int = 0):
+    """The entries holding a resource, those of a Bundle inside the bundle too (a document or
+    message bundle holds its resources so)."""
+    for e in entries:
+        res = e.get("resource") if isinstance(e, dict) else None
+        if not isinstance(res, dict):
+            continue
+        if res.get("resourceType") == "Bundle" and isinstance(res.get("entry"), list) and depth < 5:
+            yield from _flat(res["entry"], depth + 1)
+        else:
+            yield e
 
 
 def _version(res: dict) -> tuple:

@@ -16,6 +16,7 @@ from trialscreen.fhir import values as v
 from trialscreen.fhir.medications import MedicationReader
 from trialscreen.fhir.observations import ObservationReader
 from trialscreen.omop.records import SECTIONS, Built, absent_conditions, merged_occurrences
+from trialscreen.patient.load import condition_present
 from trialscreen.vocab import codes
 
 _NOT_READ = ("entered-in-error", "cancelled")
@@ -63,14 +64,16 @@ class _Patient:
                    "MedicationAdministration": self.medications.read, "MedicationDispense": self.medications.read,
                    "Procedure": self.medications.procedure,
                    "AllergyIntolerance": self._allergy}
-        for index, resource in enumerate(resources):
+        for index, resource in enumerate(_with_contained(resources)):
             read = readers.get(resource.get("resourceType"))
             if read is not None:
                 read(resource, index)
         attested = self.observations.finish(self.record)
         self.medications.finish(self.record, listed="treatments" in attested)
         for name, entries in self.occurrences.items():
-            self.record.setdefault("conditions", {})[name] = merged_occurrences(entries)
+            merged = merged_occurrences(entries)
+            said = self.record.setdefault("conditions", {}).get(name)
+            self.record["conditions"][name] = merged if said is None else _newer(said, merged)
         sections = set(attested)
         if any(role == "condition" for role, _ in self.built.unplaced):
             sections -= set(_BLOCKED_BY_UNPLACED_CONDITION)    # the unplaced one might belong to any of them
@@ -189,6 +192,28 @@ class _Patient:
             text = text or next((c.get("display") for c in (code or {}).get("coding") or []
                                  if isinstance(c, dict) and c.get("display")), None) or v.label(code)
         self.record.setdefault("allergies", []).append(str(text))
+
+
+def _with_contained(resources: list):
+    """The resources, each followed by what it contains (a DiagnosticReport's Observations), which
+    belong to its patient. A contained Medication is read through the reference to it instead."""
+    for res in resources:
+        yield res
+        for inner in res.get("contained") or []:
+            if isinstance(inner, dict) and inner.get("resourceType") not in (None, "Medication"):
+                yield inner
+
+
+def _newer(said: dict, merged: dict) -> dict:
+    """A condition both recorded as an Observation (``said``: present or absent on a day) and as a
+    Condition: the later statement decides (the Condition's end or onset); with no dates to
+    compare, and if they disagree, whether it is present is unknown."""
+    recorded, observed = merged.get("end") or merged.get("date"), said.get("date")
+    if recorded and observed and recorded != observed:
+        return merged if recorded > observed else said
+    if condition_present(said) == condition_present(merged):
+        return merged
+    return {"present": "unknown"}
 
 
 def _grade(res: dict):
