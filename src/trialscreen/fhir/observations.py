@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from trialscreen import vocab
 from trialscreen.fhir import values as v
@@ -21,9 +22,10 @@ _KARYOTYPE = re.compile(r"\b(?:t|del|dup|inv|der|add|amp|ins|i|idic|ish)\(|^\s*\
 _KINDS = ("analyte", "field", "finding", "condition", "complete", "attestation")
 
 
-def _genomics(part: str) -> set:
+@lru_cache(maxsize=None)
+def _genomics(part: str) -> frozenset:
     listed = (vocab.load_file("observations.yaml").get("genomics") or {}).get(part) or {}
-    return {(system, str(code)) for system, items in listed.items() for code in items}
+    return frozenset((system, str(code)) for system, items in listed.items() for code in items)
 
 
 def _is(concept, part: str) -> bool:
@@ -40,6 +42,7 @@ class ObservationReader:
         self.attested: set = set()
         self.attestations: dict = {}
         self.days: dict = {}            # lab slot -> every dated result (key, entry, has a time)
+        self.partial: str | None = None   # the partial date of the Observation being read
 
     def read(self, obs: dict, index: int) -> None:
         if v.status(obs) in _NOT_READ or not any(k.startswith("value") for k in obs) and not obs.get("component"):
@@ -87,7 +90,7 @@ class ObservationReader:
             entry = {"value": "a result trialscreen cannot read"} if slot[0] == "labs" else None
         if entry is None:
             return
-        if getattr(self, "partial", None) and isinstance(entry, dict):
+        if self.partial and isinstance(entry, dict):
             entry["date"] = self.partial          # the record reader refuses it: the result is unusable
         if slot not in self.latest or self.latest[slot][0] <= key:
             self.latest[slot] = (key, entry, v.status(obs) == "preliminary")
@@ -121,7 +124,7 @@ class ObservationReader:
             return
         if day is not None:
             entry["date"] = day.isoformat()
-        self._keep(("cytogenetics", name), key, entry, obs)
+        self._keep(("cytogenetics", vocab.findings().canonical(name) or name), key, entry, obs)
 
     def _newest_cytogenetics(self) -> None:
         """A nuc ish result and a named finding it also reports: the later one decides (a FISH
