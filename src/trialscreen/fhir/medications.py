@@ -60,7 +60,7 @@ class MedicationReader:
         start = str(res.get("authoredOn") or validity.get("start") or "") if kind == "MedicationRequest" else \
             str(res.get("whenHandedOver") or res.get("whenPrepared") or "")
         ends = [str(validity.get("end") or "")]
-        for dose in res.get("dosageInstruction") or []:
+        for dose in v.items(res, "dosageInstruction"):
             timing = (dose.get("timing") or {}) if isinstance(dose, dict) else {}
             bounds = (timing.get("repeat") or {}).get("boundsPeriod") if isinstance(timing, dict) else None
             ends.append(str((bounds or {}).get("end") or "") if isinstance(bounds, dict) else "")
@@ -98,7 +98,7 @@ class MedicationReader:
             concept = (medication or {}).get("code")
         found = _drug(concept)
         if found is None and medication is not None:
-            parts = [_drug(i.get("itemCodeableConcept")) for i in medication.get("ingredient") or []
+            parts = [_drug(i.get("itemCodeableConcept")) for i in v.items(medication, "ingredient")
                      if isinstance(i, dict)]
             if parts and all(p is not None for p in parts):
                 return [row for p in parts for row in p or ()]
@@ -111,7 +111,7 @@ class MedicationReader:
     def _medication(self, res: dict) -> dict | None:
         ref = v.reference_id(res.get("medicationReference"))
         if ref.startswith("#"):
-            return next((c for c in res.get("contained") or [] if isinstance(c, dict)
+            return next((c for c in v.items(res, "contained") if isinstance(c, dict)
                          and c.get("resourceType") == "Medication" and c.get("id") == ref[1:]), None)
         return next((self.medications[k] for k in v.ref_keys(ref) if k in self.medications), None)
 

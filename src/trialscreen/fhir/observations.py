@@ -253,9 +253,9 @@ def _finding(obs: dict) -> dict:
         entry["result"] = "detected" if obs["valueBoolean"] else "not detected"
     else:
         entry["result"] = str(obs.get("valueString") or "not done")
-    for comp in obs.get("component") or []:
+    for comp in _components(obs):
         if any(v.site(s, c) == ("attribute", "percent") for s, c in v.codings(comp.get("code"))):
-            q = comp.get("valueQuantity") or {}
+            q = v.obj(comp, "valueQuantity")
             if q.get("value") is not None:
                 entry["percent"] = v.number(q["value"])
     if v.attributes(obs).get("method") is not None:
@@ -263,20 +263,27 @@ def _finding(obs: dict) -> dict:
     return entry
 
 
+def _components(obs: dict) -> list:
+    """An Observation's components that are objects (a malformed one reads as absent)."""
+    listed = obs.get("component")
+    return [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
+
+
 def _variant(obs: dict) -> tuple:
     """A genomics-reporting Variant: the finding its ISCN component names (else its gene and copy
     number, else the Observation itself, which nobody can place), detected unless it says Absent."""
     iscn = gene = copies = None
-    for comp in obs.get("component") or []:
+    for comp in _components(obs):
         code = comp.get("code")
         if _is(code, "iscn"):
-            iscn = comp.get("valueString") or (comp.get("valueCodeableConcept") or {}).get("text")
+            iscn = comp.get("valueString") or v.obj(comp, "valueCodeableConcept").get("text")
         elif _is(code, "gene"):
-            concept = comp.get("valueCodeableConcept") or {}
-            gene = next((c.get("display") for c in concept.get("coding") or [] if c.get("display")),
+            concept = v.obj(comp, "valueCodeableConcept")
+            gene = next((c.get("display") for c in v.items(concept, "coding") if isinstance(c, dict)
+                         and c.get("display")),
                         concept.get("text"))
         elif _is(code, "copy_number"):
-            copies = comp.get("valueInteger", (comp.get("valueQuantity") or {}).get("value"))
+            copies = comp.get("valueInteger", v.obj(comp, "valueQuantity").get("value"))
     said = v.answer(obs.get("valueCodeableConcept")) if "valueCodeableConcept" in obs else "detected"
     words = ("detected", "not detected", "positive", "negative")
     result = said if said in words else _coded(obs["valueCodeableConcept"])

@@ -42,7 +42,7 @@ def patient_id(patient: dict) -> str:
     """The record id of a Patient: its id, else its first identifier's value, else ''."""
     if isinstance(patient.get("id"), str) and patient["id"].strip():
         return patient["id"].strip()
-    for ident in patient.get("identifier") or []:
+    for ident in v.items(patient, "identifier"):
         if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"].strip():
             return ident["value"].strip()
     return ""
@@ -189,7 +189,7 @@ class _Patient:
             text = placed[1]
         else:
             text = (code or {}).get("text") if isinstance(code, dict) else None
-            text = text or next((c.get("display") for c in (code or {}).get("coding") or []
+            text = text or next((c.get("display") for c in v.items((code or {}), "coding")
                                  if isinstance(c, dict) and c.get("display")), None) or v.label(code)
         self.record.setdefault("allergies", []).append(str(text))
 
@@ -199,7 +199,7 @@ def _with_contained(resources: list):
     belong to its patient. A contained Medication is read through the reference to it instead."""
     for res in resources:
         yield res
-        for inner in res.get("contained") or []:
+        for inner in v.items(res, "contained"):
             if isinstance(inner, dict) and inner.get("resourceType") not in (None, "Medication"):
                 yield inner
 

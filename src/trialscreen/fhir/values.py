@@ -26,12 +26,18 @@ def obj(resource: dict, key: str) -> dict:
     return found if isinstance(found, dict) else {}
 
 
+def items(resource, key: str) -> list:
+    """``resource[key]`` when it is a list, else [] (a malformed element reads as absent)."""
+    found = resource.get(key) if isinstance(resource, dict) else None
+    return found if isinstance(found, list) else []
+
+
 def codings(concept) -> list:
     """The (system, code) pairs of a CodeableConcept (or of a Coding), in order."""
     if not isinstance(concept, dict):
         return []
-    listed = concept.get("coding") if "coding" in concept else [concept]
-    return [(str(c.get("system") or ""), str(c.get("code")).strip()) for c in listed or []
+    listed = items(concept, "coding") if "coding" in concept else [concept]
+    return [(str(c.get("system") or ""), str(c.get("code")).strip()) for c in listed
             if isinstance(c, dict) and c.get("code") is not None and str(c.get("code")).strip()]
 
 
@@ -40,7 +46,7 @@ def label(concept) -> str:
     pairs = codings(concept)
     text = ""
     if isinstance(concept, dict):
-        text = concept.get("text") or next((c.get("display") for c in concept.get("coding") or []
+        text = concept.get("text") or next((c.get("display") for c in items(concept, "coding")
                                             if isinstance(c, dict) and c.get("display")), "") or ""
     if not pairs:
         return f"'{text}' (no code)" if text else "with no code"
@@ -177,7 +183,7 @@ def number(value):
 def status(resource: dict, key: str = "status") -> str:
     value = resource.get(key)
     if isinstance(value, dict):          # clinicalStatus, verificationStatus: a CodeableConcept
-        listed = [c for c in value.get("coding") or [] if isinstance(c, dict) and isinstance(c.get("code"), str)]
+        listed = [c for c in items(value, "coding") if isinstance(c, dict) and isinstance(c.get("code"), str)]
         hl7 = [c for c in listed if str(c.get("system") or "").startswith("http://terminology.hl7.org/")]
         chosen = (hl7 or listed)[:1]     # the HL7 code system's code, else the first
         return chosen[0]["code"].strip().lower() if chosen else ""
@@ -187,7 +193,7 @@ def status(resource: dict, key: str = "status") -> str:
 def attributes(resource: dict) -> dict:
     """The site attribute extensions of a resource: key -> value (several ``drug`` ones as a list)."""
     out: dict = {}
-    for ext in resource.get("extension") or []:
+    for ext in items(resource, "extension"):
         url = ext.get("url") if isinstance(ext, dict) else None
         if not isinstance(url, str) or not url.startswith(ATTRIBUTE):
             continue
