@@ -121,6 +121,11 @@ class BatchFormat(str, enum.Enum):
     jsonl = "jsonl"
 
 
+class DuplicateIds(str, enum.Enum):
+    warn = "warn"
+    error = "error"
+
+
 @app.command()
 @handles_errors
 def batch(
@@ -140,6 +145,9 @@ def batch(
     summary_file: Optional[str] = typer.Option(None, "--summary", help="Also write the summary as JSON here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
+    duplicate_ids: DuplicateIds = typer.Option(
+        DuplicateIds.warn, "--duplicate-ids", help="warn: name ids given on several rows in the summary; "
+                                                   "error: also make every repeat after the first an error row."),
 ):
     """Screen a CSV of patients, or a FHIR Bulk Data export (a folder of NDJSON files, or one NDJSON
     file); one output row per patient and trial, nothing lost."""
@@ -174,7 +182,7 @@ def batch(
         with open_text(binary) as stream:
             return run_batch(stream, source, trials, Writer(target, kind, trials), progress=progress,
                              mapping=mapping, as_of=when, delimiter=delim, decimal_comma=decimal_comma,
-                             max_lab_age=oldest)
+                             max_lab_age=oldest, duplicate_ids=duplicate_ids.value)
 
     finish_run(run_into(source, out, quiet, rows), summary_file, quiet, "row")
 
