@@ -60,7 +60,9 @@ def test_a_malformed_element_is_a_located_error_or_nothing(changes, extra_key):
         if not places:
             break
         container, key = places[where % len(places)]
-        container[key] = junk
+        # a copy each time: a shared junk object put inside itself would make a cycle (and SEEN
+        # would be changed for the next example)
+        container[key] = copy.deepcopy(junk)
         if isinstance(container, dict):
             container.setdefault(extra_key, copy.deepcopy(junk))
     try:
