@@ -10,6 +10,7 @@ Exit codes (documented in the README):
   66  an input file does not exist or cannot be read
   73  an output file cannot be written
   70  a bug in trialscreen (please report it with the command you ran)
+  130 interrupted (Ctrl-C); batch keeps the complete output rows written so far
 """
 
 from __future__ import annotations
