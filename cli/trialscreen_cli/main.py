@@ -122,6 +122,11 @@ class BatchFormat(str, enum.Enum):
     jsonl = "jsonl"
 
 
+class DuplicateIds(str, enum.Enum):
+    warn = "warn"
+    error = "error"
+
+
 @app.command()
 @handles_errors
 def batch(
@@ -141,6 +146,10 @@ def batch(
     summary_file: Optional[str] = typer.Option(None, "--summary", help="Also write the summary as JSON here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
+    duplicate_ids: DuplicateIds = typer.Option(
+        DuplicateIds.warn, "--duplicate-ids",
+        help="An id given to several rows: warn (said in the summary, every row screened) or error "
+             "(each repeat is an error row naming the row that held the id first)."),
 ):
     """Screen a CSV of patients, or a FHIR Bulk Data export (a folder of NDJSON files, or one NDJSON
     file); one output row per patient and trial, nothing lost."""
@@ -175,7 +184,7 @@ def batch(
         with open_text(binary) as stream:
             return run_batch(stream, source, trials, Writer(target, kind, trials), progress=progress,
                              mapping=mapping, as_of=when, delimiter=delim, decimal_comma=decimal_comma,
-                             max_lab_age=oldest)
+                             max_lab_age=oldest, duplicate_ids=duplicate_ids.value)
 
     finish_run(run_into(source, out, quiet, rows), summary_file, quiet, "row")
 

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
+from trialscreen.batch.ids import SeenIds
 from trialscreen.batch.reuse import DistinctRows
 from trialscreen.batch.rows import RowError, column_of, row_to_record
+from trialscreen.batch.sources import sep_line
 from trialscreen.errors import InputError, Location, PatientError, Problem, TrialscreenError, UsageError
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.evaluate.screen import screen
@@ -90,10 +92,13 @@ class Summary:
     errors: list = field(default_factory=list)     # the first errors, for the console
     ignored_columns: list = field(default_factory=list)
     unusable_cells: int = 0                        # cells read but not usable (their criteria unknown)
+    blank_rows: int = 0                            # rows of empty cells (Excel's), skipped
+    ids: SeenIds = field(default_factory=SeenIds)  # the ids met, for the repeated ones
 
     def as_dict(self) -> dict:
         return {"rows_in": self.rows_in, "rows_out": self.rows_out, "error_rows": self.error_rows,
-                "unusable_cells": self.unusable_cells,
+                "unusable_cells": self.unusable_cells, "blank_rows": self.blank_rows,
+                "duplicate_ids": self.ids.as_list(),
                 "trials": [t.as_dict() for t in self.trials],
                 "warnings": [str(w) for w in self.warnings],
                 "ignored_columns": self.ignored_columns}
@@ -117,14 +122,18 @@ def sniff_delimiter(header_line: str) -> str:
 
 def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping | None = None,
               as_of: date | None = None, delimiter: str | None = None, decimal_comma: bool | None = None,
-              progress=None, max_lab_age=None, reuse: bool = True, memos: Memos | None = None) -> Summary:
+              progress=None, max_lab_age=None, reuse: bool = True, memos: Memos | None = None,
+              duplicate_ids: str = "warn") -> Summary:
     """Screen every row of ``stream`` (text, opened with newline='') against ``trials``.
     What repeats from row to row is read and evaluated once (in ``memos``, or new ones);
     ``reuse=False`` reads and evaluates every row afresh, which gives the same output
-    (tests/test_batch_reuse.py compares the two)."""
+    (tests/test_batch_reuse.py compares the two). Rows of empty cells are skipped and counted;
+    an id given to several rows is said in the summary (``duplicate_ids="error"``: its
+    repeats are error rows)."""
     memo = (memos or Memos(ReadMemo(), CriterionMemo())) if reuse else None
-    summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
-    delim, header, plan = _read_header(stream, source, mapping, delimiter, decimal_comma)
+    summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials],
+                      ids=SeenIds(duplicate_ids))
+    delim, header, plan, first_line = _read_header(stream, source, mapping, delimiter, decimal_comma)
     today = date.today()     # the as-of date of rows with none, taken once: a run past midnight keeps its day
     fast = None
     if memo is not None:
@@ -141,17 +150,20 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
         except StopIteration:
             break
         except csv.Error as exc:
-            block.append((reader.line_num + 1, None, exc))
+            block.append((reader.line_num + first_line, None, exc))
         else:
-            # the header was read apart: file line = reader's + 1
-            if cells and (len(cells) > 1 or cells[0].strip()):
-                block.append((reader.line_num + 1, cells, None))
+            # the header (and a sep= line) was read apart: file line = reader's + their lines
+            if (cells and cells[0].strip()) or any(map(str.strip, cells)):
+                block.append((reader.line_num + first_line, cells, None))
+            else:
+                summary.blank_rows += 1
         if len(block) == (fast.block if fast is not None else _BLOCK):
             _screen_block(summary, writer, trials, plan, header, id_index, block, source, (as_of, today),
                           max_lab_age, memo, fast, progress)
             block = []
     _screen_block(summary, writer, trials, plan, header, id_index, block, source, (as_of, today), max_lab_age,
                   memo, fast, progress)
+    summary.warnings.extend(summary.ids.sentences())
     return summary
 
 
@@ -168,9 +180,11 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
     if fast is not None:
         fast.begin()
     found: dict = {}
+    repeated = summary.ids.block(block, id_index)
     if fast is not None and fast.on:
         width = len(header)
-        plain = [i for i, (_, cells, _) in enumerate(block) if cells is not None and len(cells) == width]
+        plain = [i for i, (_, cells, _) in enumerate(block)
+                 if cells is not None and len(cells) == width and i not in repeated]
         if _UNDECODED.search("".join(["".join(block[i][1]) for i in plain])):   # bad bytes: one search a block
             plain = [i for i in plain if _not_utf8(block[i][1]) is None]
         try:
@@ -183,6 +197,9 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
         if cells is None:
             fail_row(summary, writer, trials, line, f"row {line}",
                   row_message(line, None, f"unreadable CSV ({exc})", hint="check the quotes in this row"))
+        elif i in repeated:
+            fail_row(summary, writer, trials, line, cells[id_index].strip(),
+                     row_message(line, header[id_index], summary.ids.refused(cells[id_index].strip(), repeated[i])))
         elif (outcomes := found.get(i)) is not None:
             pid = cells[id_index].strip()
             for outcome in outcomes:
@@ -204,14 +221,20 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
 
 
 def _read_header(stream, source: str, mapping: Mapping | None, delimiter: str | None,
-                 decimal_comma: bool | None) -> tuple[str, list[str], ColumnPlan]:
-    """Read and check the header row: the delimiter, the header cells and the column plan."""
+                 decimal_comma: bool | None) -> tuple[str, list[str], ColumnPlan, int]:
+    """Read and check the header row: the delimiter, the header cells, the column plan and the
+    line number of the first row. An Excel ``sep=`` line before the header names the delimiter
+    (unless --delimiter does)."""
     first = stream.readline()
+    first_line = 1
+    if (said := sep_line(first)) is not None:
+        delimiter = delimiter or said
+        first, first_line = stream.readline(), 2
     if "\x00" in first or any("\udc80" <= ch <= "\udcff" for ch in first[:2]):
         raise InputError("the file is UTF-16" if "\x00" in first or first[:2] in ("\udcff\udcfe", "\udcfe\udcff")
                          else "the header is not UTF-8", Location(source), hint="save it as UTF-8")
     if not first.strip():
-        raise InputError("the file is empty: it needs a header row", Location(source, 1),
+        raise InputError("the file is empty: it needs a header row", Location(source, first_line),
                          "the first row names the columns, with an 'id' column")
     delim = delimiter or (mapping.delimiter if mapping else None) or sniff_delimiter(first)
     header = next(csv.reader([first], delimiter=delim))
@@ -221,7 +244,7 @@ def _read_header(stream, source: str, mapping: Mapping | None, delimiter: str | 
     if plan.decimal_comma and delim == ",":
         raise UsageError("a decimal comma cannot be read in a comma-delimited file",
                          hint="use --delimiter ';' or a tab-delimited export")
-    return delim, header, plan
+    return delim, header, plan, first_line
 
 
 def _note_plan(summary: Summary, plan: ColumnPlan, trials) -> None:
