@@ -203,3 +203,288 @@ def test_many_repeats_are_listed_within_bounds():
     said = seen.sentences()
     assert said[0].startswith("ID H-0001 appears 52 times (rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ...)")
     assert len(said) == 21 and said[-1] == "... and 11 more ids given more than once"
+
+
+# --- Excel workbooks -------------------------------------------------------------------------
+
+def write_xlsx(path: Path, sheets: dict) -> None:
+    """A minimal .xlsx: {sheet name: rows}; a cell is text, a number, a bool, a date or a datetime
+    (stored as Excel stores them: a serial number with a date format), or None (no cell)."""
+    import zipfile
+    from datetime import date, datetime
+    from xml.sax.saxutils import escape
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+    def cell(ref: str, value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+        if isinstance(value, datetime):
+            serial = (value - datetime(1899, 12, 30)).total_seconds() / 86400
+            return f'<c r="{ref}" s="2"><v>{serial}</v></c>'
+        if isinstance(value, date):
+            return f'<c r="{ref}" s="1"><v>{(value - date(1899, 12, 30)).days}</v></c>'
+        if isinstance(value, (int, float)):
+            return f'<c r="{ref}"><v>{value!r}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
+
+    def column(i: int) -> str:
+        name = ""
+        i += 1
+        while i:
+            i, rest = divmod(i - 1, 26)
+            name = chr(65 + rest) + name
+        return name
+
+    names = list(sheets)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
+            'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            + "".join(f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" ContentType="application/vnd.'
+                      'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(len(names)))
+            + '</Types>'))
+        z.writestr("_rels/.rels", f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/'
+                                  'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        z.writestr("xl/workbook.xml", f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>' + "".join(
+            f'<sheet name="{escape(n)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>' for i, n in enumerate(names))
+            + "</sheets></workbook>")
+        z.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{pkg}">' + "".join(
+            f'<Relationship Id="rId{i + 1}" Type="{rel}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
+            for i in range(len(names))) + f'<Relationship Id="rId{len(names) + 1}" Type="{rel}/styles" '
+            'Target="styles.xml"/></Relationships>')
+        z.writestr("xl/styles.xml", (
+            f'<styleSheet xmlns="{main}"><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/>'
+            '</numFmts><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/>'
+            '</borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0"/>'
+            '<xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs>'
+            '</styleSheet>'))
+        for i, rows in enumerate(sheets.values()):
+            body = "".join(f'<row r="{r}">' + "".join(cell(f"{column(c)}{r}", v) for c, v in enumerate(row))
+                           + "</row>" for r, row in enumerate(rows, 1))
+            z.writestr(f"xl/worksheets/sheet{i + 1}.xml", f'<worksheet xmlns="{main}"><sheetData>{body}'
+                                                           '</sheetData></worksheet>')
+
+
+def _typed(text: str):
+    """A CSV cell as Excel holds it once typed in: a number, a date, or text ('' is no cell)."""
+    import re
+    from datetime import date
+
+    if text == "":
+        return None
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d+", text):
+        return float(text)
+    if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
+        return date.fromisoformat(text)
+    return text
+
+
+def _example_sheet() -> list:
+    return [[_typed(c) for c in row] for row in csv.reader(EXAMPLE.read_text(encoding="utf-8").splitlines())]
+
+
+def test_a_workbook_gives_the_same_rows_as_its_csv(run, tmp_path):
+    sheet = _example_sheet()
+    assert any(isinstance(c, float) for row in sheet for c in row)      # numbers and dates are typed cells
+    book = tmp_path / "patients.xlsx"
+    write_xlsx(book, {"Patients": sheet})
+    expected, expected_summary, _, code = summary_of(run, tmp_path, EXAMPLE)
+    rows, summary, stderr, book_code = summary_of(run, tmp_path, book)
+    assert book_code == code, stderr
+    assert rows == expected
+    assert summary["rows_in"] == expected_summary["rows_in"] and summary["trials"] == expected_summary["trials"]
+
+
+def test_a_sheet_by_name_else_the_first(run, tmp_path):
+    header, *body = _example_sheet()
+    book = tmp_path / "book.xlsx"
+    write_xlsx(book, {"Notes": [["id"], ["not a patient"]], "Screening": [header, body[0], [None] * len(header),
+                                                                           body[1]]})
+    rows, summary, stderr, code = summary_of(run, tmp_path, book, "--sheet", "Screening")
+    assert [r["id"] for r in rows] == ["B-001", "B-002"] and [r["row"] for r in rows] == ["2", "4"]
+    assert summary["blank_rows"] == 1
+    first, _, _, _ = summary_of(run, tmp_path, book)
+    assert [r["id"] for r in first] == ["not a patient"]
+    wrong = batch(run, book, "--sheet", "Screen", "-q")
+    assert wrong.exit_code == 2
+    assert "the workbook" in wrong.stderr and "has no sheet 'Screen'" in wrong.stderr
+    assert "its sheets: 'Notes', 'Screening'" in wrong.stderr
+
+
+def test_sheet_is_for_workbooks_only(run):
+    result = batch(run, EXAMPLE, "--sheet", "Patients", "-q")
+    assert result.exit_code == 2 and "--sheet names a sheet of an Excel workbook" in result.stderr
+
+
+def test_a_file_that_is_not_a_workbook(run, tmp_path):
+    fake = tmp_path / "export.xlsx"
+    fake.write_text("id,age\nA,50\n", encoding="utf-8")
+    result = batch(run, fake, "-q")
+    assert result.exit_code == 65, result.stderr
+    assert "cannot be read as an Excel workbook" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cells_read_as_the_csv_excel_saves():
+    from datetime import date, datetime, time
+
+    from trialscreen.batch.sources import cell_text
+
+    assert [cell_text(v) for v in (61.0, 61.5, 0.1 + 0.2, 1e-05, -3.0, 7)] == ["61", "61.5", "0.3", "0.00001", "-3", "7"]
+    assert cell_text(40.5, decimal_comma=True) == "40,5"
+    assert cell_text(date(2025, 5, 28)) == "2025-05-28"
+    assert cell_text(datetime(2025, 5, 28, 14, 30)) == "2025-05-28T14:30:00"
+    assert cell_text(time(14, 30)) == "14:30:00"
+    assert (cell_text(True), cell_text(False), cell_text("x")) == ("TRUE", "FALSE", "x")
+
+
+def test_a_workbook_with_a_decimal_comma(run, tmp_path):
+    """Its number cells are written with a decimal comma, as its text cells are ('2,1 x10^9/L')."""
+    import re
+
+    header, *body = _example_sheet()
+    assert any(isinstance(c, float) for row in body for c in row)
+    book = tmp_path / "comma.xlsx"
+    write_xlsx(book, {"S": [header, *[[re.sub(r"(\d)\.(\d)", r"\1,\2", c) if isinstance(c, str) else c
+                                       for c in row] for row in body]]})
+    rows, _, stderr, code = summary_of(run, tmp_path, book, "--decimal-comma")
+    expected, _, _, expected_code = summary_of(run, tmp_path, EXAMPLE)
+    assert _verdicts(rows) == _verdicts(expected) and code == expected_code, stderr
+
+
+# --- JSON patient records --------------------------------------------------------------------
+
+RECORDS = sorted((ROOT / "examples" / "patients").glob("NCT05378971-*.json"))
+
+
+def _jsonl(tmp_path: Path, *extra: str) -> Path:
+    path = tmp_path / "patients.jsonl"
+    lines = [json.dumps(json.loads(p.read_text(encoding="utf-8"))) for p in RECORDS]
+    path.write_text("\n".join([*lines[:2], *extra, "", *lines[2:]]) + "\n", encoding="utf-8")
+    return path
+
+
+def _screened(run, path: Path) -> dict:
+    result = run("screen", str(path), "--trial", TRIAL, "--as-of", "2025-06-02", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return {r["patient"]["id"]: r["verdict"] for r in json.loads(result.stdout)}
+
+
+def test_json_lines_one_output_row_per_record_as_screen_says(run, tmp_path):
+    expected = {}
+    for p in RECORDS:
+        expected.update(_screened(run, p))
+    rows, summary, stderr, code = summary_of(run, tmp_path, _jsonl(tmp_path))
+    assert code == 0, stderr
+    assert {r["id"]: r["verdict"] for r in rows} == expected
+    assert [r["row"] for r in rows] == ["1", "2", "3", "4"]          # each record's position
+    assert summary["rows_in"] == 4
+
+
+def test_a_record_that_cannot_be_read_is_an_error_row_and_the_batch_goes_on(run, tmp_path):
+    bad = json.loads(RECORDS[0].read_text(encoding="utf-8"))
+    bad["id"], bad["ecog"] = "BAD-ECOG", 9
+    path = _jsonl(tmp_path, '{"id": "broken", ', json.dumps(bad))
+    rows, summary, stderr, code = summary_of(run, tmp_path, path)
+    assert code == 1
+    assert len(rows) == 6 and summary["error_rows"] == 2
+    errors = {r["id"]: r["error"] for r in rows if r["verdict"] == "error"}
+    assert set(errors) == {f"{path} line 3", "BAD-ECOG"}
+    assert errors[f"{path} line 3"].startswith(f"{path}:3")
+    assert errors["BAD-ECOG"].startswith(f"{path}:4") and "ecog" in errors["BAD-ECOG"]
+    assert [r["row"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_a_folder_and_several_json_files_give_the_rows_of_their_json_lines(run, tmp_path):
+    folder = tmp_path / "patients"
+    folder.mkdir()
+    for p in RECORDS:
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "README.txt").write_text("not a record", encoding="utf-8")
+    lines, _, _, _ = summary_of(run, tmp_path, _jsonl(tmp_path))
+    by_folder, summary, stderr, code = summary_of(run, tmp_path, folder)
+    assert code == 0, stderr
+    by_files, _, _, _ = summary_of(run, tmp_path, *sorted(folder.glob("*.json")))
+    key = sorted((r["id"], r["verdict"], r["failed"], r["unknown"]) for r in lines)
+    assert sorted((r["id"], r["verdict"], r["failed"], r["unknown"]) for r in by_folder) == key
+    assert by_files == by_folder
+
+
+def test_a_json_file_that_cannot_be_read_is_an_error_row_naming_it(run, tmp_path):
+    folder = tmp_path / "patients"
+    folder.mkdir()
+    (folder / "a.json").write_bytes(RECORDS[0].read_bytes())
+    (folder / "b.json").write_text('{"id": "x",\n "age": }', encoding="utf-8")
+    rows, summary, stderr, code = summary_of(run, tmp_path, folder)
+    assert code == 1
+    error = next(r for r in rows if r["verdict"] == "error")
+    assert error["id"] == str(folder / "b.json") and error["error"].startswith(f"{folder / 'b.json'}:2")
+    assert summary["rows_in"] == 2
+
+
+def test_repeated_record_ids_are_said_too(run, tmp_path):
+    one = RECORDS[0].read_text(encoding="utf-8")
+    path = tmp_path / "twice.jsonl"
+    path.write_text(json.dumps(json.loads(one)) + "\n" + json.dumps(json.loads(one)) + "\n", encoding="utf-8")
+    rows, summary, _, code = summary_of(run, tmp_path, path, "--duplicate-ids", "error")
+    pid = json.loads(one)["id"]
+    assert code == 1 and [r["verdict"] == "error" for r in rows] == [False, True]
+    assert f"the id {pid} was given before, in row 1" in rows[1]["error"]
+    assert summary["duplicate_ids"] == [{"id": pid, "times": 2, "rows": [1, 2]}]
+
+
+def test_a_folder_of_an_export_and_records_is_a_usage_error(run, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "p1"}\n', encoding="utf-8")
+    (folder / "a.json").write_bytes(RECORDS[0].read_bytes())
+    result = batch(run, folder, "-q")
+    assert result.exit_code == 2
+    assert ("holds both a FHIR Bulk Data export (Patient.ndjson) and JSON patient records (a.json): one folder "
+            "is read as one kind") in result.stderr
+    (folder / "a.json").unlink()
+    (folder / "manifest.json").write_text('{"transactionTime": "2025-01-01", "output": []}', encoding="utf-8")
+    assert "holds both" not in batch(run, folder, "-q").stderr        # a Bulk Data manifest is the export's
+
+
+def test_an_empty_folder_and_csv_options_with_records(run, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = batch(run, empty, "-q")
+    assert result.exit_code == 2 and "holds no patient records" in result.stderr
+    result = batch(run, _jsonl(tmp_path), "--delimiter", ";", "-q")
+    assert result.exit_code == 2 and "--columns and --delimiter are for CSV files and workbooks" in result.stderr
+    result = batch(run, EXAMPLE, RECORDS[0], "-q")
+    assert result.exit_code == 2 and "several inputs are JSON patient records" in result.stderr
+    assert batch(run, tmp_path / "nowhere.json", "-q").exit_code == 66
+
+
+def test_screen_several_files_a_folder_and_json_lines(run, tmp_path):
+    folder = tmp_path / "patients"
+    folder.mkdir()
+    for p in RECORDS:
+        (folder / p.name).write_bytes(p.read_bytes())
+    each = {}
+    for p in RECORDS:
+        each.update(_screened(run, p))
+    assert _screened(run, folder) == each
+    assert _screened(run, _jsonl(tmp_path)) == each
+    result = run("screen", str(RECORDS[0]), str(RECORDS[1]), "--trial", TRIAL, "--as-of", "2025-06-02")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Which trials could these patients enter?\nPatient")
+
+
+def test_screen_a_bad_line_is_the_error_after_the_others_are_screened(run, tmp_path):
+    result = run("screen", str(_jsonl(tmp_path, "[1, 2]")), "--trial", TRIAL, "--as-of", "2025-06-02",
+                 "--format", "json")
+    assert result.exit_code == 65
+    assert len(json.loads(result.stdout)) == 4
+    assert "patients.jsonl:3" in result.stderr and "must be a JSON object" in result.stderr
