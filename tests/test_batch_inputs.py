@@ -1,6 +1,6 @@
-"""What `batch` and `screen` read besides one CSV file, as a user meets it (issue 14, items 4 and 5):
-Excel workbooks, JSON Lines and folders of JSON records, Excel's blank rows and `sep=` line,
-repeated ids, and Ctrl-C in the middle of a batch."""
+"""What `batch` and `screen` read, as a user meets it (issue 14, items 4 and 5): CSV files as Excel
+and registries write them (a 'sep=' first line, blank rows, one id on several rows), Excel
+workbooks, JSON Lines and folders of JSON records, and Ctrl-C in the middle of a batch."""
 
 from __future__ import annotations
 
@@ -15,10 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from conftest import ROOT
+from trialscreen_cli.main import app
 
 TRIAL = "NCT05378971"
+HEADER = "id;age;ecog;creatinine [mg/dL]"
 EXAMPLE = ROOT / "examples" / "batch" / "patients.csv"
 ELIGIBLE = ROOT / "examples" / "patients" / "NCT05378971-eligible.json"
 
@@ -104,105 +107,68 @@ def test_the_complete_lines_of_a_file_cut_short(tmp_path):
     assert complete_lines(str(whole)) == 2 and whole.read_bytes() == b"id,row\nA,2\n"
 
 
-# --- CSV: Excel's blank rows and sep= line, repeated ids -------------------------------------
+# --- CSV: Excel's sep= line, blank rows, repeated ids -------------------------------------------
 
-def _example(ids=None) -> tuple[str, list[str]]:
-    """The example CSV's header and rows; ``ids`` renames the rows in turn."""
-    header, *body = EXAMPLE.read_text(encoding="utf-8").splitlines()
-    if ids is not None:
-        body = [pid + body[i % len(body)][body[i % len(body)].index(","):] for i, pid in enumerate(ids)]
-    return header, body
-
-
-def _verdicts(rows) -> list:
-    return [(r["id"], r["verdict"]) for r in rows]
-
-
-def test_excel_blank_rows_are_skipped_and_counted(run, tmp_path):
-    header, body = _example()
-    width = header.count(",")
-    path = tmp_path / "blank.csv"
-    path.write_text("\n".join([header, body[0], "," * width, body[1], "", "   ", ",,", body[2]]) + "\n",
-                    encoding="utf-8")
-    rows, summary, stderr, code = summary_of(run, tmp_path, path)
-    assert code == 0, stderr
-    assert [r["id"] for r in rows] == ["B-001", "B-002", "B-003"]
-    assert [r["row"] for r in rows] == ["2", "4", "8"]       # the file's lines, blanks counted
-    assert summary["blank_rows"] == 4 and summary["rows_in"] == 3 and summary["error_rows"] == 0
-    assert "3 rows in, 3 rows out, 4 blank rows skipped" in stderr
+def _run(tmp_path: Path, text: str, *more: str):
+    src = tmp_path / "in.csv"
+    src.write_text(text, encoding="utf-8")
+    out, summary = tmp_path / "out.csv", tmp_path / "summary.json"
+    result = CliRunner().invoke(app, ["batch", str(src), "--trial", "NCT05378971", "--as-of", "2025-06-02",
+                                      "--out", str(out), "--summary", str(summary), *more])
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))) if out.exists() else []
+    data = json.loads(summary.read_text(encoding="utf-8")) if summary.exists() else {}
+    return result, rows, data
 
 
-@pytest.mark.parametrize("sep, said", [(";", "sep=;"), ("\t", "sep=\t"), ("\t", "sep=\\t"), ("|", "sep=|"),
-                                       (",", "sep=,")])
-def test_a_sep_line_names_the_delimiter_and_is_not_the_header(run, tmp_path, sep, said):
-    header, body = _example()
-    plain = tmp_path / "plain.csv"
-    plain.write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
-    expected, _, _, code = summary_of(run, tmp_path, plain)
-    assert code == 0
-    text = io.StringIO()
-    csv.writer(text, delimiter=sep, lineterminator="\r\n").writerows(csv.reader([header, *body]))
-    path = tmp_path / "excel.csv"
-    path.write_bytes(("\ufeff" + said + "\r\n" + text.getvalue()).encode("utf-8"))
-    rows, summary, stderr, code = summary_of(run, tmp_path, path)
-    assert code == 0, stderr
-    assert _verdicts(rows) == _verdicts(expected)
-    assert [int(r["row"]) for r in rows] == [int(r["row"]) + 1 for r in expected]   # its lines, the sep= one too
+def test_a_sep_line_names_the_delimiter_and_is_not_the_header(tmp_path):
+    result, rows, _ = _run(tmp_path, "sep=;\n" + HEADER + "\nP1;64;1;1,0\nP2;70;2;1,2\n", "--decimal-comma")
+    assert result.exit_code == 0, result.stderr
+    assert [(r["id"], r["row"]) for r in rows] == [("P1", "3"), ("P2", "4")]     # file lines, sep= counted
 
 
-def test_a_sep_line_with_nothing_after_it_is_an_empty_file(run, tmp_path):
-    path = tmp_path / "empty.csv"
-    path.write_text("sep=;\n", encoding="utf-8")
-    result = batch(run, path, "-q")
-    assert result.exit_code == 65
-    assert "the file is empty: it needs a header row" in result.stderr and ":2" in result.stderr
+def test_a_sep_line_wins_over_what_the_header_looks_like(tmp_path):
+    # the header has more commas than semicolons: without sep= it would be read as comma-delimited
+    result, rows, _ = _run(tmp_path, "sep=;\nid;note\nP1;a,b,c\n")
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in rows] == ["P1"]
 
 
-def _repeated_file(tmp_path) -> Path:
-    ids = ["H-0001", "A", "H-0001", "B", "H-0001", "A", "C"]
-    header, body = _example(ids)
-    path = tmp_path / "repeats.csv"
-    path.write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
-    return path
+@pytest.mark.parametrize("blank", [";;;", "", " ; ;;"])
+def test_blank_rows_are_skipped_and_counted(tmp_path, blank):
+    result, rows, summary = _run(tmp_path, f"{HEADER}\nP1;64;1;1.0\n{blank}\n{blank}\nP2;70;2;1.2\n")
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in rows] == ["P1", "P2"]
+    assert summary["blank_rows"] == 2 and summary["error_rows"] == 0
+    assert "2 blank row(s) skipped" in result.stderr
 
 
-def test_repeated_ids_are_said_in_the_summary(run, tmp_path):
-    rows, summary, stderr, code = summary_of(run, tmp_path, _repeated_file(tmp_path))
-    assert code == 0, stderr
-    assert len(rows) == 7 and not [r for r in rows if r["verdict"] == "error"]   # every row screened
-    assert summary["duplicate_ids"] == [{"id": "H-0001", "times": 3, "rows": [2, 4, 6]},
-                                        {"id": "A", "times": 2, "rows": [3, 7]}]
-    said = [w for w in summary["warnings"] if w.startswith("ID ")]
-    assert said[0].startswith("ID H-0001 appears 3 times (rows 2, 4, 6)")
-    assert said[1] == "ID A appears 2 times (rows 3, 7)"
-    assert "warning: ID H-0001 appears 3 times (rows 2, 4, 6)" in stderr
+def _repeated(n: int) -> str:
+    return HEADER + "\n" + "".join(f"{'H-1' if i % 3 == 0 else f'P{i}'};64;1;1.0\n" for i in range(n))
 
 
-def test_duplicate_ids_error_makes_each_repeat_an_error_row(run, tmp_path):
-    rows, summary, stderr, code = summary_of(run, tmp_path, _repeated_file(tmp_path), "--duplicate-ids", "error")
-    assert code == 1
-    errors = {r["row"]: r["error"] for r in rows if r["verdict"] == "error"}
-    assert sorted(errors) == ["4", "6", "7"]
-    assert errors["4"] == ("row 4, column 'id': the id H-0001 was given before, in row 2: a patient has one "
-                           "row (--duplicate-ids error)")
-    assert "in row 3" in errors["7"]
-    assert [r["verdict"] != "error" for r in rows] == [True, True, False, True, False, False, True]
-    assert summary["error_rows"] == 3
-    assert "ID H-0001 appears 3 times (rows 2, 4, 6); the repeats are error rows" in summary["warnings"]
+def test_an_id_on_several_rows_is_named_in_the_summary(tmp_path):
+    result, rows, summary = _run(tmp_path, _repeated(9))
+    assert result.exit_code == 0, result.stderr
+    assert len(rows) == 9 and summary["duplicate_ids"] == 2
+    said = [w for w in summary["warnings"] if w.startswith("ID H-1")]
+    assert said == ["ID H-1 appears 3 times (rows 2, 5, 8)"]
 
 
-def test_many_repeats_are_listed_within_bounds():
-    from trialscreen.batch.ids import SeenIds
+def test_duplicate_ids_can_be_errors(tmp_path):
+    result, rows, summary = _run(tmp_path, _repeated(9), "--duplicate-ids", "error")
+    assert result.exit_code == 1
+    errors = [r for r in rows if r["verdict"] == "error"]
+    assert [(r["id"], r["row"]) for r in errors] == [("H-1", "5"), ("H-1", "8")]
+    assert all("given first at row 2" in r["error"] for r in errors)
+    assert rows[0]["verdict"] != "error"
 
-    seen = SeenIds()
-    for row in range(2, 52 + 2):
-        seen.see("H-0001", row)
-    for i in range(30):
-        seen.see(f"X{i}", 100 + 2 * i)
-        seen.see(f"X{i}", 101 + 2 * i)
-    said = seen.sentences()
-    assert said[0].startswith("ID H-0001 appears 52 times (rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ...)")
-    assert len(said) == 21 and said[-1] == "... and 11 more ids given more than once"
+
+def test_many_repeated_ids_are_listed_within_bounds(tmp_path):
+    text = HEADER + "\n" + "".join(f"P{i % 30};64;1;1.0\n" for i in range(300))
+    _, rows, summary = _run(tmp_path, text)
+    said = [w for w in summary["warnings"] if w.startswith("ID ") or "more ids" in w]
+    assert len(said) == 21 and said[-1] == "... and 10 more ids given on several rows"
+    assert said[0].startswith("ID P0 appears 10 times (rows 2, 32, ")
 
 
 # --- Excel workbooks -------------------------------------------------------------------------
@@ -346,6 +312,10 @@ def test_cells_read_as_the_csv_excel_saves():
     assert (cell_text(True), cell_text(False), cell_text("x")) == ("TRUE", "FALSE", "x")
 
 
+def _verdicts(rows) -> list:
+    return [(r["id"], r["verdict"]) for r in rows]
+
+
 def test_a_workbook_with_a_decimal_comma(run, tmp_path):
     """Its number cells are written with a decimal comma, as its text cells are ('2,1 x10^9/L')."""
     import re
@@ -437,8 +407,9 @@ def test_repeated_record_ids_are_said_too(run, tmp_path):
     rows, summary, _, code = summary_of(run, tmp_path, path, "--duplicate-ids", "error")
     pid = json.loads(one)["id"]
     assert code == 1 and [r["verdict"] == "error" for r in rows] == [False, True]
-    assert f"the id {pid} was given before, in row 1" in rows[1]["error"]
-    assert summary["duplicate_ids"] == [{"id": pid, "times": 2, "rows": [1, 2]}]
+    assert f"id {pid} was given first at row 1" in rows[1]["error"]
+    assert summary["duplicate_ids"] == 1
+    assert f"ID {pid} appears 2 times (rows 1, 2): every row after the first is an error" in summary["warnings"]
 
 
 def test_a_folder_of_an_export_and_records_is_a_usage_error(run, tmp_path):

@@ -153,9 +153,8 @@ def batch(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
     duplicate_ids: DuplicateIds = typer.Option(
-        DuplicateIds.warn, "--duplicate-ids",
-        help="An id given to several rows: warn (said in the summary, every row screened) or error "
-             "(each repeat is an error row naming the row that held the id first)."),
+        DuplicateIds.warn, "--duplicate-ids", help="warn: name ids given on several rows in the summary; "
+                                                   "error: also make every repeat after the first an error row."),
 ):
     """Screen a CSV of patients, an Excel workbook, JSON patient records, or a FHIR Bulk Data export;
     one output row per patient and trial, nothing lost. Ctrl-C keeps the rows written so far."""

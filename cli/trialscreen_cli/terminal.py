@@ -160,8 +160,6 @@ def render_batch_summary(summary) -> None:
     head.append(f"{summary.rows_in:,} rows in, {summary.rows_out:,} rows out", style="bold")
     if summary.error_rows:
         head.append(f", {summary.error_rows:,} rows with errors", style="bold red")
-    if getattr(summary, "blank_rows", 0):
-        head.append(f", {summary.blank_rows:,} blank row{'s' if summary.blank_rows > 1 else ''} skipped")
     console.print(head)
     for w in summary.warnings[:_SHOWN_WARNINGS]:
         console.print(_t(f"warning: {w}", style="yellow"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from trialscreen.batch.ids import SeenIds
+from trialscreen.batch.ids import Ids
 from trialscreen.batch.run import Memos, Summary, TrialTally, bug_row, fail_row, screen_patient
 from trialscreen.batch.sources import is_lines, jsonl_lines
 from trialscreen.errors import Location, PatientError, TrialscreenError
@@ -28,8 +28,8 @@ _KEPT = 500          # warnings kept in the summary
 def run_records(files: list[str], trials, writer, *, as_of: date | None = None, progress=None,
                 max_lab_age=None, duplicate_ids: str = "warn") -> Summary:
     """Screen every record of ``files`` (record_files: .json and .jsonl) into ``writer``."""
-    summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials],
-                      ids=SeenIds(duplicate_ids))
+    summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
+    ids = Ids(0, duplicate_ids == "error")
     memos = Memos(ReadMemo(), CriterionMemo())
     dates = (as_of, date.today())
     writer.start()
@@ -40,14 +40,16 @@ def run_records(files: list[str], trials, writer, *, as_of: date | None = None, 
             summary.rows_in += 1
             if isinstance(patient, BaseException):
                 _failed(summary, writer, trials, row, pid, patient)
-            elif (first := summary.ids.see(pid, row)) is not None and summary.ids.refuse:
-                fail_row(summary, writer, trials, row, pid, f"row {row}: {summary.ids.refused(pid, first)}")
+            elif (first := ids.repeat_of([pid], row)) is not None and ids.error:
+                fail_row(summary, writer, trials, row, pid, f"row {row}: id {pid} was given first at row {first} "
+                         "(give each patient one record, or run with --duplicate-ids warn)")
             else:
                 _note(summary, patient.warnings)
                 screen_patient(summary, writer, trials, patient, row, pid, dates, max_lab_age, memos)
             if progress is not None:
                 progress(row)
-    summary.warnings.extend(summary.ids.sentences("records"))
+    said, summary.duplicate_ids = ids.report()
+    summary.warnings.extend(said)
     return summary
 
 

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
-from trialscreen.batch.ids import SeenIds
+from trialscreen.batch.ids import Ids
 from trialscreen.batch.reuse import DistinctRows
 from trialscreen.batch.rows import RowError, column_of, row_to_record
-from trialscreen.batch.sources import sep_line
 from trialscreen.errors import InputError, Location, PatientError, Problem, TrialscreenError, UsageError
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.evaluate.screen import screen
@@ -92,13 +91,13 @@ class Summary:
     errors: list = field(default_factory=list)     # the first errors, for the console
     ignored_columns: list = field(default_factory=list)
     unusable_cells: int = 0                        # cells read but not usable (their criteria unknown)
-    blank_rows: int = 0                            # rows of empty cells (Excel's), skipped
-    ids: SeenIds = field(default_factory=SeenIds)  # the ids met, for the repeated ones
+    blank_rows: int = 0                            # rows with no cell filled (Excel's), skipped
+    duplicate_ids: int = 0                         # rows whose id an earlier row had
 
     def as_dict(self) -> dict:
         return {"rows_in": self.rows_in, "rows_out": self.rows_out, "error_rows": self.error_rows,
                 "unusable_cells": self.unusable_cells, "blank_rows": self.blank_rows,
-                "duplicate_ids": self.ids.as_list(),
+                "duplicate_ids": self.duplicate_ids,
                 "trials": [t.as_dict() for t in self.trials],
                 "warnings": [str(w) for w in self.warnings],
                 "ignored_columns": self.ignored_columns}
@@ -127,13 +126,11 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     """Screen every row of ``stream`` (text, opened with newline='') against ``trials``.
     What repeats from row to row is read and evaluated once (in ``memos``, or new ones);
     ``reuse=False`` reads and evaluates every row afresh, which gives the same output
-    (tests/test_batch_reuse.py compares the two). Rows of empty cells are skipped and counted;
-    an id given to several rows is said in the summary (``duplicate_ids="error"``: its
-    repeats are error rows)."""
+    (tests/test_batch_reuse.py compares the two). ``duplicate_ids``: 'warn' reports ids given on
+    several rows in the summary; 'error' also makes every repeat after the first an error row."""
     memo = (memos or Memos(ReadMemo(), CriterionMemo())) if reuse else None
-    summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials],
-                      ids=SeenIds(duplicate_ids))
-    delim, header, plan, first_line = _read_header(stream, source, mapping, delimiter, decimal_comma)
+    summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
+    delim, header, plan, offset = _read_header(stream, source, mapping, delimiter, decimal_comma)
     today = date.today()     # the as-of date of rows with none, taken once: a run past midnight keeps its day
     fast = None
     if memo is not None:
@@ -142,6 +139,7 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     writer.start()
     _note_plan(summary, plan, trials)
     id_index = next(c.index for c in plan.columns if c.kind == "id")
+    ids = Ids(id_index, duplicate_ids == "error")
     reader = csv.reader(stream, delimiter=delim, strict=True)
     block: list = []
     while True:
@@ -150,28 +148,33 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
         except StopIteration:
             break
         except csv.Error as exc:
-            block.append((reader.line_num + first_line, None, exc))
+            block.append((reader.line_num + offset, None, exc))
         else:
-            # the header (and a sep= line) was read apart: file line = reader's + their lines
-            if (cells and cells[0].strip()) or any(map(str.strip, cells)):
-                block.append((reader.line_num + first_line, cells, None))
-            else:
+            # the header (and a sep= line) were read apart: file line = reader's + offset
+            if any(c.strip() for c in cells):
+                block.append((reader.line_num + offset, cells, None))
+            else:                       # a blank row (Excel's: delimiters and nothing else)
                 summary.blank_rows += 1
         if len(block) == (fast.block if fast is not None else _BLOCK):
-            _screen_block(summary, writer, trials, plan, header, id_index, block, source, (as_of, today),
+            _screen_block(summary, writer, trials, plan, header, ids, block, source, (as_of, today),
                           max_lab_age, memo, fast, progress)
             block = []
-    _screen_block(summary, writer, trials, plan, header, id_index, block, source, (as_of, today), max_lab_age,
+    _screen_block(summary, writer, trials, plan, header, ids, block, source, (as_of, today), max_lab_age,
                   memo, fast, progress)
-    summary.warnings.extend(summary.ids.sentences())
+    said, summary.duplicate_ids = ids.report()
+    summary.warnings.extend(said)
+    if summary.blank_rows:
+        summary.warnings.append(f"{summary.blank_rows:,} blank row(s) skipped (no cell filled)")
     return summary
+
+
 
 
 # Rows are read in blocks: the fast path (batch/reuse.py) looks a block up at once.
 _BLOCK = 1024
 
 
-def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, header: list[str], id_index: int,
+def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, header: list[str], ids: Ids,
                   block: list, source: str, dates: tuple, max_lab_age, memo: Memos | None,
                   fast: DistinctRows | None, progress) -> None:
     """Screen a block of rows [(line, cells or None, csv error)] in their order: from the
@@ -179,12 +182,15 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
     None) and the date of rows with none."""
     if fast is not None:
         fast.begin()
+    id_index = ids.index
+    repeats = {i: first for i, (line, cells, _) in enumerate(block) if cells is not None
+               and (first := ids.repeat_of(cells, line)) is not None}
+    refused = repeats if ids.error else {}
     found: dict = {}
-    repeated = summary.ids.block(block, id_index)
     if fast is not None and fast.on:
         width = len(header)
-        plain = [i for i, (_, cells, _) in enumerate(block)
-                 if cells is not None and len(cells) == width and i not in repeated]
+        plain = [i for i, (_, cells, _) in enumerate(block) if cells is not None and len(cells) == width
+                 and i not in refused]
         if _UNDECODED.search("".join(["".join(block[i][1]) for i in plain])):   # bad bytes: one search a block
             plain = [i for i in plain if _not_utf8(block[i][1]) is None]
         try:
@@ -197,9 +203,11 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
         if cells is None:
             fail_row(summary, writer, trials, line, f"row {line}",
                   row_message(line, None, f"unreadable CSV ({exc})", hint="check the quotes in this row"))
-        elif i in repeated:
-            fail_row(summary, writer, trials, line, cells[id_index].strip(),
-                     row_message(line, header[id_index], summary.ids.refused(cells[id_index].strip(), repeated[i])))
+        elif i in refused:
+            pid = cells[id_index].strip()
+            fail_row(summary, writer, trials, line, pid,
+                     row_message(line, header[id_index], f"id {pid} was given first at row {refused[i]}",
+                                 hint="give each patient one row, or run with --duplicate-ids warn"))
         elif (outcomes := found.get(i)) is not None:
             pid = cells[id_index].strip()
             for outcome in outcomes:
@@ -222,21 +230,23 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
 
 def _read_header(stream, source: str, mapping: Mapping | None, delimiter: str | None,
                  decimal_comma: bool | None) -> tuple[str, list[str], ColumnPlan, int]:
-    """Read and check the header row: the delimiter, the header cells, the column plan and the
-    line number of the first row. An Excel ``sep=`` line before the header names the delimiter
-    (unless --delimiter does)."""
+    """Read and check the header row: the delimiter, the header cells and the column plan."""
     first = stream.readline()
-    first_line = 1
-    if (said := sep_line(first)) is not None:
-        delimiter = delimiter or said
-        first, first_line = stream.readline(), 2
     if "\x00" in first or any("\udc80" <= ch <= "\udcff" for ch in first[:2]):
         raise InputError("the file is UTF-16" if "\x00" in first or first[:2] in ("\udcff\udcfe", "\udcfe\udcff")
                          else "the header is not UTF-8", Location(source), hint="save it as UTF-8")
     if not first.strip():
-        raise InputError("the file is empty: it needs a header row", Location(source, first_line),
+        raise InputError("the file is empty: it needs a header row", Location(source, 1),
                          "the first row names the columns, with an 'id' column")
-    delim = delimiter or (mapping.delimiter if mapping else None) or sniff_delimiter(first)
+    offset = 1
+    said = _SEP_LINE.match(first)
+    if said:                    # Excel's 'sep=;' first line names the delimiter; the header follows
+        first, offset = stream.readline(), 2
+        if not first.strip():
+            raise InputError("the file has a sep= line and no header row", Location(source, 2),
+                             "the row after sep= names the columns, with an 'id' column")
+    delim = delimiter or (said.group(1) if said else None) or (mapping.delimiter if mapping else None) \
+        or sniff_delimiter(first)
     header = next(csv.reader([first], delimiter=delim))
     plan: ColumnPlan = plan_columns(header, mapping, source)
     if decimal_comma is not None:
@@ -244,7 +254,10 @@ def _read_header(stream, source: str, mapping: Mapping | None, delimiter: str | 
     if plan.decimal_comma and delim == ",":
         raise UsageError("a decimal comma cannot be read in a comma-delimited file",
                          hint="use --delimiter ';' or a tab-delimited export")
-    return delim, header, plan, first_line
+    return delim, header, plan, offset
+
+
+_SEP_LINE = re.compile(r"^sep=([,;\t|])\r?\n?$")
 
 
 def _note_plan(summary: Summary, plan: ColumnPlan, trials) -> None:

@@ -1,5 +1,5 @@
-"""What a batch reads besides a plain CSV file (issue 14): Excel's ``sep=`` first line, Excel
-workbooks read as the CSV saved from them, and which kind of input a path is.
+"""What a batch reads besides a plain CSV file (issue 14): Excel workbooks read as the CSV saved
+from them, which kind of input a path is, and the files and lines of JSON patient records.
 
 A workbook's cells become the text the CSV Excel saves would hold (a whole number without
 ``.0``, a date as YYYY-MM-DD, a date and time in ISO form, TRUE / FALSE), one tab-delimited line
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -19,18 +18,6 @@ from trialscreen.errors import FileReadError, InputError, Location, UsageError
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 WORKBOOK_DELIMITER = "\t"       # the delimiter of the lines a workbook is read as
-
-# Excel's first line naming the delimiter (sep=; sep=, sep=| or a tab), written before the header
-_SEP_LINE = re.compile(r"sep=(\\t|[,;\t|])[ \t]*\r?\n?$")
-
-
-def sep_line(line: str) -> str | None:
-    """The delimiter an Excel ``sep=`` line names (``sep=\\t`` spelt out is a tab), else None."""
-    said = _SEP_LINE.match(line)
-    if said is None:
-        return None
-    return "\t" if said.group(1) == "\\t" else said.group(1)
-
 
 def is_workbook(path: str) -> bool:
     return path.lower().endswith(WORKBOOK_SUFFIXES)
