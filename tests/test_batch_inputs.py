@@ -95,6 +95,45 @@ def test_ctrl_c_keeps_the_complete_rows_and_exits_130(tmp_path, suffix):
         assert all(r["row"].isdigit() and r["verdict"] for r in rows)
 
 
+@pytest.mark.parametrize("module, source", [
+    ("trialscreen.batch.records", ROOT / "examples" / "patients"),
+    ("trialscreen.fhir.run", ROOT / "tests" / "data" / "fhir-bulk-10-patients"),
+])
+def test_ctrl_c_in_a_batch_of_records_or_a_fhir_export(run, tmp_path, monkeypatch, module, source):
+    """Ctrl-C after the second patient (the third one's screening is interrupted)."""
+    import importlib
+
+    target = importlib.import_module(module)
+    screen_patient, calls = target.screen_patient, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return screen_patient(*args, **kwargs)
+
+    monkeypatch.setattr(target, "screen_patient", interrupted)
+    out = tmp_path / "out.csv"
+    result = run("batch", source, "--trial", TRIAL, "--as-of", "2023-06-01", "--out", out)
+    assert result.exit_code == 130
+    assert f"trialscreen: interrupted after 2 rows; the 2 rows written so far are in {out}" in result.stderr
+    assert len(rows_of(out)) == 2
+
+
+def test_ctrl_c_before_any_row_keeps_no_file(run, tmp_path, monkeypatch):
+    import trialscreen.batch.records as records
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(records, "screen_patient", interrupted)
+    out = tmp_path / "out.jsonl"
+    result = run("batch", ROOT / "examples" / "patients", "--trial", TRIAL, "--out", out)
+    assert result.exit_code == 130
+    assert f"interrupted before any row was written; {out} was not kept" in result.stderr
+    assert not out.exists()
+
+
 def test_the_complete_lines_of_a_file_cut_short(tmp_path):
     from trialscreen_cli.shared import complete_lines
 

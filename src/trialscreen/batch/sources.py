@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 from trialscreen.errors import FileReadError, InputError, Location, UsageError
 
@@ -105,6 +104,8 @@ def _number(value: int | float) -> str:
         return ""
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
+    from decimal import Decimal
+
     return format(Decimal(repr(float(f"{value:.15g}"))), "f")
 
 

@@ -225,10 +225,10 @@ def load_all(paths: list, as_of: date | None, refused: list) -> list:
     (load_patients), a JSON Lines file a record a line, a folder its .json and .jsonl files in name
     order. With one record or Bundle file this is load_patients; otherwise a file or line that
     cannot be read goes to ``refused`` and the others are screened."""
+    if len(paths) == 1 and (paths[0] == "-" or not (Path(paths[0]).is_dir() or paths[0].lower().endswith(".jsonl"))):
+        return load_patients(paths[0], as_of, refused)      # the common case, without importing more
     from trialscreen.batch.sources import is_lines, record_files
 
-    if len(paths) == 1 and (paths[0] == "-" or not (Path(paths[0]).is_dir() or is_lines(paths[0]))):
-        return load_patients(paths[0], as_of, refused)
     for path in paths:
         if path != "-" and Path(path).is_dir() and not record_files([path]):
             raise FileReadError(f"'{path}' is a folder with no .json or .jsonl patient file", Location(path),
