@@ -1,21 +1,152 @@
-"""CSV files as Excel and registries write them: a 'sep=' first line, blank rows, one id on
-several rows (issue 14)."""
+"""What `batch` and `screen` read, as a user meets it (issue 14, items 4 and 5): CSV files as Excel
+and registries write them (a 'sep=' first line, blank rows, one id on several rows), Excel
+workbooks, JSON Lines and folders of JSON records, and Ctrl-C in the middle of a batch."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from conftest import ROOT
 from trialscreen_cli.main import app
 
-ROOT = Path(__file__).resolve().parent.parent
+TRIAL = "NCT05378971"
 HEADER = "id;age;ecog;creatinine [mg/dL]"
+EXAMPLE = ROOT / "examples" / "batch" / "patients.csv"
+ELIGIBLE = ROOT / "examples" / "patients" / "NCT05378971-eligible.json"
 
+
+def rows_of(path: Path) -> list[dict]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in text.splitlines()]
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def batch(run, *args):
+    """`batch ... --trial NCT05378971 --as-of 2025-06-02`: typer's Result."""
+    return run("batch", *map(str, args), "--trial", TRIAL, "--as-of", "2025-06-02")
+
+
+def summary_of(run, tmp_path: Path, *args) -> tuple:
+    """Run a batch into out.csv with --summary: (rows, summary dict, stderr, exit code)."""
+    out, summary = tmp_path / "out.csv", tmp_path / "summary.json"
+    result = batch(run, *args, "--out", out, "--summary", summary)
+    data = json.loads(summary.read_text(encoding="utf-8")) if summary.exists() else {}
+    return (rows_of(out) if out.exists() else []), data, result.stderr, result.exit_code
+
+
+# --- Ctrl-C ----------------------------------------------------------------------------------
+
+def _big_csv(path: Path, rows: int) -> None:
+    header, *body = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    with path.open("w", encoding="utf-8") as f:
+        f.write(header + "\n")
+        for i in range(rows):
+            line = body[i % len(body)]
+            f.write(f"P-{i:07d}" + line[line.index(","):] + "\n")
+
+
+# The child restores Python's own SIGINT handler: a process started in the background by a shell
+# without job control inherits SIGINT ignored, and Python then installs no handler at all.
+_CHILD = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+          "from trialscreen_cli.main import run; sys.argv[0] = 'trialscreen'; run(sys.argv[1:])")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_ctrl_c_keeps_the_complete_rows_and_exits_130(tmp_path, suffix):
+    source, out = tmp_path / "big.csv", tmp_path / f"out{suffix}"
+    _big_csv(source, 300_000)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "cli")])}
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, "batch", str(source), "--trial", TRIAL,
+                              "--as-of", "2025-06-02", "--out", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    deadline = time.monotonic() + 60
+    while (not out.exists() or out.stat().st_size < 200_000) and time.monotonic() < deadline:
+        assert child.poll() is None, child.communicate()
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    said = lines[0]
+    assert said.startswith("trialscreen: interrupted after ") and f"written so far are in {out}" in said, said
+    written = int(said.split("after ")[1].split(" rows")[0].replace(",", ""))
+    assert f"; the {written:,} rows written so far" in said
+    assert 0 < written < 300_000
+    text = out.read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    rows = rows_of(out)               # every line parses
+    assert len(rows) == written
+    ids = [r["id"] if suffix == ".csv" else r["patient"]["id"] for r in rows]
+    assert ids == [f"P-{i:07d}" for i in range(written)]      # in order, none cut short
+    if suffix == ".csv":
+        assert all(r["row"].isdigit() and r["verdict"] for r in rows)
+
+
+@pytest.mark.parametrize("module, source", [
+    ("trialscreen.batch.records", ROOT / "examples" / "patients"),
+    ("trialscreen.fhir.run", ROOT / "tests" / "data" / "fhir-bulk-10-patients"),
+])
+def test_ctrl_c_in_a_batch_of_records_or_a_fhir_export(run, tmp_path, monkeypatch, module, source):
+    """Ctrl-C after the second patient (the third one's screening is interrupted)."""
+    import importlib
+
+    target = importlib.import_module(module)
+    screen_patient, calls = target.screen_patient, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return screen_patient(*args, **kwargs)
+
+    monkeypatch.setattr(target, "screen_patient", interrupted)
+    out = tmp_path / "out.csv"
+    result = run("batch", source, "--trial", TRIAL, "--as-of", "2023-06-01", "--out", out)
+    assert result.exit_code == 130
+    assert f"trialscreen: interrupted after 2 rows; the 2 rows written so far are in {out}" in result.stderr
+    assert len(rows_of(out)) == 2
+
+
+def test_ctrl_c_before_any_row_keeps_no_file(run, tmp_path, monkeypatch):
+    import trialscreen.batch.records as records
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(records, "screen_patient", interrupted)
+    out = tmp_path / "out.jsonl"
+    result = run("batch", ROOT / "examples" / "patients", "--trial", TRIAL, "--out", out)
+    assert result.exit_code == 130
+    assert f"interrupted before any row was written; {out} was not kept" in result.stderr
+    assert not out.exists()
+
+
+def test_the_complete_lines_of_a_file_cut_short(tmp_path):
+    from trialscreen_cli.shared import complete_lines
+
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(b"id,row\nA,2\nB,3\nC,")
+    assert complete_lines(str(cut)) == 3
+    assert cut.read_bytes() == b"id,row\nA,2\nB,3\n"
+    whole = tmp_path / "whole.csv"
+    whole.write_bytes(b"id,row\nA,2\n")
+    assert complete_lines(str(whole)) == 2 and whole.read_bytes() == b"id,row\nA,2\n"
+
+
+# --- CSV: Excel's sep= line, blank rows, repeated ids -------------------------------------------
 
 def _run(tmp_path: Path, text: str, *more: str):
     src = tmp_path / "in.csv"
@@ -77,3 +208,293 @@ def test_many_repeated_ids_are_listed_within_bounds(tmp_path):
     said = [w for w in summary["warnings"] if w.startswith("ID ") or "more ids" in w]
     assert len(said) == 21 and said[-1] == "... and 10 more ids given on several rows"
     assert said[0].startswith("ID P0 appears 10 times (rows 2, 32, ")
+
+
+# --- Excel workbooks -------------------------------------------------------------------------
+
+def write_xlsx(path: Path, sheets: dict) -> None:
+    """A minimal .xlsx: {sheet name: rows}; a cell is text, a number, a bool, a date or a datetime
+    (stored as Excel stores them: a serial number with a date format), or None (no cell)."""
+    import zipfile
+    from datetime import date, datetime
+    from xml.sax.saxutils import escape
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+    def cell(ref: str, value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+        if isinstance(value, datetime):
+            serial = (value - datetime(1899, 12, 30)).total_seconds() / 86400
+            return f'<c r="{ref}" s="2"><v>{serial}</v></c>'
+        if isinstance(value, date):
+            return f'<c r="{ref}" s="1"><v>{(value - date(1899, 12, 30)).days}</v></c>'
+        if isinstance(value, (int, float)):
+            return f'<c r="{ref}"><v>{value!r}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
+
+    def column(i: int) -> str:
+        name = ""
+        i += 1
+        while i:
+            i, rest = divmod(i - 1, 26)
+            name = chr(65 + rest) + name
+        return name
+
+    names = list(sheets)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
+            'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            + "".join(f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" ContentType="application/vnd.'
+                      'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(len(names)))
+            + '</Types>'))
+        z.writestr("_rels/.rels", f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/'
+                                  'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        z.writestr("xl/workbook.xml", f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>' + "".join(
+            f'<sheet name="{escape(n)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>' for i, n in enumerate(names))
+            + "</sheets></workbook>")
+        z.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{pkg}">' + "".join(
+            f'<Relationship Id="rId{i + 1}" Type="{rel}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
+            for i in range(len(names))) + f'<Relationship Id="rId{len(names) + 1}" Type="{rel}/styles" '
+            'Target="styles.xml"/></Relationships>')
+        z.writestr("xl/styles.xml", (
+            f'<styleSheet xmlns="{main}"><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/>'
+            '</numFmts><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/>'
+            '</borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0"/>'
+            '<xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs>'
+            '</styleSheet>'))
+        for i, rows in enumerate(sheets.values()):
+            body = "".join(f'<row r="{r}">' + "".join(cell(f"{column(c)}{r}", v) for c, v in enumerate(row))
+                           + "</row>" for r, row in enumerate(rows, 1))
+            z.writestr(f"xl/worksheets/sheet{i + 1}.xml", f'<worksheet xmlns="{main}"><sheetData>{body}'
+                                                           '</sheetData></worksheet>')
+
+
+def _typed(text: str):
+    """A CSV cell as Excel holds it once typed in: a number, a date, or text ('' is no cell)."""
+    import re
+    from datetime import date
+
+    if text == "":
+        return None
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d+", text):
+        return float(text)
+    if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
+        return date.fromisoformat(text)
+    return text
+
+
+def _example_sheet() -> list:
+    return [[_typed(c) for c in row] for row in csv.reader(EXAMPLE.read_text(encoding="utf-8").splitlines())]
+
+
+def test_a_workbook_gives_the_same_rows_as_its_csv(run, tmp_path):
+    sheet = _example_sheet()
+    assert any(isinstance(c, float) for row in sheet for c in row)      # numbers and dates are typed cells
+    book = tmp_path / "patients.xlsx"
+    write_xlsx(book, {"Patients": sheet})
+    expected, expected_summary, _, code = summary_of(run, tmp_path, EXAMPLE)
+    rows, summary, stderr, book_code = summary_of(run, tmp_path, book)
+    assert book_code == code, stderr
+    assert rows == expected
+    assert summary["rows_in"] == expected_summary["rows_in"] and summary["trials"] == expected_summary["trials"]
+
+
+def test_a_sheet_by_name_else_the_first(run, tmp_path):
+    header, *body = _example_sheet()
+    book = tmp_path / "book.xlsx"
+    write_xlsx(book, {"Notes": [["id"], ["not a patient"]], "Screening": [header, body[0], [None] * len(header),
+                                                                           body[1]]})
+    rows, summary, stderr, code = summary_of(run, tmp_path, book, "--sheet", "Screening")
+    assert [r["id"] for r in rows] == ["B-001", "B-002"] and [r["row"] for r in rows] == ["2", "4"]
+    assert summary["blank_rows"] == 1
+    first, _, _, _ = summary_of(run, tmp_path, book)
+    assert [r["id"] for r in first] == ["not a patient"]
+    wrong = batch(run, book, "--sheet", "Screen", "-q")
+    assert wrong.exit_code == 2
+    assert "the workbook" in wrong.stderr and "has no sheet 'Screen'" in wrong.stderr
+    assert "its sheets: 'Notes', 'Screening'" in wrong.stderr
+
+
+def test_sheet_is_for_workbooks_only(run):
+    result = batch(run, EXAMPLE, "--sheet", "Patients", "-q")
+    assert result.exit_code == 2 and "--sheet names a sheet of an Excel workbook" in result.stderr
+
+
+def test_a_file_that_is_not_a_workbook(run, tmp_path):
+    fake = tmp_path / "export.xlsx"
+    fake.write_text("id,age\nA,50\n", encoding="utf-8")
+    result = batch(run, fake, "-q")
+    assert result.exit_code == 65, result.stderr
+    assert "cannot be read as an Excel workbook" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cells_read_as_the_csv_excel_saves():
+    from datetime import date, datetime, time
+
+    from trialscreen.batch.sources import cell_text
+
+    assert [cell_text(v) for v in (61.0, 61.5, 0.1 + 0.2, 1e-05, -3.0, 7)] == ["61", "61.5", "0.3", "0.00001", "-3", "7"]
+    assert cell_text(40.5, decimal_comma=True) == "40,5"
+    assert cell_text(date(2025, 5, 28)) == "2025-05-28"
+    assert cell_text(datetime(2025, 5, 28, 14, 30)) == "2025-05-28T14:30:00"
+    assert cell_text(time(14, 30)) == "14:30:00"
+    assert (cell_text(True), cell_text(False), cell_text("x")) == ("TRUE", "FALSE", "x")
+
+
+def _verdicts(rows) -> list:
+    return [(r["id"], r["verdict"]) for r in rows]
+
+
+def test_a_workbook_with_a_decimal_comma(run, tmp_path):
+    """Its number cells are written with a decimal comma, as its text cells are ('2,1 x10^9/L')."""
+    import re
+
+    header, *body = _example_sheet()
+    assert any(isinstance(c, float) for row in body for c in row)
+    book = tmp_path / "comma.xlsx"
+    write_xlsx(book, {"S": [header, *[[re.sub(r"(\d)\.(\d)", r"\1,\2", c) if isinstance(c, str) else c
+                                       for c in row] for row in body]]})
+    rows, _, stderr, code = summary_of(run, tmp_path, book, "--decimal-comma")
+    expected, _, _, expected_code = summary_of(run, tmp_path, EXAMPLE)
+    assert _verdicts(rows) == _verdicts(expected) and code == expected_code, stderr
+
+
+# --- JSON patient records --------------------------------------------------------------------
+
+RECORDS = sorted((ROOT / "examples" / "patients").glob("NCT05378971-*.json"))
+
+
+def _jsonl(tmp_path: Path, *extra: str) -> Path:
+    path = tmp_path / "patients.jsonl"
+    lines = [json.dumps(json.loads(p.read_text(encoding="utf-8"))) for p in RECORDS]
+    path.write_text("\n".join([*lines[:2], *extra, "", *lines[2:]]) + "\n", encoding="utf-8")
+    return path
+
+
+def _screened(run, path: Path) -> dict:
+    result = run("screen", str(path), "--trial", TRIAL, "--as-of", "2025-06-02", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return {r["patient"]["id"]: r["verdict"] for r in json.loads(result.stdout)}
+
+
+def test_json_lines_one_output_row_per_record_as_screen_says(run, tmp_path):
+    expected = {}
+    for p in RECORDS:
+        expected.update(_screened(run, p))
+    rows, summary, stderr, code = summary_of(run, tmp_path, _jsonl(tmp_path))
+    assert code == 0, stderr
+    assert {r["id"]: r["verdict"] for r in rows} == expected
+    assert [r["row"] for r in rows] == ["1", "2", "3", "4"]          # each record's position
+    assert summary["rows_in"] == 4
+
+
+def test_a_record_that_cannot_be_read_is_an_error_row_and_the_batch_goes_on(run, tmp_path):
+    bad = json.loads(RECORDS[0].read_text(encoding="utf-8"))
+    bad["id"], bad["ecog"] = "BAD-ECOG", 9
+    path = _jsonl(tmp_path, '{"id": "broken", ', json.dumps(bad))
+    rows, summary, stderr, code = summary_of(run, tmp_path, path)
+    assert code == 1
+    assert len(rows) == 6 and summary["error_rows"] == 2
+    errors = {r["id"]: r["error"] for r in rows if r["verdict"] == "error"}
+    assert set(errors) == {f"{path} line 3", "BAD-ECOG"}
+    assert errors[f"{path} line 3"].startswith(f"{path}:3")
+    assert errors["BAD-ECOG"].startswith(f"{path}:4") and "ecog" in errors["BAD-ECOG"]
+    assert [r["row"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_a_folder_and_several_json_files_give_the_rows_of_their_json_lines(run, tmp_path):
+    folder = tmp_path / "patients"
+    folder.mkdir()
+    for p in RECORDS:
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "README.txt").write_text("not a record", encoding="utf-8")
+    lines, _, _, _ = summary_of(run, tmp_path, _jsonl(tmp_path))
+    by_folder, summary, stderr, code = summary_of(run, tmp_path, folder)
+    assert code == 0, stderr
+    by_files, _, _, _ = summary_of(run, tmp_path, *sorted(folder.glob("*.json")))
+    key = sorted((r["id"], r["verdict"], r["failed"], r["unknown"]) for r in lines)
+    assert sorted((r["id"], r["verdict"], r["failed"], r["unknown"]) for r in by_folder) == key
+    assert by_files == by_folder
+
+
+def test_a_json_file_that_cannot_be_read_is_an_error_row_naming_it(run, tmp_path):
+    folder = tmp_path / "patients"
+    folder.mkdir()
+    (folder / "a.json").write_bytes(RECORDS[0].read_bytes())
+    (folder / "b.json").write_text('{"id": "x",\n "age": }', encoding="utf-8")
+    rows, summary, stderr, code = summary_of(run, tmp_path, folder)
+    assert code == 1
+    error = next(r for r in rows if r["verdict"] == "error")
+    assert error["id"] == str(folder / "b.json") and error["error"].startswith(f"{folder / 'b.json'}:2")
+    assert summary["rows_in"] == 2
+
+
+def test_repeated_record_ids_are_said_too(run, tmp_path):
+    one = RECORDS[0].read_text(encoding="utf-8")
+    path = tmp_path / "twice.jsonl"
+    path.write_text(json.dumps(json.loads(one)) + "\n" + json.dumps(json.loads(one)) + "\n", encoding="utf-8")
+    rows, summary, _, code = summary_of(run, tmp_path, path, "--duplicate-ids", "error")
+    pid = json.loads(one)["id"]
+    assert code == 1 and [r["verdict"] == "error" for r in rows] == [False, True]
+    assert f"id {pid} was given first at row 1" in rows[1]["error"]
+    assert summary["duplicate_ids"] == 1
+    assert f"ID {pid} appears 2 times (rows 1, 2): every row after the first is an error" in summary["warnings"]
+
+
+def test_a_folder_of_an_export_and_records_is_a_usage_error(run, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "p1"}\n', encoding="utf-8")
+    (folder / "a.json").write_bytes(RECORDS[0].read_bytes())
+    result = batch(run, folder, "-q")
+    assert result.exit_code == 2
+    assert ("holds both a FHIR Bulk Data export (Patient.ndjson) and JSON patient records (a.json): one folder "
+            "is read as one kind") in result.stderr
+    (folder / "a.json").unlink()
+    (folder / "manifest.json").write_text('{"transactionTime": "2025-01-01", "output": []}', encoding="utf-8")
+    assert "holds both" not in batch(run, folder, "-q").stderr        # a Bulk Data manifest is the export's
+
+
+def test_an_empty_folder_and_csv_options_with_records(run, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = batch(run, empty, "-q")
+    assert result.exit_code == 2 and "holds no patient records" in result.stderr
+    result = batch(run, _jsonl(tmp_path), "--delimiter", ";", "-q")
+    assert result.exit_code == 2 and "--columns and --delimiter are for CSV files and workbooks" in result.stderr
+    result = batch(run, EXAMPLE, RECORDS[0], "-q")
+    assert result.exit_code == 2 and "several inputs are JSON patient records" in result.stderr
+    assert batch(run, tmp_path / "nowhere.json", "-q").exit_code == 66
+
+
+def test_screen_several_files_a_folder_and_json_lines(run, tmp_path):
+    folder = tmp_path / "patients"
+    folder.mkdir()
+    for p in RECORDS:
+        (folder / p.name).write_bytes(p.read_bytes())
+    each = {}
+    for p in RECORDS:
+        each.update(_screened(run, p))
+    assert _screened(run, folder) == each
+    assert _screened(run, _jsonl(tmp_path)) == each
+    result = run("screen", str(RECORDS[0]), str(RECORDS[1]), "--trial", TRIAL, "--as-of", "2025-06-02")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Which trials could these patients enter?\nPatient")
+
+
+def test_screen_a_bad_line_is_the_error_after_the_others_are_screened(run, tmp_path):
+    result = run("screen", str(_jsonl(tmp_path, "[1, 2]")), "--trial", TRIAL, "--as-of", "2025-06-02",
+                 "--format", "json")
+    assert result.exit_code == 65
+    assert len(json.loads(result.stdout)) == 4
+    assert "patients.jsonl:3" in result.stderr and "must be a JSON object" in result.stderr

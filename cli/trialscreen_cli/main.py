@@ -10,6 +10,7 @@ Exit codes (documented in the README):
   66  an input file does not exist or cannot be read
   73  an output file cannot be written
   70  a bug in trialscreen (please report it with the command you ran)
+  130 interrupted (Ctrl-C); batch keeps the complete output rows written so far
 """
 
 from __future__ import annotations
@@ -26,14 +27,11 @@ from trialscreen import __version__
 from trialscreen.errors import CriteriaError, UsageError
 from trialscreen_cli.shared import (
     MAX_LAB_AGE_HELP,
-    finish_run,
     handles_errors,
     load_trials,
     open_for_writing,
-    open_input,
     parse_as_of,
     parse_max_lab_age,
-    run_into,
     safe,
     show,
     stderr,
@@ -79,7 +77,10 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 @app.command()
 @handles_errors
 def screen(
-    patient: str = typer.Argument(..., help="Patient record (JSON) or FHIR R4 Bundle; '-' reads standard input."),
+    patients: List[str] = typer.Argument(
+        ..., metavar="PATIENT",
+        help="Patient record (JSON) or FHIR R4 Bundle; several, a JSON Lines file (a record a line) or a folder "
+             "of them; '-' reads standard input."),
     trial: Optional[List[str]] = typer.Option(
         None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
     as_of: Optional[str] = typer.Option(
@@ -87,16 +88,16 @@ def screen(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
 ):
-    """Screen one patient (or each patient of a FHIR R4 Bundle) against one or more trials and
-    explain every criterion."""
+    """Screen one patient (or each patient of a FHIR R4 Bundle, of several files or of a folder)
+    against one or more trials and explain every criterion."""
     from trialscreen.evaluate.screen import screen as run_screen
-    from trialscreen.fhir.read import load_patients
+    from trialscreen.fhir.read import load_all
 
     when = parse_as_of(as_of)
     oldest = parse_max_lab_age(max_lab_age)
     trials = load_trials(trial)
     refused: list = []
-    loaded = load_patients(patient, when, refused)
+    loaded = load_all(patients, when, refused)
     results = [run_screen(t, record, when, max_lab_age=oldest) for record, _ in loaded for t in trials]
     if fmt is Format.json:
         from trialscreen.render.json import results_json
@@ -112,7 +113,7 @@ def screen(
         for w in warnings:
             stderr(f"warning: {w}")
     if refused:       # the others were screened; the first refused patient is the error, and its exit code
-        more = f" ({len(refused) - 1} more patient(s) of the bundle refused too)" if len(refused) > 1 else ""
+        more = f" ({len(refused) - 1} more patient(s) refused too)" if len(refused) > 1 else ""
         raise type(refused[0])(refused[0].message + more, refused[0].location, refused[0].hint)
 
 
@@ -129,8 +130,11 @@ class DuplicateIds(str, enum.Enum):
 @app.command()
 @handles_errors
 def batch(
-    patients: str = typer.Argument(..., help="CSV of patients, one row each ('-' reads standard input), or a "
-                                             "FHIR Bulk Data export: a folder of NDJSON files, or one .ndjson file."),
+    patients: List[str] = typer.Argument(
+        ..., metavar="INPUT",
+        help="CSV of patients, one row each ('-' reads standard input); an Excel workbook (.xlsx); JSON "
+             "patient records: JSON Lines (.jsonl, a record a line), .json files, or a folder of them; or a "
+             "FHIR Bulk Data export: a folder of NDJSON files, or one .ndjson file."),
     trial: Optional[List[str]] = typer.Option(
         None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
     out: str = typer.Option("-", "--out", "-o", help="Output file (.csv or .jsonl); '-' writes standard output."),
@@ -139,9 +143,12 @@ def batch(
     columns: Optional[str] = typer.Option(None, "--columns", help="YAML mapping of export columns to fields."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Screening date YYYY-MM-DD for every row."),
     delimiter: Optional[str] = typer.Option(
-        None, "--delimiter", help="comma, semicolon, tab or pipe (default: detected from the header)."),
+        None, "--delimiter", help="comma, semicolon, tab or pipe (default: a sep= first line, else detected "
+                                  "from the header)."),
     decimal_comma: Optional[bool] = typer.Option(
         None, "--decimal-comma/--no-decimal-comma", help="Read 40,5 as 40.5 (tab- or semicolon-delimited files)."),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="The sheet of an Excel workbook to read "
+                                                              "(default: the first)."),
     summary_file: Optional[str] = typer.Option(None, "--summary", help="Also write the summary as JSON here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
@@ -149,11 +156,10 @@ def batch(
         DuplicateIds.warn, "--duplicate-ids", help="warn: name ids given on several rows in the summary; "
                                                    "error: also make every repeat after the first an error row."),
 ):
-    """Screen a CSV of patients, or a FHIR Bulk Data export (a folder of NDJSON files, or one NDJSON
-    file); one output row per patient and trial, nothing lost."""
+    """Screen a CSV of patients, an Excel workbook, JSON patient records, or a FHIR Bulk Data export;
+    one output row per patient and trial, nothing lost. Ctrl-C keeps the rows written so far."""
     from trialscreen.batch.columns import delimiter_of, load_mapping
-    from trialscreen.fhir.bulk import is_bulk
-    from trialscreen.render.batch import Writer
+    from trialscreen_cli.inputs import batch_inputs
 
     when = parse_as_of(as_of)
     oldest = parse_max_lab_age(max_lab_age)
@@ -163,28 +169,9 @@ def batch(
     kind = (fmt.value if fmt else ("jsonl" if out.lower().endswith((".jsonl", ".ndjson")) else "csv"))
     if summary_file:  # checked now, not after a long run
         open_for_writing(summary_file).close()
-    if patients != "-" and is_bulk(patients):
-        from datetime import date
-
-        from trialscreen.fhir.run import run_bulk
-
-        summary = run_into(patients, out, quiet, lambda target, progress: run_bulk(
-            patients, trials, Writer(target, kind, trials), as_of=when or date.today(), progress=progress,
-            max_lab_age=oldest))
-        finish_run(summary, summary_file, quiet, "patient")
-        return
-    source = "<stdin>" if patients == "-" else patients
-    binary = open_input(patients)
-
-    def rows(target, progress):
-        from trialscreen.batch.run import open_text, run_batch
-
-        with open_text(binary) as stream:
-            return run_batch(stream, source, trials, Writer(target, kind, trials), progress=progress,
-                             mapping=mapping, as_of=when, delimiter=delim, decimal_comma=decimal_comma,
-                             max_lab_age=oldest, duplicate_ids=duplicate_ids.value)
-
-    finish_run(run_into(source, out, quiet, rows), summary_file, quiet, "row")
+    batch_inputs(patients, trials, out, kind, quiet, summary_file,
+                 {"as_of": when, "max_lab_age": oldest, "mapping": mapping, "delimiter": delim,
+                  "decimal_comma": decimal_comma, "sheet": sheet, "duplicate_ids": duplicate_ids.value})
 
 
 @app.command()

@@ -17,6 +17,7 @@ from trialscreen_cli.shared import (
     MAX_LAB_AGE_HELP,
     finish_run,
     handles_errors,
+    interrupted_at,
     load_trials,
     open_for_writing,
     parse_as_of,
@@ -115,11 +116,17 @@ def _run_duckdb(path: str, schema, trials, out: str, kind: str, quiet: bool, opt
     from trialscreen.render.batch import Writer
 
     source = open_source(path, schema=schema)
-    bar = progress = None
+    bar = draw = None
     if not quiet and sys.stderr.isatty():
         from trialscreen_cli.terminal import progress_bar
 
-        bar, progress = progress_bar(path)
+        bar, draw = progress_bar(path)
+    seen = [0]
+
+    def progress(rows: int) -> None:
+        seen[0] = rows
+        if draw is not None:
+            draw(rows)
     staging = None
     target: typing.IO[str]
     if kind == "parquet":
@@ -129,7 +136,7 @@ def _run_duckdb(path: str, schema, trials, out: str, kind: str, quiet: bool, opt
         target = staging
     else:
         target = sys.stdout if out == "-" else open_for_writing(out, newline="")
-    finished = False
+    finished = interrupted = False
     try:
         writer = Writer(target, "jsonl" if kind == "jsonl" else "csv", trials)
         summary = run_omop(source, trials, writer, progress=progress, **options)
@@ -137,16 +144,22 @@ def _run_duckdb(path: str, schema, trials, out: str, kind: str, quiet: bool, opt
             staging.close()
             _to_parquet(source, staging.name, out)
         finished = True
+    except KeyboardInterrupt:
+        interrupted = staging is None     # a Parquet file is written at the end: nothing to keep
+        if not interrupted:
+            raise
     finally:
         if bar is not None:
             bar.stop()
         source.close()
         if target is not sys.stdout:
             target.close()
-            if not finished and staging is None:
+            if not finished and not interrupted and staging is None:
                 Path(out).unlink(missing_ok=True)
         if staging is not None:
             Path(staging.name).unlink(missing_ok=True)
+    if interrupted:
+        interrupted_at(seen[0], out, header=kind == "csv")
     return summary
 
 

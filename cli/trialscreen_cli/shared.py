@@ -30,6 +30,9 @@ def handles_errors(func):
             else:
                 stderr(f"trialscreen: error: {exc}")
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            stderr("trialscreen: interrupted")
+            raise typer.Exit(130) from None
 
     return wrapper
 
@@ -129,28 +132,82 @@ def show(what: str, data) -> None:
 
 def run_into(source: str, out: str, quiet: bool, run):
     """``run(target, progress)`` writing into ``out`` ('-': standard output), with a progress bar
-    when stderr is a terminal; a run that does not finish leaves no half-written output file."""
+    when stderr is a terminal. A run that fails leaves no half-written output file; one stopped
+    by Ctrl-C keeps the complete rows written so far, says how many, and exits 130."""
     from pathlib import Path
 
-    progress = None
     bar = None
+    draw = None
     if not quiet and sys.stderr.isatty():
         from trialscreen_cli.terminal import progress_bar
 
-        bar, progress = progress_bar(source)
+        bar, draw = progress_bar(source)
+    seen = [0]
+
+    def progress(rows: int) -> None:
+        seen[0] = rows
+        if draw is not None:
+            draw(rows)
+
     target = sys.stdout if out == "-" else open_for_writing(out, newline="")
-    finished = False
+    finished = interrupted = False
     try:
         summary = run(target, progress)
         finished = True
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         if bar is not None:
             bar.stop()
         if target is not sys.stdout:
             target.close()
-            if not finished:
+            if not finished and not interrupted:
                 Path(out).unlink(missing_ok=True)
+    if interrupted:
+        interrupted_at(seen[0], out)
     return summary
+
+
+def interrupted_at(rows: int, out: str, header: bool | None = None) -> None:
+    """After Ctrl-C: keep ``out``'s complete lines (a line cut short is dropped), say how many
+    output rows it holds, and exit 130. ``rows``: the input rows screened (said when the output
+    is standard output, which cannot be counted). ``header``: whether ``out`` starts with a
+    header line (default: a CSV file)."""
+    if out == "-":
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        stderr(f"trialscreen: interrupted after {rows:,} rows; the rows written so far are on standard output")
+        raise typer.Exit(130)
+    written = complete_lines(out)
+    if header if header is not None else not out.lower().endswith((".jsonl", ".ndjson")):
+        written = max(written - 1, 0)
+    if not written:
+        from pathlib import Path
+
+        Path(out).unlink(missing_ok=True)
+        stderr(f"trialscreen: interrupted before any row was written; {out} was not kept")
+    else:
+        stderr(f"trialscreen: interrupted after {written:,} rows; the {written:,} rows written so far are in {out}")
+    raise typer.Exit(130)
+
+
+def complete_lines(path: str) -> int:
+    """The number of lines of ``path`` that end in a newline; a last line cut short is removed."""
+    try:
+        with open(path, "rb+") as fh:
+            lines = pos = end = 0          # end: the offset just past the last newline
+            while chunk := fh.read(1 << 20):
+                lines += chunk.count(b"\n")
+                if (at := chunk.rfind(b"\n")) >= 0:
+                    end = pos + at + 1
+                pos += len(chunk)
+            if end != pos:
+                fh.truncate(end)
+            return lines
+    except OSError:
+        return 0
 
 
 def finish_run(summary, summary_file: Optional[str], quiet: bool, unit: str) -> None:

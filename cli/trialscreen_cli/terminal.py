@@ -50,13 +50,17 @@ def render_results(results, console: Console | None = None) -> None:
 
 
 def render_summary(console: Console, results) -> None:
-    table = Table(title="Which trials could this patient enter?", box=box.SIMPLE_HEAD, title_justify="left")
+    several = len({r.patient_id for r in results}) > 1     # say whose each line is
+    table = Table(title=f"Which trials could {'these patients' if several else 'this patient'} enter?",
+                  box=box.SIMPLE_HEAD, title_justify="left")
+    if several:
+        table.add_column("Patient", no_wrap=True)
     table.add_column("Trial", no_wrap=True)
     table.add_column("Verdict", no_wrap=True)
     table.add_column("Why")
     for r in results:
         word, style = VERDICT[r.verdict]
-        table.add_row(_t(r.trial.id), Text(word, style=style), _t(why(r)))
+        table.add_row(*([_t(r.patient_id)] if several else []), _t(r.trial.id), Text(word, style=style), _t(why(r)))
     console.print(table)
 
 

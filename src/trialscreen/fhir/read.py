@@ -218,3 +218,49 @@ def _read(path: str) -> tuple[str, str]:
     if len(data) > MAX_BUNDLE_BYTES:
         raise PatientError(f"the input is larger than {MAX_BUNDLE_BYTES // 1_000_000} MB", Location(name))
     return decode(data, name, PatientError, MAX_BUNDLE_BYTES), name
+
+
+def load_all(paths: list, as_of: date | None, refused: list) -> list:
+    """(Patient, warnings) of every patient ``screen`` is given: a record or Bundle file each
+    (load_patients), a JSON Lines file a record a line, a folder its .json and .jsonl files in name
+    order. With one record or Bundle file this is load_patients; otherwise a file or line that
+    cannot be read goes to ``refused`` and the others are screened."""
+    if len(paths) == 1 and (paths[0] == "-" or not (Path(paths[0]).is_dir() or paths[0].lower().endswith(".jsonl"))):
+        return load_patients(paths[0], as_of, refused)      # the common case, without importing more
+    from trialscreen.batch.sources import is_lines, record_files
+
+    for path in paths:
+        if path != "-" and Path(path).is_dir() and not record_files([path]):
+            raise FileReadError(f"'{path}' is a folder with no .json or .jsonl patient file", Location(path),
+                                hint="screen a folder of NDJSON (a Bulk Data export) with 'trialscreen batch'")
+    out: list = []
+    for path in record_files(paths):
+        try:
+            out += _lines_of(path, refused) if is_lines(path) else load_patients(path, as_of, refused)
+        except (InputError, FileReadError) as exc:
+            refused.append(exc)
+    if not out and refused:
+        raise refused.pop(0)
+    return out
+
+
+def _lines_of(path: str, refused: list) -> list:
+    """(Patient, warnings) of each line of a JSON Lines file of records; a line that cannot be read
+    goes to ``refused``, placed at its line."""
+    from trialscreen.batch.sources import jsonl_lines
+    from trialscreen.patient.load import patient_from_dict
+
+    out = []
+    for number, text in jsonl_lines(path, MAX_BYTES):
+        try:
+            if isinstance(text, InputError):
+                raise text
+            patient = patient_from_dict(loads_strict(text, path), path)
+        except InputError as exc:
+            refused.append(PatientError(exc.message, Location(path, number, field=exc.location.field), exc.hint,
+                                        exc.value))
+            continue
+        patient.warnings[:] = [Problem(Location(path, number, field=w.location.field), w.message, w.hint, w.severity)
+                               for w in patient.warnings]
+        out.append((patient, [str(w) for w in patient.warnings]))
+    return out

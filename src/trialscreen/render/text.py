@@ -54,7 +54,11 @@ def results_text(results) -> str:
     results = ranked(results)
     rows = [["Trial", "Verdict", "Why"]] + [[_line(r.trial.id), VERDICT_WORD[r.verdict], _line(why(r))]
                                             for r in results]
-    head = "Which trials could this patient enter?\n" + "\n".join(columns(rows)) + "\n"
+    title = "Which trials could this patient enter?"
+    if len({r.patient_id for r in results}) > 1:     # several patients: say whose each line is
+        rows = [["Patient", *rows[0]]] + [[_line(r.patient_id), *row] for r, row in zip(results, rows[1:])]
+        title = "Which trials could these patients enter?"
+    head = title + "\n" + "\n".join(columns(rows)) + "\n"
     return "\n".join([head] + [result_text(r) for r in results])
 
 

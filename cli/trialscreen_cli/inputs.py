@@ -1,0 +1,78 @@
+"""What `batch` reads, each kind by its reader: a CSV file or standard input (batch/run.py), an
+Excel workbook (read as the CSV saved from it, batch/sources.py), JSON patient records (JSON Lines,
+JSON files, folders of them: batch/records.py) and a FHIR Bulk Data export (fhir/run.py)."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from trialscreen.errors import UsageError
+from trialscreen_cli.shared import finish_run, open_input, run_into
+
+
+def batch_inputs(paths: List[str], trials, out: str, kind: str, quiet: bool, summary_file: Optional[str],
+                 options: dict) -> None:
+    """Screen ``paths`` into ``out`` (format ``kind``) and finish the run (summary, exit code).
+    ``options``: as_of, max_lab_age, mapping, delimiter, decimal_comma, sheet, duplicate_ids."""
+    from trialscreen.batch.sources import input_kind, record_files
+    from trialscreen.render.batch import Writer
+
+    what = input_kind(paths)
+    if options["sheet"] is not None and what != "workbook":
+        raise UsageError("--sheet names a sheet of an Excel workbook (.xlsx)", hint="drop --sheet for this input")
+    if what != "csv" and what != "workbook" and (options["mapping"] or options["delimiter"]):
+        raise UsageError("--columns and --delimiter are for CSV files and workbooks",
+                         hint="a JSON record or a FHIR export names its fields itself")
+    if what == "bulk":
+        from datetime import date
+
+        from trialscreen.fhir.run import run_bulk
+
+        summary = run_into(paths[0], out, quiet, lambda target, progress: run_bulk(
+            paths[0], trials, Writer(target, kind, trials), as_of=options["as_of"] or date.today(),
+            progress=progress, max_lab_age=options["max_lab_age"]))
+        finish_run(summary, summary_file, quiet, "patient")
+        return
+    if what == "records":
+        from trialscreen.batch.records import run_records
+
+        files = record_files(paths)
+        summary = run_into(paths[0], out, quiet, lambda target, progress: run_records(
+            files, trials, Writer(target, kind, trials), as_of=options["as_of"], progress=progress,
+            max_lab_age=options["max_lab_age"], duplicate_ids=options["duplicate_ids"]))
+        finish_run(summary, summary_file, quiet, "record")
+        return
+    finish_run(run_into(paths[0], out, quiet, _rows(paths[0], what, trials, kind, options)), summary_file, quiet,
+               "row")
+
+
+def _rows(path: str, what: str, trials, kind: str, options: dict):
+    """The run of a CSV file or a workbook: ``run(target, progress)``."""
+    from trialscreen.render.batch import Writer
+
+    source = "<stdin>" if path == "-" else path
+    delimiter = options["delimiter"]
+    if what == "workbook":
+        from trialscreen.batch.sources import WORKBOOK_DELIMITER, workbook_lines
+
+        comma = options["decimal_comma"]
+        if comma is None:
+            comma = bool(options["mapping"] and options["mapping"].decimal_comma)
+        if delimiter is not None:
+            raise UsageError("--delimiter is for CSV files: a workbook's cells are apart already",
+                             hint="drop --delimiter for a workbook")
+        lines = workbook_lines(path, options["sheet"], comma)
+        delimiter = WORKBOOK_DELIMITER
+    else:
+        binary = open_input(path)
+
+    def rows(target, progress):
+        from trialscreen.batch.run import open_text, run_batch
+
+        with (lines if what == "workbook" else open_text(binary)) as stream:
+            return run_batch(stream, source, trials, Writer(target, kind, trials), progress=progress,
+                             mapping=options["mapping"], as_of=options["as_of"], delimiter=delimiter,
+                             decimal_comma=options["decimal_comma"], max_lab_age=options["max_lab_age"],
+                             duplicate_ids=options["duplicate_ids"])
+
+    return rows

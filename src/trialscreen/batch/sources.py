@@ -1,0 +1,223 @@
+"""What a batch reads besides a plain CSV file (issue 14): Excel workbooks read as the CSV saved
+from them, which kind of input a path is, and the files and lines of JSON patient records.
+
+A workbook's cells become the text the CSV Excel saves would hold (a whole number without
+``.0``, a date as YYYY-MM-DD, a date and time in ISO form, TRUE / FALSE), one tab-delimited line
+per sheet row, so its rows go through the CSV reader and give the same output as that CSV.
+python-calamine is imported only when a workbook is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+
+from trialscreen.errors import FileReadError, InputError, Location, UsageError
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+WORKBOOK_DELIMITER = "\t"       # the delimiter of the lines a workbook is read as
+
+def is_workbook(path: str) -> bool:
+    return path.lower().endswith(WORKBOOK_SUFFIXES)
+
+
+def workbook_lines(path: str, sheet: str | None = None, decimal_comma: bool = False) -> WorkbookLines:
+    """The rows of ``sheet`` (else the first) of the workbook at ``path`` as tab-delimited text
+    lines; numbers are written with a decimal comma when the batch reads one."""
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError:     # pragma: no cover - a dependency of the package
+        raise UsageError("reading an Excel workbook needs python-calamine",
+                         hint="pip install python-calamine, or save the sheet as CSV") from None
+    try:
+        book = CalamineWorkbook.from_path(path)
+    except FileNotFoundError:
+        raise FileReadError(f"no such file: {path}", Location(path), hint="check the path") from None
+    except Exception as exc:  # noqa: BLE001 - calamine's errors (zip, XML, password) have no common base
+        raise InputError(f"{path} cannot be read as an Excel workbook ({exc})", Location(path),
+                         hint="open it in Excel and save it again as .xlsx, or save the sheet as CSV") from None
+    names = list(book.sheet_names)
+    if sheet is not None and sheet not in names:
+        raise UsageError(f"the workbook {path} has no sheet '{sheet}'",
+                         hint="its sheets: " + ", ".join(f"'{n}'" for n in names))
+    if not names:
+        raise InputError(f"the workbook {path} has no sheet", Location(path), hint="save the patients' sheet as CSV")
+    return WorkbookLines(iter(book.get_sheet_by_name(sheet or names[0]).iter_rows()), decimal_comma)
+
+
+class WorkbookLines:
+    """A sheet's rows as the lines a CSV reader reads: ``readline()`` for the header, then
+    iteration; one line per row, so the reader's line numbers are the sheet's row numbers."""
+
+    def __init__(self, rows, decimal_comma: bool):
+        self._rows = rows
+        self._comma = decimal_comma
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, delimiter=WORKBOOK_DELIMITER, lineterminator="\n")
+
+    def _line(self, row) -> str:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow([cell_text(cell, self._comma) for cell in row])
+        return self._buffer.getvalue()
+
+    def readline(self) -> str:
+        row = next(self._rows, None)
+        return "" if row is None else self._line(row)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        return self._line(next(self._rows))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._rows = iter(())
+
+
+def cell_text(value, decimal_comma: bool = False) -> str:
+    """A workbook cell as the text of the CSV cell Excel would save (an error cell is empty)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        text = _number(value)
+        return text.replace(".", ",") if decimal_comma else text
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return "" if value is None else str(value)
+
+
+def _number(value: int | float) -> str:
+    """A number as Excel writes it: at most 15 significant digits, no exponent, no trailing .0."""
+    if isinstance(value, int):
+        return str(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        return ""
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    from decimal import Decimal
+
+    return format(Decimal(repr(float(f"{value:.15g}"))), "f")
+
+
+# --- JSON patient records: JSON Lines, JSON files, folders of them --------------------------
+
+RECORD_SUFFIXES = (".json", ".jsonl")
+_FHIR_MARKS = (b'"resourceType"', b'"transactionTime"')      # a FHIR resource, a Bulk Data manifest
+
+
+def input_kind(paths: list[str]) -> str:
+    """What ``batch`` reads: ``csv`` (also standard input), ``workbook``, ``bulk`` (a FHIR Bulk Data
+    export: a folder of NDJSON files or one NDJSON file) or ``records`` (JSON patient records: JSON
+    Lines files, JSON files, folders of them). Several paths are several files of records."""
+    from pathlib import Path
+
+    from trialscreen.fhir.bulk import is_bulk
+
+    for path in paths:
+        if path != "-" and not Path(path).exists():
+            raise FileReadError(f"no such file: {path}", Location(path), hint="check the path")
+    if len(paths) == 1:
+        path = paths[0]
+        if path == "-":
+            return "csv"
+        if is_workbook(path):
+            return "workbook"
+        if Path(path).is_dir():
+            return _folder_kind(Path(path))
+        if is_bulk(path):
+            return "bulk"
+        return "records" if path.lower().endswith(RECORD_SUFFIXES) else "csv"
+    for path in paths:
+        if path == "-" or Path(path).is_dir() or not path.lower().endswith(RECORD_SUFFIXES) or is_bulk(path):
+            raise UsageError(f"'{path}' cannot be screened with other files: several inputs are JSON patient "
+                             "records (.json or .jsonl files)",
+                             hint="screen a CSV file, a workbook, a folder or a FHIR export on its own")
+    return "records"
+
+
+def _folder_kind(folder) -> str:
+    from trialscreen.fhir.bulk import is_bulk
+
+    files = sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+    ndjson = [f.name for f in files if is_bulk(str(f))]
+    records = [f.name for f in files if f.name.lower().endswith(RECORD_SUFFIXES) and f.name not in ndjson
+               and not (ndjson and _fhir_json(f))]
+    if ndjson and records:
+        raise UsageError(f"the folder {folder} holds both a FHIR Bulk Data export ({_some(ndjson)}) and JSON "
+                         f"patient records ({_some(records)}): one folder is read as one kind",
+                         hint="put the patient records in a folder of their own")
+    if ndjson:
+        return "bulk"
+    if records:
+        return "records"
+    raise UsageError(f"the folder {folder} holds no patient records: no .json, .jsonl or .ndjson file",
+                     hint="give a folder of JSON patient records, a FHIR Bulk Data export, or a CSV file")
+
+
+def _fhir_json(path) -> bool:
+    """Whether a .json file beside NDJSON files belongs to the export (a resource, a manifest)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return any(mark in head for mark in _FHIR_MARKS)
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
+
+
+def record_files(paths: list[str]) -> list[str]:
+    """The files of records to read, in order: each path, a folder's .json and .jsonl files by name."""
+    from pathlib import Path
+
+    out: list[str] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            out += [str(f) for f in sorted(p.iterdir())
+                    if f.is_file() and not f.name.startswith(".") and f.name.lower().endswith(RECORD_SUFFIXES)]
+        else:
+            out.append(path)
+    return out
+
+
+def is_lines(path: str) -> bool:
+    return path.lower().endswith(".jsonl")
+
+
+def jsonl_lines(path: str, limit: int):
+    """(line number, text) of each non-blank line of a JSON Lines file; a line that is not UTF-8 or
+    is larger than ``limit`` bytes gives an InputError in place of its text."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise FileReadError(f"no such file: {path}", Location(path), hint="check the path") from None
+    except OSError as exc:
+        raise FileReadError(f"cannot read {path}: {exc.strerror}", Location(path)) from None
+    with fh:
+        for number, raw in enumerate(fh, 1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            if len(raw) > limit:
+                yield number, InputError(f"the line is larger than {limit // 1_000_000} MB", Location(path, number),
+                                         hint="one patient record a line")
+                continue
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, InputError(f"the line is not UTF-8 (byte {exc.start + 1})", Location(path, number),
+                                         hint="save the file as UTF-8")
