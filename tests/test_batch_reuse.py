@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from trialscreen.batch.columns import load_mapping
+from trialscreen.batch.mapping import load_mapping
 from trialscreen.batch.run import Memos, run_batch
 from trialscreen.criteria.library import bundled_trials, load_trial
 from trialscreen.errors import TrialscreenError

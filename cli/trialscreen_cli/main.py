@@ -158,7 +158,7 @@ def batch(
 ):
     """Screen a CSV of patients, an Excel workbook, JSON patient records, or a FHIR Bulk Data export;
     one output row per patient and trial, nothing lost. Ctrl-C keeps the rows written so far."""
-    from trialscreen.batch.columns import delimiter_of, load_mapping
+    from trialscreen.batch.mapping import delimiter_of, load_mapping
     from trialscreen_cli.inputs import batch_inputs
 
     when = parse_as_of(as_of)

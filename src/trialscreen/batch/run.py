@@ -20,10 +20,12 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from trialscreen.batch.columns import ColumnPlan, Mapping, plan_columns
+from trialscreen.batch.cells import RowError
+from trialscreen.batch.columns import ColumnPlan, plan_columns
 from trialscreen.batch.ids import Ids
+from trialscreen.batch.mapping import Mapping
 from trialscreen.batch.reuse import DistinctRows
-from trialscreen.batch.rows import RowError, column_of, row_to_record
+from trialscreen.batch.rows import column_of, row_to_record
 from trialscreen.errors import InputError, Location, PatientError, Problem, TrialscreenError, UsageError
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.evaluate.screen import screen
