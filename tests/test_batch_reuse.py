@@ -16,7 +16,8 @@ import pytest
 
 from conftest import ROOT
 from trialscreen.batch.mapping import load_mapping
-from trialscreen.batch.run import Memos, run_batch
+from trialscreen.batch.run import run_batch
+from trialscreen.batch.tally import Memos
 from trialscreen.criteria.library import bundled_trials, load_trial
 from trialscreen.errors import TrialscreenError
 from trialscreen.evaluate.reuse import CriterionMemo

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from trialscreen.batch.columns import plan_columns
 from trialscreen.batch.mapping import Mapping, MappingEntry, load_mapping
+from trialscreen.batch.plan import plan_columns
 from trialscreen.batch.rows import RowError, row_to_record
 from trialscreen.units.normalize import split_value
 

@@ -20,6 +20,8 @@ def batch_inputs(paths: List[str], trials, out: str, kind: str, quiet: bool, sum
     what = input_kind(paths)
     if options["sheet"] is not None and what != "workbook":
         raise UsageError("--sheet names a sheet of an Excel workbook (.xlsx)", hint="drop --sheet for this input")
+    if options.get("encoding") and what != "csv" and not (what == "workbook" and options["mapping"]):
+        raise UsageError("--encoding is for CSV files", hint="a workbook, JSON and FHIR say their own encoding")
     if what != "csv" and what != "workbook" and (options["mapping"] or options["delimiter"]):
         raise UsageError("--columns and --delimiter are for CSV files and workbooks",
                          hint="a JSON record or a FHIR export names its fields itself")
@@ -69,10 +71,11 @@ def _rows(path: str, what: str, trials, kind: str, options: dict):
     def rows(target, progress):
         from trialscreen.batch.run import open_text, run_batch
 
-        with (lines if what == "workbook" else open_text(binary)) as stream:
+        encoding = options.get("encoding") if what != "workbook" else None
+        with (lines if what == "workbook" else open_text(binary, encoding)) as stream:
             return run_batch(stream, source, trials, Writer(target, kind, trials), progress=progress,
                              mapping=options["mapping"], as_of=options["as_of"], delimiter=delimiter,
                              decimal_comma=options["decimal_comma"], max_lab_age=options["max_lab_age"],
-                             duplicate_ids=options["duplicate_ids"])
+                             duplicate_ids=options["duplicate_ids"], encoding=encoding)
 
     return rows

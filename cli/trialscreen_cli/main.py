@@ -149,6 +149,8 @@ def batch(
         None, "--decimal-comma/--no-decimal-comma", help="Read 40,5 as 40.5 (tab- or semicolon-delimited files)."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="The sheet of an Excel workbook to read "
                                                               "(default: the first)."),
+    encoding: Optional[str] = typer.Option(
+        None, "--encoding", help="The CSV file's text encoding, e.g. cp1252 (default: the mapping's, else UTF-8)."),
     summary_file: Optional[str] = typer.Option(None, "--summary", help="Also write the summary as JSON here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
     max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
@@ -158,7 +160,7 @@ def batch(
 ):
     """Screen a CSV of patients, an Excel workbook, JSON patient records, or a FHIR Bulk Data export;
     one output row per patient and trial, nothing lost. Ctrl-C keeps the rows written so far."""
-    from trialscreen.batch.mapping import delimiter_of, load_mapping
+    from trialscreen.batch.mapping import delimiter_of, encoding_of, load_mapping
     from trialscreen_cli.inputs import batch_inputs
 
     when = parse_as_of(as_of)
@@ -171,7 +173,8 @@ def batch(
         open_for_writing(summary_file).close()
     batch_inputs(patients, trials, out, kind, quiet, summary_file,
                  {"as_of": when, "max_lab_age": oldest, "mapping": mapping, "delimiter": delim,
-                  "decimal_comma": decimal_comma, "sheet": sheet, "duplicate_ids": duplicate_ids.value})
+                  "decimal_comma": decimal_comma, "sheet": sheet, "duplicate_ids": duplicate_ids.value,
+                  "encoding": encoding_of(encoding) if encoding else (mapping.encoding if mapping else None)})
 
 
 @app.command()

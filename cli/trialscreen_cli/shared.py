@@ -9,7 +9,14 @@ from typing import List, Optional
 
 import typer
 
-from trialscreen.errors import CriteriaError, FileReadError, FileWriteError, TrialscreenError, UsageError
+from trialscreen.errors import (
+    CriteriaError,
+    FileReadError,
+    FileWriteError,
+    MappingError,
+    TrialscreenError,
+    UsageError,
+)
 
 MAX_LAB_AGE_HELP = ("How old a lab may be where neither the criterion nor the trial's screening_window "
                     "says (default: 28 days), e.g. '6 weeks'.")
@@ -23,7 +30,10 @@ def handles_errors(func):
         try:
             return func(*args, **kwargs)
         except TrialscreenError as exc:
-            if isinstance(exc, CriteriaError) and len(exc.problems) > 1:
+            if isinstance(exc, MappingError):      # every problem of the mapping, each once
+                for problem in exc.problems:
+                    stderr(f"trialscreen: error: {problem}")
+            elif isinstance(exc, CriteriaError) and len(exc.problems) > 1:
                 first = exc.problems[0]
                 stderr(f"trialscreen: error: {first} (and {len(exc.problems) - 1} more; "
                        f"run 'trialscreen validate {first.location.file}' to see all)")

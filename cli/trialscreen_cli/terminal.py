@@ -161,6 +161,8 @@ def render_batch_summary(summary) -> None:
     if summary.error_rows:
         head.append(f", {summary.error_rows:,} rows with errors", style="bold red")
     console.print(head)
+    for note in getattr(summary, "notes", []):
+        console.print(_t(f"note: {note}"))
     for w in summary.warnings[:_SHOWN_WARNINGS]:
         console.print(_t(f"warning: {w}", style="yellow"))
     if len(summary.warnings) > _SHOWN_WARNINGS:

@@ -115,22 +115,40 @@ class UnitError(InputError):
     """A unit string that is unknown, ambiguous or of the wrong dimension."""
 
 
-class CriteriaError(InputError):
-    """A criteria file is invalid. Carries every problem, not only the first."""
+class _Problems:
+    """An error that carries every problem found, not only the first."""
 
-    def __init__(self, problems: list[Problem]):
+    problems: list
+
+    def _take(self, problems: list[Problem]) -> Problem:
         self.problems = list(problems)
-        first = self.problems[0]
-        super().__init__(first.message, first.location, first.hint)
+        return self.problems[0]
 
     def __str__(self) -> str:
         if not getattr(self, "problems", None):
-            return super().__str__()
+            return super().__str__()  # type: ignore[misc]
         n = len(self.problems)
         head = str(self.problems[0])
         if n == 1:
             return head
         return f"{head} (and {n - 1} more problem{'s' if n > 2 else ''})"
+
+
+class CriteriaError(_Problems, InputError):
+    """A criteria file is invalid. Carries every problem, not only the first."""
+
+    def __init__(self, problems: list[Problem]):
+        first = self._take(problems)
+        super().__init__(first.message, first.location, first.hint)
+
+
+class MappingError(_Problems, InputError):
+    """A --columns mapping that does not fit the file's header (an entry matching no column,
+    a field that names nothing, a unit its lab cannot have): every problem, before any row."""
+
+    def __init__(self, problems: list[Problem]):
+        first = self._take(problems)
+        super().__init__(first.message, first.location, first.hint)
 
 
 class FileWriteError(TrialscreenError, OSError):

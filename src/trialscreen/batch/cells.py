@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import functools
 import re
+from decimal import Decimal, InvalidOperation
 
 from trialscreen.batch.columns import ColumnPlan
+from trialscreen.batch.dates import iso_date
 from trialscreen.errors import InputError, Location
 from trialscreen.units.normalize import SPACES, number_pattern, plain_number
 
@@ -16,11 +18,15 @@ _NUMBERISH = re.compile(r"^\s*(?:<=|>=|<|>|≤|≥)?\s*[+-]?\d+,\d+")
 _NUMERIC = {("scalar", "age"), ("scalar", "ecog"), ("scalar", "weight"), ("scalar", "height"),
             ("lab", ""), ("lab_attr", "uln"), ("lab_attr", "lln"), ("finding_percent", ""),
             ("condition_attr", "grade")}
-# Dates, ids and JSON are never numbers: their cells are left as written.
-_AS_WRITTEN = {("scalar", "birth_date"), ("scalar", "as_of"), ("scalar", "lab_date"), ("lab_attr", "date"),
-               ("condition_attr", "date"), ("condition_attr", "end"), ("diagnosis", "date"),
-               ("treatment", "date"), ("treatment", "start"), ("treatment", "end"), ("id", ""),
-               ("json_list", "")}
+# Dates are read as the mapping says the file writes them (batch/dates.py), to ISO dates.
+_DATES = {("scalar", "birth_date"), ("scalar", "as_of"), ("scalar", "lab_date"), ("lab_attr", "date"),
+          ("condition_attr", "date"), ("condition_attr", "end"), ("diagnosis", "date"), ("finding_date", ""),
+          ("treatment", "date"), ("treatment", "start"), ("treatment", "end")}
+# Ids and JSON are never numbers: their cells are left as written.
+_AS_WRITTEN = {("id", ""), ("json_list", "")}
+# a reference range in one cell: '59-104', '59 - 104', '3,5-5,1', '<5' (an upper limit), '>40'
+_RANGE = re.compile(r"^\s*(?:(?P<low>[\d.,\s]*\d)\s*(?:-|–|—|to|bis|\.\.)\s*(?P<high>\d[\d.,\s]*)"
+                    r"|(?P<bound><=|<|≤|>=|>|≥)\s*(?P<limit>\d[\d.,\s]*))\s*(?P<unit>[^\d\s].*)?$")
 _MARKS = re.compile("[.," + SPACES + "]")
 _POWER_OF_TEN = re.compile(r"^[" + SPACES + r"]*(?:[x*]\s*)?10\s*(?:\^|\*|[eE])")
 _FORMATS = {
@@ -38,6 +44,7 @@ class RowError(InputError):
     def __init__(self, message: str, column: str | None = None, value=None):
         super().__init__(message, Location(field=column), value=value)
         self.column = column
+        self.others: list[RowError] = []     # the row's other bad cells, when this is the first
 
 
 def as_number(text: str):
@@ -56,6 +63,10 @@ def _role(col) -> str:
         part = col.kind, col.attr
     else:
         part = col.kind, ""
+    if col.kind == "lab_range":
+        return "range"
+    if part in _DATES:
+        return "date"
     return "number" if part in _NUMERIC else "as written" if part in _AS_WRITTEN else "text"
 
 
@@ -66,12 +77,12 @@ def _numbers_in(thousands: str | None) -> re.Pattern:
     return re.compile(r"(^\s*|<=|>=|<|>|≤|≥)(\s*)(" + number_pattern(thousands) + ")")
 
 
-def _read_numbers(text: str, plan: ColumnPlan, column: str) -> str:
+def _read_numbers(text: str, notation: tuple, column: str) -> str:
     """The cell with each of its numbers in plain notation (1.500,5 -> 1500.5), read as the
     file writes numbers (``decimal_comma``, ``thousands``). A number the file's notation does
     not allow is a RowError: a dot in a decimal-comma file is never taken for a decimal
     point, nor for a thousands separator unless the mapping says ``thousands: "."``."""
-    decimal_comma, thousands = plan.decimal_comma, plan.thousands
+    decimal_comma, thousands = notation
     plain = not decimal_comma and thousands is None
 
     def read(m: re.Match) -> str:
@@ -109,31 +120,72 @@ def plan_roles(plan: ColumnPlan) -> None:
     roles = plan.roles
     if len(roles) != len(plan.columns):  # once per file
         roles.clear()
-        roles.update((col.index, _role(col)) for col in plan.columns)
+        roles.update((id(col), _role(col)) for col in plan.columns)
 
 
 def cell_text(plan: ColumnPlan, col, raw: str, plain: bool) -> str | None:
-    """A cell's text after its coded values and the file's number notation, or None if missing."""
-    missing = plan.missing
+    """A cell's text after its coded values, its missing tokens, the number notation and scale
+    of its column (or the file's) and its date format, or None if missing. ``plain``: the file
+    writes numbers with a decimal point and no thousands separator."""
+    if col.constant is not None:
+        return col.constant           # a value of the mapping: YAML's notation, not the file's
+    missing = plan.missing if col.missing is None else col.missing
     text = raw.strip()
-    mapped = False
     if col.values is not None:
         key = text.lower()
         if key in col.values:
             if col.values[key] is None:
                 return None
-            text, mapped = col.values[key], True
-        elif key not in missing:
+            return col.values[key]    # a value of the mapping: YAML's notation, not the file's
+        if key not in missing:
             allowed = ", ".join(sorted(repr(k) for k in col.values))
             raise RowError(f"the cell is not one of the coded values ({allowed})", col.header, text)
     if text.lower() in missing:
         return None
-    role = plan.roles[col.index]
-    if mapped:
-        pass  # a value of the mapping: YAML's notation, not the file's
-    elif role == "number":
+    role = plan.roles[id(col)]
+    notation = (plan.decimal_comma, plan.thousands) if col.number is None else col.number
+    if col.number is not None:
+        plain = not notation[0] and notation[1] is None
+    if role == "number":
         if ("," in text) if plain else _MARKS.search(text):  # else: nothing to read otherwise
-            text = _read_numbers(text, plan, col.header)
-    elif role == "text" and plan.decimal_comma and _NUMBERISH.match(text):
+            text = _read_numbers(text, notation, col.header)
+        if col.scale is not None:
+            text = _scaled(text, col.scale)
+    elif role == "date":
+        try:
+            text = iso_date(text, *col.dates)
+        except ValueError as exc:
+            raise RowError(str(exc), col.header, text) from None
+    elif role == "range":
+        text = _range(text, notation, col)
+    elif role == "text" and notation[0] and _NUMBERISH.match(text):
         text = text.replace(",", ".", 1)  # a coded attribute (not read as a number): as before
     return text
+
+
+def _scaled(text: str, scale: str) -> str:
+    """The cell with its value (and a bound's number) times ``scale``, exactly."""
+    def times(m: re.Match) -> str:
+        try:
+            product = Decimal(m.group(3)) * Decimal(scale)
+        except InvalidOperation:
+            return m.group(0)
+        return m.group(1) + m.group(2) + format(product.normalize(), "f")
+
+    return _numbers_in(None).sub(times, text, count=1)
+
+
+def _range(text: str, notation: tuple, col) -> str:
+    """A reference range cell as 'low-high', '<high' or '>low' in plain numbers; a cell that is
+    no range is left as written (the lab's limits then cannot be used, and say why)."""
+    m = _RANGE.match(text)
+    if m is None:
+        return text
+    def number(written: str) -> str:
+        value = _read_numbers(written.strip(), notation, col.header)
+        return _scaled(value, col.scale) if col.scale is not None else value
+
+    unit = f" {m.group('unit').strip()}" if m.group("unit") else ""
+    if m.group("bound"):
+        return f"{m.group('bound')}{number(m.group('limit'))}{unit}"
+    return f"{number(m.group('low'))}-{number(m.group('high'))}{unit}"

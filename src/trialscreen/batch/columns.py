@@ -32,14 +32,13 @@ import re
 from dataclasses import dataclass, field
 
 from trialscreen import vocab
-from trialscreen.batch.mapping import Mapping
-from trialscreen.errors import InputError, Location, Problem, UsageError
+from trialscreen.errors import UsageError
 from trialscreen.patient.fields import FLAGS
 
 SCALARS = {"age", "birth_date", "sex", "ecog", "as_of", "lab_date", "weight", "height", *FLAGS}
 JSON_LISTS = {"treatments", "diagnoses", "neoplasms"}
 DEFAULT_MISSING = ("", "na", "n/a", "nan", "null", "none", ".", "-", "--", "unknown", "not done", "nd", "?")
-_UNIT_IN_HEADER = re.compile(r"^(.*?)\s*\[([^\]]+)\]\s*$")
+UNIT_IN_HEADER = re.compile(r"^(.*?)\s*\[([^\]]+)\]\s*$")
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,11 @@ class Column:
     attr: str = ""                 # uln / lln / date / grade / start / ...
     unit: str | None = None        # unit for bare numbers
     values: dict | None = None     # coded value -> value (a mapped None is missing)
+    missing: frozenset | None = None    # this column's missing tokens (None: the file's)
+    number: tuple | None = None    # this column's (decimal_comma, thousands), None: the file's
+    dates: tuple = (None, None)    # (strftime format, IANA zone) of date cells: see batch/dates.py
+    scale: str | None = None       # each number of a cell times this
+    constant: str | None = None    # the text of a constant of the mapping (every row's), not of the file
 
 
 @dataclass
@@ -66,6 +70,12 @@ class ColumnPlan:
     decimal_comma: bool = False
     missing: frozenset = frozenset(DEFAULT_MISSING)
     thousands: str | None = None   # the thousands separator the mapping declares, if any
+    encoding: str = "UTF-8"        # the file's, as the batch was told (for messages)
+    width: int = 0                 # cells in the file's header (constants come after them)
+    constants: list = field(default_factory=list)   # the text of each constant column, in index order
+    unused: list = field(default_factory=list)      # columns read by no selected trial: not parsed
+    notes: list = field(default_factory=list)       # what the plan leaves out, one grouped line each
+    problems: list = field(default_factory=list)    # the mapping's, when planned without check
     roles: dict = field(default_factory=dict, repr=False, compare=False)  # rows.py: how each column reads
 
     def __setattr__(self, name, value):
@@ -86,72 +96,14 @@ def _check_number_format(decimal_comma: bool, thousands: str | None) -> None:
                          "a comma cannot be both", hint="drop --decimal-comma, or the mapping's thousands")
 
 
-def plan_columns(header: list[str], mapping: Mapping | None, source: str) -> ColumnPlan:
-    """Resolve every header once; unknown columns become one warning each."""
-    mapping = mapping or Mapping()
-    columns: list[Column] = []
-    ignored: list[str] = []
-    warnings: list[Problem] = []
-    seen: dict[tuple, str] = {}
-    for index, raw in enumerate(header):
-        header_text = raw.strip().lstrip("\ufeff")
-        entry = mapping.columns.get(header_text)
-        if entry is not None and entry.target is None and entry.unit is None and entry.values is None:
-            ignored.append(header_text)
-            continue
-        name = entry.target if entry is not None and entry.target else header_text
-        unit = entry.unit if entry else None
-        m = _UNIT_IN_HEADER.match(name)
-        if m:
-            name, bracket_unit = m.group(1), m.group(2).strip()
-            if unit and unit != bracket_unit:
-                raise InputError(f"column '{header_text}' has unit [{bracket_unit}] and the mapping says {unit}",
-                                 Location(source, 1, field=header_text))
-            unit = unit or bracket_unit
-        col = _resolve(index, header_text, name, unit, entry.values if entry else None)
-        refusal = _ambiguous(name) if col is None else None
-        if refusal:  # 'K', 'CR': never guessed, never ignored
-            raise InputError(f"column '{header_text}': {refusal}", Location(source, 1, field=header_text),
-                             "rename the column to the full name of what was measured (or its LOINC code), "
-                             "or map it with --columns")
-        if col is not None and unit and not _takes_unit(col):
-            raise InputError(f"column '{header_text}' gives the unit {unit}, but {col.key or col.kind} "
-                             "has no unit", Location(source, 1, field=header_text),
-                             "remove the unit (ages are in years, ECOG and grades are plain numbers)")
-        if col is None:
-            hint = _suggest(name)
-            warnings.append(Problem(Location(source, 1, field=header_text),
-                                    f"column '{header_text}' is not recognised and is ignored", hint,
-                                    severity="warning"))
-            ignored.append(header_text)
-            continue
-        identity = (col.kind, col.key, col.attr)
-        if identity in seen:
-            raise InputError(f"columns '{seen[identity]}' and '{header_text}' both hold "
-                             f"{col.key or col.kind}{'.' + col.attr if col.attr else ''}",
-                             Location(source, 1, field=header_text), "keep one, or map one to null")
-        seen[identity] = header_text
-        columns.append(col)
-    if not any(c.kind == "id" for c in columns):
-        raise InputError("the file has no 'id' column", Location(source, 1),
-                         "name the patient id column 'id', or map it with --columns")
-    plan = ColumnPlan(columns, ignored, warnings)
-    plan.delimiter = mapping.delimiter
-    plan.decimal_comma = mapping.decimal_comma
-    plan.thousands = mapping.thousands
-    if mapping.missing is not None:  # the mapping's own tokens; an empty cell is always missing
-        plan.missing = frozenset(mapping.missing) | {""}
-    return plan
-
-
-def _takes_unit(col: Column) -> bool:
+def takes_unit(col: Column) -> bool:
     """Columns whose bare numbers a unit can qualify."""
     if col.kind == "lab" or (col.kind == "lab_attr" and col.attr in ("uln", "lln")):
         return True
     return col.kind == "scalar" and col.key in ("weight", "height")
 
 
-def _resolve(index, header, name, unit, values) -> Column | None:
+def resolve(index, header, name, unit, values) -> Column | None:
     key = vocab.name_key(name)
     low = name.strip().lower()
 
@@ -213,7 +165,7 @@ def _resolve(index, header, name, unit, values) -> Column | None:
     return None
 
 
-def _ambiguous(name: str) -> str | None:
+def ambiguous(name: str) -> str | None:
     """The refusal of an analyte name that means more than one thing ('K' is potassium or
     kappa), alone or with a column suffix ('K_uln'), or None."""
     key = vocab.name_key(name)
@@ -223,7 +175,7 @@ def _ambiguous(name: str) -> str | None:
     return vocab.analytes().ambiguity(name)
 
 
-def _suggest(name: str) -> str:
+def suggest(name: str) -> str:
     key = vocab.name_key(name)
     for v in (vocab.analytes(), vocab.conditions()):
         close = difflib.get_close_matches(key, list(v.index), n=1, cutoff=0.75)
@@ -232,7 +184,7 @@ def _suggest(name: str) -> str:
     close = difflib.get_close_matches(vocab.finding_key(name), list(vocab.findings().index), n=1, cutoff=0.75)
     if close:
         return f"did you mean '{vocab.findings().index[close[0]]}'?"
-    options = sorted(SCALARS | {"id"})
+    options = sorted(SCALARS | JSON_LISTS | {"id", "allergies", "complete", "diagnosis", "diagnosis_date"})
     close = difflib.get_close_matches(key, options, n=1, cutoff=0.75)
     if close:
         return f"did you mean '{close[0]}'?"

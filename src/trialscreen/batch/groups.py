@@ -19,33 +19,39 @@ _TOGETHER = {"age": "dates", "birth_date": "dates", "as_of": "dates",
 _PERSON_FIELDS = ("sex", "age", "birth_date", "ecog", "as_of", "weight_kg", "height_cm")
 _SECTIONS = {"finding": "cytogenetics", "finding_percent": "cytogenetics", "condition": "conditions",
              "condition_attr": "conditions", "diagnosis": "diagnoses", "diagnosis_attr": "diagnoses",
-             "treatment": "treatments"}
+             "finding_date": "cytogenetics", "treatment": "treatments"}
 
 
 def column_groups(plan: ColumnPlan) -> list | None:
-    """[(group name, column indices)], labs in the order of their first column, or None when
-    the plan's cells cannot be read apart."""
+    """[(group name, cell indices, columns)], labs in the order of their first column, or None
+    when the plan's cells cannot be read apart. A lab's group holds the file's lab date too."""
     if "" not in plan.missing or any(col.values and "" in col.values for col in plan.columns):
         return None
     groups: dict = {}
-    lab_date = [c.index for c in plan.columns if c.kind == "scalar" and c.key == "lab_date"]
+    lab_date = [c for c in plan.columns if c.kind == "scalar" and c.key == "lab_date"]
     for col in plan.columns:
         if col.kind == "id":
             continue
-        if col.kind in ("lab", "lab_attr"):
-            name = f"labs.{col.key}"
-            groups.setdefault(name, list(lab_date)).append(col.index)
-        elif col.kind in _SECTIONS:
-            groups.setdefault(_SECTIONS[col.kind], []).append(col.index)
-        elif col.kind == "json_list" and col.key in ("diagnoses", "treatments", "neoplasms"):
-            groups.setdefault(col.key, []).append(col.index)
-        elif col.kind == "scalar":
-            groups.setdefault("person." + _TOGETHER.get(col.key, col.key), []).append(col.index)
-        elif col.kind in ("allergies", "complete", "attestation"):
-            groups.setdefault(f"person.{col.kind}", []).append(col.index)
-        else:
+        name = group_name(col)
+        if name is None:
             return None
-    return [(name, tuple(indices)) for name, indices in groups.items()]
+        groups.setdefault(name, list(lab_date) if name.startswith("labs.") else []).append(col)
+    return [(name, tuple(c.index for c in cols), cols) for name, cols in groups.items()]
+
+
+def group_name(col) -> str | None:
+    """The group a column's cells belong to, or None for a kind this table does not know."""
+    if col.kind in ("lab", "lab_attr", "lab_range", "lab_flag"):
+        return f"labs.{col.key}"
+    if col.kind in _SECTIONS:
+        return _SECTIONS[col.kind]
+    if col.kind == "json_list" and col.key in ("diagnoses", "treatments", "neoplasms"):
+        return col.key
+    if col.kind == "scalar":
+        return "person." + _TOGETHER.get(col.key, col.key)
+    if col.kind in ("allergies", "complete", "attestation"):
+        return f"person.{col.kind}"
+    return None
 
 
 def group_of(path: str) -> str | None:

@@ -13,8 +13,9 @@ from dataclasses import replace
 from datetime import date
 
 from trialscreen.batch.ids import Ids
-from trialscreen.batch.run import Memos, Summary, TrialTally, bug_row, fail_row, screen_patient
+from trialscreen.batch.run import bug_row, fail_row, screen_patient
 from trialscreen.batch.sources import is_lines, jsonl_lines
+from trialscreen.batch.tally import Memos, Summary, TrialTally
 from trialscreen.errors import Location, PatientError, TrialscreenError
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.patient.jsonpos import loads_strict

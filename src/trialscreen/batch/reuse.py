@@ -87,13 +87,11 @@ class DistinctRows:
         self.plain = False         # the rest of the file row by row, without memos: its cells hardly repeat
         self.missing = plan.missing
         groups = groups or []
-        by_index = {c.index: c for c in plan.columns}
         # per group: the getter of its cells, its table of readings, the plan of its columns alone
-        self.getters = [itemgetter(*indices) for _, indices in groups]
+        self.getters = [itemgetter(*indices) for _, indices, _ in groups]
         self.tables: list[dict] = [{} for _ in groups]
-        self.plans = [replace(plan, columns=[id_column, *(by_index[i] for i in indices)], roles={})
-                      for _, indices in groups]
-        self.names = [name for name, _ in groups]
+        self.plans = [replace(plan, columns=[id_column, *columns], roles={}) for _, _, columns in groups]
+        self.names = [name for name, _, _ in groups]
         self.index = {name: i for i, name in enumerate(self.names)}
         self.dates = self.index.get("person.dates") if as_of is None else None   # the row's own as-of date
         self.leaves = LeafResults(self)

@@ -8,6 +8,7 @@ it arrives as a JSON file or as a CSV row.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from trialscreen import vocab
@@ -44,14 +45,22 @@ class _RowParts:
 
 
 def row_to_record(plan: ColumnPlan, cells: list[str]) -> tuple[dict, dict]:
-    """Build (record, path -> column header) from one row's cells."""
+    """Build (record, path -> column header) from one row's cells. Every cell that cannot be
+    read is a RowError; with several, the first carries the others (``RowError.others``)."""
     parts = _RowParts()
     plan_roles(plan)
     plain = not plan.decimal_comma and plan.thousands is None   # 1.5, and no comma in a number
+    errors: list[RowError] = []
     for col in plan.columns:
-        text = cell_text(plan, col, cells[col.index], plain)
-        if text is not None:
-            _place(parts, col, text)
+        try:
+            text = cell_text(plan, col, cells[col.index], plain)
+            if text is not None:
+                _place(parts, col, text)
+        except RowError as exc:
+            errors.append(exc)
+    if errors:
+        errors[0].others = errors[1:]
+        raise errors[0]
     return _assemble(parts)
 
 
@@ -59,7 +68,7 @@ def _place(parts: _RowParts, col, text: str) -> None:
     """Put one cell's text where its column's kind says, among the row's parts."""
     if col.kind in ("id", "scalar", "json_list", "allergies", "complete"):
         _place_patient_cell(parts, col, text)
-    elif col.kind in ("lab", "lab_attr", "finding", "finding_percent"):
+    elif col.kind in ("lab", "lab_attr", "lab_range", "lab_flag", "finding", "finding_percent", "finding_date"):
         _place_lab_cell(parts, col, text)
     else:
         _place_history_cell(parts, col, text)
@@ -123,6 +132,17 @@ def _place_lab_cell(parts: _RowParts, col, text: str) -> None:
         else:
             entry[col.attr] = f"{text} {col.unit}" if col.unit else as_number(text)
         where[f"labs.{col.key}.{col.attr}"] = col.header
+    elif kind == "lab_range":
+        entry = labs.setdefault(col.key, {})
+        entry.update(_limits(text, col.unit))
+        where[f"labs.{col.key}.uln"] = where[f"labs.{col.key}.lln"] = col.header
+    elif kind == "lab_flag":
+        labs.setdefault(col.key, {})["flag"] = text
+        where[f"labs.{col.key}.flag"] = col.header
+    elif kind == "finding_date":
+        spelling = parts.spellings.get(col.key, col.key)
+        cyto.setdefault(spelling, {})["date"] = text
+        where[f"cytogenetics.{spelling}.date"] = col.header
     elif kind == "finding":
         spelling = col.attr or col.key
         parts.spellings[col.key] = spelling
@@ -132,6 +152,27 @@ def _place_lab_cell(parts: _RowParts, col, text: str) -> None:
         spelling = parts.spellings.get(col.key, col.key)
         cyto.setdefault(spelling, {})["percent"] = as_number(text)
         where[f"cytogenetics.{spelling}.percent"] = col.header
+
+
+def _limits(text: str, unit: str | None) -> dict:
+    """The lln and uln a reference range cell gives ('59-104', '<5', '>40', with a unit or in
+    the lab's); a cell that is no range is the uln as written, which the reader cannot use."""
+    m = re.match(r"^(<=|<|≤|>=|>|≥)?([\d.]+)(?:-([\d.]+))?(?:\s+(.+))?$", text)
+    if m is None:
+        return {"uln": text}
+    bound, first, second, own = m.groups()
+    unit = own or unit
+
+    def limit(number: str):
+        return f"{number} {unit}" if unit else as_number(number)
+
+    if second is not None and bound is None:
+        return {"lln": limit(first), "uln": limit(second)}
+    if bound in ("<", "<=", "≤"):
+        return {"uln": limit(first)}
+    if bound in (">", ">=", "≥"):
+        return {"lln": limit(first)}
+    return {"uln": text}
 
 
 def _place_history_cell(parts: _RowParts, col, text: str) -> None:
@@ -168,8 +209,10 @@ def _assemble(parts: _RowParts) -> tuple[dict, dict]:
     labs = {k: v for k, v in parts.labs.items() if "value" in v}
     if labs:
         record["labs"] = {k: (v if set(v) != {"value"} else v["value"]) for k, v in labs.items()}
-    if parts.cyto:
-        record["cytogenetics"] = {k: (v if "percent" in v else v.get("result")) for k, v in parts.cyto.items()}
+    if any("result" in v or "percent" in v for v in parts.cyto.values()):
+        # a date without a result is no result: the finding is missing
+        record["cytogenetics"] = {k: (v if set(v) - {"result"} else v.get("result")) for k, v in parts.cyto.items()
+                                  if "result" in v or "percent" in v}
     if parts.conds:
         record["conditions"] = parts.conds
     if parts.atts:

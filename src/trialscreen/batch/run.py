@@ -15,116 +15,34 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 
 from trialscreen.batch.cells import RowError
-from trialscreen.batch.columns import ColumnPlan, plan_columns
+from trialscreen.batch.columns import ColumnPlan
+from trialscreen.batch.header import UNDECODED, read_header
 from trialscreen.batch.ids import Ids
 from trialscreen.batch.mapping import Mapping
+from trialscreen.batch.plan import plan_columns
 from trialscreen.batch.reuse import DistinctRows
 from trialscreen.batch.rows import column_of, row_to_record
-from trialscreen.errors import InputError, Location, PatientError, Problem, TrialscreenError, UsageError
+from trialscreen.batch.tally import ERROR, Memos, Summary, TrialTally
+from trialscreen.errors import Location, PatientError, Problem, TrialscreenError, UsageError
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.evaluate.screen import screen
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.patient.memo import ReadMemo
 from trialscreen.patient.reader import UNUSABLE
 from trialscreen.render.batch import Writer
-from trialscreen.semantics.status import Verdict
 
-ERROR = Verdict.ERROR.value
-VERDICTS = tuple(v.value for v in (Verdict.ELIGIBLE, Verdict.NEEDS_REVIEW, Verdict.INELIGIBLE, Verdict.ERROR))
 csv.field_size_limit(1_000_000)
-
-
-@dataclass
-class TrialTally:
-    """Counts for one trial: verdicts and, per criterion, the attrition."""
-
-    trial_id: str
-    criteria: list
-    verdicts: dict = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
-    fail: dict = field(default_factory=dict)
-    fail_only: dict = field(default_factory=dict)
-    unknown: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        for cid in self.criteria:
-            self.fail[cid] = self.fail_only[cid] = self.unknown[cid] = 0
-
-    def add(self, result) -> None:
-        self.count(*self.counted(result))
-
-    @staticmethod
-    def counted(result) -> tuple:
-        """(verdict, failed ids, unknown ids) of a result: what ``count`` adds."""
-        return (result.verdict, tuple(c.id for c in result.criteria if c.status == "fail"),
-                tuple(c.id for c in result.criteria if c.status == "unknown"))
-
-    def count(self, verdict: str, failed: tuple, unknown: tuple, times: int = 1) -> None:
-        self.verdicts[verdict] += times
-        for cid in failed:
-            self.fail[cid] += times
-        if len(failed) == 1:
-            self.fail_only[failed[0]] += times
-        for cid in unknown:
-            self.unknown[cid] += times
-
-    def as_dict(self) -> dict:
-        return {
-            "trial": self.trial_id,
-            "verdicts": dict(self.verdicts),
-            "criteria": [{"id": cid, "fail": self.fail[cid], "fail_only": self.fail_only[cid],
-                          "unknown": self.unknown[cid]} for cid in self.criteria],
-        }
-
-
-@dataclass
-class Summary:
-    rows_in: int = 0
-    rows_out: int = 0
-    error_rows: int = 0
-    internal_errors: int = 0
-    trials: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
-    errors: list = field(default_factory=list)     # the first errors, for the console
-    ignored_columns: list = field(default_factory=list)
-    unusable_cells: int = 0                        # cells read but not usable (their criteria unknown)
-    blank_rows: int = 0                            # rows with no cell filled (Excel's), skipped
-    duplicate_ids: int = 0                         # rows whose id an earlier row had
-
-    def as_dict(self) -> dict:
-        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "error_rows": self.error_rows,
-                "unusable_cells": self.unusable_cells, "blank_rows": self.blank_rows,
-                "duplicate_ids": self.duplicate_ids,
-                "trials": [t.as_dict() for t in self.trials],
-                "warnings": [str(w) for w in self.warnings],
-                "ignored_columns": self.ignored_columns}
-
-
-@dataclass
-class Memos:
-    """What a batch reuses: record parts read and criteria evaluated for the rows it reads
-    whole, and the distinct readings of the file's rows."""
-
-    reads: ReadMemo
-    criteria: CriterionMemo
-    rows: DistinctRows | None = None    # the fast path of the file being read (batch/reuse.py)
-
-
-def sniff_delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > 0 else ","
 
 
 def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping | None = None,
               as_of: date | None = None, delimiter: str | None = None, decimal_comma: bool | None = None,
               progress=None, max_lab_age=None, reuse: bool = True, memos: Memos | None = None,
-              duplicate_ids: str = "warn") -> Summary:
+              duplicate_ids: str = "warn", encoding: str | None = None) -> Summary:
     """Screen every row of ``stream`` (text, opened with newline='') against ``trials``.
     What repeats from row to row is read and evaluated once (in ``memos``, or new ones);
     ``reuse=False`` reads and evaluates every row afresh, which gives the same output
@@ -132,7 +50,8 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     several rows in the summary; 'error' also makes every repeat after the first an error row."""
     memo = (memos or Memos(ReadMemo(), CriterionMemo())) if reuse else None
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
-    delim, header, plan, offset = _read_header(stream, source, mapping, delimiter, decimal_comma)
+    delim, header, plan, offset = _read_header(stream, source, mapping, delimiter, decimal_comma, trials)
+    plan.encoding = "UTF-8" if encoding is None or encoding.replace("-", "").lower().startswith("utf8") else encoding
     today = date.today()     # the as-of date of rows with none, taken once: a run past midnight keeps its day
     fast = None
     if memo is not None:
@@ -144,6 +63,8 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     ids = Ids(id_index, duplicate_ids == "error")
     reader = csv.reader(stream, delimiter=delim, strict=True)
     block: list = []
+    width, constants = plan.width, plan.constants
+    header = header + [c.header for c in plan.columns if c.constant is not None]
     while True:
         try:
             cells = next(reader)
@@ -154,6 +75,8 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
         else:
             # the header (and a sep= line) were read apart: file line = reader's + offset
             if any(c.strip() for c in cells):
+                if constants and len(cells) == width:
+                    cells.extend(constants)     # the mapping's constants: cells of every row
                 block.append((reader.line_num + offset, cells, None))
             else:                       # a blank row (Excel's: delimiters and nothing else)
                 summary.blank_rows += 1
@@ -163,6 +86,7 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
             block = []
     _screen_block(summary, writer, trials, plan, header, ids, block, source, (as_of, today), max_lab_age,
                   memo, fast, progress)
+    summary.warnings.extend(_cell_warning_lines(summary))
     said, summary.duplicate_ids = ids.report()
     summary.warnings.extend(said)
     if summary.blank_rows:
@@ -193,8 +117,8 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
         width = len(header)
         plain = [i for i, (_, cells, _) in enumerate(block) if cells is not None and len(cells) == width
                  and i not in refused]
-        if _UNDECODED.search("".join(["".join(block[i][1]) for i in plain])):   # bad bytes: one search a block
-            plain = [i for i in plain if _not_utf8(block[i][1]) is None]
+        if UNDECODED.search("".join(["".join(block[i][1]) for i in plain])):   # bad bytes: one search a block
+            plain = [i for i in plain if _not_utf8(block[i][1], plan) is None]
         try:
             screened = fast.outcomes([(block[i][1], block[i][1][id_index].strip()) for i in plain])
         except Exception:  # noqa: BLE001 - a bug on the fast path: the block is read row by row, where it is reported
@@ -231,35 +155,16 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
 
 
 def _read_header(stream, source: str, mapping: Mapping | None, delimiter: str | None,
-                 decimal_comma: bool | None) -> tuple[str, list[str], ColumnPlan, int]:
+                 decimal_comma: bool | None, trials=None) -> tuple[str, list[str], ColumnPlan, int]:
     """Read and check the header row: the delimiter, the header cells and the column plan."""
-    first = stream.readline()
-    if "\x00" in first or any("\udc80" <= ch <= "\udcff" for ch in first[:2]):
-        raise InputError("the file is UTF-16" if "\x00" in first or first[:2] in ("\udcff\udcfe", "\udcfe\udcff")
-                         else "the header is not UTF-8", Location(source), hint="save it as UTF-8")
-    if not first.strip():
-        raise InputError("the file is empty: it needs a header row", Location(source, 1),
-                         "the first row names the columns, with an 'id' column")
-    offset = 1
-    said = _SEP_LINE.match(first)
-    if said:                    # Excel's 'sep=;' first line names the delimiter; the header follows
-        first, offset = stream.readline(), 2
-        if not first.strip():
-            raise InputError("the file has a sep= line and no header row", Location(source, 2),
-                             "the row after sep= names the columns, with an 'id' column")
-    delim = delimiter or (said.group(1) if said else None) or (mapping.delimiter if mapping else None) \
-        or sniff_delimiter(first)
-    header = next(csv.reader([first], delimiter=delim))
-    plan: ColumnPlan = plan_columns(header, mapping, source)
+    delim, header, offset = read_header(stream, source, mapping, delimiter)
+    plan: ColumnPlan = plan_columns(header, mapping, source, trials, header_line=offset)
     if decimal_comma is not None:
         plan.decimal_comma = decimal_comma
     if plan.decimal_comma and delim == ",":
         raise UsageError("a decimal comma cannot be read in a comma-delimited file",
                          hint="use --delimiter ';' or a tab-delimited export")
     return delim, header, plan, offset
-
-
-_SEP_LINE = re.compile(r"^sep=([,;\t|])\r?\n?$")
 
 
 def _note_plan(summary: Summary, plan: ColumnPlan, trials) -> None:
@@ -270,6 +175,8 @@ def _note_plan(summary: Summary, plan: ColumnPlan, trials) -> None:
             summary.warnings.append(f"{t.id} is only partly encoded: its verdicts cover only the encoded "
                                     f"criteria (not encoded: {'; '.join(t.not_encoded)})")
     summary.ignored_columns = plan.ignored
+    summary.unused_columns = plan.unused
+    summary.notes.extend(plan.notes)
 
 
 def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, header: list[str], id_index: int,
@@ -281,27 +188,58 @@ def _screen_row(summary: Summary, writer: Writer, trials, plan: ColumnPlan, head
     pid = pid or f"row {line}"
     if len(cells) != width:
         fail_row(summary, writer, trials, line, pid,
-              f"row {line}: {len(cells)} cells where the header has {width}")
-    elif (bad := _not_utf8(cells)) is not None:
+                 f"row {line}: {len(cells)} cells where the header has {plan.width}")
+    elif (bad := _not_utf8(cells, plan)) is not None:
         fail_row(summary, writer, trials, line, pid,
-              row_message(line, header[bad], "holds bytes that are not UTF-8", hint="save the file as UTF-8"))
+                 row_message(line, header[bad], f"holds bytes that are not {plan.encoding}",
+                             hint="save the file as UTF-8, or say its encoding (--encoding cp1252)"))
     else:
+        try:
+            patient, problems = _read_row(plan, cells, header, id_index, line, source, summary, memo)
+        except Exception as exc:  # a bug: this row is lost, the batch is not
+            bug_row(summary, writer, trials, line, pid, exc)
+            return
+        if problems:
+            fail_row(summary, writer, trials, line, pid, "; ".join(problems))
+        else:
+            screen_patient(summary, writer, trials, patient, line, pid, dates, max_lab_age, memo)
+
+
+_MOST_PROBLEMS = 20     # bad cells named for one row
+
+
+def _read_row(plan: ColumnPlan, cells: list[str], header: list[str], id_index: int, line: int, source: str,
+              summary: Summary, memo: Memos | None) -> tuple:
+    """(patient, []) for a row that reads, else (None, the message of every bad cell): after a
+    cell the reader refuses, the row is read again without that column, to find the next."""
+    problems: list[str] = []
+    while True:
         where: dict = {}
         try:
             record, where = row_to_record(plan, cells)
             if "id" not in record:
                 raise RowError("the id cell is empty", header[id_index])
             patient = patient_from_dict(record, source, memo=memo.reads if memo else None)
-            if patient.warnings:
-                _locate(patient, where, line, source, summary)
         except TrialscreenError as exc:
-            column = exc.column if isinstance(exc, RowError) else column_of(exc, where)
-            fail_row(summary, writer, trials, line, pid, row_message(line, column, exc.message, exc.value,
-                                                                  "" if isinstance(exc, RowError) else exc.hint))
-        except Exception as exc:  # a bug: this row is lost, the batch is not
-            bug_row(summary, writer, trials, line, pid, exc)
-        else:
-            screen_patient(summary, writer, trials, patient, line, pid, dates, max_lab_age, memo)
+            errors = [exc, *getattr(exc, "others", [])]
+            bad = []
+            for err in errors:
+                column = err.column if isinstance(err, RowError) else column_of(err, where)
+                hint = "" if isinstance(err, RowError) else err.hint
+                text = row_message(line, column, err.message, err.value, hint)
+                prefix = f"row {line}, "
+                problems.append(text[len(prefix):] if problems and text.startswith(prefix) else text)
+                bad.append(column)
+            kept = [c for c in plan.columns if c.kind == "id" or c.header not in bad]
+            if None in bad or len(problems) >= _MOST_PROBLEMS or len(kept) == len(plan.columns):
+                return None, problems
+            plan = replace(plan, columns=kept, roles={})
+            continue
+        if problems:
+            return None, problems
+        if patient.warnings:
+            _locate(patient, where, line, source, summary)
+        return patient, []
 
 
 def screen_patient(summary: Summary, writer: Writer, trials, patient, line: int, pid: str,
@@ -320,7 +258,7 @@ def screen_patient(summary: Summary, writer: Writer, trials, patient, line: int,
         summary.rows_out += 1
 
 
-_SHOWN_CELL_WARNINGS = 20
+_CELL_WARNINGS = 200     # distinct (column, message) pairs kept for the summary; more are counted
 
 
 def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> None:
@@ -338,19 +276,40 @@ def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> N
         if lab.problem and f"labs.{name}" in columns:
             patient.labs[name] = replace(lab, problem=f"column '{columns[f'labs.{name}']}': {lab.problem}")
     summary.unusable_cells += sum(w.message.endswith(UNUSABLE) for w in located)
-    room = _SHOWN_CELL_WARNINGS - len(summary.warnings)
-    for w in located[:max(room, 0)]:
-        summary.warnings.append(row_message(line, w.location.field, w.message, hint=w.hint))
+    for w in located:
+        key = (w.location.field, w.message, w.hint)
+        if key in summary.cell_warnings or len(summary.cell_warnings) < _CELL_WARNINGS:
+            seen = summary.cell_warnings.setdefault(key, [])
+            seen.append(line) if len(seen) < 5 else seen.append(None)
+        else:
+            summary.cell_warnings_dropped += 1
 
 
-_UNDECODED = re.compile("[\udc80-\udcff]")
+def _cell_warning_lines(summary: Summary) -> list[str]:
+    """One line per column and message, however many rows say it: the first rows named."""
+    lines = []
+    for (column, message, hint), rows in summary.cell_warnings.items():
+        if len(rows) == 1:
+            lines.append(row_message(rows[0], column, message, hint=hint))
+            continue
+        named = [str(r) for r in rows if r is not None]
+        more = f" and {len(rows) - len(named):,} more" if len(rows) > len(named) else ""
+        where = f"column '{column}': " if column else ""
+        lines.append(f"{where}{message}{f' ({hint})' if hint else ''}: {len(rows):,} rows ({', '.join(named)}{more})")
+    if summary.cell_warnings_dropped:
+        lines.append(f"... and {summary.cell_warnings_dropped:,} more cell warnings of other kinds")
+    return lines
 
 
-def _not_utf8(cells) -> int | None:
-    """The index of the first cell holding undecodable bytes (kept as surrogates)."""
-    if not _UNDECODED.search("".join(cells)):
+
+
+def _not_utf8(cells, plan: ColumnPlan) -> int | None:
+    """The index of the first cell the plan reads holding undecodable bytes (kept as
+    surrogates); a column no trial reads may hold any bytes."""
+    if not UNDECODED.search("".join(cells)):
         return None
-    return next(i for i, cell in enumerate(cells) if _UNDECODED.search(cell))
+    used = sorted({c.index for c in plan.columns if c.constant is None})
+    return next((i for i in used if i < len(cells) and UNDECODED.search(cells[i])), None)
 
 
 def row_message(line: int, column: str | None, message: str, value=None, hint: str = "") -> str:
@@ -382,7 +341,9 @@ def bug_row(summary: Summary, writer: Writer, trials, line: int, pid: str, exc: 
           tallies)
 
 
-def open_text(binary) -> io.TextIOWrapper:
-    """Text over a binary stream: UTF-8 with or without BOM; bad bytes are kept
-    as surrogates so that only their row fails, not the whole file."""
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
+def open_text(binary, encoding: str | None = None) -> io.TextIOWrapper:
+    """Text over a binary stream: UTF-8 with or without BOM (or ``encoding``); bad bytes are
+    kept as surrogates so that only a row that reads them fails, not the whole file."""
+    if encoding is None or encoding.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig"):
+        encoding = "utf-8-sig"
+    return io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline="")

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from trialscreen.batch.run import Memos, Summary, TrialTally, bug_row, fail_row, screen_patient
+from trialscreen.batch.run import bug_row, fail_row, screen_patient
+from trialscreen.batch.tally import Memos, Summary, TrialTally
 from trialscreen.errors import TrialscreenError
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.fhir.bulk import group

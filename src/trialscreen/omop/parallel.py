@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from trialscreen.batch.run import Memos, Summary, TrialTally
+from trialscreen.batch.tally import Memos, Summary, TrialTally
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.patient.memo import ReadMemo
 

@@ -14,7 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from trialscreen.batch.run import Memos, Summary, TrialTally, bug_row, fail_row, screen_patient
+from trialscreen.batch.run import bug_row, fail_row, screen_patient
+from trialscreen.batch.tally import Memos, Summary, TrialTally
 from trialscreen.errors import InputError, Location, TrialscreenError
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.omop.assemble import person_rows

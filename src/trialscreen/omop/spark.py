@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import date
 from functools import partial
 
-from trialscreen.batch.run import Summary, TrialTally
+from trialscreen.batch.tally import Summary, TrialTally
 from trialscreen.errors import InputError, Location, UsageError
 from trialscreen.omop.run import PersonOptions, run_warnings
 

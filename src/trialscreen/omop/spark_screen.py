@@ -13,7 +13,7 @@ import csv
 import io
 from datetime import datetime
 
-from trialscreen.batch.run import ERROR, Memos, Summary, TrialTally
+from trialscreen.batch.tally import ERROR, Memos, Summary, TrialTally
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.omop.assemble import PersonRows
 from trialscreen.omop.queries import STREAMS

@@ -32,9 +32,9 @@ def read_lab(r: Reader, analyte, raw, path: tuple, decimal_comma: bool = False, 
     field = dotted(path)
     obj = raw if isinstance(raw, dict) else {"value": raw}
     for key in obj:
-        if key not in ("value", "unit", "uln", "lln", "date", "result"):
+        if key not in ("value", "unit", "uln", "lln", "date", "result", "flag"):
             raise r.fail(path + (key,), f"unknown key '{key}' in a lab value",
-                         hint="a lab object has value, unit, uln, lln and date")
+                         hint="a lab object has value, unit, uln, lln, date and flag")
     value = obj.get("result", obj.get("value"))
     if isinstance(value, (dict, list)):
         raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'")
@@ -112,7 +112,33 @@ def _read_lab_value(r: Reader, analyte, obj, value, path, field, when, decimal_c
             shown = f"{written_number} {log_unit} (= {spread[0]:.4g} to {spread[1]:.4g} {unit_text}, as rounded)"
     lab = LabValue(analyte.name, number, unit, shown, censor, uln, lln, when, field=field, spread=spread)
     _plausible(r, analyte, lab, path)
+    if obj.get("flag") is not None:
+        _check_flag(r, lab, obj["flag"], path + ("flag",))
     return lab
+
+
+_FLAGS = {"h": "high", "hh": "high", "high": "high", "+": "high", "l": "low", "ll": "low", "low": "low",
+          "-": "low", "n": "normal", "normal": "normal", "": None}
+
+
+def _check_flag(r: Reader, lab: LabValue, flag, path: tuple) -> None:
+    """A laboratory's H / L / N flag beside the value: it must agree with the value and the
+    reference range. A flag that cannot be read, or that contradicts them (H on a value not
+    above the ULN), is a PatientError: the lab cannot be used until someone looks."""
+    said = _FLAGS.get(str(flag).strip().lower(), "?")
+    if said == "?":
+        raise r.fail(path, "is not a flag", value=flag, hint="a flag is H (high), L (low) or N (normal)")
+    if said is None or lab.value is None or lab.censor is not None:
+        return
+    above = lab.uln is not None and lab.value > lab.uln
+    below = lab.lln is not None and lab.value < lab.lln
+    wrong = ((said == "high" and lab.uln is not None and not above)
+             or (said == "low" and lab.lln is not None and not below)
+             or (said == "normal" and (above or below)))
+    if wrong:
+        limits = " to ".join(f"{x:g}" for x in (lab.lln, lab.uln) if x is not None)
+        raise r.fail(path, f"says {said}, but {lab.raw} is not {said} for the reference range {limits}",
+                     value=flag, hint="check the value, its range and the flag in the source")
 
 
 def _below_detection(r: Reader, analyte, obj, text, bound, path, field, when, decimal_comma) -> LabValue:

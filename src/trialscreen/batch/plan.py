@@ -1,0 +1,281 @@
+"""A file's header and its mapping to the column plan, checked before the first row.
+
+Every problem of the mapping (an entry that matches no column, a field that names nothing, a
+unit its lab cannot have, a date column or lab that does not exist) is found here and reported
+together, each at its line of the mapping file. The plan keeps only the columns the selected
+trials read: the others are never parsed, so a bad cell in them is no error, and they are
+named once, grouped.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from trialscreen import vocab
+from trialscreen.batch.columns import (
+    DEFAULT_MISSING,
+    UNIT_IN_HEADER,
+    Column,
+    ColumnPlan,
+    ambiguous,
+    resolve,
+    suggest,
+    takes_unit,
+)
+from trialscreen.batch.groups import group_name, group_of
+from trialscreen.batch.mapping import KEEP, Mapping, MappingEntry
+from trialscreen.errors import Location, MappingError, PatientError, Problem
+
+_SHOWN = 12     # column names listed in one grouped line
+
+
+class _Planner:
+    """The state of planning one header: what is found, and the problems."""
+
+    def __init__(self, headers: list[str], mapping: Mapping, source: str, line: int):
+        self.headers, self.mapping, self.source, self.line = headers, mapping, source, line
+        self.index: dict[str, int] = {}
+        for i, h in enumerate(headers):
+            self.index.setdefault(h, i)
+        self.problems: list[Problem] = []
+        self.seen: dict[tuple, str] = {}
+        self.columns: list[Column] = []
+        file_missing = (frozenset(mapping.missing or ()) | {""}) if mapping.missing_only \
+            else frozenset(DEFAULT_MISSING) | frozenset(mapping.missing or ())
+        self.missing = file_missing
+
+    def at(self, entry: MappingEntry | None, header: str, key: str = "field") -> Location:
+        """The mapping entry's line (and the key's), else the header cell."""
+        if entry is not None and self.mapping.path:
+            pos = entry.positions.get(key) or (entry.line, None)
+            return Location(self.mapping.path, pos[0], pos[1], field=header)
+        return Location(self.source, self.line, field=header)
+
+    def problem(self, where: Location, message: str, hint: str = "") -> None:
+        self.problems.append(Problem(where, message, hint))
+
+    def add(self, col: Column, where: Location) -> None:
+        identity = (col.kind, col.key, col.attr)
+        if identity in self.seen:
+            what = f"{col.key or col.kind}{'.' + col.attr if col.attr else ''}"
+            self.problem(where, f"columns '{self.seen[identity]}' and '{col.header}' both hold {what}",
+                         "keep one, or map one to null")
+            return
+        self.seen[identity] = col.header
+        self.columns.append(col)
+
+    def formats(self, entry: MappingEntry | None) -> dict:
+        """The Column fields of an entry's own cell format (missing, number notation, dates)."""
+        fmt = entry.format if entry is not None else None
+        m = self.mapping
+        missing = self.missing
+        if fmt is not None and fmt.missing is not None:
+            missing = (frozenset(fmt.missing) | {""}) if fmt.missing_only else missing | frozenset(fmt.missing)
+        number = None
+        if fmt is not None and (fmt.decimal_comma is not None or fmt.thousands is not KEEP):
+            dc = m.decimal_comma if fmt.decimal_comma is None else fmt.decimal_comma
+            number = (dc, m.thousands if fmt.thousands is KEEP else fmt.thousands)
+        dates = ((fmt.date_format if fmt and fmt.date_format else m.date_format),
+                 (fmt.timezone if fmt and fmt.timezone else m.timezone))
+        return {"missing": missing if missing != self.missing else None, "number": number, "dates": dates,
+                "scale": entry.scale if entry is not None else None}
+
+
+def plan_columns(header: list[str], mapping: Mapping | None, source: str, trials=None,
+                 header_line: int = 1, check: bool = True) -> ColumnPlan:
+    """Resolve every header once, against the mapping; only the columns ``trials`` read are
+    kept (all of them without trials). A MappingError carries every problem found; with
+    ``check=False`` they are the plan's ``problems`` instead (the columns they concern left out)."""
+    mapping = mapping or Mapping()
+    headers = [raw.strip().lstrip("\ufeff") for raw in header]
+    p = _Planner(headers, mapping, source, header_line)
+    _unmatched_entries(p)
+    dated_from = {e.date_from for e in mapping.columns.values() if e.date_from}
+    ignored, unrecognised, unmapped = [], [], []
+    for index, header_text in enumerate(headers):
+        entry = mapping.columns.get(header_text)
+        if entry is None and mapping.ignore_unmapped:
+            if header_text not in dated_from:
+                unmapped.append(header_text)
+            continue
+        if entry is not None and entry.target is None and not (entry.unit or entry.values or entry.reference_range
+                                                               or entry.flag):
+            ignored.append(header_text)
+            continue
+        if not _plan_column(p, index, header_text, entry) and header_text not in dated_from:
+            unrecognised.append(header_text)
+    _constants(p, len(headers))
+    if not any(c.kind == "id" for c in p.columns):
+        p.problem(Location(source, header_line), "the file has no 'id' column",
+                  "name the patient id column 'id', or map it with --columns")
+    if p.problems and check:
+        raise MappingError(p.problems)
+    plan = ColumnPlan(p.columns, ignored + unrecognised + unmapped, _grouped_warnings(p, unrecognised))
+    plan.problems = p.problems
+    plan.delimiter, plan.decimal_comma, plan.thousands = mapping.delimiter, mapping.decimal_comma, mapping.thousands
+    plan.missing = p.missing
+    plan.width = len(headers)
+    plan.constants = [c.constant for c in p.columns if c.constant is not None]
+    if unmapped:
+        plan.notes.append(_listed(unmapped, "column is not in the mapping and is not used (ignore_unmapped)",
+                                  "columns are not in the mapping and are not used (ignore_unmapped)"))
+    if trials:
+        _keep_used(plan, trials)
+    return plan
+
+
+def _plan_column(p: _Planner, index: int, header_text: str, entry: MappingEntry | None) -> bool:
+    """Add the columns of one header cell to the plan; False if it names nothing."""
+    fields = p.formats(entry)
+    if entry is not None and (entry.reference_range or entry.flag):
+        name = entry.reference_range or entry.flag or ""
+        key = "reference_range" if entry.reference_range else "flag"
+        analyte = vocab.analytes().canonical(name)
+        if analyte is None:
+            p.problem(p.at(entry, header_text, key), f"{key} of '{header_text}': '{name}' is not a lab",
+                      suggest(name))
+            return True
+        if entry.unit:
+            _check_unit(p, entry, header_text, analyte, entry.unit)
+        p.add(Column(index, header_text, "lab_range" if key == "reference_range" else "lab_flag", analyte, "",
+                     entry.unit, entry.values, **fields), p.at(entry, header_text, key))
+        return True
+    name = entry.target if entry is not None and entry.target else header_text
+    unit = entry.unit if entry else None
+    m = UNIT_IN_HEADER.match(name)
+    if m:
+        name, bracket_unit = m.group(1), m.group(2).strip()
+        if unit and unit != bracket_unit:
+            p.problem(p.at(entry, header_text, "unit"),
+                      f"column '{header_text}' has unit [{bracket_unit}] and the mapping says {unit}")
+        unit = unit or bracket_unit
+    col = resolve(index, header_text, name, unit, entry.values if entry else None)
+    refusal = ambiguous(name) if col is None else None
+    if refusal:  # 'K', 'CR': never guessed, never ignored
+        p.problem(p.at(entry, header_text), f"column '{header_text}': {refusal}",
+                  "rename the column to the full name of what was measured (or its LOINC code), "
+                  "or map it with --columns")
+        return True
+    if col is None:
+        if entry is not None and entry.target:
+            p.problem(p.at(entry, header_text), f"'{entry.target}' (the field of '{header_text}') is not a "
+                      "column name of the convention", suggest(entry.target))
+            return True
+        return False
+    col = Column(col.index, col.header, col.kind, col.key, col.attr, col.unit, col.values, **fields)
+    if unit and not takes_unit(col):
+        p.problem(p.at(entry, header_text, "unit"), f"column '{header_text}' gives the unit {unit}, but "
+                  f"{col.key or col.kind} has no unit", "remove the unit (ages are in years, ECOG and grades "
+                  "are plain numbers)")
+    elif unit and col.kind == "lab":
+        _check_unit(p, entry, header_text, col.key, unit)
+    p.add(col, p.at(entry, header_text))
+    if entry is not None and entry.date_from:
+        _dated_from(p, col, entry)
+    return True
+
+
+def _check_unit(p: _Planner, entry, header_text: str, analyte_name: str, unit: str) -> None:
+    """A problem if ``unit`` cannot be a unit of the analyte (checked once, before any row)."""
+    from trialscreen.patient.labs import lab_unit
+    from trialscreen.patient.reader import Reader
+
+    analyte = vocab.analytes().get(analyte_name)
+    if analyte is None or analyte.qualitative:
+        return
+    try:
+        lab_unit(Reader(p.source, None), analyte, unit, ())
+    except PatientError as exc:
+        p.problem(p.at(entry, header_text, "unit"), f"the unit of '{header_text}' cannot be used: {exc.message}",
+                  exc.hint or "give a unit of " + analyte_name + ": " + ", ".join(u.display for u in analyte.units))
+
+
+def _dated_from(p: _Planner, col: Column, entry: MappingEntry) -> None:
+    """The column that dates a lab or a finding (date_from), as one more column of its group."""
+    source = entry.date_from or ""
+    where = p.at(entry, col.header, "date_from")
+    if source not in p.index:
+        close = difflib.get_close_matches(source, p.headers, n=1, cutoff=0.6)
+        p.problem(where, f"date_from of '{col.header}': the file has no column '{source}'",
+                  f"did you mean '{close[0]}'?" if close else "name a column of the header")
+        return
+    kinds = {"lab": ("lab_attr", "date"), "finding": ("finding_date", "date")}
+    if col.kind not in kinds:
+        p.problem(where, f"date_from is for labs and cytogenetic findings; '{col.header}' holds "
+                  f"{col.key or col.kind}", f"name its date column {col.key}_date instead")
+        return
+    kind, attr = kinds[col.kind]
+    own = p.mapping.columns.get(source)
+    fields = p.formats(own) if own is not None else p.formats(None)
+    p.add(Column(p.index[source], source, kind, col.key, attr, **{**fields, "scale": None}), where)
+
+
+def _unmatched_entries(p: _Planner) -> None:
+    """Entries of the mapping that name no column of the header."""
+    for header, entry in p.mapping.columns.items():
+        if header in p.index:
+            continue
+        close = difflib.get_close_matches(header, p.headers, n=1, cutoff=0.6)
+        p.problem(Location(p.mapping.path or None, entry.line, field=header),
+                  f"the mapping names a column '{header}' that the file does not have",
+                  f"did you mean '{close[0]}'?" if close else "remove the entry, or correct its name")
+
+
+def _constants(p: _Planner, width: int) -> None:
+    """The mapping's constants, as columns after the file's cells."""
+    for k, (name, text) in enumerate(p.mapping.constants.items()):
+        where = p.mapping.where(f"constants.{name}")
+        col = resolve(width + k, f"{name} (constant)", name, None, None)
+        if col is None:
+            p.problem(where, f"constant '{name}' is not a column name of the convention", suggest(name))
+            continue
+        p.add(Column(col.index, col.header, col.kind, col.key, col.attr, constant=text), where)
+
+
+def _keep_used(plan: ColumnPlan, trials) -> None:
+    """Keep the columns whose group a selected trial reads (and the id, the row's as-of date,
+    the lab date when a lab is kept); name the others once."""
+    needed = set()
+    for trial in trials:
+        for criterion in trial.criteria:
+            for path in criterion.reads():
+                name = group_of(path)
+                if name is None:
+                    return              # a path the group table does not know: every column is kept
+                needed.add(name)
+    kept: list[Column] = []
+    dropped: list[Column] = []
+    for col in plan.columns:
+        name = group_name(col)
+        always = col.kind == "id" or (col.kind == "scalar" and col.key in ("as_of", "lab_date"))
+        (kept if always or name is None or name in needed else dropped).append(col)
+    if not any(c.kind in ("lab", "lab_attr") for c in kept):
+        kept = [c for c in kept if not (c.kind == "scalar" and c.key == "lab_date")]
+    names = {c.header for c in kept}
+    unused = list(dict.fromkeys(c.header for c in dropped if c.header not in names))
+    plan.columns = kept
+    plan.unused = unused
+    if unused:
+        ids = ", ".join(t.id for t in trials)
+        plan.notes.append(_listed(unused, f"column is not used by {ids}", f"columns are not used by {ids}"))
+
+
+def _listed(names: list, one: str, many: str) -> str:
+    shown = ", ".join(names[:_SHOWN]) + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
+    return f"1 {one}: {shown}" if len(names) == 1 else f"{len(names)} {many}: {shown}"
+
+
+def _grouped_warnings(p: _Planner, unrecognised: list) -> list:
+    """One warning for the columns nothing recognises, each with its 'did you mean'."""
+    if not unrecognised:
+        return []
+    if len(unrecognised) == 1:
+        h = unrecognised[0]
+        return [Problem(Location(p.source, p.line, field=h), f"column '{h}' is not recognised and is ignored",
+                        suggest(h), severity="warning")]
+    described = []
+    for h in unrecognised:
+        hint = suggest(h)
+        described.append(f"{h} ({hint})" if hint.startswith("did you mean") else h)
+    return [Problem(Location(p.source, p.line), _listed(described, "", "columns are not recognised and are ignored"),
+                    "map them with --columns, or leave them: they are not used", severity="warning")]

@@ -1,0 +1,315 @@
+"""The --columns mapping says everything an export needs, and problems are found up front
+(issue 14, items 1 and 2): each problem a data manager met with real exports, as a test of what
+the batch writes (statuses, verdicts, error cells, the summary) and the exit code."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+TRIAL = "NCT05378971"
+AS_OF = "2025-06-02"
+# the I5 labs of NCT05378971 (ALT and AST < 3 x ULN, bilirubin <= 35 umol/L, creatinine < 177
+# umol/L, ANC > 1.0, platelets > 75 x10^9/L) and ECOG (I4: 0-3), as a registry writes them
+HEADER = ["PID", "ECOG", "ALT", "ALT_ULN", "AST", "AST_ULN", "BILI", "CREA", "ANC", "PLT", "LAB_TS", "B2M", "COMMENT"]
+ROW = ["P1", "1", "30", "40", "28", "40", "10", "90", "2.1", "180", "2025-05-28 08:15:00", "3.1", "fine"]
+BASE_MAP = """\
+delimiter: tab
+columns:
+  PID: id
+  ECOG: ecog
+  ALT: {field: alt, unit: U/L}
+  ALT_ULN: {field: alt_uln}
+  AST: {field: ast, unit: U/L}
+  AST_ULN: {field: ast_uln}
+  BILI: {field: bilirubin, unit: umol/L, date_from: LAB_TS}
+  CREA: {field: creatinine, unit: umol/L, date_from: LAB_TS}
+  ANC: {field: anc, unit: x10^9/L, date_from: LAB_TS}
+  PLT: {field: platelets, unit: x10^9/L, date_from: LAB_TS}
+  B2M: {field: b2m, unit: mg/L}
+  COMMENT: null
+"""
+# ALT and AST are dated by the file's lab_date: LAB_TS serves both ways
+BASE_MAP = BASE_MAP.replace("  COMMENT: null\n", "  COMMENT: null\n  LAB_TS: lab_date\n")
+
+
+def _row(changes: dict | None = None, header=HEADER, base=ROW) -> list[str]:
+    row = list(base)
+    for column, value in (changes or {}).items():
+        row[header.index(column)] = value
+    return row
+
+
+def _write(tmp_path: Path, rows: list[list[str]], header=HEADER, delimiter="\t", encoding="utf-8",
+           name="export.tsv", first_line: str | None = None) -> Path:
+    text = io.StringIO()
+    if first_line:
+        text.write(first_line + "\r\n")
+    w = csv.writer(text, delimiter=delimiter, lineterminator="\r\n")
+    w.writerow(header)
+    w.writerows(rows)
+    path = tmp_path / name
+    path.write_bytes(text.getvalue().encode(encoding, errors="surrogateescape"))
+    return path
+
+
+def _mapping(tmp_path: Path, text: str, name="map.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def screen(run, tmp_path: Path, rows, mapping: str, *args, header=HEADER, **write):
+    """(output rows by id, summary, stderr, exit code) of a batch with the mapping."""
+    path = _write(tmp_path, rows, header, **write)
+    out, summary = tmp_path / "out.csv", tmp_path / "summary.json"
+    result = run("batch", path, "--columns", _mapping(tmp_path, mapping), "--trial", TRIAL, "--as-of", AS_OF,
+                 "--out", out, "--summary", summary, *args)
+    data = json.loads(summary.read_text(encoding="utf-8") or "{}") if summary.exists() else {}
+    got = {r["id"]: r for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))} if out.exists() else {}
+    return got, data, " ".join(result.stderr.split()), result.exit_code
+
+
+def test_the_base_export_reads_clean(run, tmp_path):
+    got, summary, err, code = screen(run, tmp_path, [_row()], BASE_MAP)
+    assert code == 0, err
+    assert got["P1"]["I5"] == "pass" and got["P1"]["I4"] == "pass"
+    assert summary["error_rows"] == 0 and summary["unusable_cells"] == 0
+
+
+def test_a_bad_cell_in_a_column_no_trial_reads_is_no_error(run, tmp_path):
+    """B2M is read by no selected trial: its junk is never parsed, and it is named once."""
+    rows = [_row({"B2M": "hämolytisch", "PID": f"P{i}"}) for i in range(3)]
+    got, summary, err, code = screen(run, tmp_path, rows, BASE_MAP)
+    assert code == 0, err
+    assert {r["verdict"] for r in got.values()} != {"error"} and summary["error_rows"] == 0
+    assert summary["unused_columns"] == ["B2M"]
+    assert err.count("note: 1 column is not used by NCT05378971: B2M") == 1
+
+
+def test_every_bad_cell_of_a_row_is_reported(run, tmp_path):
+    rows = [_row({"ECOG": "seven", "LAB_TS": "28/05/2025", "ALT_ULN": "forty"})]
+    got, summary, err, code = screen(run, tmp_path, rows, BASE_MAP)
+    assert code == 1
+    message = got["P1"]["error"]
+    assert got["P1"]["verdict"] == "error"
+    for column in ("ECOG", "LAB_TS"):
+        assert f"column '{column}'" in message, message
+    assert message.startswith("row 2, column ")
+
+
+def test_constants_give_every_row_a_value(run, tmp_path):
+    """'All these patients have multiple myeloma': the diagnosis criterion reads the constant."""
+    mapping = BASE_MAP + "constants:\n  diagnosis: multiple myeloma\n  diagnosis.symptomatic: yes\n"
+    with_const, _, err, code = screen(run, tmp_path, [_row()], mapping)
+    without, _, _, _ = screen(run, tmp_path, [_row()], BASE_MAP)
+    assert code == 0, err
+    assert without["P1"]["missing"].startswith("diagnoses (the complete list")
+    missing = with_const["P1"]["missing"].split("; ")
+    assert not any(m.startswith("diagnoses (") for m in missing) and "diagnoses[0].symptomatic" not in missing
+    assert "diagnoses[0].status" in " ".join(missing)      # what the constants do not say is still to fetch
+
+
+def test_a_constant_naming_nothing_is_a_mapping_error(run, tmp_path):
+    mapping = BASE_MAP + "constants:\n  diagnosys: multiple myeloma\n"
+    _, _, err, code = screen(run, tmp_path, [_row()], mapping)
+    assert code == 65
+    assert "map.yaml:" in err and "constant 'diagnosys'" in err and "did you mean 'diagnosis'" in err
+
+
+@pytest.mark.parametrize("cell,status", [("-1", "unknown"), ("NA", "unknown"), ("1", "pass")])
+def test_a_missing_code_for_one_column(run, tmp_path, cell, status):
+    """'-1' means not done in the ECOG column only; in another column it stays a value."""
+    mapping = BASE_MAP.replace("  ECOG: ecog\n", "  ECOG: {field: ecog, missing: [\"-1\"]}\n")
+    got, _, err, code = screen(run, tmp_path, [_row({"ECOG": cell})], mapping)
+    assert code == 0, err
+    assert got["P1"]["I4"] == status
+    if status == "unknown":
+        assert "ecog" in got["P1"]["missing"]
+
+
+def test_missing_adds_to_the_default_tokens_and_missing_only_replaces_them(run, tmp_path):
+    rows = [_row({"PID": "P1", "ECOG": "n/a"}), _row({"PID": "P2", "ECOG": "ND_9"})]
+    added, _, err, code = screen(run, tmp_path, rows, BASE_MAP + "missing: [ND_9]\n")
+    assert code == 0, err
+    assert added["P1"]["I4"] == added["P2"]["I4"] == "unknown"      # n/a still missing, ND_9 too
+    only, _, _, code = screen(run, tmp_path, rows, BASE_MAP + "missing_only: [ND_9]\n")
+    assert only["P2"]["I4"] == "unknown"
+    assert only["P1"]["verdict"] == "error" and "ECOG" in only["P1"]["error"]   # n/a is now a value
+
+
+@pytest.mark.parametrize("fmt,cell", [
+    ("dd.mm.yyyy", "28.05.2025"), ("dd.mm.yyyy hh:mm", "28.05.2025 08:15"), ("%d/%m/%Y", "28/05/2025"),
+    ("mm/dd/yyyy", "05/28/2025"), (None, "2025-05-28T08:15:00"), (None, "2025-05-28 08:15"),
+    ("dd.mm.yyyy", "28.05.2025 08:15:00"),
+])
+def test_date_formats_and_timestamps(run, tmp_path, fmt, cell):
+    mapping = BASE_MAP + (f"date_format: \"{fmt}\"\n" if fmt else "")
+    got, _, err, code = screen(run, tmp_path, [_row({"LAB_TS": cell})], mapping, "--format", "csv")
+    assert code == 0, err
+    assert got["P1"]["I5"] == "pass"
+
+
+@pytest.mark.parametrize("zone,as_of,status", [
+    # 2025-05-05T22:30Z is 6 May in Berlin: 28 days before the 2 June as-of date is 5 May
+    ("Europe/Berlin", "2025-06-02", "pass"), ("America/New_York", "2025-06-02", "unknown"),
+])
+def test_a_timestamp_with_a_zone_is_the_site_date(run, tmp_path, zone, as_of, status):
+    mapping = BASE_MAP + f"timezone: {zone}\n"
+    got, _, err, code = screen(run, tmp_path, [_row({"LAB_TS": "2025-05-04T22:30:00Z"})], mapping)
+    assert code == 0, err
+    assert got["P1"]["I5"] == status, got["P1"]["missing"]
+
+
+def test_a_timestamp_with_a_zone_and_no_timezone_is_an_error_for_its_cell(run, tmp_path):
+    got, _, _, code = screen(run, tmp_path, [_row({"LAB_TS": "2025-05-28T08:15:00+02:00"})], BASE_MAP)
+    assert code == 1 and "timezone" in got["P1"]["error"] and "LAB_TS" in got["P1"]["error"]
+
+
+@pytest.mark.parametrize("cell,scale,status", [("0.18", "1000", "pass"), ("0.07", "1000", "fail"),
+                                               ("180000", "0.001", "pass")])
+def test_unit_and_scale(run, tmp_path, cell, scale, status):
+    """Platelets written in thousands (0.18 for 180 x10^9/L with a scale of 1000)."""
+    mapping = BASE_MAP.replace("PLT: {field: platelets, unit: x10^9/L, date_from: LAB_TS}",
+                               f"PLT: {{field: platelets, unit: x10^9/L, scale: {scale}, date_from: LAB_TS}}")
+    got, _, err, code = screen(run, tmp_path, [_row({"PLT": cell})], mapping)
+    assert code == 0, err
+    assert got["P1"]["I5"] == status
+
+
+def test_a_decimal_comma_in_one_column_only(run, tmp_path):
+    mapping = BASE_MAP.replace("ANC: {field: anc, unit: x10^9/L, date_from: LAB_TS}",
+                               "ANC: {field: anc, unit: x10^9/L, date_from: LAB_TS, decimal_comma: true}")
+    rows = [_row({"PID": "P1", "ANC": "2,1", "BILI": "10.5"}), _row({"PID": "P2", "ANC": "0,9"})]
+    got, _, err, code = screen(run, tmp_path, rows, mapping)
+    assert code == 0, err
+    assert got["P1"]["I5"] == "pass" and got["P2"]["I5"] == "fail"
+    # the same comma in another column is still refused: a decimal point file
+    got, _, _, code = screen(run, tmp_path, [_row({"BILI": "10,5"})], mapping)
+    assert code == 1 and "BILI" in got["P1"]["error"]
+
+
+@pytest.mark.parametrize("cell,flag,status", [
+    ("40", "N", "pass"), ("40", "", "pass"), ("100", "H", "pass"),
+    ("150", "N", "unknown"),       # the flag says normal, but 150 is above the ULN 40: nobody guesses
+    ("30", "H", "unknown"),        # the flag says high, the value is within range
+    ("30", "??", "unknown"),       # a flag nobody can read
+    ("130", "H", "fail"),          # 130 > 3 x 40 = 120, and high indeed
+])
+def test_a_reference_range_cell_and_a_flag(run, tmp_path, cell, flag, status):
+    header = HEADER + ["ALT_RANGE", "ALT_FLAG"]
+    mapping = BASE_MAP.replace("  ALT_ULN: {field: alt_uln}\n", "  ALT_ULN: null\n") + \
+        "  ALT_RANGE: {reference_range: alt}\n  ALT_FLAG: {flag: alt}\n"
+    mapping = mapping.replace("constants", "constants")
+    row = _row({"ALT": cell}, header, ROW + ["7-40", flag])
+    got, summary, err, code = screen(run, tmp_path, [row], mapping, header=header)
+    assert code == 0, err
+    assert got["P1"]["I5"] == status, got["P1"]["missing"]
+    if status == "unknown":
+        assert "ALT_FLAG" in got["P1"]["missing"] or "ALT_FLAG" in err
+
+
+@pytest.mark.parametrize("cell,status", [("7-40", "pass"), ("7 - 40 U/L", "pass"), ("<40", "pass"),
+                                         ("see report", "unknown"), ("7-10", "fail")])
+def test_reference_range_spellings(run, tmp_path, cell, status):
+    header = HEADER + ["ALT_RANGE"]
+    mapping = BASE_MAP.replace("  ALT_ULN: {field: alt_uln}\n", "  ALT_ULN: null\n") + \
+        "  ALT_RANGE: {reference_range: alt}\n"
+    got, _, err, code = screen(run, tmp_path, [_row({}, header, ROW + [cell])], mapping, header=header)
+    assert code == 0, err
+    assert got["P1"]["I5"] == status
+
+
+def test_date_from_dates_each_lab_it_names(run, tmp_path):
+    """An old LAB_TS makes the labs it dates too old for the 28-day window: unknown, not pass."""
+    got, _, err, code = screen(run, tmp_path, [_row({"LAB_TS": "2025-01-02 08:00:00"})], BASE_MAP)
+    assert code == 0, err
+    assert got["P1"]["I5"] == "unknown"
+    assert "creatinine" in got["P1"]["missing"]
+
+
+def test_ignore_unmapped(run, tmp_path):
+    """Columns the mapping does not list are not used, even those named like the convention."""
+    header = HEADER + ["ecog_2", "creatinine"]
+    mapping = BASE_MAP + "ignore_unmapped: true\n"
+    got, summary, err, code = screen(run, tmp_path, [_row({}, header, ROW + ["x", "garbage"])], mapping,
+                                     header=header)
+    assert code == 0, err
+    assert got["P1"]["I5"] == "pass"
+    assert "not recognised" not in err
+    assert "2 columns are not in the mapping and are not used (ignore_unmapped): ecog_2, creatinine" in err
+
+
+def test_a_cp1252_byte_in_a_column_no_trial_reads(run, tmp_path):
+    """A Windows-1252 byte in the comment column (mapped to null) errors nothing."""
+    got, summary, err, code = screen(run, tmp_path, [_row({"COMMENT": "R\udce9sum\udce9"})], BASE_MAP)
+    assert code == 0, err
+    assert got["P1"]["verdict"] != "error"
+
+
+@pytest.mark.parametrize("how", ["mapping", "option"])
+def test_the_file_encoding(run, tmp_path, how):
+    """A cp1252 export: its header and cells are read as cp1252 when the mapping or --encoding says so."""
+    header = HEADER[:-1] + ["Prüfarzt"]
+    mapping = BASE_MAP.replace("  COMMENT: null\n", "  Prüfarzt: null\n")
+    extra: tuple = ()
+    if how == "mapping":
+        mapping += "encoding: cp1252\n"
+    else:
+        extra = ("--encoding", "cp1252")
+    rows = [_row({"Prüfarzt": "Dr. Müller"}, header)]
+    got, _, err, code = screen(run, tmp_path, rows, mapping, *extra, header=header, encoding="cp1252")
+    assert code == 0, err
+    assert got["P1"]["I5"] == "pass"
+    # without it, the header is refused with what to do
+    _, _, err, code = screen(run, tmp_path, rows, BASE_MAP.replace("  COMMENT: null\n", ""), header=header,
+                             encoding="cp1252")
+    assert code == 65 and "--encoding cp1252" in err
+
+
+def test_haemoglobin_in_mmol_per_litre_is_accepted(run, tmp_path):
+    """NCT00480363 reads haemoglobin: 7.5 mmol/L is 12.1 g/dL, a unit the mapping can name."""
+    header = HEADER + ["HB", "HB_LLN"]
+    mapping = BASE_MAP + "  HB: {field: hemoglobin, unit: mmol/L, date_from: LAB_TS}\n  HB_LLN: {field: hemoglobin_lln, unit: mmol/L}\n"
+    path = _write(tmp_path, [_row({}, header, ROW + ["7.5", "7.4"])], header)
+    out = tmp_path / "o.csv"
+    result = run("batch", path, "--columns", _mapping(tmp_path, mapping), "--trial", "NCT00480363",
+                 "--as-of", AS_OF, "--out", out)
+    assert result.exit_code in (0, 1), result.stderr
+    assert "mmol/L" not in result.stderr
+    row = next(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert row["verdict"] != "error" and "hemoglobin" not in row["missing"]
+
+
+def test_the_mapping_is_checked_against_the_header_first(run, tmp_path):
+    """Every problem, once, with the mapping's file and line; no row is screened."""
+    mapping = BASE_MAP.replace("  ECOG: ecog\n", "  ECOG: ecgo\n").replace(
+        "CREA: {field: creatinine, unit: umol/L, date_from: LAB_TS}",
+        "CREA: {field: creatinine, unit: mmHg, date_from: LAB_TS}") + "  PLATELETS_X: platelets\n"
+    got, _, err, code = screen(run, tmp_path, [_row()], mapping)
+    assert code == 65 and not got
+    lines = {line: n for n, line in enumerate(mapping.splitlines(), 1)}
+    assert f"map.yaml:{lines['  ECOG: ecgo']}" in err and "'ecgo'" in err and "did you mean 'ecog'" in err
+    crea = next(n for line, n in lines.items() if line.startswith("  CREA:"))
+    assert f"map.yaml:{crea}" in err and "mmHg" in err
+    assert f"map.yaml:{lines['  PLATELETS_X: platelets']}" in err and "PLATELETS_X" in err
+    assert err.count("trialscreen: error:") == 3
+
+
+def test_an_unknown_key_says_did_you_mean(run, tmp_path):
+    _, _, err, code = screen(run, tmp_path, [_row()], BASE_MAP + "date_fromat: dd.mm.yyyy\n")
+    assert code == 65 and "date_fromat" in err and "did you mean 'date_format'" in err
+
+
+def test_many_rows_with_one_warning_are_one_line(run, tmp_path):
+    """249 rows whose ANC cell cannot be used are one summary line, not 249."""
+    rows = [_row({"PID": f"P{i}", "ANC": "lots"}) for i in range(249)]
+    got, summary, err, code = screen(run, tmp_path, rows, BASE_MAP)
+    assert code == 0, err
+    assert summary["unusable_cells"] == 249
+    anc = [w for w in summary["warnings"] if "ANC" in w]
+    assert len(anc) == 1 and "249 rows (2, 3, 4, 5, 6 and 244 more)" in anc[0]
