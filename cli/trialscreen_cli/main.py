@@ -350,6 +350,10 @@ from trialscreen_cli import omop as _omop_commands  # noqa: E402  (registers omo
 
 _omop_commands.register(app)
 
+from trialscreen_cli import columns as _columns_command  # noqa: E402  (registers columns)
+
+_columns_command.register(app)
+
 
 def run(argv=None):
     """Entry point: run the app and turn every library error into one sentence."""

@@ -76,6 +76,8 @@ class ColumnPlan:
     unused: list = field(default_factory=list)      # columns read by no selected trial: not parsed
     notes: list = field(default_factory=list)       # what the plan leaves out, one grouped line each
     problems: list = field(default_factory=list)    # the mapping's, when planned without check
+    unrecognised: list = field(default_factory=list)   # headers nothing recognises (also in ignored)
+    unmapped: list = field(default_factory=list)    # headers left out by ignore_unmapped (also in ignored)
     roles: dict = field(default_factory=dict, repr=False, compare=False)  # rows.py: how each column reads
 
     def __setattr__(self, name, value):

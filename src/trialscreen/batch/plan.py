@@ -109,9 +109,10 @@ def plan_columns(header: list[str], mapping: Mapping | None, source: str, trials
         p.problem(Location(source, header_line), "the file has no 'id' column",
                   "name the patient id column 'id', or map it with --columns")
     if p.problems and check:
-        raise MappingError(p.problems)
+        raise MappingError(sorted(p.problems, key=lambda q: (q.location.file or "", q.location.line or 0)))
     plan = ColumnPlan(p.columns, ignored + unrecognised + unmapped, _grouped_warnings(p, unrecognised))
-    plan.problems = p.problems
+    plan.problems = sorted(p.problems, key=lambda q: (q.location.file or "", q.location.line or 0))
+    plan.unrecognised, plan.unmapped = unrecognised, unmapped
     plan.delimiter, plan.decimal_comma, plan.thousands = mapping.delimiter, mapping.decimal_comma, mapping.thousands
     plan.missing = p.missing
     plan.width = len(headers)
