@@ -8,6 +8,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def check_golden(name: str, text: str) -> None:
+    """Compare rendered output with tests/golden/NAME; TRIALSCREEN_UPDATE_GOLDEN=1 rewrites it."""
+    path = GOLDEN / name
+    if os.environ.get("TRIALSCREEN_UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path}: run with TRIALSCREEN_UPDATE_GOLDEN=1 to write it, then review it"
+    assert text == path.read_text(encoding="utf-8"), f"output differs from {path}"
 # The tests keep their own factor cache, fresh for each run (subprocesses inherit it).
 os.environ["TRIALSCREEN_CACHE"] = tempfile.mkdtemp(prefix="trialscreen-cache-")
 EXAMPLES = ROOT / "examples" / "patients"

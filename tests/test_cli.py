@@ -1,18 +1,11 @@
 """The command line through typer's CliRunner: formats, exit codes, one-sentence errors."""
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from conftest import ELIGIBLE, EXAMPLES
-
-GOLDEN = Path(__file__).parent / "golden"
-UPDATE = os.environ.get("TRIALSCREEN_UPDATE_GOLDEN") == "1"
-
-
+from conftest import ELIGIBLE, EXAMPLES, check_golden
 
 
 def screen_json(run, *args):
@@ -72,12 +65,6 @@ def test_no_trial_screens_every_bundled_trial(run):
     assert "NCT05378971" in [r["trial"]["id"] for r in out]
 
 
-def _golden(name: str, text: str):
-    path = GOLDEN / name
-    if UPDATE:
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"no golden file {path}: run with TRIALSCREEN_UPDATE_GOLDEN=1 to write it, then review it"
-    assert text == path.read_text(encoding="utf-8"), f"output differs from {path}"
 
 
 @pytest.mark.parametrize("example", ["eligible", "us-units-ineligible", "needs-review"])
@@ -87,7 +74,7 @@ def test_table_output_golden(run, example):
     result = run("screen", str(EXAMPLES / f"NCT05378971-{example}.json"), "-t", "NCT05378971")
     assert result.exit_code == 0
     assert "\x1b[" not in result.stdout and "─" not in result.stdout
-    _golden(f"screen-{example}.txt", result.stdout)
+    check_golden(f"screen-{example}.txt", result.stdout)
 
 
 @pytest.mark.parametrize("example", ["eligible", "us-units-ineligible", "needs-review"])
@@ -106,7 +93,7 @@ def test_terminal_table_golden(example):
     out = io.StringIO()
     render_results([screen(load_trial("NCT05378971"), patient)],
                    Console(file=out, width=120, no_color=True, highlight=False, soft_wrap=False))
-    _golden(f"screen-{example}.terminal.txt", out.getvalue())
+    check_golden(f"screen-{example}.terminal.txt", out.getvalue())
 
 
 @pytest.mark.parametrize("example", ["eligible", "needs-review"])
@@ -114,7 +101,7 @@ def test_markdown_output_golden(run, example):
     result = run("screen", str(EXAMPLES / f"NCT05378971-{example}.json"), "-t", "NCT05378971",
                  "-f", "markdown")
     assert result.exit_code == 0
-    _golden(f"screen-{example}.md", result.stdout)
+    check_golden(f"screen-{example}.md", result.stdout)
 
 
 def test_explain_shows_text_and_logic(run):

@@ -5,26 +5,16 @@ when the mapping has problems, each with its line. The table is a golden file.""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, check_golden
 
-GOLDEN = Path(__file__).parent / "golden"
-UPDATE = os.environ.get("TRIALSCREEN_UPDATE_GOLDEN") == "1"
 BATCH = ROOT / "examples" / "batch"
 EXAMPLES = [(p, p.with_name(p.stem + "-columns.yaml")) for p in sorted(BATCH.iterdir())
             if p.suffix in (".csv", ".tsv", ".xlsx") and p.with_name(p.stem + "-columns.yaml").exists()]
 
 
-def _golden(name: str, text: str):
-    path = GOLDEN / name
-    if UPDATE:
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"no golden file {path}: run with TRIALSCREEN_UPDATE_GOLDEN=1 to write it, then review it"
-    assert text == path.read_text(encoding="utf-8"), f"output differs from {path}"
 
 
 @pytest.mark.parametrize("export,mapping", EXAMPLES, ids=[e.name for e, _ in EXAMPLES])
@@ -33,7 +23,7 @@ def test_columns_on_every_example(run, export, mapping):
     rel = [str(p.relative_to(ROOT)) for p in (export, mapping)]
     result = run("columns", rel[0], "--columns", rel[1], "--trial", "NCT05378971")
     assert result.exit_code == 0, result.stderr
-    _golden(f"columns-{export.stem}.txt", result.stdout)
+    check_golden(f"columns-{export.stem}.txt", result.stdout)
     data = json.loads(run("columns", rel[0], "--columns", rel[1], "--trial", "NCT05378971", "-f", "json").stdout)
     assert data["problems"] == []
     statuses = {c["status"] for c in data["columns"]}

@@ -108,10 +108,11 @@ def plan_columns(header: list[str], mapping: Mapping | None, source: str, trials
     if not any(c.kind == "id" for c in p.columns):
         p.problem(Location(source, header_line), "the file has no 'id' column",
                   "name the patient id column 'id', or map it with --columns")
-    if p.problems and check:
-        raise MappingError(sorted(p.problems, key=lambda q: (q.location.file or "", q.location.line or 0)))
+    problems = sorted(p.problems, key=lambda q: (q.location.file or "", q.location.line or 0))
+    if problems and check:
+        raise MappingError(problems)
     plan = ColumnPlan(p.columns, ignored + unrecognised + unmapped, _grouped_warnings(p, unrecognised))
-    plan.problems = sorted(p.problems, key=lambda q: (q.location.file or "", q.location.line or 0))
+    plan.problems = problems
     plan.unrecognised, plan.unmapped = unrecognised, unmapped
     plan.delimiter, plan.decimal_comma, plan.thousands = mapping.delimiter, mapping.decimal_comma, mapping.thousands
     plan.missing = p.missing
