@@ -32,6 +32,7 @@ class ColumnReport:
     notes: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     rows_sampled: int = 0
+    mapped: bool = False                            # read with a --columns mapping
 
     def as_dict(self) -> dict:
         return {"file": self.file, "delimiter": self.delimiter, "encoding": self.encoding,
@@ -66,7 +67,7 @@ def describe_columns(stream, source: str, mapping: Mapping | None, trials, *, de
             plan.decimal_comma = decimal_comma
     report = ColumnReport(source, {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(delim, delim),
                           encoding, offset, problems=list(full.problems), notes=list(used.notes),
-                          warnings=list(full.warnings))
+                          warnings=list(full.warnings), mapped=mapping is not None)
     samples = _samples(stream, delim, full, report)
     by_header: dict = {}
     for col in full.columns:

@@ -38,6 +38,7 @@ def columns_text(report) -> str:
         lines.append(f"error: {printable(str(p))}")
     if report.problems:
         n = len(report.problems)
-        lines.append(f"{n} problem{'s' if n > 1 else ''} in the mapping: `batch` refuses this file until "
+        where = "in the mapping" if report.mapped else "in the header (map the columns with --columns)"
+        lines.append(f"{n} problem{'s' if n > 1 else ''} {where}: `batch` refuses this file until "
                      f"{'they are' if n > 1 else 'it is'} corrected")
     return "\n".join(lines) + "\n"
