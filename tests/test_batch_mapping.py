@@ -313,3 +313,50 @@ def test_many_rows_with_one_warning_are_one_line(run, tmp_path):
     assert summary["unusable_cells"] == 249
     anc = [w for w in summary["warnings"] if "ANC" in w]
     assert len(anc) == 1 and "249 rows (2, 3, 4, 5, 6 and 244 more)" in anc[0]
+
+
+# --- review of the mapping (review-mapping.md): each finding as what a user sees ---
+
+def _columns_json(run, tmp_path, rows, mapping: str, header=HEADER) -> tuple[dict, int]:
+    """`trialscreen columns` of the export as JSON, and its exit code."""
+    path = _write(tmp_path, rows, header)
+    result = run("columns", path, "--columns", _mapping(tmp_path, mapping), "--trial", TRIAL, "-f", "json")
+    return json.loads(result.stdout or "{}"), result.exit_code
+
+
+def _line_of(mapping: str, start: str) -> int:
+    return next(n for n, line in enumerate(mapping.splitlines(), 1) if line.startswith(start))
+
+
+_CREA_TS = "  CREA: {field: creatinine, unit: umol/L, date_from: LAB_TS}\n"
+
+
+@pytest.mark.parametrize("own,cell", [
+    # the lab system writes dd/mm: 06/02/2025 is 6 February, stale on 2 June; the file's dates are US
+    ("date_format: dd/mm/yyyy", "06/02/2025"),
+    # 20:00Z on 4 May is 4 May in New York (stale), 5 May in Tokyo (the file's zone, within 28 days)
+    ("timezone: America/New_York", "2025-05-04T20:00:00Z"),
+])
+def test_a_lab_entrys_date_format_and_timezone_are_its_date_columns(run, tmp_path, own, cell):
+    header = HEADER + ["CREA_TS"]
+    mapping = BASE_MAP.replace(_CREA_TS, f"  CREA: {{field: creatinine, unit: umol/L, {own}, date_from: CREA_TS}}\n")
+    mapping += "date_format: mm/dd/yyyy\n" if "date_format" in own else "timezone: Asia/Tokyo\n"
+    lab_ts = "05/28/2025 08:15:00" if "date_format" in own else ROW[HEADER.index("LAB_TS")]
+    row = _row({"LAB_TS": lab_ts}, header, ROW + [cell])
+    got, _, err, code = screen(run, tmp_path, [row], mapping, header=header)
+    assert code == 0, err
+    assert got["P1"]["verdict"] == "needs_review" and got["P1"]["I5"] == "unknown"
+    assert "labs.creatinine (fetch a current creatinine" in got["P1"]["missing"]
+    report, code = _columns_json(run, tmp_path, [row], mapping, header)
+    crea_ts = next(c for c in report["columns"] if c["column"] == "CREA_TS")
+    assert code == 0 and crea_ts["samples"][0]["read"] == ("2025-02-06" if "date_format" in own else "2025-05-04")
+
+
+def test_a_date_format_given_twice_for_one_date_column_is_a_mapping_problem(run, tmp_path):
+    header = HEADER + ["CREA_TS"]
+    mapping = BASE_MAP.replace(
+        _CREA_TS, "  CREA: {field: creatinine, unit: umol/L, date_format: dd/mm/yyyy, date_from: CREA_TS}\n"
+        "  CREA_TS: {field: null, date_format: mm/dd/yyyy}\n")
+    got, _, err, code = screen(run, tmp_path, [_row({}, header, ROW + ["06/02/2025"])], mapping, header=header)
+    assert code == 65 and not got
+    assert f"map.yaml:{_line_of(mapping, '  CREA:')}" in err and "'CREA_TS', whose own entry gives another" in err

@@ -43,6 +43,7 @@ class _Planner:
         file_missing = (frozenset(mapping.missing or ()) | {""}) if mapping.missing_only \
             else frozenset(DEFAULT_MISSING) | frozenset(mapping.missing or ())
         self.missing = file_missing
+        self.lab_dates: dict[str, dict] = {}     # date column -> date_format / timezone its date_from entries give
 
     def at(self, entry: MappingEntry | None, header: str, key: str = "field") -> Location:
         """The mapping entry's line (and the key's), else the header cell."""
@@ -64,8 +65,9 @@ class _Planner:
         self.seen[identity] = col.header
         self.columns.append(col)
 
-    def formats(self, entry: MappingEntry | None) -> dict:
-        """The Column fields of an entry's own cell format (missing, number notation, dates)."""
+    def formats(self, entry: MappingEntry | None, header: str = "") -> dict:
+        """The Column fields of an entry's own cell format (missing, number notation, dates); the
+        dates of a column some lab's ``date_from`` names are that lab entry's, unless its own."""
         fmt = entry.format if entry is not None else None
         m = self.mapping
         missing = self.missing
@@ -75,8 +77,9 @@ class _Planner:
         if fmt is not None and (fmt.decimal_comma is not None or fmt.thousands is not KEEP):
             dc = m.decimal_comma if fmt.decimal_comma is None else fmt.decimal_comma
             number = (dc, m.thousands if fmt.thousands is KEEP else fmt.thousands)
-        dates = ((fmt.date_format if fmt and fmt.date_format else m.date_format),
-                 (fmt.timezone if fmt and fmt.timezone else m.timezone))
+        given = self.lab_dates.get(header, {})
+        dates = ((fmt.date_format if fmt and fmt.date_format else given.get("date_format") or m.date_format),
+                 (fmt.timezone if fmt and fmt.timezone else given.get("timezone") or m.timezone))
         return {"missing": missing if missing != self.missing else None, "number": number, "dates": dates,
                 "scale": entry.scale if entry is not None else None}
 
@@ -90,6 +93,7 @@ def plan_columns(header: list[str], mapping: Mapping | None, source: str, trials
     headers = [raw.strip().lstrip("\ufeff") for raw in header]
     p = _Planner(headers, mapping, source, header_line)
     _unmatched_entries(p)
+    _lab_dates(p)
     dated_from = {e.date_from for e in mapping.columns.values() if e.date_from}
     ignored, unrecognised, unmapped = [], [], []
     for index, header_text in enumerate(headers):
@@ -128,7 +132,7 @@ def plan_columns(header: list[str], mapping: Mapping | None, source: str, trials
 
 def _plan_column(p: _Planner, index: int, header_text: str, entry: MappingEntry | None) -> bool:
     """Add the columns of one header cell to the plan; False if it names nothing."""
-    fields = p.formats(entry)
+    fields = p.formats(entry, header_text)
     if entry is not None and (entry.reference_range or entry.flag):
         name = entry.reference_range or entry.flag or ""
         key = "reference_range" if entry.reference_range else "flag"
@@ -207,9 +211,35 @@ def _dated_from(p: _Planner, col: Column, entry: MappingEntry) -> None:
                   f"{col.key or col.kind}", f"name its date column {col.key}_date instead")
         return
     kind, attr = kinds[col.kind]
-    own = p.mapping.columns.get(source)
-    fields = p.formats(own) if own is not None else p.formats(None)
+    fields = p.formats(p.mapping.columns.get(source), source)
     p.add(Column(p.index[source], source, kind, col.key, attr, **{**fields, "scale": None}), where)
+
+
+def _lab_dates(p: _Planner) -> None:
+    """The date_format and timezone a lab entry gives are for the column its date_from names (the
+    lab's own cells are numbers): that column's own entry, or another lab dated by it, saying
+    otherwise is a problem, never one reading chosen."""
+    for header, entry in p.mapping.columns.items():
+        if not entry.date_from:
+            continue
+        own = p.mapping.columns.get(entry.date_from)
+        given = p.lab_dates.setdefault(entry.date_from, {})
+        for key in ("date_format", "timezone"):
+            value = getattr(entry.format, key)
+            if value is None:
+                continue
+            mine = getattr(own.format, key) if own is not None else None
+            if mine is not None and mine != value:
+                p.problem(p.at(entry, header, key), f"the {key} of '{header}' is for its date column "
+                          f"'{entry.date_from}', whose own entry gives another", "give it in one place")
+            elif key in given and given[key][0] != value:
+                p.problem(p.at(entry, header, key), f"'{given[key][1]}' and '{header}' give their date column "
+                          f"'{entry.date_from}' different {key}s", "give it once, in the entry of "
+                          f"'{entry.date_from}'")
+            else:
+                given.setdefault(key, (value, header))
+    for source, given in p.lab_dates.items():
+        p.lab_dates[source] = {key: value for key, (value, _) in given.items()}
 
 
 def _unmatched_entries(p: _Planner) -> None:
