@@ -360,3 +360,24 @@ def test_a_date_format_given_twice_for_one_date_column_is_a_mapping_problem(run,
     got, _, err, code = screen(run, tmp_path, [_row({}, header, ROW + ["06/02/2025"])], mapping, header=header)
     assert code == 65 and not got
     assert f"map.yaml:{_line_of(mapping, '  CREA:')}" in err and "'CREA_TS', whose own entry gives another" in err
+
+
+@pytest.mark.parametrize("extra,entries,message", [
+    # ALT_ULN says 40, the range 25: whichever column came later won, and flipped the verdict
+    (["ALT_RANGE"], "  ALT_RANGE: {reference_range: alt}\n", "columns 'ALT_ULN' and 'ALT_RANGE' both hold alt.uln"),
+    (["ALT_LLN", "ALT_RANGE"], "  ALT_LLN: {field: alt_lln}\n  ALT_RANGE: {reference_range: alt}\n",
+     "columns 'ALT_LLN' and 'ALT_RANGE' both hold alt.lln"),
+    (["ALT_RANGE", "ALT_RANGE_2"], "  ALT_RANGE: {reference_range: alt}\n  ALT_RANGE_2: {reference_range: alt}\n",
+     "columns 'ALT_RANGE' and 'ALT_RANGE_2' both hold the reference range of alt"),
+])
+def test_a_reference_range_beside_the_labs_limit_is_a_duplicate(run, tmp_path, extra, entries, message):
+    header = HEADER + extra
+    mapping = BASE_MAP + entries
+    if "ALT_ULN" not in message:
+        mapping = mapping.replace("  ALT_ULN: {field: alt_uln}\n", "  ALT_ULN: null\n")
+    cells = {"ALT_RANGE": "0-25", "ALT_RANGE_2": "0-25", "ALT_LLN": "7"}
+    row = _row({"ALT": "100"}, header, ROW + [cells[c] for c in extra])
+    got, _, err, code = screen(run, tmp_path, [row], mapping, header=header)
+    assert code == 65 and not got
+    where = "ALT_RANGE_2" if "ALT_RANGE_2" in extra else "ALT_RANGE"
+    assert f"map.yaml:{_line_of(mapping, '  ' + where + ':')}" in err and message in err, err

@@ -56,13 +56,18 @@ class _Planner:
         self.problems.append(Problem(where, message, hint))
 
     def add(self, col: Column, where: Location) -> None:
-        identity = (col.kind, col.key, col.attr)
-        if identity in self.seen:
-            what = f"{col.key or col.kind}{'.' + col.attr if col.attr else ''}"
-            self.problem(where, f"columns '{self.seen[identity]}' and '{col.header}' both hold {what}",
-                         "keep one, or map one to null")
-            return
-        self.seen[identity] = col.header
+        # a reference range cell gives the lab's uln and lln: it holds what their columns hold
+        identities = [(col.kind, col.key, col.attr)] if col.kind != "lab_range" else \
+            [("lab_range", col.key, ""), ("lab_attr", col.key, "uln"), ("lab_attr", col.key, "lln")]
+        for kind, key, attr in identities:
+            if (kind, key, attr) in self.seen:
+                what = f"the reference range of {key}" if kind == "lab_range" else \
+                    f"{key or kind}{'.' + attr if attr else ''}"
+                self.problem(where, f"columns '{self.seen[(kind, key, attr)]}' and '{col.header}' both hold {what}",
+                             "keep one, or map one to null")
+                return
+        for identity in identities:
+            self.seen[identity] = col.header
         self.columns.append(col)
 
     def formats(self, entry: MappingEntry | None, header: str = "") -> dict:
