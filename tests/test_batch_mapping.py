@@ -381,3 +381,29 @@ def test_a_reference_range_beside_the_labs_limit_is_a_duplicate(run, tmp_path, e
     assert code == 65 and not got
     where = "ALT_RANGE_2" if "ALT_RANGE_2" in extra else "ALT_RANGE"
     assert f"map.yaml:{_line_of(mapping, '  ' + where + ':')}" in err and message in err, err
+
+
+@pytest.mark.parametrize("entry,message", [
+    # 2.5 mg/dL is 221 umol/L (fails creatinine < 177 umol/L); scaled by 0.1 it passed
+    ("  CREA: {field: creatinine, scale: 0.1, date_from: LAB_TS}\n",
+     "column 'CREA': scale multiplies bare numbers: give their unit too"),
+    ("  ECOG: {field: ecog, scale: 2}\n", "column 'ECOG' has a scale, but its cells are not numbers with a unit"),
+])
+def test_scale_needs_the_unit_of_the_numbers_it_multiplies(run, tmp_path, entry, message):
+    start = entry.split(":")[0] + ":"
+    mapping = "".join(entry if line.startswith(start) else line for line in BASE_MAP.splitlines(keepends=True))
+    got, _, err, code = screen(run, tmp_path, [_row({"CREA": "2.5 mg/dL"})], mapping)
+    assert code == 65 and not got
+    assert f"map.yaml:{_line_of(mapping, start)}" in err and message in err, err
+
+
+def test_a_scaled_range_cell_with_its_own_unit_is_not_scaled(run, tmp_path):
+    header = HEADER + ["ALT_RANGE"]
+    mapping = BASE_MAP.replace("  ALT_ULN: {field: alt_uln}\n", "  ALT_ULN: null\n") + \
+        "  ALT_RANGE: {reference_range: alt, unit: U/L, scale: 10}\n"
+    got, _, err, code = screen(run, tmp_path, [_row({"ALT": "100"}, header, ROW + ["0-4 U/L"])], mapping,
+                               header=header)
+    assert code == 1 and got["P1"]["verdict"] == "error"
+    assert "column 'ALT_RANGE'" in got["P1"]["error"] and "never scaled" in got["P1"]["error"]
+    got, _, err, code = screen(run, tmp_path, [_row({"ALT": "100"}, header, ROW + ["0-4"])], mapping, header=header)
+    assert code == 0 and got["P1"]["I5"] == "pass", err     # 0-40 U/L: 100 < 3 x 40

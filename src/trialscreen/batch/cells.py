@@ -186,6 +186,9 @@ def _range(text: str, notation: tuple, col) -> str:
         return _scaled(value, col.scale) if col.scale is not None else value
 
     unit = f" {m.group('unit').strip()}" if m.group("unit") else ""
+    if unit and col.scale is not None:
+        raise RowError("the range gives its unit, and the mapping a scale for bare numbers: a number with "
+                       "its own unit is never scaled; correct the cell, or the mapping", col.header, text)
     if m.group("bound"):
         return f"{m.group('bound')}{number(m.group('limit'))}{unit}"
     return f"{number(m.group('low'))}-{number(m.group('high'))}{unit}"

@@ -148,6 +148,7 @@ def _plan_column(p: _Planner, index: int, header_text: str, entry: MappingEntry 
             return True
         if entry.unit:
             _check_unit(p, entry, header_text, analyte, entry.unit)
+        _check_scale(p, entry, header_text, entry.unit, True)
         p.add(Column(index, header_text, "lab_range" if key == "reference_range" else "lab_flag", analyte, "",
                      entry.unit, entry.values, **fields), p.at(entry, header_text, key))
         return True
@@ -180,10 +181,24 @@ def _plan_column(p: _Planner, index: int, header_text: str, entry: MappingEntry 
                   "are plain numbers)")
     elif unit and col.kind == "lab":
         _check_unit(p, entry, header_text, col.key, unit)
+    _check_scale(p, entry, header_text, unit, takes_unit(col))
     p.add(col, p.at(entry, header_text))
     if entry is not None and entry.date_from:
         _dated_from(p, col, entry)
     return True
+
+
+def _check_scale(p: _Planner, entry: MappingEntry | None, header_text: str, unit: str | None, numeric: bool) -> None:
+    """A scale multiplies bare numbers in a unit the mapping names: a number that carries its
+    own unit is never scaled, and a column of no such numbers has nothing to scale."""
+    if entry is None or entry.scale is None:
+        return
+    if not numeric:
+        p.problem(p.at(entry, header_text, "scale"), f"column '{header_text}' has a scale, but its cells are "
+                  "not numbers with a unit", "scale is for a lab, its limits or range, weight or height")
+    elif not unit:
+        p.problem(p.at(entry, header_text, "scale"), f"column '{header_text}': scale multiplies bare numbers: "
+                  "give their unit too", "e.g. {field: platelets, unit: x10^9/L, scale: 1000}")
 
 
 def _check_unit(p: _Planner, entry, header_text: str, analyte_name: str, unit: str) -> None:
