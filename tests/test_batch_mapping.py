@@ -407,3 +407,21 @@ def test_a_scaled_range_cell_with_its_own_unit_is_not_scaled(run, tmp_path):
     assert "column 'ALT_RANGE'" in got["P1"]["error"] and "never scaled" in got["P1"]["error"]
     got, _, err, code = screen(run, tmp_path, [_row({"ALT": "100"}, header, ROW + ["0-4"])], mapping, header=header)
     assert code == 0 and got["P1"]["I5"] == "pass", err     # 0-40 U/L: 100 < 3 x 40
+
+
+@pytest.mark.parametrize("file_format,own,cell,fixed", [
+    ('decimal_comma: true\nthousands: "."\n', "decimal_comma: false", "90.5", "thousands: null"),
+    ('thousands: ","\n', "decimal_comma: true", "90,5", 'thousands: "."'),
+])
+def test_a_columns_decimal_mark_against_the_files_thousands(run, tmp_path, file_format, own, cell, fixed):
+    """It was a KeyError on every cell (exit 70); now the mapping's line says what to add."""
+    entry = f"  CREA: {{field: creatinine, unit: umol/L, {own}, date_from: LAB_TS}}\n"
+    mapping = BASE_MAP.replace(_CREA_TS, entry) + file_format
+    row = _row({"CREA": cell, "ANC": "2,1" if "true" in file_format else "2.1"})
+    got, _, err, code = screen(run, tmp_path, [row], mapping)
+    assert code == 65 and not got
+    assert f"map.yaml:{_line_of(mapping, '  CREA:')}" in err and "give the column its own thousands too" in err
+    result = run("columns", tmp_path / "export.tsv", "--columns", tmp_path / "map.yaml")
+    assert result.exit_code == 65 and "internal error" not in result.stderr
+    got, _, err, code = screen(run, tmp_path, [row], mapping.replace(entry, entry.replace(own, f"{own}, {fixed}")))
+    assert code == 0 and got["P1"]["I5"] == "pass", err

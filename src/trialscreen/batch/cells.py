@@ -107,9 +107,9 @@ def _read_numbers(text: str, notation: tuple, column: str) -> str:
         except ValueError:
             grouping = (" (a thousands separator stands only between groups of three digits: "
                         "not in 1.50, 1.5000 or .5)" if thousands else "")
-            raise RowError(f"not a number as this file writes numbers, with "
-                           f"{_FORMATS[(decimal_comma, thousands)]}{grouping}: correct the cell, or the "
-                           "mapping's decimal_comma and thousands", column, text) from None
+            notation = _FORMATS.get((decimal_comma, thousands), "its decimal mark and thousands separator")
+            raise RowError(f"not a number as this file writes numbers, with {notation}{grouping}: correct the "
+                           "cell, or the mapping's decimal_comma and thousands", column, text) from None
         return m.group(1) + m.group(2) + number
 
     return _numbers_in(thousands).sub(read, text)

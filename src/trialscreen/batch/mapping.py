@@ -197,9 +197,25 @@ def _mapping_entry(path: str, header, spec, pos, mapping: Mapping) -> MappingEnt
         raise _mapping_error(path, spec.where_key(roles[1]), f"'{header}' is given both {roles[0]} and {roles[1]}",
                              "a column holds one thing: a field, a lab's reference range, or a lab's flag")
     positions = {k: spec.where(k) for k in spec}
-    return MappingEntry(text["field"], text["unit"], values, pos[0], _scale(spec, path),
-                        _read_format(spec, path, mapping.decimal_comma), text["date_from"],
+    fmt = _read_format(spec, path, mapping.decimal_comma)
+    _own_decimal_mark(fmt, mapping, header, _mapping_error(path, spec.where("decimal_comma"), "").location)
+    return MappingEntry(text["field"], text["unit"], values, pos[0], _scale(spec, path), fmt, text["date_from"],
                         text["reference_range"], text["flag"], positions)
+
+
+def _own_decimal_mark(fmt: CellFormat, mapping: Mapping, header, location) -> None:
+    """A column's own decimal mark cannot be the file's thousands separator: which separator the
+    column uses instead (none, or the other mark) is not guessed."""
+    if fmt.decimal_comma is None or fmt.thousands is not KEEP or mapping.thousands is None:
+        return
+    if (fmt.decimal_comma, mapping.thousands) in ((False, "."), (True, ",")):
+        mark = "comma" if fmt.decimal_comma else "point"
+        raise InputError(f"'{header}' says decimal_comma: {str(fmt.decimal_comma).lower()}, but the file's "
+                         f"thousands separator is \"{mapping.thousands}\": the column's decimal {mark} cannot "
+                         "also separate its thousands", location,
+                         "give the column its own thousands too: thousands: null (none)" +
+                         ("" if fmt.decimal_comma else ", or thousands: \",\"") +
+                         ("" if not fmt.decimal_comma else ", or thousands: \".\""))
 
 
 def _scale(spec, path: str) -> str | None:
