@@ -425,3 +425,34 @@ def test_a_columns_decimal_mark_against_the_files_thousands(run, tmp_path, file_
     assert result.exit_code == 65 and "internal error" not in result.stderr
     got, _, err, code = screen(run, tmp_path, [row], mapping.replace(entry, entry.replace(own, f"{own}, {fixed}")))
     assert code == 0 and got["P1"]["I5"] == "pass", err
+
+
+@pytest.mark.parametrize("option,message,exit_code", [
+    ("delimiter: [tab]", "delimiter must be one of comma, tab, semicolon, pipe", 2),
+    ("delimiter: {a: 1}", "delimiter must be one of comma, tab, semicolon, pipe", 2),
+    ("encoding: rot13", "encoding 'rot13' is not a text encoding", 2),
+    ("encoding: base64", "encoding 'base64' is not a text encoding", 2),
+    ("encoding: utf-16", "cannot be read as utf-16 at or after line 1: UTF-16 stream does not start with BOM", 65),
+])
+@pytest.mark.parametrize("command", ["batch", "columns"])
+def test_odd_delimiters_and_encodings_are_a_sentence_not_a_crash(run, tmp_path, command, option, message,
+                                                                 exit_code):
+    path = _write(tmp_path, [_row()], encoding="utf-16-le")      # no byte order mark
+    mapping = _mapping(tmp_path, BASE_MAP.replace("delimiter: tab\n", "") + option + "\n")
+    extra = ("--as-of", AS_OF, "--out", tmp_path / "o.csv") if command == "batch" else ()
+    result = run(command, path, "--columns", mapping, "--trial", TRIAL, *extra)
+    err = " ".join(result.stderr.split())
+    assert result.exit_code == exit_code and "internal error" not in err, err
+    assert message in err and (f"map.yaml:{_line_of(mapping.read_text(), option)}" in err or exit_code == 65), err
+
+
+@pytest.mark.parametrize("name,message", [("base64", "encoding 'base64' is not a text encoding"),
+                                          ("utf-16", "UTF-16 stream does not start with BOM")])
+def test_odd_encodings_on_the_command_line(run, tmp_path, name, message):
+    path = _write(tmp_path, [_row()], encoding="utf-16-le")
+    result = run("batch", path, "--columns", _mapping(tmp_path, BASE_MAP), "--encoding", name, "--trial", TRIAL,
+                 "--out", tmp_path / "o.csv")
+    err = " ".join(result.stderr.split())
+    assert result.exit_code in (2, 65) and "internal error" not in err and message in err, err
+    if name == "utf-16":
+        assert "--encoding utf-16-le" in err

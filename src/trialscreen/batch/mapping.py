@@ -242,11 +242,17 @@ def _norm_value(value) -> str:
 
 def encoding_of(name, location=None) -> str:
     """A text encoding's name as Python knows it (cp1252, latin-1, utf-8), or a UsageError."""
+    hint = "use utf-8, cp1252 (Windows, Western Europe), latin-1 or another codec name"
+    if not isinstance(name, str):
+        raise UsageError("encoding must be the name of a text encoding", location, hint)
     try:
-        return codecs.lookup(str(name)).name
-    except LookupError:
-        raise UsageError(f"encoding '{name}' is not one Python knows", location,
-                         "use utf-8, cp1252 (Windows, Western Europe), latin-1 or another codec name") from None
+        codec = codecs.lookup(name)
+    except (LookupError, ValueError):
+        raise UsageError(f"encoding '{name}' is not one Python knows", location, hint) from None
+    if not getattr(codec, "_is_text_encoding", True):      # rot13, base64, zlib: bytes to bytes
+        raise UsageError(f"encoding '{name}' is not a text encoding: it does not turn bytes into text",
+                         location, hint)
+    return codec.name
 
 
 def _norm_cell(value) -> str:
@@ -260,6 +266,9 @@ def _norm_cell(value) -> str:
 def delimiter_of(value, location=None) -> str:
     names = {"comma": ",", ",": ",", "tab": "\t", "\\t": "\t", "\t": "\t", "semicolon": ";", ";": ";",
              "pipe": "|", "|": "|"}
+    if not isinstance(value, str):
+        raise UsageError("delimiter must be one of comma, tab, semicolon, pipe", location,
+                         "e.g. delimiter: tab")
     if value not in names:
         raise UsageError(f"delimiter '{value}' is not one of comma, tab, semicolon, pipe", location)
     return names[value]

@@ -346,4 +346,6 @@ def open_text(binary, encoding: str | None = None) -> io.TextIOWrapper:
     kept as surrogates so that only a row that reads them fails, not the whole file."""
     if encoding is None or encoding.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig"):
         encoding = "utf-8-sig"
-    return io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline="")
+    from trialscreen.batch.sources import DecodedText
+
+    return DecodedText(binary, encoding=encoding, errors="surrogateescape", newline="")

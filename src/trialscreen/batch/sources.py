@@ -18,6 +18,29 @@ from trialscreen.errors import FileReadError, InputError, Location, UsageError
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 WORKBOOK_DELIMITER = "\t"       # the delimiter of the lines a workbook is read as
 
+class DecodedText(io.TextIOWrapper):
+    """A text stream over a CSV file's bytes where bytes its encoding cannot read at all (UTF-16
+    without its byte order mark, a character cut off at the end) are an InputError naming the
+    line, not a UnicodeError; other bad bytes are kept as surrogates (run.open_text)."""
+
+    lines_read = 0
+
+    def readline(self, size: int | None = -1, /) -> str:  # type: ignore[override]
+        # iterating (the csv reader) calls readline too: a subclass's next() goes through it
+        try:
+            text = super().readline(-1 if size is None else size)
+        except UnicodeError as exc:
+            line = self.lines_read + 1
+            hint = ("a UTF-16 file without a byte order mark: say which, --encoding utf-16-le (Windows) or "
+                    "utf-16-be" if "BOM" in str(exc) else "save the file as UTF-8, or say its encoding")
+            name = getattr(self.buffer, "name", None)
+            raise InputError(f"the file cannot be read as {self.encoding} at or after line {line}: "
+                             f"{getattr(exc, 'reason', exc)}", Location(name if isinstance(name, str) else None,
+                                                                         line), hint) from None
+        self.lines_read += 1
+        return text
+
+
 def is_workbook(path: str) -> bool:
     return path.lower().endswith(WORKBOOK_SUFFIXES)
 
