@@ -456,3 +456,73 @@ def test_odd_encodings_on_the_command_line(run, tmp_path, name, message):
     assert result.exit_code in (2, 65) and "internal error" not in err and message in err, err
     if name == "utf-16":
         assert "--encoding utf-16-le" in err
+
+
+@pytest.mark.parametrize("entry,message", [
+    ('  ECOG: {missing: ["-1"]}\n', "the mapping of 'ECOG' says how its cells are written but not what they hold: "
+     "give field:"),
+    ("  CREA: {decimal_comma: true, date_from: LAB_TS}\n", "the mapping of 'CREA' says how its cells are written"),
+])
+def test_an_entry_of_format_keys_only_needs_its_field(run, tmp_path, entry, message):
+    """It was dropped as if mapped to null: the ECOG column the user configured went unknown."""
+    start = entry.split(":")[0] + ":"
+    mapping = "".join(entry if line.startswith(start) else line for line in BASE_MAP.splitlines(keepends=True))
+    got, _, err, code = screen(run, tmp_path, [_row({"ECOG": "-1"})], mapping)
+    assert code == 65 and not got
+    assert f"map.yaml:{_line_of(mapping, start)}" in err and message in err, err
+    report, code = _columns_json(run, tmp_path, [_row()], mapping)
+    assert code == 65 and next(c for c in report["columns"] if c["column"] == start.strip(" :"))["status"] == "problem"
+
+
+def test_null_and_a_date_columns_own_format_need_no_field(run, tmp_path):
+    header = HEADER + ["CREA_TS"]
+    mapping = BASE_MAP.replace(_CREA_TS, "  CREA: {field: creatinine, unit: umol/L, date_from: CREA_TS}\n"
+                               "  CREA_TS: {date_format: dd/mm/yyyy}\n")
+    got, _, err, code = screen(run, tmp_path, [_row({}, header, ROW + ["06/02/2025"])], mapping, header=header)
+    assert code == 0, err
+    assert got["P1"]["I5"] == "unknown" and "fetch a current creatinine" in got["P1"]["missing"]
+    got, _, err, code = screen(run, tmp_path, [_row({"COMMENT": "x"})], BASE_MAP)     # COMMENT: null
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("header_name,entry,cell,message", [
+    ("ALT_ULN", "  ALT_ULN: {field: alt_uln, unit: mg/dL}\n", "40", "the unit of 'ALT_ULN' cannot be used"),
+    ("ALT_ULN", "  ALT_ULN: {field: alt_uln, unit: mmol/L}\n", "40", "the unit of 'ALT_ULN' cannot be used"),
+    ("WT", "  WT: {field: weight, unit: stone}\n", "64", "the unit of 'WT' cannot be used: unknown unit 'stone'"),
+    ("HT", "  HT: {field: height, unit: kg}\n", "170", "the unit of 'HT' cannot be used"),
+])
+def test_the_unit_of_a_limit_or_a_body_measure_is_checked_before_any_row(run, tmp_path, header_name, entry, cell,
+                                                                         message):
+    header = HEADER + ([header_name] if header_name != "ALT_ULN" else [])
+    mapping = "".join(entry if line.startswith("  ALT_ULN:") and header_name == "ALT_ULN" else line
+                      for line in BASE_MAP.splitlines(keepends=True)) + ("" if header_name == "ALT_ULN" else entry)
+    row = _row({}, header, ROW + ([cell] if header_name != "ALT_ULN" else []))
+    got, _, err, code = screen(run, tmp_path, [row], mapping, header=header)
+    assert code == 65 and not got
+    assert f"map.yaml:{_line_of(mapping, '  ' + header_name + ':')}" in err and message in err, err
+    _, code = _columns_json(run, tmp_path, [row], mapping, header)
+    assert code == 65
+    ok = mapping.replace("unit: stone", "unit: lb").replace("height, unit: kg", "height, unit: in")
+    if ok != mapping:
+        got, _, err, code = screen(run, tmp_path, [row], ok, header=header)
+        assert code == 0, err
+
+
+@pytest.mark.parametrize("entry,value,hint", [
+    ("  SEX: {field: sex, values: {1: male, 2: femal}}\n", "femal", "did you mean 'female'?"),
+    ("  FISH: {field: del(17p), values: {1: detetced, 0: not detected}}\n", "detetced", "did you mean 'detected'?"),
+    ("  TC: {field: transplant_candidate, values: {1: yse, 0: no}}\n", "yse", "did you mean 'yes'?"),
+])
+def test_a_misspelt_coded_value_is_a_mapping_problem(run, tmp_path, entry, value, hint):
+    """Every row was an error row (sex) or an unknown finding, one row after another."""
+    name = entry.split(":")[0].strip()
+    header = HEADER + [name]
+    mapping = BASE_MAP + entry
+    got, _, err, code = screen(run, tmp_path, [_row({}, header, ROW + ["2" if name == "SEX" else "1"])], mapping,
+                               header=header)
+    assert code == 65 and not got
+    assert f"map.yaml:{_line_of(mapping, '  ' + name + ':')}" in err and f"'{value}' is not" in err and hint in err
+    fixed = mapping.replace("femal}", "female}").replace("detetced", "detected").replace("yse", "yes")
+    got, _, err, code = screen(run, tmp_path, [_row({}, header, ROW + ["2" if name == "SEX" else "1"])], fixed,
+                               header=header)
+    assert code == 0 and got["P1"]["verdict"] != "error", err

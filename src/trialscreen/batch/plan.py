@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 
 from trialscreen import vocab
+from trialscreen.batch.checks import body_unit_problem, value_problem
 from trialscreen.batch.columns import (
     DEFAULT_MISSING,
     UNIT_IN_HEADER,
@@ -109,6 +110,10 @@ def plan_columns(header: list[str], mapping: Mapping | None, source: str, trials
             continue
         if entry is not None and entry.target is None and not (entry.unit or entry.values or entry.reference_range
                                                                or entry.flag):
+            if "field" not in entry.positions and header_text not in dated_from:
+                p.problem(p.at(entry, header_text, ""), f"the mapping of '{header_text}' says how its cells are "
+                          "written but not what they hold: give field:", "the field the column holds, as in "
+                          "{field: ecog, missing: [\"-1\"]}; or map the column to null to ignore it")
             ignored.append(header_text)
             continue
         if not _plan_column(p, index, header_text, entry) and header_text not in dated_from:
@@ -179,8 +184,13 @@ def _plan_column(p: _Planner, index: int, header_text: str, entry: MappingEntry 
         p.problem(p.at(entry, header_text, "unit"), f"column '{header_text}' gives the unit {unit}, but "
                   f"{col.key or col.kind} has no unit", "remove the unit (ages are in years, ECOG and grades "
                   "are plain numbers)")
-    elif unit and col.kind == "lab":
+    elif unit and col.kind in ("lab", "lab_attr"):     # a value, or its uln / lln
         _check_unit(p, entry, header_text, col.key, unit)
+    elif unit and (body := body_unit_problem(col, unit)) is not None:
+        p.problem(p.at(entry, header_text, "unit"), f"the unit of '{header_text}' cannot be used: {body[0]}", body[1])
+    if (wrong := value_problem(col)) is not None:
+        p.problem(p.at(entry, header_text, "values"), f"values of '{header_text}': '{wrong[0]}' is not "
+                  f"{wrong[1]}", wrong[2])
     _check_scale(p, entry, header_text, unit, takes_unit(col))
     p.add(col, p.at(entry, header_text))
     if entry is not None and entry.date_from:

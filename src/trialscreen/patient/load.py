@@ -33,6 +33,7 @@ TOP_KEYS = {
 }
 _SEX = {"f": "female", "female": "female", "woman": "female", "w": "female",
         "m": "male", "male": "male", "man": "male"}
+SEX_WORDS = frozenset(_SEX) | {"other", "unknown", "x"}     # what a sex can be written as
 
 # Plausibility limits: a value outside them is a data error, not a patient.
 LIMITS = {"age": range_of("age"), "ecog": range_of("ecog"), "weight_kg": range_of("weight"),
@@ -133,7 +134,7 @@ def _read_person(r: Reader, data: dict, p: Patient) -> None:
     if data.get("sex") is not None:
         sex = data["sex"]
         key = sex.strip().lower() if isinstance(sex, str) else None
-        if key not in _SEX and key not in ("other", "unknown", "x"):
+        if key not in SEX_WORDS:
             raise r.fail(("sex",), "is not a sex trialscreen knows", hint="use female or male", value=sex)
         p.sex = _SEX.get(key)
     if data.get("age") is not None:
