@@ -20,6 +20,9 @@ def check_golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), f"output differs from {path}"
 # The tests keep their own factor cache, fresh for each run (subprocesses inherit it).
 os.environ["TRIALSCREEN_CACHE"] = tempfile.mkdtemp(prefix="trialscreen-cache-")
+# Reports say when they were generated: the tests fix that date (2025-06-02 00:00 UTC), so golden
+# files stay equal (SOURCE_DATE_EPOCH, the reproducible-builds convention; render/plain.py).
+os.environ["SOURCE_DATE_EPOCH"] = "1748822400"
 EXAMPLES = ROOT / "examples" / "patients"
 ELIGIBLE = EXAMPLES / "NCT05378971-eligible.json"
 

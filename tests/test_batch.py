@@ -1102,9 +1102,25 @@ def test_attrition_table_on_stderr(run):
     lines = result.stderr.splitlines()
     [i5] = [line for line in lines if line.split()[:1] == ["I5"]]
     assert i5.split()[1:4] == ["2", "2", "1"]
-    assert "20.0%" in i5
+    assert "████▒▒" in i5 and "20% /  10%" in i5          # 2 of 10 fail it, 1 of 10 unknown on it
     [e1] = [line for line in lines if line.split()[:1] == ["E1"]]
     assert e1.split()[1:4] == ["1", "1", "1"]
+
+
+def test_a_criterion_unknown_for_everyone_is_a_full_bar_of_unknown(run, tmp_path):
+    """The attrition bar draws unknown as its own segment: a criterion nobody can be judged on is
+    not drawn as 0% (issue 15)."""
+    import csv
+
+    rows = list(csv.reader(EXAMPLE_CSV.read_text(encoding="utf-8").splitlines()))
+    drop = rows[0].index("attestation.informed_consent_signed")
+    cut = tmp_path / "no-consent.csv"
+    with cut.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([c for i, c in enumerate(r) if i != drop] for r in rows)
+    result = run("batch", str(cut), "--trial", TRIAL)
+    [i7] = [line for line in result.stderr.splitlines() if line.split()[:1] == ["I7"]]
+    assert "▒" * 20 in i7 and "0% / 100%" in i7
+
 
 
 # --------------------------------------------------------------------------------------------

@@ -95,6 +95,16 @@ def one_line(sentence: str) -> str:
     return sentence + "\n"
 
 
+def error_text(ran: Ran, fmt: str) -> str:
+    """The error a user reads; with --format json, the sentence of the one JSON error object on
+    stderr (whose code must be the exit code)."""
+    if fmt != "json":
+        return ran.err
+    data = json.loads(ran.err)["error"]
+    assert data["code"] == ran.code and data["problems"], data
+    return one_line(f"trialscreen: error: {data['message']}")
+
+
 def assert_no_eligible_verdict(text: str, what: str) -> None:
     hit = ELIGIBLE_WORD.search(text)
     assert hit is None, f"{what}: 'eligible' printed for a broken input: ...{text[max(0, hit.start() - 60):hit.end() + 20]!r}"
@@ -140,7 +150,7 @@ def test_patient_corpus(path):
             if sentence != "eligible":
                 assert_no_eligible_verdict(ran.out, what)
         else:
-            assert ran.err == one_line(sentence.replace("{path}", p)), what
+            assert error_text(ran, fmt) == one_line(sentence.replace("{path}", p)), what
             assert ran.out == "", f"{what}: output for a broken input"
             assert_no_eligible_verdict(ran.everything, what)
 
@@ -208,7 +218,7 @@ def test_criteria_corpus(path):
     else:
         assert screened.code == code
         problem = sentence.replace("{path}", p).replace(" error: ", " ", 1)
-        assert screened.err == one_line(f"trialscreen: error: {problem}")
+        assert error_text(screened, "json") == one_line(f"trialscreen: error: {problem}")
         assert screened.out == ""
         assert_no_eligible_verdict(screened.everything, f"{path.name} (screen)")
 

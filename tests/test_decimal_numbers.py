@@ -166,13 +166,21 @@ CASES = [
 ]
 
 
+def _named(analyte: str) -> str:
+    """How explanations name the analyte (its vocabulary short name: hbv_dna is 'HBV DNA')."""
+    from trialscreen import vocab
+    from trialscreen.explain.names import analyte_name
+
+    return analyte_name(vocab.analytes().get(analyte))
+
+
 def _lab_check(criteria, analyte: str) -> dict:
     """The explanation's check of ``analyte``, wherever the engine puts it."""
     found = []
 
     def walk(node):
         if isinstance(node, dict):
-            if node.get("type") == "lab" and str(node.get("text", "")).startswith(analyte + " "):
+            if node.get("type") == "lab" and str(node.get("text", "")).startswith(_named(analyte) + " "):
                 found.append(node)
             for v in node.values():
                 walk(v)

@@ -37,16 +37,17 @@ def tx(*items, complete=True) -> dict:
 # --- treatment types form a hierarchy ------------------------------------------------------
 
 HIERARCHY = [
-    # rule, the recorded treatment, status, words in the reason or the data to fetch
-    ("{treatment: radiotherapy}", {"type": "SBRT", "date": "2025-01-01"}, "pass", "sbrt"),
-    ("{treatment: radiotherapy}", {"type": "proton beam therapy", "date": "2025-01-01"}, "pass", "proton_therapy"),
-    ("{treatment: radiotherapy}", {"type": "TBI", "date": "2025-01-01"}, "pass", "total_body_irradiation"),
-    ("{treatment: antineoplastic_therapy}", {"type": "SBRT", "date": "2025-01-01"}, "pass", "sbrt"),
+    # rule, the recorded treatment, status, words in the reason (the type's short name, or its name
+    # in words: vocab/treatments.yaml) or the data to fetch
+    ("{treatment: radiotherapy}", {"type": "SBRT", "date": "2025-01-01"}, "pass", "SBRT"),
+    ("{treatment: radiotherapy}", {"type": "proton beam therapy", "date": "2025-01-01"}, "pass", "proton therapy"),
+    ("{treatment: radiotherapy}", {"type": "TBI", "date": "2025-01-01"}, "pass", "total body irradiation"),
+    ("{treatment: antineoplastic_therapy}", {"type": "SBRT", "date": "2025-01-01"}, "pass", "SBRT"),
     ("{treatment: antineoplastic_therapy}", {"type": "hormone therapy", "date": "2025-01-01"}, "pass",
-     "hormone_therapy"),
-    ("{treatment: antineoplastic_therapy}", {"type": "allo-HSCT", "date": "2025-01-01"}, "pass", "allo_sct"),
-    ("{treatment: antineoplastic_therapy}", {"type": "CAR-T", "date": "2025-01-01"}, "pass", "car_t"),
-    ("{treatment: immunotherapy}", {"type": "CAR-T", "date": "2025-01-01"}, "pass", "car_t"),
+     "hormone therapy"),
+    ("{treatment: antineoplastic_therapy}", {"type": "allo-HSCT", "date": "2025-01-01"}, "pass", "allogeneic SCT"),
+    ("{treatment: antineoplastic_therapy}", {"type": "CAR-T", "date": "2025-01-01"}, "pass", "CAR-T"),
+    ("{treatment: immunotherapy}", {"type": "CAR-T", "date": "2025-01-01"}, "pass", "CAR-T"),
     # a parent does not establish a child: a bare broader type might be the one asked for
     ("{treatment: radiotherapy}", {"type": "antineoplastic therapy", "date": "2025-01-01"}, "unknown",
      "treatments[0].type (which kind: is 'antineoplastic_therapy' one of radiotherapy or a kind of it?)"),
@@ -74,7 +75,7 @@ def test_the_explanation_names_the_type_the_rule_wrote():
     got = one("{treatment: antineoplastic_therapy, within: 4 weeks}",
               tx({"type": "SBRT", "start": "2025-05-10", "end": "2025-05-20"}))
     assert got.status == "pass"
-    assert "antineoplastic_therapy (any kind) within the last 4 weeks: yes (sbrt (2025-05-10 to 2025-05-20))" \
+    assert "antineoplastic therapy (any kind) within the last 4 weeks: yes (SBRT (2025-05-10 to 2025-05-20))" \
         in got.reason, got.reason
 
 

@@ -39,10 +39,10 @@ FUTURE = [
     # rule, record, status, words in the reason
     ("{diagnosis: multiple_myeloma}",
      {"diagnoses": [{"name": "multiple_myeloma", "date": "2025-07-01"}], "complete": ["diagnoses"]},
-     "unknown", "multiple_myeloma 2025-07-01 is after the as-of date 2025-06-02"),
+     "unknown", "multiple myeloma 2025-07-01 is after the as-of date 2025-06-02"),
     ("{treatment: asct}",
      {"treatments": [{"type": "asct", "date": "2025-07-01"}], "complete": ["treatments"]},
-     "unknown", "asct 2025-07-01 is after the as-of date 2025-06-02"),
+     "unknown", "ASCT 2025-07-01 is after the as-of date 2025-06-02"),
     ("{not: {treatment: asct}}",       # a planned ASCT is not 'no ASCT' either
      {"treatments": [{"type": "asct", "date": "2025-07-01"}], "complete": ["treatments"]},
      "unknown", "after the as-of date"),
@@ -374,7 +374,7 @@ def test_a_kind_of_a_treatment_type_matches_it():
     got = one("{treatment: radiotherapy, within: 4 weeks}",
               {"treatments": [{"type": "SBRT", "start": "2025-05-20", "end": "2025-05-24"}],
                "complete": ["treatments"]})
-    assert got.status == "pass" and "sbrt" in got.reason
+    assert got.status == "pass" and "SBRT" in got.reason
 
 
 def test_a_phase_with_an_undated_member_is_decided_when_it_is_already_too_long():

@@ -27,9 +27,15 @@ def _trial(trial_id: str = "NCT00000001", complete: bool = True, criteria=("I1",
 def _needs_review(trial: Trial | None = None) -> ScreenResult:
     """I1 passes, E1 is undecided for want of one datum; one warning from the record."""
     return ScreenResult(trial or _trial(), "P-7", date(2025, 6, 1), "needs_review",
-                        [CriterionResult("I1", "inclusion", "Age 18 or older", "pass", "met: age 64 ≥ 18"),
+                        [CriterionResult("I1", "inclusion", "Age 18 or older", "pass", "met: age 64 ≥ 18",
+                                         checks=[{"type": "field", "result": "met", "text": "age 64 ≥ 18",
+                                                  "decisive": True},
+                                                 {"type": "field", "result": "met", "text": "sex: female",
+                                                  "decisive": False}]),
                          CriterionResult("E1", "exclusion", "Active infection", "unknown",
-                                         "undecided: no infection status", missing=["infection status, this week"])],
+                                         "undecided: no infection status", missing=["infection status, this week"],
+                                         checks=[{"type": "condition", "result": "unknown",
+                                                  "text": "infection: not recorded", "decisive": True}])],
                         ["infection status, this week"], warnings=["'smoker' is not a field trialscreen reads"])
 
 
@@ -38,24 +44,40 @@ def _ineligible(trial: Trial) -> ScreenResult:
                         [CriterionResult("I1", "inclusion", "Age 18 or older", "fail", "not met: age 16 ≥ 18")], [])
 
 
-def test_markdown_of_one_result():
+def test_markdown_of_one_result(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1748822400")      # the stamp's date generated: 2025-06-02
     assert results_markdown([_needs_review()]) == (
         "## NCT00000001: A \\| test trial\n"
         "\n"
-        "**Verdict: NEEDS REVIEW** for patient `P-7` as of 2025-06-01\n"
+        "**Verdict: NEEDS REVIEW** for patient `P-7` as of 2025-06-01 (1 pass, 0 fail, 1 unknown)\n"
         "\n"
-        "| ID | Kind | Status | Reason |\n"
+        "| ID | Kind | Status | Criterion and checks |\n"
         "|---|---|---|---|\n"
-        "| I1 | inclusion | ✔ pass | met: age 64 ≥ 18 |\n"
-        "| E1 | exclusion | ? unknown | undecided: no infection status |\n"
+        "| I1 | inclusion | ✔ met | **Age 18 or older**<br>✔ age 64 ≥ 18<br>· sex: female |\n"
+        "| E1 | exclusion | ? unknown | **Active infection**<br>? infection: not recorded |\n"
         "\n"
-        "**Data to fetch:**\n"
+        "### Data to fetch\n"
         "\n"
-        "- infection status, this week\n"
+        "**From the chart**\n"
         "\n"
-        "**What the record says that trialscreen could not use:**\n"
+        "- [ ] infection status, this week\n"
+        "\n"
+        "### What the record says that trialscreen could not use\n"
         "\n"
         "- 'smoker' is not a field trialscreen reads\n"
+        "\n"
+        "### Record\n"
+        "\n"
+        "| | |\n"
+        "|---|---|\n"
+        "| Patient | P-7 |\n"
+        "| Trial | NCT00000001 (2) |\n"
+        "| As of | 2025-06-01 |\n"
+        f"| Engine | trialscreen {__version__} |\n"
+        "| Criteria SHA-256 | abc123 |\n"
+        "| Generated | 2025-06-02 00:00 UTC |\n"
+        "\n"
+        "Reviewed by: ____________  Signature: ____________  Date: ____________\n"
     )
 
 
@@ -72,17 +94,20 @@ def test_markdown_of_several_results_ranks_them_in_a_summary_first():
         "\n"
         "## NCT00000001: A \\| test trial\n"
     )
-    assert text.endswith(
+    assert (
         "## NCT00000002: A \\| test trial\n"
         "\n"
-        "**Verdict: INELIGIBLE** for patient `P-7` as of 2025-06-01\n"
+        "**Verdict: INELIGIBLE** for patient `P-7` as of 2025-06-01 (0 pass, 1 fail, 0 unknown)\n"
         "\n"
         "> This verdict covers only the encoded criteria. Not encoded: E2 (prior therapy)\n"
         "\n"
-        "| ID | Kind | Status | Reason |\n"
+        "| ID | Kind | Status | Criterion and checks |\n"
         "|---|---|---|---|\n"
-        "| I1 | inclusion | ✘ fail | not met: age 16 ≥ 18 |\n"
-    )
+        "| I1 | inclusion | ✘ not met | **Age 18 or older**<br>✘ not met: age 16 ≥ 18 |\n"
+        "\n"
+        "### Record\n"
+    ) in text
+    assert text.count("Reviewed by: ") == 2          # each result is a record of its own
 
 
 def test_json_of_a_result():
@@ -176,12 +201,15 @@ def test_plain_text_of_one_result():
         "NCT00000001  A | test trial\n"
         "Verdict: NEEDS REVIEW  patient P-7, as of 2025-06-01 (1 pass, 0 fail, 1 unknown)\n"
         "\n"
-        "ID  Kind  Status   Reason\n"
-        "I1  incl  pass     met: age 64 ≥ 18\n"
-        "E1  excl  unknown  undecided: no infection status\n"
+        "I1  inclusion  ✔ met      Age 18 or older\n"
+        "      ✔ age 64 ≥ 18\n"
+        "      · sex: female\n"
+        "E1  exclusion  ? unknown  Active infection\n"
+        "      ? infection: not recorded\n"
         "\n"
         "Data to fetch to decide the unknown criteria:\n"
-        "  - infection status, this week\n"
+        "  From the chart:\n"
+        "    [ ] infection status, this week\n"
         "\n"
         "What the record says that trialscreen could not use:\n"
         "  - 'smoker' is not a field trialscreen reads\n"
@@ -199,22 +227,24 @@ def test_plain_text_of_several_results_ranks_them_and_says_what_is_not_encoded()
         "\n"
         "NCT00000001  A | test trial\n"
     )
-    assert text.endswith(
+    assert text.endswith(        # a result without its checks (as a batch keeps it) shows its reason
         "\n"
         "NCT00000002  A | test trial\n"
         "Verdict: INELIGIBLE  patient P-7, as of 2025-06-01 (0 pass, 1 fail, 0 unknown)\n"
         "This verdict covers only the encoded criteria; not encoded: E2 (prior therapy)\n"
         "\n"
-        "ID  Kind  Status  Reason\n"
-        "I1  incl  fail    not met: age 16 ≥ 18\n"
+        "I1  inclusion  ✘ not met  Age 18 or older\n"
+        "      ✘ not met: age 16 ≥ 18\n"
     )
 
 
-def test_plain_text_keeps_each_criterion_on_one_line_and_escapes_control_characters():
+def test_plain_text_keeps_each_criterion_and_check_on_one_line_and_escapes_control_characters():
     result = _needs_review()
-    result.criteria[1].reason = "undecided: a reason\nover two lines with a \x1b[31m colour code"
+    result.criteria[1].text = "Active\ninfection"
+    result.criteria[1].checks[0]["text"] = "a check\nover two lines with a \x1b[31m colour code"
     lines = results_text([result]).splitlines()
-    assert "E1  excl  unknown  undecided: a reason over two lines with a \\x1b[31m colour code" in lines
+    assert "E1  exclusion  ? unknown  Active infection" in lines
+    assert "      ? a check over two lines with a \\x1b[31m colour code" in lines
 
 
 def test_plain_text_trial_list():

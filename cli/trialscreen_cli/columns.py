@@ -22,14 +22,19 @@ def register(app: typer.Typer) -> None:
 
 def columns(
     path: str = typer.Argument(..., metavar="FILE", help="CSV file or Excel workbook (.xlsx), as `batch` reads it."),
-    mapping_file: Optional[str] = typer.Option(None, "--columns", help="YAML mapping of export columns to fields."),
+    mapping_file: Optional[str] = typer.Option(None, "--columns", metavar="MAP",
+        help="YAML mapping of export columns to fields."),
     trial: Optional[List[str]] = typer.Option(
-        None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
-    delimiter: Optional[str] = typer.Option(None, "--delimiter", help="comma, semicolon, tab or pipe."),
+        None, "--trial", "-t", metavar="TRIAL",
+            help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
+    delimiter: Optional[str] = typer.Option(None, "--delimiter", metavar="DELIMITER",
+        help="comma, semicolon, tab or pipe."),
     decimal_comma: Optional[bool] = typer.Option(None, "--decimal-comma/--no-decimal-comma",
                                                  help="Read 40,5 as 40.5."),
-    encoding: Optional[str] = typer.Option(None, "--encoding", help="The file's text encoding, e.g. cp1252."),
-    sheet: Optional[str] = typer.Option(None, "--sheet", help="The sheet of an Excel workbook (default: the first)."),
+    encoding: Optional[str] = typer.Option(None, "--encoding", metavar="ENCODING",
+        help="The file's text encoding, e.g. cp1252."),
+    sheet: Optional[str] = typer.Option(None, "--sheet", metavar="SHEET",
+        help="The sheet of an Excel workbook (default: the first)."),
     fmt: ColumnsFormat = typer.Option(ColumnsFormat.table, "--format", "-f", help="table or json."),
 ):
     """Show each column of FILE: what it maps to, its unit, whether the trials read it, and sample

@@ -13,10 +13,11 @@ from trialscreen_cli.shared import parse_as_of
 
 def export_fhir(
     patients: List[str] = typer.Argument(..., help="Patient records (JSON), one or more."),
-    out: str = typer.Option(..., "--out", "-o", help="The Bundle file (JSON) to write."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date the person fields (ECOG, weight, flags) "
-                                                              "are recorded on (default: the record's as_of, "
-                                                              "else today)."),
+    out: str = typer.Option(..., "--out", "-o", metavar="FILE", help="The Bundle file (JSON) to write."),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", metavar="DATE",
+        help="Date the person fields (ECOG, weight, flags) are recorded on (default: the record's as_of, else "
+             "today)."),
 ):
     """Write patient records as one FHIR R4 Bundle (type collection) that trialscreen reads back."""
     from trialscreen.fhir.export import export_records

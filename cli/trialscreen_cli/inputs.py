@@ -4,13 +4,13 @@ JSON files, folders of them: batch/records.py) and a FHIR Bulk Data export (fhir
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List
 
 from trialscreen.errors import UsageError
-from trialscreen_cli.shared import finish_run, open_input, run_into
+from trialscreen_cli.shared import RunOutputs, count_lines, finish_run, open_input, run_into
 
 
-def batch_inputs(paths: List[str], trials, out: str, kind: str, quiet: bool, summary_file: Optional[str],
+def batch_inputs(paths: List[str], trials, out: str, kind: str, quiet: bool, outputs: RunOutputs,
                  options: dict) -> None:
     """Screen ``paths`` into ``out`` (format ``kind``) and finish the run (summary, exit code).
     ``options``: as_of, max_lab_age, mapping, delimiter, decimal_comma, sheet, duplicate_ids."""
@@ -33,19 +33,23 @@ def batch_inputs(paths: List[str], trials, out: str, kind: str, quiet: bool, sum
         summary = run_into(paths[0], out, quiet, lambda target, progress: run_bulk(
             paths[0], trials, Writer(target, kind, trials), as_of=options["as_of"] or date.today(),
             progress=progress, max_lab_age=options["max_lab_age"]))
-        finish_run(summary, summary_file, quiet, "patient")
+        finish_run(summary, outputs, quiet, "patient")
         return
     if what == "records":
         from trialscreen.batch.records import run_records
 
         files = record_files(paths)
+        one_file = len(files) == 1 and files[0].lower().endswith((".jsonl", ".ndjson"))
+        expected = (count_lines(files[0]) if one_file else len(files)) if not quiet else None
         summary = run_into(paths[0], out, quiet, lambda target, progress: run_records(
             files, trials, Writer(target, kind, trials), as_of=options["as_of"], progress=progress,
-            max_lab_age=options["max_lab_age"], duplicate_ids=options["duplicate_ids"]))
-        finish_run(summary, summary_file, quiet, "record")
+            max_lab_age=options["max_lab_age"], duplicate_ids=options["duplicate_ids"]),
+            total=expected)
+        finish_run(summary, outputs, quiet, "record")
         return
-    finish_run(run_into(paths[0], out, quiet, _rows(paths[0], what, trials, kind, options)), summary_file, quiet,
-               "row")
+    rows = max(0, (count_lines(paths[0]) or 0) - 1) if not quiet else None   # less the header
+    finish_run(run_into(paths[0], out, quiet, _rows(paths[0], what, trials, kind, options), total=rows),
+               outputs, quiet, "row")
 
 
 def _rows(path: str, what: str, trials, kind: str, options: dict):

@@ -24,23 +24,29 @@ import typer
 
 from trialscreen import __version__
 from trialscreen.errors import UsageError
+from trialscreen_cli.helpfmt import add_examples, plain_help
 from trialscreen_cli.shared import (
+    EXIT_FAIL_ON,
     MAX_LAB_AGE_HELP,
+    RunOutputs,
+    fail_on_option,
     handles_errors,
     load_trials,
-    open_for_writing,
     parse_as_of,
+    parse_fail_on,
     parse_max_lab_age,
+    report_option,
     show,
     stderr,
 )
 
 EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE, EXIT_INPUT, EXIT_NOINPUT, EXIT_BUG = 0, 1, 2, 65, 66, 70
 
+plain_help()
 app = typer.Typer(
     name="trialscreen",
     help="Screen patients against clinical-trial eligibility criteria, rule by rule.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -51,6 +57,7 @@ class Format(str, enum.Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 def _version(value: bool):
@@ -64,11 +71,16 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
                                        help="Print the version and exit."),
           verbose: bool = typer.Option(False, "--verbose", "-v",
                                        help="Show patient values in error messages (off by default: "
-                                            "messages name the field and row only).")):
-    """Screen patients against clinical-trial eligibility criteria, rule by rule."""
+                                            "messages name the field and row only)."),
+          no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar, even on a terminal.")):
+    """Screen patients against clinical-trial eligibility criteria, rule by rule.
+
+    Global options (--verbose, --no-progress) may also come after the command."""
     from trialscreen import errors
+    from trialscreen_cli.shared import PROGRESS
 
     errors.SHOW_VALUES = verbose
+    PROGRESS["on"] = not no_progress
 
 
 @app.command()
@@ -79,11 +91,19 @@ def screen(
         help="Patient record (JSON) or FHIR R4 Bundle; several, a JSON Lines file (a record a line) or a folder "
              "of them; '-' reads standard input."),
     trial: Optional[List[str]] = typer.Option(
-        None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
+        None, "--trial", "-t", metavar="TRIAL",
+            help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
     as_of: Optional[str] = typer.Option(
-        None, "--as-of", help="Screening date YYYY-MM-DD (default: the record's as_of, else today)."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
+        None, "--as-of", metavar="DATE", help="Screening date YYYY-MM-DD (default: the record's as_of, else today)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format: a table (plain text when "
+                               "piped), json, markdown, or html (one self-contained page per patient and trial)."),
+    max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", metavar="AGE", help=MAX_LAB_AGE_HELP),
+    full_text: bool = typer.Option(False, "--full-text", help="Show each criterion's whole protocol text in the "
+                                   "table (it is shortened to one line otherwise; markdown and html always show it)."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="FILE",
+        help="Write to this file instead of standard output; with "
+             "--format html and several results, a folder that gets one page each."),
+    fail_on: Optional[str] = fail_on_option(),
 ):
     """Screen one patient (or each patient of a FHIR R4 Bundle, of several files or of a folder)
     against one or more trials and explain every criterion."""
@@ -92,11 +112,16 @@ def screen(
 
     when = parse_as_of(as_of)
     oldest = parse_max_lab_age(max_lab_age)
+    failing = parse_fail_on(fail_on)
     trials = load_trials(trial)
     refused: list = []
     loaded = load_all(patients, when, refused)
     results = [run_screen(t, record, when, max_lab_age=oldest) for record, _ in loaded for t in trials]
-    if fmt is Format.json:
+    if fmt is Format.html or out is not None:
+        from trialscreen_cli.pages import write_results
+
+        write_results(results, fmt.value, out, full_text)
+    elif fmt is Format.json:
         from trialscreen.render.json import results_json
 
         typer.echo(results_json(results))
@@ -105,13 +130,15 @@ def screen(
 
         typer.echo(results_markdown(results))
     else:
-        show("results", results)
+        show("results", results, full_text=full_text)
     for _, warnings in loaded:
         for w in warnings:
             stderr(f"warning: {w}")
     if refused:       # the others were screened; the first refused patient is the error, and its exit code
         more = f" ({len(refused) - 1} more patient(s) refused too)" if len(refused) > 1 else ""
         raise type(refused[0])(refused[0].message + more, refused[0].location, refused[0].hint)
+    if any(r.verdict in failing for r in results):
+        raise typer.Exit(EXIT_FAIL_ON)
 
 
 class BatchFormat(str, enum.Enum):
@@ -133,24 +160,33 @@ def batch(
              "patient records: JSON Lines (.jsonl, a record a line), .json files, or a folder of them; or a "
              "FHIR Bulk Data export: a folder of NDJSON files, or one .ndjson file."),
     trial: Optional[List[str]] = typer.Option(
-        None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
-    out: str = typer.Option("-", "--out", "-o", help="Output file (.csv or .jsonl); '-' writes standard output."),
+        None, "--trial", "-t", metavar="TRIAL",
+            help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
+    out: str = typer.Option("-", "--out", "-o", metavar="FILE",
+        help="Output file (.csv or .jsonl); '-' writes standard output."),
     fmt: Optional[BatchFormat] = typer.Option(
         None, "--format", "-f", help="Output format; default from the --out extension, else csv."),
-    columns: Optional[str] = typer.Option(None, "--columns", help="YAML mapping of export columns to fields."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Screening date YYYY-MM-DD for every row."),
+    columns: Optional[str] = typer.Option(None, "--columns", metavar="MAP",
+        help="YAML mapping of export columns to fields."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE",
+        help="Screening date YYYY-MM-DD for every row."),
     delimiter: Optional[str] = typer.Option(
-        None, "--delimiter", help="comma, semicolon, tab or pipe (default: a sep= first line, else detected "
-                                  "from the header)."),
+        None, "--delimiter", metavar="DELIMITER",
+            help="comma, semicolon, tab or pipe (default: a sep= first line, else detected "
+                 "from the header)."),
     decimal_comma: Optional[bool] = typer.Option(
         None, "--decimal-comma/--no-decimal-comma", help="Read 40,5 as 40.5 (tab- or semicolon-delimited files)."),
-    sheet: Optional[str] = typer.Option(None, "--sheet", help="The sheet of an Excel workbook to read "
+    sheet: Optional[str] = typer.Option(None, "--sheet", metavar="SHEET", help="The sheet of an Excel workbook to read "
                                                               "(default: the first)."),
     encoding: Optional[str] = typer.Option(
-        None, "--encoding", help="The CSV file's text encoding, e.g. cp1252 (default: the mapping's, else UTF-8)."),
-    summary_file: Optional[str] = typer.Option(None, "--summary", help="Also write the summary as JSON here."),
+        None, "--encoding", metavar="ENCODING",
+            help="The CSV file's text encoding, e.g. cp1252 (default: the mapping's, else UTF-8)."),
+    summary_file: Optional[str] = typer.Option(None, "--summary", metavar="FILE",
+        help="Also write the summary as JSON here."),
+    report: Optional[str] = report_option(),
+    fail_on: Optional[str] = fail_on_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
-    max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
+    max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", metavar="AGE", help=MAX_LAB_AGE_HELP),
     duplicate_ids: DuplicateIds = typer.Option(
         DuplicateIds.warn, "--duplicate-ids", help="warn: name ids given on several rows in the summary; "
                                                    "error: also make every repeat after the first an error row."),
@@ -166,9 +202,11 @@ def batch(
     mapping = load_mapping(columns) if columns else None
     delim = delimiter_of(delimiter) if delimiter else None
     kind = (fmt.value if fmt else ("jsonl" if out.lower().endswith((".jsonl", ".ndjson")) else "csv"))
-    if summary_file:  # checked now, not after a long run
-        open_for_writing(summary_file).close()
-    batch_inputs(patients, trials, out, kind, quiet, summary_file,
+    outputs = RunOutputs(summary_file, report, trials, ", ".join(patients),
+                         when.isoformat() if when else "each record's as_of, else the day of the run",
+                         parse_fail_on(fail_on), page=out != "-")
+    outputs.check_writable()
+    batch_inputs(patients, trials, out, kind, quiet, outputs,
                  {"as_of": when, "max_lab_age": oldest, "mapping": mapping, "delimiter": delim,
                   "decimal_comma": decimal_comma, "sheet": sheet, "duplicate_ids": duplicate_ids.value,
                   "encoding": encoding_of(encoding) if encoding else (mapping.encoding if mapping else None)})
@@ -236,10 +274,28 @@ _columns_command.register(app)
 from trialscreen_cli import authoring as _authoring_commands  # noqa: E402  (validate, test, explain, ...)
 
 _authoring_commands.register(app)
+add_examples(app)
+
+_GLOBAL_FLAGS = ("-v", "--verbose", "--no-progress")
+
+
+def global_options_first(argv: list) -> list:
+    """The global flags (-v, --no-progress) moved before the subcommand, so that they work
+    after it too (`trialscreen batch x.csv -v`); '--' ends the search."""
+    if not argv:
+        return argv
+    head, rest = [], []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        (head if arg in _GLOBAL_FLAGS else rest).append(arg)
+    return head + rest
 
 
 def run(argv=None):
     """Entry point: run the app and turn every library error into one sentence."""
+    argv = global_options_first(list(sys.argv[1:] if argv is None else argv))
     try:
         app(args=argv, prog_name="trialscreen", standalone_mode=True)
     except KeyboardInterrupt:

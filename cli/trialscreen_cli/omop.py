@@ -15,13 +15,17 @@ from trialscreen.errors import UsageError
 from trialscreen_cli.fhir_export import export_fhir
 from trialscreen_cli.shared import (
     MAX_LAB_AGE_HELP,
+    RunOutputs,
+    fail_on_option,
     finish_run,
     handles_errors,
     interrupted_at,
     load_trials,
     open_for_writing,
     parse_as_of,
+    parse_fail_on,
     parse_max_lab_age,
+    report_option,
 )
 
 SECTIONS = ("diagnoses", "treatments", "neoplasms", "allergies", "conditions")
@@ -45,24 +49,33 @@ def omop(
                                            "file per table (PERSON.csv, measurement.parquet, ...); with "
                                            "--engine spark, a folder of Parquet files or catalog.schema."),
     trial: Optional[List[str]] = typer.Option(
-        None, "--trial", "-t", help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Screening date YYYY-MM-DD (default: today)."),
-    out: str = typer.Option("-", "--out", "-o", help="Output file: .csv, .jsonl or .parquet; '-' writes CSV "
-                                                     "to standard output."),
-    summary_file: Optional[str] = typer.Option(None, "--summary", help="Also write the summary as JSON here."),
+        None, "--trial", "-t", metavar="TRIAL",
+            help="Trial id or criteria file; repeat for several. Default: every bundled trial."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE",
+        help="Screening date YYYY-MM-DD (default: today)."),
+    out: str = typer.Option("-", "--out", "-o", metavar="FILE",
+        help="Output file: .csv, .jsonl or .parquet; '-' writes CSV "
+             "to standard output."),
+    summary_file: Optional[str] = typer.Option(None, "--summary", metavar="FILE",
+        help="Also write the summary as JSON here."),
+    report: Optional[str] = report_option(),
+    fail_on: Optional[str] = fail_on_option(),
     engine: Engine = typer.Option(Engine.duckdb, "--engine", help="duckdb (one machine) or spark (pip install "
                                                                   "'trialscreen[spark]')."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Screen the first N persons only."),
+    limit: Optional[int] = typer.Option(None, "--limit", metavar="N", min=1, help="Screen the first N persons only."),
     complete: Optional[List[str]] = typer.Option(
-        None, "--complete", help="A section the database holds completely for the time a person is observed "
-                                 "(diagnoses, treatments, neoplasms, allergies, conditions); repeat for several."),
+        None, "--complete", metavar="SECTION",
+            help="A section the database holds completely for the time a person is observed "
+                 "(diagnoses, treatments, neoplasms, allergies, conditions); repeat for several."),
     attestations: Optional[str] = typer.Option(
-        None, "--attestations", help="CSV of person_id,attestation,value: what investigators attest."),
+        None, "--attestations", metavar="FILE", help="CSV of person_id,attestation,value: what investigators attest."),
     schema: Optional[str] = typer.Option(
-        None, "--schema", help="Schema of the CDM tables in a DuckDB file (--engine spark: of the catalog SOURCE)."),
+        None, "--schema", metavar="SCHEMA",
+            help="Schema of the CDM tables in a DuckDB file (--engine spark: of the catalog SOURCE)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary and no progress bar on stderr."),
-    max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", help=MAX_LAB_AGE_HELP),
-    workers: int = typer.Option(0, "--workers", min=0, help="DuckDB engine: processes screening in parallel "
+    max_lab_age: Optional[str] = typer.Option(None, "--max-lab-age", metavar="AGE", help=MAX_LAB_AGE_HELP),
+    workers: int = typer.Option(0, "--workers", metavar="N",
+        min=0, help="DuckDB engine: processes screening in parallel "
                                                             "(default 0: one per CPU, for 2,000 persons or more)."),
 ):
     """Screen every person of an OMOP CDM v5.4 database; one output row per person and trial."""
@@ -75,8 +88,8 @@ def omop(
     options = dict(as_of=parse_as_of(as_of) or date.today(), limit=limit, complete=_sections(complete),
                    attestations=read_attestations(attestations) if attestations else None,
                    max_lab_age=parse_max_lab_age(max_lab_age))
-    if summary_file:  # checked now, not after a long run
-        open_for_writing(summary_file).close()
+    outputs = RunOutputs(summary_file, report, trials, source, options["as_of"].isoformat(), parse_fail_on(fail_on))
+    outputs.check_writable()
     if engine is Engine.spark:
         from trialscreen.omop.spark import run_spark
 
@@ -86,7 +99,7 @@ def omop(
 
         summary = _run_duckdb(source, schema, trials, out, kind, quiet,
                               {**options, "workers": workers or default_workers()})
-    finish_run(summary, summary_file, quiet, "person")
+    finish_run(summary, outputs, quiet, "person")
 
 
 def _sections(complete) -> tuple:
@@ -178,9 +191,10 @@ def _to_parquet(source, csv_path: str, out: str) -> None:
 
 def export_omop(
     patients: List[str] = typer.Argument(..., help="Patient records (JSON), one or more."),
-    out: str = typer.Option(..., "--out", "-o", help="Folder to write the OMOP CDM tables (CSV) into."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date for what a record leaves undated "
-                                                              "(default: the record's as_of, else today)."),
+    out: str = typer.Option(..., "--out", "-o", metavar="FILE", help="Folder to write the OMOP CDM tables (CSV) into."),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", metavar="DATE",
+        help="Date for what a record leaves undated (default: the record's as_of, else today)."),
 ):
     """Write patient records as OMOP CDM v5.4 tables (CSV) with a CONCEPT table for the codes used."""
     from trialscreen.omop.export import export_records

@@ -7,12 +7,16 @@ nothing depends on colour.
 
 from __future__ import annotations
 
+import os
+import sys
+
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from trialscreen.render.plain import check_lines, fetch_groups, short_text, status_label
 from trialscreen.render.summary import (
     STATUS_WORD,
     VERDICT_WORD,
@@ -40,13 +44,13 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
-def render_results(results, console: Console | None = None) -> None:
+def render_results(results, console: Console | None = None, full_text: bool = False) -> None:
     console = console or _console()
     if len(results) > 1:
         results = ranked(results)
         render_summary(console, results)
     for result in results:
-        render_result(console, result)
+        render_result(console, result, full_text)
 
 
 def render_summary(console: Console, results) -> None:
@@ -64,7 +68,7 @@ def render_summary(console: Console, results) -> None:
     console.print(table)
 
 
-def render_result(console: Console, result) -> None:
+def render_result(console: Console, result, full_text: bool = False) -> None:
     t = result.trial
     word, style = VERDICT[result.verdict]
     head = Text()
@@ -81,21 +85,29 @@ def render_result(console: Console, result) -> None:
     table.add_column("ID", no_wrap=True)
     table.add_column("Kind", no_wrap=True)
     table.add_column("Status", no_wrap=True)
-    table.add_column("Reason", overflow="fold")
+    table.add_column("Criterion and checks", overflow="fold")
     for c in result.criteria:
-        label, colour = STATUS[c.status]
-        table.add_row(_t(c.id), "incl" if c.kind == "inclusion" else "excl",
-                      Text(label, style=colour), _t(c.reason))
+        cell = Text(printable(short_text(c.text, full_text)), style="bold")
+        for line in check_lines(c):
+            cell.append("\n")
+            cell.append(printable(f"{line.mark} {line.text}"), style=_MARK_STYLE.get(line.mark, ""))
+        table.add_row(_t(c.id), c.kind, Text(status_label(c), style=STATUS[c.status][1]), cell)
     console.print(table)
-    if result.missing:
+    groups = fetch_groups(result)
+    if groups:
         console.print(Text("Data to fetch to decide the unknown criteria:", style="bold"))
-        for m in result.missing:
-            console.print(_t(f"  • {m}"))
+        for title, items in groups:
+            console.print(_t(f"  {title}:"))
+            for i in items:
+                console.print(_t(f"    ☐ {i.words}"))
     if result.warnings:
         console.print(Text("What the record says that trialscreen could not use:", style="bold yellow"))
         for w in result.warnings:
             console.print(_t(f"  • {w}"))
     console.print()
+
+
+_MARK_STYLE = {"✔": "green", "✘": "red", "?": "yellow", "·": "dim", "–": "dim"}
 
 
 def render_explain(trial) -> None:
@@ -131,20 +143,38 @@ def render_trials(trials) -> None:
     console.print(table)
 
 
-def progress_bar(source: str):
-    """A progress bar on stderr (only used when stderr is a terminal)."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+def progress_bar(source: str, total: int | None = None):
+    """A progress bar on stderr (only used when stderr is a terminal): rows done, and with the
+    ``total`` expected (the input's line count, where it can be counted) the percentage, the rate
+    and the time left."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    bar = Progress(SpinnerColumn(), TextColumn("[bold]screening[/] " + escape(printable(source))), BarColumn(),
-                   TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=True)
-    task = bar.add_task("rows", total=None)
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:,.0f} rows/s" if task.speed else "", style="dim")
+
+    columns = [SpinnerColumn(), TextColumn("[bold]screening[/] " + escape(printable(source))), BarColumn(),
+               TextColumn("{task.completed:,} rows"), Rate(), TimeElapsedColumn()]
+    if total:
+        columns[4:4] = [TaskProgressColumn()]
+        columns += [TextColumn("left"), TimeRemainingColumn()]
+    bar = Progress(*columns, console=Console(stderr=True), transient=True)
+    task = bar.add_task("rows", total=total or None)
     bar.start()
     state = {"last": 0}
 
     def update(rows: int):
         if rows - state["last"] >= 500:
-            bar.update(task, completed=rows)
+            bar.update(task, completed=min(rows, total) if total else rows)
             state["last"] = rows
 
     return bar, update
@@ -153,47 +183,74 @@ def progress_bar(source: str):
 _SHOWN_WARNINGS = 20
 
 
-def render_batch_summary(summary) -> None:
-    """Counts per verdict and, per trial, an attrition table with bars, on stderr."""
+def render_batch_summary(summary, page: bool = False) -> None:
+    """Counts per verdict and, per trial, an attrition table with bars, on stderr. ``page``: the
+    rows are not on the terminal, so a summary taller than it goes through the pager."""
     console = Console(stderr=True, highlight=False)
+    parts = _summary_parts(summary)
+    if not (page and console.is_terminal and sys.stdout.isatty() and sys.stdin.isatty()):
+        for part in parts:
+            console.print(part)
+        return
+    with console.capture() as captured:
+        for part in parts:
+            console.print(part)
+    text = captured.get()
+    if text.count("\n") < console.height:
+        sys.stderr.write(text)
+        return
+    import pydoc
+
+    os.environ.setdefault("LESS", "-R -F -X")      # colours, quit if it fits, keep it on the screen after
+    pydoc.pager(text)
+
+
+def _summary_parts(summary) -> list:
+    parts: list = []
     head = Text()
     head.append(f"{summary.rows_in:,} rows in, {summary.rows_out:,} rows out", style="bold")
     if summary.error_rows:
         head.append(f", {summary.error_rows:,} rows with errors", style="bold red")
-    console.print(head)
-    for note in getattr(summary, "notes", []):
-        console.print(_t(f"note: {note}"))
-    for w in summary.warnings[:_SHOWN_WARNINGS]:
-        console.print(_t(f"warning: {w}", style="yellow"))
+    parts.append(head)
+    parts += [_t(f"note: {note}") for note in getattr(summary, "notes", [])]
+    parts += [_t(f"warning: {w}", style="yellow") for w in summary.warnings[:_SHOWN_WARNINGS]]
     if len(summary.warnings) > _SHOWN_WARNINGS:
-        console.print(Text(f"... {len(summary.warnings) - _SHOWN_WARNINGS:,} more warnings (all of them in --summary)"))
-    for e in summary.errors[:5]:
-        console.print(_t(f"error: {e}", style="red"))
+        parts.append(Text(f"... {len(summary.warnings) - _SHOWN_WARNINGS:,} more warnings (all of them in --summary)"))
+    parts += [_t(f"error: {e}", style="red") for e in summary.errors[:5]]
     if summary.error_rows > 5:
-        console.print(Text(f"... {summary.error_rows - 5:,} more rows with errors (verdict 'error' in the output)"))
+        parts.append(Text(f"... {summary.error_rows - 5:,} more rows with errors (verdict 'error' in the output)"))
     for tally in summary.trials:
         total = sum(tally.verdicts.values())
         verdicts = _t(f"{tally.trial_id}: ")
         for name, style in (("eligible", "green"), ("needs_review", "yellow"), ("ineligible", "red"),
                             ("error", "magenta")):
             verdicts.append(f"{name} {tally.verdicts[name]:,}  ", style=style)
-        console.print(verdicts)
+        parts.append(verdicts)
         table = Table(box=box.SIMPLE_HEAD, title=f"Attrition, {tally.trial_id} ({total:,} patients)",
                       title_justify="left")
         table.add_column("Criterion")
         table.add_column("Fail", justify="right")
         table.add_column("Fail only this", justify="right")
         table.add_column("Unknown", justify="right")
-        table.add_column("Fail share", min_width=24)
-        width = 20
+        table.add_column("Fail █ / unknown ▒", min_width=34)
         for cid in tally.criteria:
-            fail = tally.fail[cid]
-            share = fail / total if total else 0.0
-            bar = Text("█" * round(share * width), style="red")
-            bar.append("·" * (width - round(share * width)), style="dim")
-            bar.append(f" {share:5.1%}")
-            table.add_row(cid, f"{fail:,}", f"{tally.fail_only[cid]:,}", f"{tally.unknown[cid]:,}", bar)
-        console.print(table)
+            table.add_row(cid, f"{tally.fail[cid]:,}", f"{tally.fail_only[cid]:,}", f"{tally.unknown[cid]:,}",
+                          _share_bar(tally.fail[cid], tally.unknown[cid], total))
+        parts.append(table)
+    return parts
+
+
+def _share_bar(fail: int, unknown: int, total: int, width: int = 20) -> Text:
+    """A bar of the patients failing (█) and unknown on (▒) a criterion, then both shares: a
+    criterion unknown for everyone is a full bar of ▒, not an empty one."""
+    f = round(width * fail / total) if total else 0
+    u = min(width - f, round(width * unknown / total)) if total else 0
+    bar = Text()
+    bar.append("█" * f, style="red")
+    bar.append("▒" * u, style="yellow")
+    bar.append("·" * (width - f - u), style="dim")
+    bar.append(f" {fail / total if total else 0:4.0%} / {unknown / total if total else 0:4.0%}")
+    return bar
 
 
 # --- trialscreen vocab -----------------------------------------------------------------------

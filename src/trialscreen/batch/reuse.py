@@ -324,7 +324,7 @@ class DistinctRows:
 
     def _outcome(self, row: _Row, trial, tally, results) -> Outcome:
         ctx = row.context(trial)
-        result = combine(trial, row.pid, ctx.as_of, [r.result for r in results], [])
+        result = combine(trial, row.pid, ctx.as_of, [r.result for r in results], [], str(ctx.lab_window[0]))
         return Outcome(result, self.writer.template(result), tally.counted(result))
 
 

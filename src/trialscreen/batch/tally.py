@@ -4,6 +4,7 @@ every runner (CSV, JSON records, FHIR, OMOP, Spark) and rendered by the CLI."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,9 @@ VERDICTS = tuple(v.value for v in (Verdict.ELIGIBLE, Verdict.NEEDS_REVIEW, Verdi
 
 @dataclass
 class TrialTally:
-    """Counts for one trial: verdicts and, per criterion, the attrition."""
+    """Counts for one trial: verdicts and, per criterion, the attrition (how many fail it, fail
+    it alone, are unknown on it, and are first excluded by it in the trial's order: the funnel),
+    and how many patients lack each data item."""
 
     trial_id: str
     criteria: list
@@ -28,35 +31,64 @@ class TrialTally:
     fail: dict = field(default_factory=dict)
     fail_only: dict = field(default_factory=dict)
     unknown: dict = field(default_factory=dict)
+    first_fail: dict = field(default_factory=dict)
+    missing: Counter = field(default_factory=Counter)     # data item path -> patients lacking it
+    order: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        self.order = {cid: i for i, cid in enumerate(self.criteria)}
         for cid in self.criteria:
-            self.fail[cid] = self.fail_only[cid] = self.unknown[cid] = 0
+            self.fail[cid] = self.fail_only[cid] = self.unknown[cid] = self.first_fail[cid] = 0
 
     def add(self, result) -> None:
         self.count(*self.counted(result))
 
     @staticmethod
     def counted(result) -> tuple:
-        """(verdict, failed ids, unknown ids) of a result: what ``count`` adds."""
+        """(verdict, failed ids, unknown ids, missing paths) of a result: what ``count`` adds."""
+        missing = tuple(dict.fromkeys(getattr(m, "path", str(m)) for m in result.missing))
         return (result.verdict, tuple(c.id for c in result.criteria if c.status == "fail"),
-                tuple(c.id for c in result.criteria if c.status == "unknown"))
+                tuple(c.id for c in result.criteria if c.status == "unknown"), missing)
 
-    def count(self, verdict: str, failed: tuple, unknown: tuple, times: int = 1) -> None:
+    def count(self, verdict: str, failed: tuple, unknown: tuple, missing: tuple = (), times: int = 1) -> None:
         self.verdicts[verdict] += times
         for cid in failed:
             self.fail[cid] += times
+        if failed:
+            self.first_fail[min(failed, key=self.order.__getitem__)] += times
         if len(failed) == 1:
             self.fail_only[failed[0]] += times
         for cid in unknown:
             self.unknown[cid] += times
+        for path in missing:
+            self.missing[path] += times
+
+    def merge(self, other: TrialTally) -> None:
+        """Add another part's counts (a parallel run's)."""
+        for verdict, n in other.verdicts.items():
+            self.verdicts[verdict] += n
+        for cid in self.criteria:
+            for mine, theirs in ((self.fail, other.fail), (self.fail_only, other.fail_only),
+                                 (self.unknown, other.unknown), (self.first_fail, other.first_fail)):
+                mine[cid] += theirs[cid]
+        self.missing.update(other.missing)
+
+    def funnel(self) -> list[tuple[str, int]]:
+        """(criterion id, patients not excluded by it or any criterion before it), in order."""
+        left = sum(n for v, n in self.verdicts.items() if v != ERROR)
+        out = []
+        for cid in self.criteria:
+            left -= self.first_fail[cid]
+            out.append((cid, left))
+        return out
 
     def as_dict(self) -> dict:
         return {
             "trial": self.trial_id,
             "verdicts": dict(self.verdicts),
             "criteria": [{"id": cid, "fail": self.fail[cid], "fail_only": self.fail_only[cid],
-                          "unknown": self.unknown[cid]} for cid in self.criteria],
+                          "unknown": self.unknown[cid], "first_fail": self.first_fail[cid]} for cid in self.criteria],
+            "missing": dict(self.missing.most_common()),
         }
 
 

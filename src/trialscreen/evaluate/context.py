@@ -32,13 +32,15 @@ def _kinds(kind: str) -> tuple:
 class Check:
     """What one leaf saw: its value, which case it met (``what``, such as 'lab.compared'),
     the facts of that case (the lab value, the threshold, the factor, a date ...) and the
-    data to fetch. Plain data: trialscreen.explain writes the words."""
+    data to fetch. Plain data: trialscreen.explain writes the words. ``decisive`` is False for a
+    check of an item that did not decide its junction (shown in the checks, not in the reason)."""
 
     node: object
     result: bool | None
     what: str
     facts: dict
     missing: tuple
+    decisive: bool = True
 
 
 class Context:

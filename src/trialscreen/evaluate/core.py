@@ -10,6 +10,7 @@ explanations are written from those records by trialscreen.explain, never here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 from trialscreen.evaluate.missing import NOTHING, Missing
@@ -34,8 +35,8 @@ def evaluate(node: Node, ctx) -> tuple:
 def _junction(node, ctx, decisive: bool) -> tuple:
     """Kleene AND (decisive value False) or OR (decisive value True): one decisive item
     decides; otherwise any unknown item makes it unknown. With a trace, every item is
-    evaluated (every failure is shown), then only the records of the items that decided
-    are kept."""
+    evaluated (every failure is shown), and the records of the items that did not decide are
+    kept as not decisive: the reason says what decided, the checks show every item."""
     missing: list = []
     result: bool | None = not decisive
     trace = ctx.trace
@@ -59,9 +60,9 @@ def _junction(node, ctx, decisive: bool) -> tuple:
             result = None
             missing.extend(miss)
     if result is decisive:
-        keep = [c for start, end, value in spans if value is decisive for c in trace[start:end]]
-        del trace[spans[0][0]:]
-        trace.extend(keep)
+        for start, end, value in spans:
+            if value is not decisive:
+                trace[start:end] = [replace(c, decisive=False) if c.decisive else c for c in trace[start:end]]
     return result, tuple(missing) if result is None else NOTHING
 
 

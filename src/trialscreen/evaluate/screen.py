@@ -88,7 +88,7 @@ class CriterionResult:
 
     def as_dict(self) -> dict:
         return {"id": self.id, "kind": self.kind, "text": self.text, "status": self.status,
-                "reason": self.reason, "checks": self.checks, "missing": self.missing}
+                "reason": self.reason, "checks": self.checks, "missing": [str(m) for m in self.missing]}
 
 
 @dataclass
@@ -100,6 +100,7 @@ class ScreenResult:
     criteria: list
     missing: list
     warnings: list = field(default_factory=list)
+    lab_window: str = ""        # how old a lab may be where a criterion gives no window ('28 days')
 
     def counts(self) -> dict:
         out = {PASS: 0, FAIL: 0, UNKNOWN: 0, NOT_APPLICABLE: 0}
@@ -117,10 +118,12 @@ class ScreenResult:
             "as_of": self.as_of.isoformat(),
             "verdict": self.verdict,
             "criteria": [c.as_dict() for c in self.criteria],
-            "missing": self.missing,
+            "missing": [str(m) for m in self.missing],
             "engine_version": __version__,
             "criteria_sha256": self.trial.sha256,
         }
+        if self.lab_window:
+            out["lab_window"] = self.lab_window
         if not self.trial.complete:
             out["coverage"] = (f"this verdict covers only the encoded criteria of {self.trial.id}; "
                                f"not encoded: {'; '.join(self.trial.not_encoded)}")
@@ -209,14 +212,15 @@ def screen(trial: Trial, patient: Patient, as_of: date | None = None, explain: b
     else:
         memo.begin(ctx)
         results = [memo.result(c, ctx, evaluate_criterion) for c in trial.criteria]
-    return combine(trial, patient.id, when, results, list(patient.warnings))
+    return combine(trial, patient.id, when, results, list(patient.warnings), str(ctx.lab_window[0]))
 
 
-def combine(trial: Trial, patient_id: str, as_of: date, results: list, warnings: list) -> ScreenResult:
+def combine(trial: Trial, patient_id: str, as_of: date, results: list, warnings: list,
+            window: str = "") -> ScreenResult:
     """A trial's result from its criteria's: the verdict and the data to fetch."""
     verdict = verdict_of(r.status for r in results)
     missing = _unique(m for r in results for m in r.missing)
-    return ScreenResult(trial, patient_id, as_of, verdict, results, missing, warnings)
+    return ScreenResult(trial, patient_id, as_of, verdict, results, missing, warnings, window)
 
 
 def _unique(items) -> list:

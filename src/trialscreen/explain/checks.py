@@ -20,14 +20,15 @@ sentence = registrar(SENTENCES)
 def check_entry(check, as_of: date) -> dict:
     """A check as the plain data results carry: type, result, text, details, missing."""
     text, details = SENTENCES[check.what](check, as_of)
-    entry = {"type": check.node.kind, "result": RESULT_WORD[check.result], "text": text}
+    entry = {"type": check.node.kind, "result": RESULT_WORD[check.result], "text": text,
+             "decisive": check.decisive}
     if details:
         entry.update(details)
     if check.missing:
-        entry["missing"] = list(check.missing)
+        entry["missing"] = [str(m) for m in check.missing]     # plain words: results dump as they are
     return entry
 
 
 def texts(trace, as_of: date) -> list[str]:
-    """The sentence of each check of a trace."""
-    return [SENTENCES[c.what](c, as_of)[0] for c in trace]
+    """The sentence of each check of a trace that decided (the reason's words)."""
+    return [SENTENCES[c.what](c, as_of)[0] for c in trace if c.decisive]

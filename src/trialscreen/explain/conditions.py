@@ -7,6 +7,7 @@ from datetime import date
 
 from trialscreen.explain.checks import sentence
 from trialscreen.explain.describe import describes
+from trialscreen.explain.names import term_name
 from trialscreen.explain.words import future_words, span_words, window_words
 from trialscreen.ir.conditions import ConditionTest
 from trialscreen.semantics.logic import SYMBOL
@@ -16,7 +17,13 @@ _VERDICT = {True: "yes", False: "no", None: "cannot tell"}
 
 @describes(ConditionTest)
 def describe_condition_test(node: ConditionTest) -> str:
-    out = " or ".join(node.names)
+    return _rule_words(node, str)
+
+
+def _rule_words(node: ConditionTest, named=lambda n: term_name("condition", n)) -> str:
+    """The condition asked about: 'CNS involvement', 'peripheral neuropathy of grade ≥ 3' (``named``
+    gives each condition's name: its short name in sentences, the canonical one in rule text)."""
+    out = " or ".join(named(n) for n in node.names)
     if node.grade:
         out += f" of grade {SYMBOL[node.grade[0]]} {node.grade[1]}"
     if node.active is not None:
@@ -28,32 +35,35 @@ def describe_condition_test(node: ConditionTest) -> str:
 
 @sentence("condition.not recorded")
 def condition_not_recorded(check, as_of):
-    return f"{check.node.names[0]} not recorded (present or absent)", None
+    return f"{term_name('condition', check.node.names[0])}: not recorded (present or absent)", None
 
 
 @sentence("condition.read")
 def condition_read(check, as_of):
-    parts = "; ".join(condition_words(item, as_of) for item in check.facts["items"])
-    return f"{describe_condition_test(check.node)}: {_VERDICT[check.result]} ({parts})", None
+    own = check.node.names[0] if len(check.node.names) == 1 else None
+    parts = "; ".join(condition_words(item, as_of, own) for item in check.facts["items"])
+    return f"{_rule_words(check.node)}: {_VERDICT[check.result]} ({parts})", None
 
 
-def condition_words(item: tuple, as_of: date) -> str:
-    """The words of one item a condition check saw (evaluate/conditions.py makes them)."""
+def condition_words(item: tuple, as_of: date, own: str | None = None) -> str:
+    """The words of one item a condition check saw (evaluate/conditions.py makes them); the
+    condition's name is left out where it is the one the rule asks about (``own``)."""
     case = item[0]
     if case == "unrecognised":
         return f"unrecognised condition '{item[1]}' present: a person must judge"
     if case == "window open":
         return f"the window runs until {item[1].isoformat()}, after the as-of date"
+    name = "" if item[1] == own else f"{term_name('condition', item[1])}: "
     if case == "future":
-        return future_words(as_of, item[1], item[2])
+        return future_words(as_of, term_name("condition", item[1]), item[2])
     if case == "absent before":
-        return f"{item[1]}: absent on {item[2].isoformat()}, not assessed until {item[3].isoformat()}"
+        return f"{name}recorded absent on {item[2].isoformat()}, not assessed until {item[3].isoformat()}"
     if case == "absent":
-        return f"{item[1]}: absent"
+        return f"{name}recorded absent"
     if case == "not known":
-        return f"{item[1]}: {item[2] or 'not known'}"
-    _, name, grade, active, span = item
-    words = f"{name}: present"
+        return f"{name}{item[2] or 'not known'}"
+    _, _, grade, active, span = item
+    words = f"{name}recorded present"
     if grade is not None:
         words += f", grade {grade}"
     if active is not None:

@@ -8,6 +8,7 @@ import math
 
 from trialscreen.explain.checks import sentence
 from trialscreen.explain.describe import describes
+from trialscreen.explain.names import term_name, words
 from trialscreen.explain.words import future_words, show_value, span_words, window_words
 from trialscreen.ir.events import DiagnosisTest, EventTest, NeoplasmTest
 from trialscreen.ir.treatments import TreatmentTest
@@ -71,6 +72,16 @@ def describe_treatment(node: TreatmentTest) -> str:
     return out
 
 
+def _kind(node: EventTest) -> str | None:
+    """The vocabulary the node's names come from (for their short names)."""
+    return "treatment" if isinstance(node, TreatmentTest) else "diagnosis" if isinstance(node, DiagnosisTest) else None
+
+
+def _name(node: EventTest, name: str) -> str:
+    kind = _kind(node)
+    return term_name(kind, name) if kind else name      # other neoplasms: as the record names them
+
+
 def short(node: EventTest) -> str:
     """A brief name of what is looked for, for check sentences."""
     if isinstance(node, NeoplasmTest):
@@ -78,12 +89,13 @@ def short(node: EventTest) -> str:
         if node.free_for:
             out += f" and not tumour-free for {node.free_for}"
         return out
-    names = list(node.asked)
+    names = [_name(node, n) for n in node.asked]
     what = " or ".join(names) if 0 < len(names) <= 3 else (
         f"{node.noun} of {len(names)} listed types" if names else node.noun)
     what += _any_kind(node)
     if node.attrs:
-        what += f" ({_attrs_words(node.attrs)})"
+        what += " (" + ", ".join(f"{words(k)}: {'/'.join(sorted(words(show_value(x)) for x in v))}"
+                                 for k, v in node.attrs) + ")"
     if node.window:
         what += f" {window_words(node.window)}"
     return what
@@ -99,11 +111,11 @@ def event_read(check, as_of):
 def _seen_words(node: EventTest, seen: tuple, as_of) -> str:
     case = seen[0]
     if case == "future":
-        return future_words(as_of, seen[1], seen[2])
+        return future_words(as_of, _name(node, seen[1]), seen[2])
     if case == "window":
-        return f"{seen[1]} ({span_words(seen[2])})"
+        return f"{_name(node, seen[1])} ({span_words(seen[2])})"
     if case == "might be":
-        return f"{seen[1]} (might be one)"
+        return f"{_name(node, seen[1])} (might be one)"
     if case == "counted":
         low, high = seen[1], seen[2]
         return f"{low} counted" + ("" if high == low else f", up to {'more' if high == math.inf else int(high)}")
@@ -122,7 +134,7 @@ def _item_words(node: EventTest, item, as_of) -> str:
     if not isinstance(node, TreatmentTest):
         first, last = item.span()
         d = last or first
-        return f"{item.kind}" + (f" {d.isoformat()}" if d else "")
+        return _name(node, item.kind) + (f" {d.isoformat()}" if d else "")
     span = ""
     end = item.end
     if end is not None and end > as_of:
@@ -137,4 +149,4 @@ def _item_words(node: EventTest, item, as_of) -> str:
     if node.duration is not None and item.start and (item.end or not item.date):
         days = ((end or as_of) - item.start).days
         span += f", {days} days (limit {SYMBOL[node.duration[0]]} {node.duration[1]})"
-    return f"{item.kind}{span}"
+    return f"{_name(node, item.kind)}{span}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trialscreen.explain.checks import sentence
 from trialscreen.explain.describe import describes
+from trialscreen.explain.names import words
 from trialscreen.explain.words import show_value
 from trialscreen.ir.fields import AllergyTest, AttestationTest, FieldTest
 from trialscreen.patient.fields import FIELDS
@@ -34,7 +35,7 @@ def describe_allergy(node: AllergyTest) -> str:
 
 @sentence("field.none")
 def _none(check, as_of):
-    return f"no {_label(check.node)}", None
+    return f"{_label(check.node)}: not recorded", None
 
 
 @sentence("field.range undecided")
@@ -61,14 +62,18 @@ def _read(check, as_of):
 
 @sentence("attestation.none")
 def _attestation_none(check, as_of):
-    q = f": {check.node.question}" if check.node.question else ""
-    return f"attestation {check.node.name} not recorded{q}", None
+    return f"not answered: {_question(check.node)}", None
 
 
 @sentence("attestation.read")
 def _attestation_read(check, as_of):
     value = check.facts["value"]
-    return f"attestation {check.node.name}: {'yes' if value else 'no'}", {"value": value}
+    return f"{_question(check.node)} {'yes' if value else 'no'}", {"value": value}
+
+
+def _question(node) -> str:
+    """The trial's question to the investigator, else its name in words ('consent signed?')."""
+    return node.question or f"investigator: {words(node.name)}?"
 
 
 @sentence("allergy.present")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from trialscreen.explain.checks import sentence
 from trialscreen.explain.describe import describes
+from trialscreen.explain.names import analyte_name
 from trialscreen.explain.words import dated
 from trialscreen.ir.labs import LabResult, LabTest
 from trialscreen.semantics.logic import SYMBOL, fmt, fmt_against
@@ -26,7 +27,7 @@ def describe_lab_result(node: LabResult) -> str:
 
 @sentence("lab.none")
 def _none(check, as_of):
-    name, note = check.node.analyte.name, check.facts["note"]
+    name, note = analyte_name(check.node.analyte), check.facts["note"]
     if check.facts["unusable"]:
         return f"{name}: {note}", None
     return f"no {name} value" + (f" ({note})" if note else ""), None
@@ -35,7 +36,7 @@ def _none(check, as_of):
 @sentence("lab.stale")
 def _stale(check, as_of):
     lab, case, note = check.facts["lab"], check.facts["case"], check.facts["note"]
-    name = check.node.analyte.name
+    name = analyte_name(check.node.analyte)
     if case[0] == "future":
         words = (f"{name} {lab.raw} is dated {lab.date.isoformat()}, after the as-of date "
                  f"{as_of.isoformat()}: it had not been measured by then")
@@ -49,7 +50,7 @@ def _stale(check, as_of):
 @sentence("lab.no unit")
 def _no_unit(check, as_of):
     f = check.facts
-    return (f"{check.node.analyte.name} {f['lab'].raw} is in none of the units this criterion uses "
+    return (f"{analyte_name(check.node.analyte)} {f['lab'].raw} is in none of the units this criterion uses "
             f"({f['units']})"), None
 
 
@@ -57,7 +58,7 @@ def _no_unit(check, as_of):
 def _compared(check, as_of):
     f = check.facts
     lab, op, threshold = f["lab"], f["op"], f["threshold"]
-    name = check.node.analyte.name
+    name = analyte_name(check.node.analyte)
     details: dict = {}
     if f["case"] == "unit error":
         words = f"{name} {lab.raw} cannot be compared with {threshold.text}: {f['message']}"
@@ -109,21 +110,22 @@ def _sentence(shown: str, op: str, threshold: str, result) -> str:
 
 @sentence("lab result.none")
 def _result_none(check, as_of):
-    return f"no {check.node.analyte.name} result", None
+    return f"no {analyte_name(check.node.analyte)} result", None
 
 
 @sentence("lab result.problem")
 def _result_problem(check, as_of):
-    return f"{check.node.analyte.name}: {check.facts['lab'].problem}", None
+    return f"{analyte_name(check.node.analyte)}: {check.facts['lab'].problem}", None
 
 
 @sentence("lab result.undecided")
 def _result_undecided(check, as_of):
-    return f"{check.node.analyte.name} result '{check.facts['lab'].raw}' decides nothing", None
+    return f"{analyte_name(check.node.analyte)} result '{check.facts['lab'].raw}' decides nothing", None
 
 
 @sentence("lab result.read")
 def _result_read(check, as_of):
     lab = check.facts["lab"]
     word = "positive" if lab.result else "negative"
-    return f"{check.node.analyte.name} {word} ({dated(as_of, lab.date)})", {"value": word, "date": lab.date.isoformat()}
+    words = f"{analyte_name(check.node.analyte)} {word} ({dated(as_of, lab.date)})"
+    return words, {"value": word, "date": lab.date.isoformat()}

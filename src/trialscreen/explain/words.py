@@ -49,5 +49,7 @@ def span_words(span: tuple) -> str:
 def window_words(window) -> str:
     """'within the last 3 months', 'within 100 days after asct'."""
     if window.after:
-        return f"within {window.within} after {window.after}"
+        from trialscreen.explain.names import term_name
+
+        return f"within {window.within} after {term_name('treatment', window.after)}"
     return f"within the last {window.within}"

@@ -155,12 +155,7 @@ def _add(total: Summary, part: Summary) -> None:
     total.internal_errors += part.internal_errors
     total.errors = (total.errors + part.errors)[:20]
     for mine, theirs in zip(total.trials, part.trials):
-        for verdict, n in theirs.verdicts.items():
-            mine.verdicts[verdict] += n
-        for cid in mine.criteria:
-            mine.fail[cid] += theirs.fail[cid]
-            mine.fail_only[cid] += theirs.fail_only[cid]
-            mine.unknown[cid] += theirs.unknown[cid]
+        mine.merge(theirs)
 
 
 def _megabytes(limit: str) -> int:

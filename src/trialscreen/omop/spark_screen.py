@@ -60,7 +60,7 @@ class RowWriter(Writer):
 
     def result(self, row: int, result) -> None:
         super().result(row, result)
-        verdict, failed, unknown = TrialTally.counted(result)
+        verdict, failed, unknown, _ = TrialTally.counted(result)
         self._keep(row, result.trial, verdict, list(failed), list(unknown))
 
     def error(self, row: int, patient_id: str, trial, message: str) -> None:

@@ -24,10 +24,10 @@ FIELDS: dict[str, PatientField] = {f.name: f for f in (
     PatientField("sex", "sex", "sex"),
     PatientField("weight", "kg", "weight", (0.5, 500)),
     PatientField("height", "cm", "height", (30, 260)),
-    PatientField("childbearing_potential", "bool", "childbearing_potential"),
-    PatientField("pregnant", "bool", "pregnant"),
-    PatientField("lactating", "bool", "lactating"),
-    PatientField("transplant_candidate", "bool", "transplant_candidate"),
+    PatientField("childbearing_potential", "bool", "childbearing potential"),
+    PatientField("pregnant", "bool", "pregnancy"),
+    PatientField("lactating", "bool", "breastfeeding"),
+    PatientField("transplant_candidate", "bool", "transplant candidate"),
 )}
 
 FLAGS: tuple[str, ...] = tuple(name for name, f in FIELDS.items() if f.kind == "bool")

@@ -1,8 +1,11 @@
-"""Screening results as Markdown (for notes, tickets and e-mail)."""
+"""Screening results as Markdown (for notes, tickets, e-mail and the screening log): the verdict,
+every criterion with its full protocol text, status and checks, the data to fetch as a checklist,
+and the stamp and reviewer line that make it a record to file."""
 
 from __future__ import annotations
 
-from trialscreen.render.summary import STATUS_WORD, VERDICT_WORD, ranked, why
+from trialscreen.render.plain import REVIEWER, check_lines, fetch_groups, stamp, status_label
+from trialscreen.render.summary import VERDICT_WORD, counts_words, ranked, why
 from trialscreen.textio import printable
 
 
@@ -14,27 +17,32 @@ def result_markdown(result) -> str:
     t = result.trial
     lines = [f"## {t.id}: {_cell(t.title)}", ""]
     lines.append(f"**Verdict: {VERDICT_WORD[result.verdict]}** for patient `{_cell(result.patient_id)}` "
-                 f"as of {result.as_of.isoformat()}")
+                 f"as of {result.as_of.isoformat()} ({counts_words(result)})")
     lines.append("")
     if not t.complete:
         lines.append(f"> This verdict covers only the encoded criteria. Not encoded: "
                      f"{_cell('; '.join(t.not_encoded))}")
         lines.append("")
-    lines.append("| ID | Kind | Status | Reason |")
+    lines.append("| ID | Kind | Status | Criterion and checks |")
     lines.append("|---|---|---|---|")
     for c in result.criteria:
-        lines.append(f"| {c.id} | {c.kind} | {STATUS_WORD[c.status]} | {_cell(c.reason)} |")
-    if result.missing:
-        lines.append("")
-        lines.append("**Data to fetch:**")
-        lines.append("")
-        lines.extend(f"- {_cell(m)}" for m in result.missing)
+        checks = "".join(f"<br>{x.mark} {_cell(x.text)}" for x in check_lines(c))
+        lines.append(f"| {c.id} | {c.kind} | {status_label(c)} | **{_cell(c.text)}**{checks} |")
+    groups = fetch_groups(result)
+    if groups:
+        lines += ["", "### Data to fetch", ""]
+        for title, items in groups:
+            lines.append(f"**{title}**")
+            lines.append("")
+            lines.extend(f"- [ ] {_cell(i.words)}" for i in items)
+            lines.append("")
+        lines.pop()
     if result.warnings:
-        lines.append("")
-        lines.append("**What the record says that trialscreen could not use:**")
-        lines.append("")
+        lines += ["", "### What the record says that trialscreen could not use", ""]
         lines.extend(f"- {_cell(w)}" for w in result.warnings)
-    lines.append("")
+    lines += ["", "### Record", "", "| | |", "|---|---|"]
+    lines += [f"| {label} | {_cell(value)} |" for label, value in stamp(result)]
+    lines += ["", "  ".join(f"{label}: ____________" for label in REVIEWER), ""]
     return "\n".join(lines)
 
 
@@ -43,7 +51,13 @@ def results_markdown(results) -> str:
     if len(results) == 1:
         return result_markdown(results[0])
     results = ranked(results)
-    lines = ["## Which trials could this patient enter?", "", "| Trial | Verdict | Why |", "|---|---|---|"]
-    lines += [f"| {r.trial.id} | {VERDICT_WORD[r.verdict]} | {_cell(why(r))} |" for r in results]
+    if len({r.patient_id for r in results}) > 1:       # several patients: say whose each line is
+        lines = ["## Which trials could these patients enter?", "", "| Patient | Trial | Verdict | Why |",
+                 "|---|---|---|---|"]
+        lines += [f"| {_cell(r.patient_id)} | {r.trial.id} | {VERDICT_WORD[r.verdict]} | {_cell(why(r))} |"
+                  for r in results]
+    else:
+        lines = ["## Which trials could this patient enter?", "", "| Trial | Verdict | Why |", "|---|---|---|"]
+        lines += [f"| {r.trial.id} | {VERDICT_WORD[r.verdict]} | {_cell(why(r))} |" for r in results]
     lines.append("")
     return "\n".join(lines) + "\n" + "\n".join(result_markdown(r) for r in results)

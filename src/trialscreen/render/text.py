@@ -6,6 +6,7 @@ coloured tables of trialscreen_cli.terminal instead."""
 from __future__ import annotations
 
 from trialscreen.explain.describe import criterion_lines
+from trialscreen.render.plain import check_lines, fetch_groups, short_text, status_label
 from trialscreen.render.summary import VERDICT_WORD, counts_words, criteria_counts, lab_window_words, ranked, why
 from trialscreen.textio import printable
 
@@ -26,7 +27,7 @@ def columns(rows: list, gap: str = "  ") -> list[str]:
     return [gap.join([c.ljust(w) for c, w in zip(r, widths)] + [r[-1]]).rstrip() for r in rows]
 
 
-def result_text(result) -> str:
+def result_text(result, full_text: bool = False) -> str:
     t = result.trial
     lines = [f"{_line(t.id)}  {_line(t.title)}",
              f"Verdict: {VERDICT_WORD[result.verdict]}  patient {_line(result.patient_id)}, "
@@ -34,23 +35,33 @@ def result_text(result) -> str:
     if not t.complete:
         lines.append("This verdict covers only the encoded criteria; not encoded: " + _line("; ".join(t.not_encoded)))
     lines.append("")
-    rows = [["ID", "Kind", "Status", "Reason"]]
-    rows += [[_line(c.id), "incl" if c.kind == "inclusion" else "excl", STATUS_PLAIN[c.status], _line(c.reason)]
-             for c in result.criteria]
-    lines += columns(rows)
-    if result.missing:
-        lines += ["", "Data to fetch to decide the unknown criteria:"]
-        lines += [f"  - {_line(m)}" for m in result.missing]
+    rows = [[_line(c.id), c.kind, status_label(c), _line(short_text(c.text, full_text))] for c in result.criteria]
+    for c, line in zip(result.criteria, columns(rows)):
+        lines.append(line)
+        lines += [f"      {x.mark} {_line(x.text)}" for x in check_lines(c)]
+    lines += fetch_lines(result)
     if result.warnings:
         lines += ["", "What the record says that trialscreen could not use:"]
         lines += [f"  - {_line(w)}" for w in result.warnings]
     return "\n".join(lines) + "\n"
 
 
-def results_text(results) -> str:
+def fetch_lines(result) -> list[str]:
+    """The data to fetch as a checklist by source (empty when nothing is missing)."""
+    groups = fetch_groups(result)
+    if not groups:
+        return []
+    lines = ["", "Data to fetch to decide the unknown criteria:"]
+    for title, items in groups:
+        lines.append(f"  {title}:")
+        lines += [f"    [ ] {_line(i.words)}" for i in items]
+    return lines
+
+
+def results_text(results, full_text: bool = False) -> str:
     """One or several results; several get a ranked summary first."""
     if len(results) == 1:
-        return result_text(results[0])
+        return result_text(results[0], full_text)
     results = ranked(results)
     rows = [["Trial", "Verdict", "Why"]] + [[_line(r.trial.id), VERDICT_WORD[r.verdict], _line(why(r))]
                                             for r in results]
@@ -59,7 +70,7 @@ def results_text(results) -> str:
         rows = [["Patient", *rows[0]]] + [[_line(r.patient_id), *row] for r, row in zip(results, rows[1:])]
         title = "Which trials could these patients enter?"
     head = title + "\n" + "\n".join(columns(rows)) + "\n"
-    return "\n".join([head] + [result_text(r) for r in results])
+    return "\n".join([head] + [result_text(r, full_text) for r in results])
 
 
 def explain_text(trial) -> str:

@@ -134,6 +134,7 @@ class Analyte:
     plausible: tuple[Plausible, ...] = ()     # one per unit family, in the order of units
     detection_limit: tuple[float, str] | None = None  # the bound 'not detected' stands for
     loinc_also: tuple[str, ...] = ()          # further LOINC codes of the same quantity
+    short: str | None = None                  # the name explanations use (ALT, ANC), else the name
 
     @property
     def qualitative(self) -> bool:
@@ -268,6 +269,7 @@ def _build_analytes() -> Vocabulary:
                                                 for u in raw.get("reference_units", []) or [])),
             plausible=tuple(plausible),
             detection_limit=_detection_limit(name, raw.get("detection_limit")),
+            short=str(raw["short"]) if raw.get("short") else None,
         )
     return Vocabulary("analyte", entries, name_key, raw_file.get("ambiguous"))
 

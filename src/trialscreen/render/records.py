@@ -1,0 +1,35 @@
+"""Lists of plain records (the trials, a trial's criteria, what validate and test found) as
+Markdown or as one HTML page, for the commands whose output is a table rather than a screening
+result: one renderer for all of them."""
+
+from __future__ import annotations
+
+from html import escape
+
+from trialscreen.textio import printable
+
+
+def _md(text) -> str:
+    return printable(" ".join(str(text).split())).replace("|", "\\|")
+
+
+def table_markdown(title: str, headers: list[str], rows: list[list], intro: str = "") -> str:
+    lines = [f"## {_md(title)}", ""]
+    if intro:
+        lines += [_md(intro), ""]
+    lines += ["| " + " | ".join(_md(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def table_html(title: str, headers: list[str], rows: list[list], intro: str = "") -> str:
+    from trialscreen.render.html import page
+
+    def cell(c) -> str:
+        return escape(printable(" ".join(str(c).split())))
+
+    body = [f"<h1>{cell(title)}</h1>"] + ([f'<p class="sub">{cell(intro)}</p>'] if intro else [])
+    body += ["<table>", "<thead><tr>" + "".join(f"<th>{cell(h)}</th>" for h in headers) + "</tr></thead>", "<tbody>"]
+    body += ["<tr>" + "".join(f"<td>{cell(c)}</td>" for c in row) + "</tr>" for row in rows]
+    body += ["</tbody>", "</table>"]
+    return page(title, body)

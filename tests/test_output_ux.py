@@ -1,0 +1,190 @@
+"""Output a coordinator can read, file and act on (issue 15): statuses in words that fit
+inclusion and exclusion, every check of a criterion shown, the data to fetch as a checklist by
+source, the stamp and reviewer line of Markdown and HTML, the HTML page and the feasibility
+report (golden files), and a command line that helps itself (--fail-on, JSON errors, --help with
+examples and no placeholders, global options after the command, --format on every command)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import EXAMPLES, check_golden
+from trialscreen.batch.tally import TrialTally
+from trialscreen.render.plain import status_words
+
+NEEDS_REVIEW = str(EXAMPLES / "NCT05378971-needs-review.json")
+US_UNITS = str(EXAMPLES / "NCT05378971-us-units-ineligible.json")
+REGISTRY = ("examples/batch/registry.tsv", "--columns", "examples/batch/registry-columns.yaml")
+
+
+@pytest.mark.parametrize("kind,status,words", [
+    ("inclusion", "pass", "met"), ("inclusion", "fail", "not met"),
+    ("exclusion", "pass", "not excluded"), ("exclusion", "fail", "excluded"),
+    ("inclusion", "unknown", "unknown"), ("exclusion", "unknown", "unknown"),
+    ("inclusion", "not_applicable", "does not apply"), ("exclusion", "not_applicable", "does not apply"),
+])
+def test_status_words_fit_inclusion_and_exclusion(kind, status, words):
+    assert status_words(kind, status) == words
+
+
+def test_the_table_speaks_a_coordinators_words(run):
+    out = run("screen", NEEDS_REVIEW, "--trial", "NCT05378971").stdout
+    assert re.search(r"^E4\s+exclusion\s+✔ not excluded\s+with central nervous system involvement", out, re.M)
+    assert "✔ CNS involvement: no (recorded absent)" in out
+    assert re.search(r"^I7\s+inclusion\s+\? unknown", out, re.M)
+    assert "? not answered: Has the patient signed the informed consent form?" in out
+    for internal in ("cns_involvement", "attestation ", "childbearing_potential", "multiple_myeloma", "labs.anc",
+                     "✔ pass", "not met:"):
+        assert internal not in out, internal
+    checklist = out[out.index("Data to fetch"):]
+    assert checklist.index("From the laboratory:") < checklist.index("From the investigator:")
+    assert "[ ] a current absolute neutrophil count (ANC), dated within 28 days before 2025-06-02" in checklist
+    assert "[ ] the upper limit of normal (ULN) of the alanine aminotransferase (ALT) result" in checklist
+    assert "[ ] Has the patient signed the informed consent form?" in checklist
+
+
+def test_a_failed_criterion_shows_every_check_passing_or_failing(run):
+    out = run("screen", US_UNITS, "--trial", "NCT05378971").stdout
+    block = out[out.index("\nI5 "):out.index("\nI6 ")]
+    assert "✘ creatinine 2.1 mg/dL = 185.6 umol/L, not < 177 umol/L" in block
+    assert "✘ platelets 68 K/uL = 68 x10^9/L, not > 75 x10^9/L" in block
+    for passing in ("· ALT 32 IU/L < 3 x ULN", "· AST 28 IU/L", "· bilirubin 0.7 mg/dL", "· ANC 1800 cells/uL"):
+        assert passing in block, passing
+    data = json.loads(run("screen", US_UNITS, "--trial", "NCT05378971", "-f", "json").stdout)[0]
+    i5 = next(c for c in data["criteria"] if c["id"] == "I5")
+    assert [c["decisive"] for c in i5["checks"]] == [False, False, False, True, False, True]
+    assert "ALT" not in i5["reason"] and "creatinine" in i5["reason"]    # the reason: what decided
+    assert data["lab_window"] == "28 days"
+
+
+def test_the_full_text_flag(run):
+    short = run("screen", NEEDS_REVIEW, "--trial", "NCT05378971").stdout
+    full = run("screen", NEEDS_REVIEW, "--trial", "NCT05378971", "--full-text").stdout
+    tail = "and women of childbearing potential agree to perform monthly pregnancy tests"
+    assert tail not in short and " …" in short and tail in full
+
+
+def test_markdown_is_a_record_to_file(run):
+    out = run("screen", NEEDS_REVIEW, "--trial", "NCT05378971", "-f", "markdown").stdout
+    for row in ("| Patient | EX-004 |", "| As of | 2025-06-02 |", "| Engine | trialscreen ", "| Criteria SHA-256 | ",
+                "| Generated | 2025-06-02 00:00 UTC |", "| Lab window | labs dated within 28 days"):
+        assert row in out, row
+    assert "Reviewed by: ____________  Signature: ____________  Date: ____________" in out
+
+
+def test_the_html_page_is_self_contained_and_golden(run):
+    result = run("screen", NEEDS_REVIEW, "--trial", "NCT05378971", "-f", "html")
+    assert result.exit_code == 0, result.stderr
+    page = result.stdout
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "<script" not in page and " src=" not in page and " href=" not in page and "@import" not in page
+    check_golden("screen-needs-review.html", page)
+
+
+def test_several_html_pages_go_into_a_folder(run, tmp_path):
+    both = (NEEDS_REVIEW, US_UNITS)
+    refused = run("screen", *both, "--trial", "NCT05378971", "-f", "html")
+    assert refused.exit_code == 2 and "--out pages/" in refused.stderr
+    done = run("screen", *both, "--trial", "NCT05378971", "-f", "html", "--out", str(tmp_path / "pages"))
+    assert done.exit_code == 0, done.stderr
+    names = sorted(p.name for p in (tmp_path / "pages").iterdir())
+    assert names == ["EX-002_NCT05378971.html", "EX-004_NCT05378971.html"]
+    assert "INELIGIBLE" in (tmp_path / "pages" / "EX-002_NCT05378971.html").read_text(encoding="utf-8")
+
+
+def test_the_feasibility_report_is_golden(run, tmp_path):
+    report = tmp_path / "report.html"
+    result = run("batch", *REGISTRY, "--trial", "NCT05378971", "--as-of", "2025-06-02",
+                 "--out", str(tmp_path / "out.csv"), "--report", str(report), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    page = report.read_text(encoding="utf-8")
+    assert page.count('<svg class="chart"') == 3 and "<script" not in page
+    check_golden("report-registry.html", page.replace(str(tmp_path), "TMP"))
+
+
+def test_fail_on_sets_the_exit_code_by_verdict(run, tmp_path):
+    assert run("screen", NEEDS_REVIEW, "--trial", "NCT05378971", "--fail-on", "needs_review").exit_code == 3
+    assert run("screen", NEEDS_REVIEW, "--trial", "NCT05378971", "--fail-on", "ineligible,eligible").exit_code == 0
+    bad = run("screen", NEEDS_REVIEW, "--trial", "NCT05378971", "--fail-on", "maybe")
+    assert bad.exit_code == 2 and "'maybe' is not a verdict" in bad.stderr
+    batch = run("batch", *REGISTRY, "--trial", "NCT05378971", "--as-of", "2025-06-02", "--quiet",
+                "--out", str(tmp_path / "o.csv"), "--fail-on", "ineligible")
+    assert batch.exit_code == 3
+
+
+def test_errors_as_json_for_machines(run, tmp_path):
+    broken = tmp_path / "p.json"
+    broken.write_text('{"id": "X",\n "ecog": 1,\n "ecog": 2}\n', encoding="utf-8")
+    result = run("screen", str(broken), "--trial", "NCT05378971", "-f", "json")
+    assert result.exit_code == 65 and result.stdout == ""
+    error = json.loads(result.stderr)["error"]
+    assert error["code"] == 65 and error["kind"] == "PatientError"
+    [problem] = error["problems"]
+    assert (problem["file"], problem["line"], problem["column"]) == (str(broken), 3, 2)
+    assert problem["message"] == "duplicate key 'ecog'" and problem["hint"]
+
+
+COMMANDS = ["screen", "batch", "vocab", "omop", "columns", "validate", "test", "explain", "schema", "trials",
+            "export fhir", "export omop"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_has_examples_and_no_placeholders(run, command):
+    result = run(*command.split(), "--help")
+    assert result.exit_code == 0
+    assert "Examples:" in result.stdout and "$ trialscreen " in result.stdout
+    assert not re.search(r"<[a-z][a-z\[\]|]*>|\{[A-Z]+\}", result.stdout), result.stdout
+
+
+def test_global_options_before_or_after_the_command(run):
+    from trialscreen_cli.main import global_options_first
+
+    assert global_options_first(["screen", "p.json", "-v", "--no-progress"]) == ["-v", "--no-progress", "screen",
+                                                                                 "p.json"]
+    assert global_options_first(["screen", "--", "-v"]) == ["screen", "--", "-v"]
+    top = run("--help").stdout
+    assert "--no-progress" in top and "--install-completion" in top and "--version" in top
+
+
+@pytest.mark.parametrize("command", [["trials"], ["explain", "NCT05378971"], ["validate", "criteria/NCT05378971.yaml"],
+                                     ["test", "criteria/NCT06863584.yaml"]])
+def test_every_listing_command_has_every_format(run, command):
+    data = json.loads(run(*command, "-f", "json").stdout)
+    assert data
+    assert run(*command, "-f", "markdown").stdout.startswith("## ")
+    page = run(*command, "-f", "html").stdout
+    assert page.startswith("<!DOCTYPE html>") and "<table>" in page
+
+
+def test_a_failed_run_keeps_the_last_summary(run, tmp_path):
+    summary = tmp_path / "summary.json"
+    summary.write_text('{"rows_in": 10}', encoding="utf-8")
+    failed = run("batch", str(tmp_path / "missing.csv"), "--summary", str(summary))
+    assert failed.exit_code == 66
+    assert summary.read_text(encoding="utf-8") == '{"rows_in": 10}'
+
+
+STATUSES = st.lists(st.sampled_from(["pass", "fail", "unknown", "not_applicable"]), min_size=4, max_size=4)
+
+
+@given(st.lists(STATUSES, max_size=40))
+def test_the_funnel_loses_each_excluded_patient_once(rows):
+    """Law: the funnel never grows, its end is the patients failing nothing, and each ineligible
+    patient leaves it at the first criterion it fails."""
+    ids = ["I1", "I2", "E1", "E2"]
+    tally = TrialTally("T", ids)
+    for statuses in rows:
+        crit = [SimpleNamespace(id=i, status=s) for i, s in zip(ids, statuses)]
+        verdict = "ineligible" if "fail" in statuses else "needs_review" if "unknown" in statuses else "eligible"
+        tally.add(SimpleNamespace(verdict=verdict, criteria=crit, missing=[], as_of=date(2025, 6, 2)))
+    left = [n for _, n in tally.funnel()]
+    assert all(a >= b for a, b in zip([len(rows)] + left, left))
+    assert left[-1] == sum(1 for s in rows if "fail" not in s)
+    assert sum(tally.first_fail.values()) == tally.verdicts["ineligible"]
