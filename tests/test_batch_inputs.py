@@ -210,6 +210,38 @@ def test_many_repeated_ids_are_listed_within_bounds(tmp_path):
     assert said[0].startswith("ID P0 appears 10 times (rows 2, 32, ")
 
 
+# --- CSV: a quote that is not closed --------------------------------------------------------
+
+_QUOTED = "id,ecog,sex\nP1,1,female\nP2,1,female\n{bad}\nP4,1,female\nP5,1,female\nP6,1,female\n"
+
+
+@pytest.mark.parametrize("bad", ['P3,1,"female', 'P3,1,female,"see note'])
+def test_an_unclosed_quote_is_an_error_row_and_the_rows_after_it_are_read(tmp_path, bad):
+    result, rows, summary = _run(tmp_path, _QUOTED.format(bad=bad))
+    assert result.exit_code == 1
+    assert [(r["id"], r["row"], r["verdict"] == "error") for r in rows] == [
+        ("P1", "2", False), ("P2", "3", False), ("row 4", "4", True), ("P4", "5", False), ("P5", "6", False),
+        ("P6", "7", False)]
+    assert rows[2]["error"].startswith("row 4: unreadable CSV: a quote opened in this row is not closed")
+    assert "the next 3 line(s)" in rows[2]["error"]
+    assert summary["rows_in"] == 6 and summary["error_rows"] == 1
+
+
+def test_a_quote_closed_rows_later_merges_nothing(tmp_path):
+    """The quote of row 4 is closed in row 6 and followed by more: rows 5 and 6 are rows again."""
+    result, rows, summary = _run(tmp_path, _QUOTED.format(bad='P3,1,"female').replace("P5,1,female",
+                                                                                       'P5,1,fe"male'))
+    assert [(r["id"], r["row"]) for r in rows] == [("P1", "2"), ("P2", "3"), ("row 4", "4"), ("P4", "5"),
+                                                   ("P5", "6"), ("P6", "7")]
+    assert summary["rows_in"] == 6 and summary["error_rows"] >= 1 and result.exit_code == 1
+
+
+def test_a_valid_multi_line_cell_is_the_row_of_its_first_line(tmp_path):
+    result, rows, _ = _run(tmp_path, 'id,ecog,note\nP1,1,"two\nlines"\nP2,1,x\n')
+    assert result.exit_code == 0, result.stderr
+    assert [(r["id"], r["row"]) for r in rows] == [("P1", "2"), ("P2", "4")]
+
+
 # --- Excel workbooks -------------------------------------------------------------------------
 
 def write_xlsx(path: Path, sheets: dict) -> None:

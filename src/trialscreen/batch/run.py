@@ -21,6 +21,7 @@ from datetime import date
 
 from trialscreen.batch.cells import RowError
 from trialscreen.batch.columns import ColumnPlan
+from trialscreen.batch.csvrows import csv_rows
 from trialscreen.batch.header import UNDECODED, read_header
 from trialscreen.batch.ids import Ids
 from trialscreen.batch.mapping import Mapping
@@ -61,25 +62,19 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     _note_plan(summary, plan, trials)
     id_index = next(c.index for c in plan.columns if c.kind == "id")
     ids = Ids(id_index, duplicate_ids == "error")
-    reader = csv.reader(stream, delimiter=delim, strict=True)
     block: list = []
     width, constants = plan.width, plan.constants
     header = header + [c.header for c in plan.columns if c.constant is not None]
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            block.append((reader.line_num + offset, None, exc))
-        else:
-            # the header (and a sep= line) were read apart: file line = reader's + offset
-            if any(c.strip() for c in cells):
-                if constants and len(cells) == width:
-                    cells.extend(constants)     # the mapping's constants: cells of every row
-                block.append((reader.line_num + offset, cells, None))
-            else:                       # a blank row (Excel's: delimiters and nothing else)
-                summary.blank_rows += 1
+    # the header (and a sep= line) were read apart: the first row is on line offset + 1
+    for line, cells, unreadable in csv_rows(stream, delim, offset + 1):
+        if cells is None:
+            block.append((line, None, unreadable))
+        elif any(c.strip() for c in cells):
+            if constants and len(cells) == width:
+                cells.extend(constants)     # the mapping's constants: cells of every row
+            block.append((line, cells, None))
+        else:                       # a blank row (Excel's: delimiters and nothing else)
+            summary.blank_rows += 1
         if len(block) == (fast.block if fast is not None else _BLOCK):
             _screen_block(summary, writer, trials, plan, header, ids, block, source, (as_of, today),
                           max_lab_age, memo, fast, progress)
@@ -103,7 +98,7 @@ _BLOCK = 1024
 def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, header: list[str], ids: Ids,
                   block: list, source: str, dates: tuple, max_lab_age, memo: Memos | None,
                   fast: DistinctRows | None, progress) -> None:
-    """Screen a block of rows [(line, cells or None, csv error)] in their order: from the
+    """Screen a block of rows [(line, cells or None, why it cannot be read)] in their order: from the
     fast path where it can, else each row read whole. ``dates``: the batch's as-of date (or
     None) and the date of rows with none."""
     if fast is not None:
@@ -128,7 +123,7 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
         summary.rows_in += 1
         if cells is None:
             fail_row(summary, writer, trials, line, f"row {line}",
-                  row_message(line, None, f"unreadable CSV ({exc})", hint="check the quotes in this row"))
+                     row_message(line, None, exc, hint="check the quotes in this row"))
         elif i in refused:
             pid = cells[id_index].strip()
             fail_row(summary, writer, trials, line, pid,
