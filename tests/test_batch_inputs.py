@@ -244,9 +244,21 @@ def test_a_valid_multi_line_cell_is_the_row_of_its_first_line(tmp_path):
 
 # --- Excel workbooks -------------------------------------------------------------------------
 
+class ErrorCell(str):
+    """A cell holding an Excel error value (#N/A, #REF!): a formula's cached result."""
+
+
+class Percent(float):
+    """A number cell with a percent format (Excel shows 45%, stores 0.45): 0%, or 0.0% with
+    ``decimals``."""
+
+    decimals = False
+
+
 def write_xlsx(path: Path, sheets: dict) -> None:
     """A minimal .xlsx: {sheet name: rows}; a cell is text, a number, a bool, a date or a datetime
-    (stored as Excel stores them: a serial number with a date format), or None (no cell)."""
+    (stored as Excel stores them: a serial number with a date format), an ErrorCell, a Percent, or
+    None (no cell)."""
     import zipfile
     from datetime import date, datetime
     from xml.sax.saxutils import escape
@@ -258,6 +270,10 @@ def write_xlsx(path: Path, sheets: dict) -> None:
     def cell(ref: str, value) -> str:
         if value is None:
             return ""
+        if isinstance(value, ErrorCell):
+            return f'<c r="{ref}" t="e"><f>VLOOKUP(A1,Other!A:B,2,FALSE)</f><v>{escape(value)}</v></c>'
+        if isinstance(value, Percent):
+            return f'<c r="{ref}" s="{4 if value.decimals else 3}"><v>{float(value)!r}</v></c>'
         if isinstance(value, bool):
             return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
         if isinstance(value, datetime):
@@ -297,10 +313,11 @@ def write_xlsx(path: Path, sheets: dict) -> None:
             for i in range(len(names))) + f'<Relationship Id="rId{len(names) + 1}" Type="{rel}/styles" '
             'Target="styles.xml"/></Relationships>')
         z.writestr("xl/styles.xml", (
-            f'<styleSheet xmlns="{main}"><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/>'
-            '</numFmts><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/>'
-            '</borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0"/>'
-            '<xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs>'
+            f'<styleSheet xmlns="{main}"><numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/>'
+            '<numFmt numFmtId="165" formatCode="0.0%"/></numFmts><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/>'
+            '</borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="5"><xf numFmtId="0"/>'
+            '<xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/>'
+            '<xf numFmtId="9" applyNumberFormat="1"/><xf numFmtId="165" applyNumberFormat="1"/></cellXfs>'
             '</styleSheet>'))
         for i, rows in enumerate(sheets.values()):
             body = "".join(f'<row r="{r}">' + "".join(cell(f"{column(c)}{r}", v) for c, v in enumerate(row))

@@ -52,6 +52,8 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     memo = (memos or Memos(ReadMemo(), CriterionMemo())) if reuse else None
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     delim, header, plan, offset = _read_header(stream, source, mapping, delimiter, decimal_comma, trials)
+    if hasattr(stream, "planned"):      # a workbook: its date cells in the mapping's date_format
+        stream.planned(plan)
     plan.encoding = "UTF-8" if encoding is None or encoding.replace("-", "").lower().startswith("utf8") else encoding
     today = date.today()     # the as-of date of rows with none, taken once: a run past midnight keeps its day
     fast = None
