@@ -248,6 +248,13 @@ class ErrorCell(str):
     """A cell holding an Excel error value (#N/A, #REF!): a formula's cached result."""
 
 
+class Formula(str):
+    """A formula cell, with its cached result (a number) or none (saved by a program that does not
+    calculate, as openpyxl)."""
+
+    cached = None
+
+
 class Percent(float):
     """A number cell with a percent format (Excel shows 45%, stores 0.45): 0%, or 0.0% with
     ``decimals``."""
@@ -257,8 +264,8 @@ class Percent(float):
 
 def write_xlsx(path: Path, sheets: dict) -> None:
     """A minimal .xlsx: {sheet name: rows}; a cell is text, a number, a bool, a date or a datetime
-    (stored as Excel stores them: a serial number with a date format), an ErrorCell, a Percent, or
-    None (no cell)."""
+    (stored as Excel stores them: a serial number with a date format), an ErrorCell, a Percent, a
+    Formula, or None (no cell)."""
     import zipfile
     from datetime import date, datetime
     from xml.sax.saxutils import escape
@@ -272,6 +279,8 @@ def write_xlsx(path: Path, sheets: dict) -> None:
             return ""
         if isinstance(value, ErrorCell):
             return f'<c r="{ref}" t="e"><f>VLOOKUP(A1,Other!A:B,2,FALSE)</f><v>{escape(value)}</v></c>'
+        if isinstance(value, Formula):
+            return f'<c r="{ref}"><f>{escape(value)}</f><v>{"" if value.cached is None else value.cached}</v></c>'
         if isinstance(value, Percent):
             return f'<c r="{ref}" s="{4 if value.decimals else 3}"><v>{float(value)!r}</v></c>'
         if isinstance(value, bool):

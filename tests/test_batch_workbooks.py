@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from conftest import ROOT
-from test_batch_inputs import EXAMPLE, ErrorCell, Percent, _example_sheet, summary_of, write_xlsx
+from test_batch_inputs import EXAMPLE, ErrorCell, Formula, Percent, _example_sheet, summary_of, write_xlsx
 
 
 def _with(header: list, row: list, column: str, value, pid: str) -> list:
@@ -58,6 +58,21 @@ def test_an_error_cell_reads_as_the_csv_excel_saves(run, tmp_path):
     from_book, _, stderr, code = summary_of(run, tmp_path, tmp_path / "book.xlsx")
     from_csv, _, _, csv_code = summary_of(run, tmp_path, saved)
     assert from_book == from_csv and code == csv_code == 1, stderr
+
+
+def test_a_formula_without_its_result_is_not_an_empty_cell(run, tmp_path):
+    """A workbook saved by a program that does not calculate holds a formula and no result: the
+    cell is its formula (=1/0), which its column cannot read, never an empty cell."""
+    header, *body = _example_sheet()
+    computed = Formula("0+1")
+    computed.cached = 1
+    rows = [header, _with(header, body[0], "ecog", Formula("1/0"), "P-1"),
+            _with(header, body[0], "ecog", computed, "P-2")]
+    write_xlsx(tmp_path / "formulas.xlsx", {"S": rows})
+    out, summary, stderr, code = summary_of(run, tmp_path, tmp_path / "formulas.xlsx")
+    assert [(r["id"], r["verdict"]) for r in out] == [("P-1", "error"), ("P-2", "eligible")], stderr
+    assert out[0]["error"].startswith("row 2, column 'ecog': ")
+    assert code == 1 and summary["error_rows"] == 1
 
 
 def _percent_book(tmp_path: Path, values: list) -> Path:

@@ -13,6 +13,7 @@ import zipfile
 from xml.etree import ElementTree
 
 from trialscreen.batch.workbook import PERCENT
+from trialscreen.errors import InputError, Location
 
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _QUOTED = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')     # a format's literal text, escapes and [colour]
@@ -23,15 +24,17 @@ _CHUNK = 1 << 20
 def sheet_marks(path: str, sheet: str, first_column: int = 0):
     """(sheet row, {column: error text or PERCENT}) of each row of ``sheet`` holding an error cell
     or a percent-formatted number cell, in row order; columns count from ``first_column`` (where
-    calamine's rows start). An empty iterator when there is none, or the XML cannot be found."""
+    calamine's rows start). A sheet whose XML cannot be found is an InputError: its error cells
+    would read as empty."""
     try:
         book = zipfile.ZipFile(path)
+        part = _sheet_part(book, sheet)
     except (OSError, zipfile.BadZipFile):
-        return iter(())
-    part = _sheet_part(book, sheet)
-    if part is None:
-        book.close()
-        return iter(())
+        part = None
+    if part is None or part not in book.namelist():
+        raise InputError(f"{path}: the XML of sheet '{sheet}' cannot be found, so its error cells (#N/A) "
+                         "cannot be told from empty ones", Location(path),
+                         hint="open it in Excel and save it again as .xlsx, or save the sheet as CSV")
     return _marks(book, part, _percent_styles(book), first_column)
 
 
@@ -81,6 +84,9 @@ def _percent_styles(book: zipfile.ZipFile) -> set[str]:
     return {str(i) for i, xf in enumerate(xfs if xfs is not None else []) if xf.get("numFmtId") in percent}
 
 
+_FORMULAS = (b"<f>", b"<f ", b":f>", b":f ")
+_FORMULA_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s([^>]*[^/])>(?=\s*<(?:[A-Za-z_][\w.-]*:)?f[\s>/])")
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f(?:\s[^>]*)?(?:/>|>([^<]*)<)")
 _CELL_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?c>")
 _ATTRS = re.compile(rb"""\b([rts])\s*=\s*["']([^"']*)["']""")
 _VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v(?:\s[^>]*)?>([^<]*)<")
@@ -106,16 +112,22 @@ def _marks(book: zipfile.ZipFile, part: str, percent: set[str], first_column: in
         while True:
             chunk = fh.read(_CHUNK)
             text, rest = _complete_rows(rest + chunk, bool(chunk))
+            found: dict = {}
             if any(needle in text for needle in needles):
-                found: dict = {}
-                for m in wanted.finditer(text):
-                    attrs = {k.decode(): v.decode() for k, v in _ATTRS.findall(m.group(1))}
-                    mark, ref = _mark(attrs, m, text, percent), _REF.match(attrs.get("r", ""))
-                    if mark is not None and ref is not None:
-                        found.setdefault(int(ref.group(2)), {})[_column(ref.group(1)) - first_column] = mark
-                yield from sorted(found.items())
+                _found(found, wanted.finditer(text), text, percent, first_column)
+            if any(needle in text for needle in _FORMULAS):
+                _found(found, _FORMULA_CELL.finditer(text), text, percent, first_column)
+            yield from sorted(found.items())
             if not chunk:
                 return
+
+
+def _found(found: dict, cells, text: bytes, percent: set[str], first_column: int) -> None:
+    for m in cells:
+        attrs = {k.decode(): v.decode() for k, v in _ATTRS.findall(m.group(1))}
+        mark, ref = _mark(attrs, m, text, percent), _REF.match(attrs.get("r", ""))
+        if mark is not None and ref is not None:
+            found.setdefault(int(ref.group(2)), {})[_column(ref.group(1)) - first_column] = mark
 
 
 def _complete_rows(text: bytes, more: bool) -> tuple[bytes, bytes]:
@@ -133,13 +145,18 @@ _REF = re.compile(r"([A-Za-z]+)(\d+)$")
 
 
 def _mark(attrs: dict, cell: re.Match, text: bytes, percent: set[str]) -> str | None:
-    """An error cell's text (its cached value: #N/A), PERCENT, or None for another cell."""
+    """An error cell's text (its cached value: #N/A), a formula's (=1/0) when the workbook holds
+    no result for it (saved by a program that does not calculate), PERCENT, or None."""
+    closed = cell.group(1).rstrip().endswith(b"/")         # <c .../>: no value
+    end = None if closed else _CELL_END.search(text, cell.end())
+    inside = b"" if closed else text[cell.end():end.start() if end else len(text)]
+    value = _VALUE.search(inside)
     if attrs.get("t") == "e":
-        if cell.group(1).rstrip().endswith(b"/"):       # <c t="e"/>: no value
-            return "#ERROR"
-        end = _CELL_END.search(text, cell.end())
-        value = _VALUE.search(text, cell.end(), end.start() if end else len(text))
         return (value.group(1).decode("utf-8", "replace").strip() if value else "") or "#ERROR"
+    formula = _FORMULA.search(inside)
+    if formula is not None and (value is None or not value.group(1).strip()) and \
+            attrs.get("t") not in ("str", "inlineStr"):
+        return "=" + (_unescape(formula.group(1)) or "?")
     if attrs.get("t", "n") == "n" and attrs.get("s") in percent:
         return PERCENT
     return None
@@ -150,3 +167,9 @@ def _column(ref: str) -> int:
     for ch in ref:
         number = number * 26 + ord(ch.upper()) - 64
     return number - 1
+
+
+def _unescape(raw: bytes | None) -> str:
+    from xml.sax.saxutils import unescape
+
+    return unescape((raw or b"").decode("utf-8", "replace")).strip()
