@@ -556,3 +556,19 @@ def test_screen_a_bad_line_is_the_error_after_the_others_are_screened(run, tmp_p
     assert result.exit_code == 65
     assert len(json.loads(result.stdout)) == 4
     assert "patients.jsonl:3" in result.stderr and "must be a JSON object" in result.stderr
+
+
+def test_a_cell_warning_many_rows_share_keeps_a_few_rows_and_a_count(tmp_path):
+    """One warning line for 3,000 rows, and the summary keeps five rows and a count for it, not
+    one entry per row (memory stays flat whatever the row count)."""
+    from trialscreen.batch.run import run_batch
+    from trialscreen.criteria.library import load_trial
+    from trialscreen.render.batch import Writer
+
+    text = HEADER + "\n" + "".join(f"P{i};64;1;1.0 parsecs\n" for i in range(3000))
+    trials = [load_trial(TRIAL)]
+    summary = run_batch(io.StringIO(text, newline=None), "in.csv", trials, Writer(io.StringIO(), "csv", trials))
+    said = [w for w in summary.warnings if "creatinine" in str(w)]
+    assert len(said) == 1 and said[0].endswith(": 3,000 rows (2, 3, 4, 5, 6 and 2,995 more)"), said
+    assert summary.unusable_cells == 3000
+    assert all(len(rows) <= 5 for _, rows in summary.cell_warnings.values())

@@ -256,6 +256,7 @@ def screen_patient(summary: Summary, writer: Writer, trials, patient, line: int,
 
 
 _CELL_WARNINGS = 200     # distinct (column, message) pairs kept for the summary; more are counted
+_ROWS_NAMED = 5          # rows named per pair; the others only counted (memory stays flat)
 
 
 def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> None:
@@ -276,8 +277,10 @@ def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> N
     for w in located:
         key = (w.location.field, w.message, w.hint)
         if key in summary.cell_warnings or len(summary.cell_warnings) < _CELL_WARNINGS:
-            seen = summary.cell_warnings.setdefault(key, [])
-            seen.append(line) if len(seen) < 5 else seen.append(None)
+            seen = summary.cell_warnings.setdefault(key, [0, []])    # rows said, the first 5 of them
+            seen[0] += 1
+            if len(seen[1]) < _ROWS_NAMED:
+                seen[1].append(line)
         else:
             summary.cell_warnings_dropped += 1
 
@@ -285,14 +288,14 @@ def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> N
 def _cell_warning_lines(summary: Summary) -> list[str]:
     """One line per column and message, however many rows say it: the first rows named."""
     lines = []
-    for (column, message, hint), rows in summary.cell_warnings.items():
-        if len(rows) == 1:
+    for (column, message, hint), (count, rows) in summary.cell_warnings.items():
+        if count == 1:
             lines.append(row_message(rows[0], column, message, hint=hint))
             continue
-        named = [str(r) for r in rows if r is not None]
-        more = f" and {len(rows) - len(named):,} more" if len(rows) > len(named) else ""
+        more = f" and {count - len(rows):,} more" if count > len(rows) else ""
         where = f"column '{column}': " if column else ""
-        lines.append(f"{where}{message}{f' ({hint})' if hint else ''}: {len(rows):,} rows ({', '.join(named)}{more})")
+        named = ", ".join(map(str, rows))
+        lines.append(f"{where}{message}{f' ({hint})' if hint else ''}: {count:,} rows ({named}{more})")
     if summary.cell_warnings_dropped:
         lines.append(f"... and {summary.cell_warnings_dropped:,} more cell warnings of other kinds")
     return lines
