@@ -485,6 +485,24 @@ def test_a_folder_and_several_json_files_give_the_rows_of_their_json_lines(run, 
     assert by_files == by_folder
 
 
+def test_what_a_folder_holds_besides_records_is_named_once(run, tmp_path):
+    """A CSV, a text file, an editor's backup and a subfolder of records are not read: the summary
+    says so, once, with their names."""
+    folder = tmp_path / "patients"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.json").write_bytes(ELIGIBLE.read_bytes())
+    (folder / "sub" / "c.json").write_bytes(ELIGIBLE.read_bytes())
+    (folder / "a.json~").write_bytes(ELIGIBLE.read_bytes())
+    (folder / "p.csv").write_bytes(EXAMPLE.read_bytes())
+    (folder / "notes.txt").write_text("x", encoding="utf-8")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    rows, summary, stderr, code = summary_of(run, tmp_path, folder)
+    assert code == 0 and len(rows) == 1 and summary["rows_in"] == 1, stderr
+    assert summary["notes"] == [f"not read in {folder}: 3 file(s) that are not patient records (.json, .jsonl): "
+                                "a.json~, notes.txt, p.csv; 1 folder(s): sub; 1 hidden file(s) or folder(s)"]
+    assert "a.json~, notes.txt, p.csv" in " ".join(stderr.split())
+
+
 def test_a_json_file_that_cannot_be_read_is_an_error_row_naming_it(run, tmp_path):
     folder = tmp_path / "patients"
     folder.mkdir()

@@ -108,18 +108,37 @@ def _some(names: list[str]) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
 
 
-def record_files(paths: list[str]) -> list[str]:
-    """The files of records to read, in order: each path, a folder's .json and .jsonl files by name."""
+class RecordFiles(list):
+    """The files of records to read, and ``notes``: what the folders hold that is not read."""
+
+    notes: list[str]
+
+
+def record_files(paths: list[str]) -> RecordFiles:
+    """The files of records to read, in order: each path, a folder's .json and .jsonl files by name.
+    What else a folder holds (subfolders, other files, hidden ones) is not read and named in
+    ``notes``, once per folder."""
     from pathlib import Path
 
-    out: list[str] = []
+    out = RecordFiles()
+    out.notes = []
     for path in paths:
         p = Path(path)
-        if p.is_dir():
-            out += [str(f) for f in sorted(p.iterdir())
-                    if f.is_file() and not f.name.startswith(".") and f.name.lower().endswith(RECORD_SUFFIXES)]
-        else:
+        if not p.is_dir():
             out.append(path)
+            continue
+        entries = sorted(p.iterdir())
+        out += [str(f) for f in entries
+                if f.is_file() and not f.name.startswith(".") and f.name.lower().endswith(RECORD_SUFFIXES)]
+        left = [f.name for f in entries if f.is_file() and not f.name.startswith(".")
+                and not f.name.lower().endswith(RECORD_SUFFIXES)]
+        folders = [f.name for f in entries if f.is_dir() and not f.name.startswith(".")]
+        hidden = sum(f.name.startswith(".") for f in entries)
+        said = ([f"{len(left):,} file(s) that are not patient records (.json, .jsonl): {_some(left)}"]
+                if left else []) + ([f"{len(folders):,} folder(s): {_some(folders)}"] if folders else []) \
+            + ([f"{hidden:,} hidden file(s) or folder(s)"] if hidden else [])
+        if said:
+            out.notes.append(f"not read in {path}: " + "; ".join(said))
     return out
 
 
