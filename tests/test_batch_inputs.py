@@ -590,3 +590,25 @@ def test_a_cell_warning_many_rows_share_keeps_a_few_rows_and_a_count(tmp_path):
     assert len(said) == 1 and said[0].endswith(": 3,000 rows (2, 3, 4, 5, 6 and 2,995 more)"), said
     assert summary.unusable_cells == 3000
     assert all(len(rows) <= 5 for _, rows in summary.cell_warnings.values())
+
+
+def test_a_blank_first_row_is_said_as_such_not_an_empty_file(run, tmp_path):
+    (tmp_path / "lead.csv").write_text("\n;;\nid,ecog,sex\nP1,1,female\n", encoding="utf-8")
+    write_xlsx(tmp_path / "lead.xlsx", {"S": [[None], [None], ["id", "ecog"], ["P1", 1]]})
+    (tmp_path / "blank.csv").write_text("\n\n ,\n", encoding="utf-8")
+    for name in ("lead.csv", "lead.xlsx"):
+        result = batch(run, tmp_path / name, "-q")
+        assert result.exit_code == 65
+        assert "the first row is blank: the header row must be the first" in result.stderr
+        assert "empty" not in result.stderr
+    assert "the file is empty" in batch(run, tmp_path / "blank.csv", "-q").stderr
+
+
+def test_columns_with_no_name_are_said_by_position(tmp_path):
+    result, rows, summary = _run(tmp_path, "id,ecog,,,\nP1,1,,,\n")
+    assert result.exit_code == 0 and len(rows) == 1, result.stderr
+    said = [w for w in summary["warnings"] if "no name" in w]
+    assert len(said) == 1 and said[0].endswith(
+        "3 columns have no name and are ignored (columns: 3, 4, 5) (name them in the header row, or leave them: "
+        "nothing reads them)"), said
+    assert not [w for w in summary["warnings"] if "not recognised" in w]
