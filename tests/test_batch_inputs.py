@@ -210,11 +210,62 @@ def test_many_repeated_ids_are_listed_within_bounds(tmp_path):
     assert said[0].startswith("ID P0 appears 10 times (rows 2, 32, ")
 
 
+# --- CSV: a quote that is not closed --------------------------------------------------------
+
+_QUOTED = "id,ecog,sex\nP1,1,female\nP2,1,female\n{bad}\nP4,1,female\nP5,1,female\nP6,1,female\n"
+
+
+@pytest.mark.parametrize("bad", ['P3,1,"female', 'P3,1,female,"see note'])
+def test_an_unclosed_quote_is_an_error_row_and_the_rows_after_it_are_read(tmp_path, bad):
+    result, rows, summary = _run(tmp_path, _QUOTED.format(bad=bad))
+    assert result.exit_code == 1
+    assert [(r["id"], r["row"], r["verdict"] == "error") for r in rows] == [
+        ("P1", "2", False), ("P2", "3", False), ("row 4", "4", True), ("P4", "5", False), ("P5", "6", False),
+        ("P6", "7", False)]
+    assert rows[2]["error"].startswith("row 4: unreadable CSV: a quote opened in this row is not closed")
+    assert "the next 3 line(s)" in rows[2]["error"]
+    assert summary["rows_in"] == 6 and summary["error_rows"] == 1
+
+
+def test_a_quote_closed_rows_later_merges_nothing(tmp_path):
+    """The quote of row 4 is closed in row 6 and followed by more: rows 5 and 6 are rows again."""
+    result, rows, summary = _run(tmp_path, _QUOTED.format(bad='P3,1,"female').replace("P5,1,female",
+                                                                                       'P5,1,fe"male'))
+    assert [(r["id"], r["row"]) for r in rows] == [("P1", "2"), ("P2", "3"), ("row 4", "4"), ("P4", "5"),
+                                                   ("P5", "6"), ("P6", "7")]
+    assert summary["rows_in"] == 6 and summary["error_rows"] >= 1 and result.exit_code == 1
+
+
+def test_a_valid_multi_line_cell_is_the_row_of_its_first_line(tmp_path):
+    result, rows, _ = _run(tmp_path, 'id,ecog,note\nP1,1,"two\nlines"\nP2,1,x\n')
+    assert result.exit_code == 0, result.stderr
+    assert [(r["id"], r["row"]) for r in rows] == [("P1", "2"), ("P2", "4")]
+
+
 # --- Excel workbooks -------------------------------------------------------------------------
+
+class ErrorCell(str):
+    """A cell holding an Excel error value (#N/A, #REF!): a formula's cached result."""
+
+
+class Formula(str):
+    """A formula cell, with its cached result (a number) or none (saved by a program that does not
+    calculate, as openpyxl)."""
+
+    cached = None
+
+
+class Percent(float):
+    """A number cell with a percent format (Excel shows 45%, stores 0.45): 0%, or 0.0% with
+    ``decimals``."""
+
+    decimals = False
+
 
 def write_xlsx(path: Path, sheets: dict) -> None:
     """A minimal .xlsx: {sheet name: rows}; a cell is text, a number, a bool, a date or a datetime
-    (stored as Excel stores them: a serial number with a date format), or None (no cell)."""
+    (stored as Excel stores them: a serial number with a date format), an ErrorCell, a Percent, a
+    Formula, or None (no cell)."""
     import zipfile
     from datetime import date, datetime
     from xml.sax.saxutils import escape
@@ -226,6 +277,12 @@ def write_xlsx(path: Path, sheets: dict) -> None:
     def cell(ref: str, value) -> str:
         if value is None:
             return ""
+        if isinstance(value, ErrorCell):
+            return f'<c r="{ref}" t="e"><f>VLOOKUP(A1,Other!A:B,2,FALSE)</f><v>{escape(value)}</v></c>'
+        if isinstance(value, Formula):
+            return f'<c r="{ref}"><f>{escape(value)}</f><v>{"" if value.cached is None else value.cached}</v></c>'
+        if isinstance(value, Percent):
+            return f'<c r="{ref}" s="{4 if value.decimals else 3}"><v>{float(value)!r}</v></c>'
         if isinstance(value, bool):
             return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
         if isinstance(value, datetime):
@@ -265,10 +322,11 @@ def write_xlsx(path: Path, sheets: dict) -> None:
             for i in range(len(names))) + f'<Relationship Id="rId{len(names) + 1}" Type="{rel}/styles" '
             'Target="styles.xml"/></Relationships>')
         z.writestr("xl/styles.xml", (
-            f'<styleSheet xmlns="{main}"><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/>'
-            '</numFmts><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/>'
-            '</borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0"/>'
-            '<xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs>'
+            f'<styleSheet xmlns="{main}"><numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/>'
+            '<numFmt numFmtId="165" formatCode="0.0%"/></numFmts><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/>'
+            '</borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="5"><xf numFmtId="0"/>'
+            '<xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/>'
+            '<xf numFmtId="9" applyNumberFormat="1"/><xf numFmtId="165" applyNumberFormat="1"/></cellXfs>'
             '</styleSheet>'))
         for i, rows in enumerate(sheets.values()):
             body = "".join(f'<row r="{r}">' + "".join(cell(f"{column(c)}{r}", v) for c, v in enumerate(row))
@@ -427,6 +485,24 @@ def test_a_folder_and_several_json_files_give_the_rows_of_their_json_lines(run, 
     assert by_files == by_folder
 
 
+def test_what_a_folder_holds_besides_records_is_named_once(run, tmp_path):
+    """A CSV, a text file, an editor's backup and a subfolder of records are not read: the summary
+    says so, once, with their names."""
+    folder = tmp_path / "patients"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.json").write_bytes(ELIGIBLE.read_bytes())
+    (folder / "sub" / "c.json").write_bytes(ELIGIBLE.read_bytes())
+    (folder / "a.json~").write_bytes(ELIGIBLE.read_bytes())
+    (folder / "p.csv").write_bytes(EXAMPLE.read_bytes())
+    (folder / "notes.txt").write_text("x", encoding="utf-8")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    rows, summary, stderr, code = summary_of(run, tmp_path, folder)
+    assert code == 0 and len(rows) == 1 and summary["rows_in"] == 1, stderr
+    assert summary["notes"] == [f"not read in {folder}: 3 file(s) that are not patient records (.json, .jsonl): "
+                                "a.json~, notes.txt, p.csv; 1 folder(s): sub; 1 hidden file(s) or folder(s)"]
+    assert "a.json~, notes.txt, p.csv" in " ".join(stderr.split())
+
+
 def test_a_json_file_that_cannot_be_read_is_an_error_row_naming_it(run, tmp_path):
     folder = tmp_path / "patients"
     folder.mkdir()
@@ -498,3 +574,41 @@ def test_screen_a_bad_line_is_the_error_after_the_others_are_screened(run, tmp_p
     assert result.exit_code == 65
     assert len(json.loads(result.stdout)) == 4
     assert "patients.jsonl:3" in result.stderr and "must be a JSON object" in result.stderr
+
+
+def test_a_cell_warning_many_rows_share_keeps_a_few_rows_and_a_count(tmp_path):
+    """One warning line for 3,000 rows, and the summary keeps five rows and a count for it, not
+    one entry per row (memory stays flat whatever the row count)."""
+    from trialscreen.batch.run import run_batch
+    from trialscreen.criteria.library import load_trial
+    from trialscreen.render.batch import Writer
+
+    text = HEADER + "\n" + "".join(f"P{i};64;1;1.0 parsecs\n" for i in range(3000))
+    trials = [load_trial(TRIAL)]
+    summary = run_batch(io.StringIO(text, newline=None), "in.csv", trials, Writer(io.StringIO(), "csv", trials))
+    said = [w for w in summary.warnings if "creatinine" in str(w)]
+    assert len(said) == 1 and said[0].endswith(": 3,000 rows (2, 3, 4, 5, 6 and 2,995 more)"), said
+    assert summary.unusable_cells == 3000
+    assert all(len(rows) <= 5 for _, rows in summary.cell_warnings.values())
+
+
+def test_a_blank_first_row_is_said_as_such_not_an_empty_file(run, tmp_path):
+    (tmp_path / "lead.csv").write_text("\n;;\nid,ecog,sex\nP1,1,female\n", encoding="utf-8")
+    write_xlsx(tmp_path / "lead.xlsx", {"S": [[None], [None], ["id", "ecog"], ["P1", 1]]})
+    (tmp_path / "blank.csv").write_text("\n\n ,\n", encoding="utf-8")
+    for name in ("lead.csv", "lead.xlsx"):
+        result = batch(run, tmp_path / name, "-q")
+        assert result.exit_code == 65
+        assert "the first row is blank: the header row must be the first" in result.stderr
+        assert "empty" not in result.stderr
+    assert "the file is empty" in batch(run, tmp_path / "blank.csv", "-q").stderr
+
+
+def test_columns_with_no_name_are_said_by_position(tmp_path):
+    result, rows, summary = _run(tmp_path, "id,ecog,,,\nP1,1,,,\n")
+    assert result.exit_code == 0 and len(rows) == 1, result.stderr
+    said = [w for w in summary["warnings"] if "no name" in w]
+    assert len(said) == 1 and said[0].endswith(
+        "3 columns have no name and are ignored (columns: 3, 4, 5) (name them in the header row, or leave them: "
+        "nothing reads them)"), said
+    assert not [w for w in summary["warnings"] if "not recognised" in w]

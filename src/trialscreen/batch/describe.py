@@ -108,6 +108,8 @@ def _samples(stream, delim: str, plan: ColumnPlan, report: ColumnReport) -> dict
     plain = not plan.decimal_comma and plan.thousands is None
     out: dict = {id(c): [] for c in plan.columns}
     seen: dict = {id(c): set() for c in plan.columns}
+    if hasattr(stream, "planned"):      # a workbook: its date cells in the mapping's date_format
+        stream.planned(plan)
     reader = csv.reader(stream, delimiter=delim)
     for n, cells in enumerate(reader):
         if n >= _SAMPLE_ROWS:

@@ -9,6 +9,7 @@ from trialscreen.batch.mapping import Mapping
 from trialscreen.errors import InputError, Location
 
 UNDECODED = re.compile("[\udc80-\udcff]")      # bytes the encoding could not read, kept as surrogates
+_BLANK = " \t\r\n,;|"      # a row of these holds no cell
 _SEP_LINE = re.compile(r"^sep=([,;\t|]|\\t)\r?\n?$")
 
 
@@ -29,9 +30,8 @@ def read_header(stream, source: str, mapping: Mapping | None, delimiter: str | N
         raise InputError("the header holds bytes that are not UTF-8", Location(source, 1),
                          hint="say the file's encoding (--encoding cp1252, or encoding: in the mapping), "
                               "or save it as UTF-8")
-    if not first.strip():
-        raise InputError("the file is empty: it needs a header row", Location(source, 1),
-                         "the first row names the columns, with an 'id' column")
+    if not first.strip(_BLANK):
+        _blank_first(stream, first, source)
     offset = 1
     said = _SEP_LINE.match(first)
     if said:
@@ -42,3 +42,17 @@ def read_header(stream, source: str, mapping: Mapping | None, delimiter: str | N
     named = None if not said else "\t" if said.group(1) == "\\t" else said.group(1)
     delim = delimiter or named or (mapping.delimiter if mapping else None) or sniff_delimiter(first)
     return delim, next(csv.reader([first], delimiter=delim)), offset
+
+
+def _blank_first(stream, first: str, source: str) -> None:
+    """The error of a file whose first row is blank: empty, if no row holds anything (the stream
+    is read on only to tell), else the blank rows above the header."""
+    line = first
+    while line and not line.strip(_BLANK):
+        line = stream.readline()
+    if not line:
+        raise InputError("the file is empty: it needs a header row", Location(source, 1),
+                         "the first row names the columns, with an 'id' column")
+    raise InputError("the first row is blank: the header row must be the first", Location(source, 1),
+                     "delete the blank rows above the header (the first row names the columns, with an "
+                     "'id' column)")

@@ -328,16 +328,24 @@ def _listed(names: list, one: str, many: str) -> str:
 
 
 def _grouped_warnings(p: _Planner, unrecognised: list) -> list:
-    """One warning for the columns nothing recognises, each with its 'did you mean'."""
+    """One warning for the columns nothing recognises, each with its 'did you mean'; one for the
+    columns with no name (by position: a list of empty names says nothing)."""
+    blank = [str(i + 1) for i, h in enumerate(p.headers) if not h] if "" in unrecognised else []
+    unnamed = [Problem(Location(p.source, p.line), _listed(blank, "column has no name and is ignored (column",
+                                                           "columns have no name and are ignored (columns")
+                       + ")", "name them in the header row, or leave them: nothing reads them", severity="warning")
+               ] if blank else []
+    unrecognised = [h for h in unrecognised if h]
     if not unrecognised:
-        return []
+        return unnamed
     if len(unrecognised) == 1:
         h = unrecognised[0]
-        return [Problem(Location(p.source, p.line, field=h), f"column '{h}' is not recognised and is ignored",
+        return unnamed + [Problem(Location(p.source, p.line, field=h), f"column '{h}' is not recognised and is ignored",
                         suggest(h), severity="warning")]
     described = []
     for h in unrecognised:
         hint = suggest(h)
         described.append(f"{h} ({hint})" if hint.startswith("did you mean") else h)
-    return [Problem(Location(p.source, p.line), _listed(described, "", "columns are not recognised and are ignored"),
+    listed = _listed(described, "", "columns are not recognised and are ignored")
+    return unnamed + [Problem(Location(p.source, p.line), listed,
                     "map them with --columns, or leave them: they are not used", severity="warning")]

@@ -33,6 +33,7 @@ def run_records(files: list[str], trials, writer, *, as_of: date | None = None, 
     ids = Ids(0, duplicate_ids == "error")
     memos = Memos(ReadMemo(), CriterionMemo())
     dates = (as_of, date.today())
+    summary.notes.extend(getattr(files, "notes", []))    # what a folder holds that is not read
     writer.start()
     row = 0
     for path in files:

@@ -21,6 +21,7 @@ from datetime import date
 
 from trialscreen.batch.cells import RowError
 from trialscreen.batch.columns import ColumnPlan
+from trialscreen.batch.csvrows import csv_rows
 from trialscreen.batch.header import UNDECODED, read_header
 from trialscreen.batch.ids import Ids
 from trialscreen.batch.mapping import Mapping
@@ -51,6 +52,8 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     memo = (memos or Memos(ReadMemo(), CriterionMemo())) if reuse else None
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     delim, header, plan, offset = _read_header(stream, source, mapping, delimiter, decimal_comma, trials)
+    if hasattr(stream, "planned"):      # a workbook: its date cells in the mapping's date_format
+        stream.planned(plan)
     plan.encoding = "UTF-8" if encoding is None or encoding.replace("-", "").lower().startswith("utf8") else encoding
     today = date.today()     # the as-of date of rows with none, taken once: a run past midnight keeps its day
     fast = None
@@ -61,25 +64,19 @@ def run_batch(stream, source: str, trials, writer: Writer, *, mapping: Mapping |
     _note_plan(summary, plan, trials)
     id_index = next(c.index for c in plan.columns if c.kind == "id")
     ids = Ids(id_index, duplicate_ids == "error")
-    reader = csv.reader(stream, delimiter=delim, strict=True)
     block: list = []
     width, constants = plan.width, plan.constants
     header = header + [c.header for c in plan.columns if c.constant is not None]
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            block.append((reader.line_num + offset, None, exc))
-        else:
-            # the header (and a sep= line) were read apart: file line = reader's + offset
-            if any(c.strip() for c in cells):
-                if constants and len(cells) == width:
-                    cells.extend(constants)     # the mapping's constants: cells of every row
-                block.append((reader.line_num + offset, cells, None))
-            else:                       # a blank row (Excel's: delimiters and nothing else)
-                summary.blank_rows += 1
+    # the header (and a sep= line) were read apart: the first row is on line offset + 1
+    for line, cells, unreadable in csv_rows(stream, delim, offset + 1):
+        if cells is None:
+            block.append((line, None, unreadable))
+        elif any(c.strip() for c in cells):
+            if constants and len(cells) == width:
+                cells.extend(constants)     # the mapping's constants: cells of every row
+            block.append((line, cells, None))
+        else:                       # a blank row (Excel's: delimiters and nothing else)
+            summary.blank_rows += 1
         if len(block) == (fast.block if fast is not None else _BLOCK):
             _screen_block(summary, writer, trials, plan, header, ids, block, source, (as_of, today),
                           max_lab_age, memo, fast, progress)
@@ -103,7 +100,7 @@ _BLOCK = 1024
 def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, header: list[str], ids: Ids,
                   block: list, source: str, dates: tuple, max_lab_age, memo: Memos | None,
                   fast: DistinctRows | None, progress) -> None:
-    """Screen a block of rows [(line, cells or None, csv error)] in their order: from the
+    """Screen a block of rows [(line, cells or None, why it cannot be read)] in their order: from the
     fast path where it can, else each row read whole. ``dates``: the batch's as-of date (or
     None) and the date of rows with none."""
     if fast is not None:
@@ -128,7 +125,7 @@ def _screen_block(summary: Summary, writer: Writer, trials, plan: ColumnPlan, he
         summary.rows_in += 1
         if cells is None:
             fail_row(summary, writer, trials, line, f"row {line}",
-                  row_message(line, None, f"unreadable CSV ({exc})", hint="check the quotes in this row"))
+                     row_message(line, None, exc, hint="check the quotes in this row"))
         elif i in refused:
             pid = cells[id_index].strip()
             fail_row(summary, writer, trials, line, pid,
@@ -259,6 +256,7 @@ def screen_patient(summary: Summary, writer: Writer, trials, patient, line: int,
 
 
 _CELL_WARNINGS = 200     # distinct (column, message) pairs kept for the summary; more are counted
+_ROWS_NAMED = 5          # rows named per pair; the others only counted (memory stays flat)
 
 
 def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> None:
@@ -279,8 +277,10 @@ def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> N
     for w in located:
         key = (w.location.field, w.message, w.hint)
         if key in summary.cell_warnings or len(summary.cell_warnings) < _CELL_WARNINGS:
-            seen = summary.cell_warnings.setdefault(key, [])
-            seen.append(line) if len(seen) < 5 else seen.append(None)
+            seen = summary.cell_warnings.setdefault(key, [0, []])    # rows said, the first 5 of them
+            seen[0] += 1
+            if len(seen[1]) < _ROWS_NAMED:
+                seen[1].append(line)
         else:
             summary.cell_warnings_dropped += 1
 
@@ -288,14 +288,14 @@ def _locate(patient, where: dict, line: int, source: str, summary: Summary) -> N
 def _cell_warning_lines(summary: Summary) -> list[str]:
     """One line per column and message, however many rows say it: the first rows named."""
     lines = []
-    for (column, message, hint), rows in summary.cell_warnings.items():
-        if len(rows) == 1:
+    for (column, message, hint), (count, rows) in summary.cell_warnings.items():
+        if count == 1:
             lines.append(row_message(rows[0], column, message, hint=hint))
             continue
-        named = [str(r) for r in rows if r is not None]
-        more = f" and {len(rows) - len(named):,} more" if len(rows) > len(named) else ""
+        more = f" and {count - len(rows):,} more" if count > len(rows) else ""
         where = f"column '{column}': " if column else ""
-        lines.append(f"{where}{message}{f' ({hint})' if hint else ''}: {len(rows):,} rows ({', '.join(named)}{more})")
+        named = ", ".join(map(str, rows))
+        lines.append(f"{where}{message}{f' ({hint})' if hint else ''}: {count:,} rows ({named}{more})")
     if summary.cell_warnings_dropped:
         lines.append(f"... and {summary.cell_warnings_dropped:,} more cell warnings of other kinds")
     return lines

@@ -1,22 +1,20 @@
-"""What a batch reads besides a plain CSV file (issue 14): Excel workbooks read as the CSV saved
-from them, which kind of input a path is, and the files and lines of JSON patient records.
-
-A workbook's cells become the text the CSV Excel saves would hold (a whole number without
-``.0``, a date as YYYY-MM-DD, a date and time in ISO form, TRUE / FALSE), one tab-delimited line
-per sheet row, so its rows go through the CSV reader and give the same output as that CSV.
-python-calamine is imported only when a workbook is read.
+"""What a batch reads besides a plain CSV file (issue 14): which kind of input a path is, and the
+files and lines of JSON patient records; Excel workbooks are read by batch/workbook.py.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-from datetime import date, datetime, time, timedelta
 
+from trialscreen.batch.workbook import (  # noqa: F401 - where the CLI imports them from
+    WORKBOOK_DELIMITER,
+    WorkbookLines,
+    cell_text,
+    is_workbook,
+    workbook_lines,
+)
 from trialscreen.errors import FileReadError, InputError, Location, UsageError
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
-WORKBOOK_DELIMITER = "\t"       # the delimiter of the lines a workbook is read as
 
 class DecodedText(io.TextIOWrapper):
     """A text stream over a CSV file's bytes where bytes its encoding cannot read at all (UTF-16
@@ -39,97 +37,6 @@ class DecodedText(io.TextIOWrapper):
                                                                          line), hint) from None
         self.lines_read += 1
         return text
-
-
-def is_workbook(path: str) -> bool:
-    return path.lower().endswith(WORKBOOK_SUFFIXES)
-
-
-def workbook_lines(path: str, sheet: str | None = None, decimal_comma: bool = False) -> WorkbookLines:
-    """The rows of ``sheet`` (else the first) of the workbook at ``path`` as tab-delimited text
-    lines; numbers are written with a decimal comma when the batch reads one."""
-    try:
-        from python_calamine import CalamineWorkbook
-    except ImportError:     # pragma: no cover - a dependency of the package
-        raise UsageError("reading an Excel workbook needs python-calamine",
-                         hint="pip install python-calamine, or save the sheet as CSV") from None
-    try:
-        book = CalamineWorkbook.from_path(path)
-    except FileNotFoundError:
-        raise FileReadError(f"no such file: {path}", Location(path), hint="check the path") from None
-    except Exception as exc:  # noqa: BLE001 - calamine's errors (zip, XML, password) have no common base
-        raise InputError(f"{path} cannot be read as an Excel workbook ({exc})", Location(path),
-                         hint="open it in Excel and save it again as .xlsx, or save the sheet as CSV") from None
-    names = list(book.sheet_names)
-    if sheet is not None and sheet not in names:
-        raise UsageError(f"the workbook {path} has no sheet '{sheet}'",
-                         hint="its sheets: " + ", ".join(f"'{n}'" for n in names))
-    if not names:
-        raise InputError(f"the workbook {path} has no sheet", Location(path), hint="save the patients' sheet as CSV")
-    return WorkbookLines(iter(book.get_sheet_by_name(sheet or names[0]).iter_rows()), decimal_comma)
-
-
-class WorkbookLines:
-    """A sheet's rows as the lines a CSV reader reads: ``readline()`` for the header, then
-    iteration; one line per row, so the reader's line numbers are the sheet's row numbers."""
-
-    def __init__(self, rows, decimal_comma: bool):
-        self._rows = rows
-        self._comma = decimal_comma
-        self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer, delimiter=WORKBOOK_DELIMITER, lineterminator="\n")
-
-    def _line(self, row) -> str:
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        self._writer.writerow([cell_text(cell, self._comma) for cell in row])
-        return self._buffer.getvalue()
-
-    def readline(self) -> str:
-        row = next(self._rows, None)
-        return "" if row is None else self._line(row)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        return self._line(next(self._rows))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._rows = iter(())
-
-
-def cell_text(value, decimal_comma: bool = False) -> str:
-    """A workbook cell as the text of the CSV cell Excel would save (an error cell is empty)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        text = _number(value)
-        return text.replace(".", ",") if decimal_comma else text
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        seconds = int(value.total_seconds())
-        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    return "" if value is None else str(value)
-
-
-def _number(value: int | float) -> str:
-    """A number as Excel writes it: at most 15 significant digits, no exponent, no trailing .0."""
-    if isinstance(value, int):
-        return str(value)
-    if value != value or value in (float("inf"), float("-inf")):
-        return ""
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    from decimal import Decimal
-
-    return format(Decimal(repr(float(f"{value:.15g}"))), "f")
 
 
 # --- JSON patient records: JSON Lines, JSON files, folders of them --------------------------
@@ -201,18 +108,37 @@ def _some(names: list[str]) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
 
 
-def record_files(paths: list[str]) -> list[str]:
-    """The files of records to read, in order: each path, a folder's .json and .jsonl files by name."""
+class RecordFiles(list):
+    """The files of records to read, and ``notes``: what the folders hold that is not read."""
+
+    notes: list[str]
+
+
+def record_files(paths: list[str]) -> RecordFiles:
+    """The files of records to read, in order: each path, a folder's .json and .jsonl files by name.
+    What else a folder holds (subfolders, other files, hidden ones) is not read and named in
+    ``notes``, once per folder."""
     from pathlib import Path
 
-    out: list[str] = []
+    out = RecordFiles()
+    out.notes = []
     for path in paths:
         p = Path(path)
-        if p.is_dir():
-            out += [str(f) for f in sorted(p.iterdir())
-                    if f.is_file() and not f.name.startswith(".") and f.name.lower().endswith(RECORD_SUFFIXES)]
-        else:
+        if not p.is_dir():
             out.append(path)
+            continue
+        entries = sorted(p.iterdir())
+        out += [str(f) for f in entries
+                if f.is_file() and not f.name.startswith(".") and f.name.lower().endswith(RECORD_SUFFIXES)]
+        left = [f.name for f in entries if f.is_file() and not f.name.startswith(".")
+                and not f.name.lower().endswith(RECORD_SUFFIXES)]
+        folders = [f.name for f in entries if f.is_dir() and not f.name.startswith(".")]
+        hidden = sum(f.name.startswith(".") for f in entries)
+        said = ([f"{len(left):,} file(s) that are not patient records (.json, .jsonl): {_some(left)}"]
+                if left else []) + ([f"{len(folders):,} folder(s): {_some(folders)}"] if folders else []) \
+            + ([f"{hidden:,} hidden file(s) or folder(s)"] if hidden else [])
+        if said:
+            out.notes.append(f"not read in {path}: " + "; ".join(said))
     return out
 
 

@@ -106,7 +106,8 @@ class Summary:
     blank_rows: int = 0                            # rows with no cell filled (Excel's), skipped
     duplicate_ids: int = 0                         # rows whose id an earlier row had
     notes: list = field(default_factory=list)      # columns left out (not used, not mapped), one line each
-    cell_warnings: dict = field(default_factory=dict, repr=False)   # (column, message, hint) -> rows
+    # (column, message, hint) -> [rows saying it, the first few of those rows]
+    cell_warnings: dict = field(default_factory=dict, repr=False)
     cell_warnings_dropped: int = 0
     unused_columns: list = field(default_factory=list)
 
