@@ -188,3 +188,18 @@ def test_the_funnel_loses_each_excluded_patient_once(rows):
     assert all(a >= b for a, b in zip([len(rows)] + left, left))
     assert left[-1] == sum(1 for s in rows if "fail" not in s)
     assert sum(tally.first_fail.values()) == tally.verdicts["ineligible"]
+
+
+def test_output_taller_than_the_screen_goes_through_the_pager(monkeypatch):
+    import io
+    import pydoc
+
+    from trialscreen_cli.terminal import page_or_print
+
+    paged: list = []
+    monkeypatch.setattr(pydoc, "pager", paged.append)
+    short, out = "a line\n" * 5, io.StringIO()
+    page_or_print(short, 24, out)
+    assert out.getvalue() == short and paged == []
+    page_or_print("a line\n" * 97, 24, out)
+    assert paged == ["a line\n" * 97] and out.getvalue() == short

@@ -45,12 +45,35 @@ def _console() -> Console:
 
 
 def render_results(results, console: Console | None = None, full_text: bool = False) -> None:
+    """The results as tables; on an interactive terminal, output taller than the screen (several
+    trials) goes through the pager."""
+    own = console is None
     console = console or _console()
+    if own and console.is_terminal and sys.stdin.isatty():
+        with console.capture() as captured:
+            _draw_results(console, results, full_text)
+        page_or_print(captured.get(), console.height, sys.stdout)
+        return
+    _draw_results(console, results, full_text)
+
+
+def _draw_results(console: Console, results, full_text: bool) -> None:
     if len(results) > 1:
         results = ranked(results)
         render_summary(console, results)
     for result in results:
         render_result(console, result, full_text)
+
+
+def page_or_print(text: str, height: int, stream) -> None:
+    """Text through the pager when it is taller than the screen, else as it is."""
+    if text.count("\n") < height:
+        stream.write(text)
+        return
+    import pydoc
+
+    os.environ.setdefault("LESS", "-R -F -X")      # colours, quit if it fits, keep it on the screen after
+    pydoc.pager(text)
 
 
 def render_summary(console: Console, results) -> None:
@@ -195,14 +218,7 @@ def render_batch_summary(summary, page: bool = False) -> None:
     with console.capture() as captured:
         for part in parts:
             console.print(part)
-    text = captured.get()
-    if text.count("\n") < console.height:
-        sys.stderr.write(text)
-        return
-    import pydoc
-
-    os.environ.setdefault("LESS", "-R -F -X")      # colours, quit if it fits, keep it on the screen after
-    pydoc.pager(text)
+    page_or_print(captured.get(), console.height, sys.stderr)
 
 
 def _summary_parts(summary) -> list:
