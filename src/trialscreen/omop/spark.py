@@ -76,26 +76,26 @@ def _run(spark, path: str, trials, out: str, kind: str, tables: dict, options: P
 
 def _fact(kind: str, n: str, label: str = "CAST(NULL AS STRING)", role: str = "CAST(NULL AS STRING)",
           tally: str = "CAST(NULL AS INT), 'verdict', CAST(NULL AS STRING), 'failed', CAST(NULL AS ARRAY<STRING>), "
-                       "'unknown', CAST(NULL AS ARRAY<STRING>)") -> str:
+                       "'unknown', CAST(NULL AS ARRAY<STRING>), 'missing', CAST(NULL AS ARRAY<STRING>)") -> str:
     return (f"named_struct('kind', '{kind}', 'trial', {tally}, 'label', {label}, 'role', {role}, "
             f"'n', CAST({n} AS BIGINT))")
 
 
 # What the summary counts, in one Spark job and one shuffle over the screened rows: each row's facts
-# (kind, trial, verdict, failed, unknown, label, role, n) summed by all but n: the tally groups, the
+# (kind, trial, verdict, failed, unknown, missing, label, role, n) summed by all but n: the tally groups, the
 # concepts nobody can place, the warnings, the orphan rows by table and the totals.
 FACTS = f"""
-SELECT f.kind, f.trial, f.verdict, f.failed, f.unknown, f.label, f.role, sum(f.n) AS n FROM (
+SELECT f.kind, f.trial, f.verdict, f.failed, f.unknown, f.missing, f.label, f.role, sum(f.n) AS n FROM (
   SELECT explode(CASE
     WHEN trial >= 0 THEN array({_fact('row', '1', tally="trial, 'verdict', verdict, 'failed', failed, "
-                                                         "'unknown', unknown")})
+                                                         "'unknown', unknown, 'missing', missing")})
     WHEN trial = -1 THEN concat(array({_fact('totals', '1')}, {_fact('error_rows', 'error_rows')},
                                       {_fact('internal', 'internal')}, {_fact('outside', 'outside')}),
                                 transform(unplaced, u -> {_fact('unplaced', '1', 'u.label', 'u.role')}),
                                 transform(warned, w -> {_fact('warned', '1', 'w')}))
     ELSE transform(orphans, o -> {_fact('orphans', 'o.n', 'o.t')}) END) AS f
   FROM ts_screened)
-GROUP BY f.kind, f.trial, f.verdict, f.failed, f.unknown, f.label, f.role
+GROUP BY f.kind, f.trial, f.verdict, f.failed, f.unknown, f.missing, f.label, f.role
 """
 
 
@@ -110,7 +110,8 @@ def summarise(screened, trials, missing: list) -> Summary:
     for r in screened.sparkSession.sql(FACTS).collect():
         n = r["n"] or 0
         if r["kind"] == "row":
-            summary.trials[r["trial"]].count(r["verdict"], tuple(r["failed"]), tuple(r["unknown"]), times=n)
+            summary.trials[r["trial"]].count(r["verdict"], tuple(r["failed"]), tuple(r["unknown"]),
+                                             tuple(r["missing"] or ()), times=n)
             summary.rows_out += n
         elif r["kind"] == "unplaced":
             facts["unplaced"][(r["role"], r["label"])] = n

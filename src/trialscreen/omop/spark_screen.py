@@ -4,7 +4,7 @@
 becomes the ``PersonRows`` the DuckDB engine streams, and ``run.screen_person`` builds, reads and
 screens it with the batch's own functions into the batch ``Writer``: the text of every output row
 is the Writer's, byte for byte. Beside each output row go what the summary counts (verdict, failed
-and unknown criteria); one note row per person (``trial`` -1) carries its error rows and warnings.
+and unknown criteria, the data missing); one note row per person (``trial`` -1) carries its error rows and warnings.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from trialscreen.patient.memo import ReadMemo
 from trialscreen.render.batch import Writer
 
 OUTPUT_SCHEMA = ("line long, seq int, trial int, text string, cells array<string>, verdict string, "
-                 "failed array<string>, unknown array<string>, error_rows int, internal int, errors array<string>, "
+                 "failed array<string>, unknown array<string>, missing array<string>, error_rows int, internal int, "
+                 "errors array<string>, "
                  "unplaced array<struct<role:string,label:string>>, outside long, warned array<string>, "
                  "orphans array<struct<t:string,n:long>>")
 
@@ -60,19 +61,20 @@ class RowWriter(Writer):
 
     def result(self, row: int, result) -> None:
         super().result(row, result)
-        verdict, failed, unknown, _ = TrialTally.counted(result)
-        self._keep(row, result.trial, verdict, list(failed), list(unknown))
+        verdict, failed, unknown, missing = TrialTally.counted(result)
+        self._keep(row, result.trial, verdict, list(failed), list(unknown), list(missing))
 
     def error(self, row: int, patient_id: str, trial, message: str) -> None:
         super().error(row, patient_id, trial, message)
         self._keep(row, trial, ERROR, [], [])
 
-    def _keep(self, row: int, trial, verdict: str, failed: list, unknown: list) -> None:
+    def _keep(self, row: int, trial, verdict: str, failed: list, unknown: list,
+              missing: list | None = None) -> None:
         text = self.captured.take()
         index = self.index.get(id(trial), self.by_id.get(trial.id, -1))
         self.rows.append({"line": row, "seq": len(self.rows), "trial": index, "text": text,
                           "cells": parse_cells(text) if self.cells else None, "verdict": verdict,
-                          "failed": failed, "unknown": unknown})
+                          "failed": failed, "unknown": unknown, "missing": missing or []})
 
 
 def parse_cells(line: str) -> list:
@@ -124,6 +126,7 @@ def arrow_schema():
     text = pa.list_(pa.string())
     return pa.schema([("line", pa.int64()), ("seq", pa.int32()), ("trial", pa.int32()), ("text", pa.string()),
                       ("cells", text), ("verdict", pa.string()), ("failed", text), ("unknown", text),
+                      ("missing", text),
                       ("error_rows", pa.int32()), ("internal", pa.int32()), ("errors", text),
                       ("unplaced", pa.list_(pa.struct([("role", pa.string()), ("label", pa.string())]))),
                       ("outside", pa.int64()), ("warned", text),
