@@ -203,3 +203,77 @@ def test_output_taller_than_the_screen_goes_through_the_pager(monkeypatch):
     assert out.getvalue() == short and paged == []
     page_or_print("a line\n" * 97, 24, out)
     assert paged == ["a line\n" * 97] and out.getvalue() == short
+
+
+def test_marks_never_claim_more_than_the_check_did(run):
+    """Review of issue 15: a check that did not decide is '·' even when unknown (E1's gain question
+    once it is moot), and a criterion's applies-if checks say so instead of taking the status mark."""
+    out = run("screen", NEEDS_REVIEW, "--trial", "NCT05378971").stdout
+    e1 = out[out.index("\nE1 "):out.index("\nE2 ")]
+    assert "· gain(1q) not detected" in e1 and "· not answered: The patient has a 1q21 gain" in e1
+    i2 = out[out.index("\nI2 "):out.index("\nI3 ")]
+    assert "· it applies if: ASCT: yes (ASCT 2025-02-20)" in i2
+    data = json.loads(run("screen", NEEDS_REVIEW, "--trial", "NCT05378971", "-f", "json").stdout)[0]
+    i2_checks = next(c for c in data["criteria"] if c["id"] == "I2")["checks"]
+    assert i2_checks[0]["applies_if"] is True and all("applies_if" not in c for c in i2_checks[1:])
+
+
+def test_the_checklist_asks_for_each_labs_own_window(run, tmp_path):
+    """A criterion's own `within` is the window of the lab it lacks, not the site's maximum."""
+    import yaml
+
+    case = yaml.safe_load((EXAMPLES.parent.parent / "criteria" / "cases" / "NCT01169337" /
+                           "needs-review-empty-record.yaml").read_text(encoding="utf-8"))
+    record = tmp_path / "p.json"
+    record.write_text(json.dumps(case["patient"]), encoding="utf-8")
+    out = run("screen", str(record), "--trial", "NCT01169337", "--as-of", "2011-06-02", "--max-lab-age", "10 days").stdout
+    assert "[ ] a current serum free light chain ratio, kappa/lambda, dated within 28 days before 2011-06-02" in out
+    assert "[ ] a current platelet count, dated within 4 weeks before 2011-06-02" in out
+
+
+def test_an_unplaced_condition_is_a_judgement_for_a_person(run, tmp_path):
+    record = json.loads((EXAMPLES / "NCT05378971-eligible.json").read_text(encoding="utf-8"))
+    record["conditions"]["mild_cardiomyopathy"] = True
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    out = run("screen", str(path), "--trial", "NCT05378971").stdout
+    checklist = out[out.index("From the investigator:"):]
+    assert "[ ] a person's judgement of what the record says: is 'mild_cardiomyopathy' one of CNS involvement?" \
+        in checklist
+    assert ": present or absent" not in out
+
+
+def test_record_text_stays_text_in_every_format(run, tmp_path):
+    """A record's id or names with markup or bidirectional overrides print as inert, visible text."""
+    record = json.loads((EXAMPLES / "NCT05378971-needs-review.json").read_text(encoding="utf-8"))
+    record["id"] = "P\u202e1<img src=x onerror=alert(1)>`"
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    text = run("screen", str(path), "--trial", "NCT05378971").stdout
+    assert "\u202e" not in text and "P\\u202e1" in text
+    md = run("screen", str(path), "--trial", "NCT05378971", "-f", "markdown").stdout
+    assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
+    page = run("screen", str(path), "--trial", "NCT05378971", "-f", "html").stdout
+    assert "<img" not in page and "\u202e" not in page
+
+
+def test_several_pages_never_go_into_a_file_name(run, tmp_path):
+    refused = run("screen", NEEDS_REVIEW, US_UNITS, "--trial", "NCT05378971", "-f", "html",
+                  "--out", str(tmp_path / "x.html"))
+    assert refused.exit_code == 2 and not (tmp_path / "x.html").exists()
+
+
+def test_a_long_patient_id_still_makes_a_page_name(tmp_path):
+    from trialscreen_cli.pages import page_name
+
+    name = page_name(SimpleNamespace(patient_id="A" * 300, trial=SimpleNamespace(id="NCT05378971")))
+    assert len(name) < 200 and name.startswith("A" * 64 + "-") and name.endswith("_NCT05378971.html")
+
+
+@pytest.mark.parametrize("analyte,words", [("igg", "immunoglobulin G (IgG; serum)"), ("crcl", "creatinine clearance (CrCl)"),
+                                           ("egfr", "estimated glomerular filtration rate (eGFR)"),
+                                           ("anc", "absolute neutrophil count (ANC)"), ("creatinine", "creatinine (serum)")])
+def test_the_checklist_names_labs_as_laboratories_print_them(analyte, words):
+    from trialscreen.explain.fetch import analyte_words
+
+    assert analyte_words(analyte) == words

@@ -49,7 +49,7 @@ def test_markdown_of_one_result(monkeypatch):
     assert results_markdown([_needs_review()]) == (
         "## NCT00000001: A \\| test trial\n"
         "\n"
-        "**Verdict: NEEDS REVIEW** for patient `P-7` as of 2025-06-01 (1 pass, 0 fail, 1 unknown)\n"
+        "**Verdict: NEEDS REVIEW** for patient **P-7** as of 2025-06-01 (1 pass, 0 fail, 1 unknown)\n"
         "\n"
         "| ID | Kind | Status | Criterion and checks |\n"
         "|---|---|---|---|\n"
@@ -97,7 +97,7 @@ def test_markdown_of_several_results_ranks_them_in_a_summary_first():
     assert (
         "## NCT00000002: A \\| test trial\n"
         "\n"
-        "**Verdict: INELIGIBLE** for patient `P-7` as of 2025-06-01 (0 pass, 1 fail, 0 unknown)\n"
+        "**Verdict: INELIGIBLE** for patient **P-7** as of 2025-06-01 (0 pass, 1 fail, 0 unknown)\n"
         "\n"
         "> This verdict covers only the encoded criteria. Not encoded: E2 (prior therapy)\n"
         "\n"

@@ -36,7 +36,11 @@ def rendered(results, fmt: str, full_text: bool) -> str:
 def page_name(result) -> str:
     """'EX-004_NCT05378971.html': the patient and trial, safe as a file name on every system."""
     patient = _UNSAFE.sub("_", str(result.patient_id)).strip("_") or "patient"
-    return f"{patient}_{_UNSAFE.sub('_', result.trial.id)}.html"
+    if len(patient) > 80:             # file systems allow 255 bytes: a long id keeps its start and a hash
+        import hashlib
+
+        patient = patient[:64] + "-" + hashlib.sha256(str(result.patient_id).encode()).hexdigest()[:12]
+    return f"{patient}_{_UNSAFE.sub('_', result.trial.id)[:80]}.html"
 
 
 def write_results(results, fmt: str, out: str | None, full_text: bool) -> None:
@@ -48,7 +52,7 @@ def write_results(results, fmt: str, out: str | None, full_text: bool) -> None:
         with open_for_writing(out) as f:
             f.write(text)
         return
-    if out is None or out == "-":
+    if out is None or out == "-" or out.lower().endswith((".html", ".htm")):
         raise UsageError(f"--format html makes one page per patient and trial ({len(results)} here)",
                          hint="give a folder to write them into: --out pages/")
     folder = Path(out)

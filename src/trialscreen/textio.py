@@ -40,7 +40,9 @@ def decode(data: bytes, name: str, error=InputError, limit: int = MAX_BYTES) -> 
     return text[1:] if text.startswith("\ufeff") else text
 
 
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# control characters, C1 codes, undecodable bytes, and the bidirectional overrides and isolates
+# (U+202A-U+202E, U+2066-U+2069) that would make an id or a value display in another order
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _escape(match) -> str:

@@ -163,9 +163,8 @@ def evaluate_criterion(criterion: Criterion, ctx: Context) -> CriterionResult:
         trace = ctx.trace or []
         reason = criterion_reason(value, status == PASS, applies, criterion.applies_if is not None,
                                   applies_trace, trace, ctx.as_of)
-        if criterion.applies_if is not None:
-            trace = applies_trace + trace
-        checks = [check_entry(c, ctx.as_of) for c in trace]
+        checks = [dict(check_entry(c, ctx.as_of), applies_if=True) for c in applies_trace]
+        checks += [check_entry(c, ctx.as_of) for c in trace]
     return CriterionResult(criterion.id, criterion.kind, criterion.text, status, reason,
                            checks, _unique(missing) if status == UNKNOWN else [])
 

@@ -45,8 +45,12 @@ def analyte_words(name: str) -> str:
     entry = vocab.analytes().get(name)
     label = entry.label if entry is not None else name.replace("_", " ")
     low = label[0].lower() + label[1:] if label[:2] != label[:2].upper() else label
-    if len(name) <= 4 and name.upper() not in label.upper():
-        return f"{low} ({name.upper()})"
+    short = getattr(entry, "short", None)
+    if short and short.lower() not in label.lower() and " " not in short:   # what laboratories print: ANC, IgG
+        if low.endswith(")") and " (" in low:
+            head, _, inner = low[:-1].partition(" (")
+            return f"{head} ({short}; {inner})"
+        return f"{low} ({short})"
     return low
 
 
@@ -72,12 +76,47 @@ def questions(trial) -> dict:
 
 
 def checklist(result) -> list[FetchItem]:
-    """The result's data to fetch as sentences, in the order of SOURCES (then as listed)."""
+    """The result's data to fetch as sentences, in the order of SOURCES (then as listed). A lab
+    is asked for within the shortest window of the criteria that lack it (a criterion's own
+    ``within``, else the result's lab window), so the one fetched serves them all."""
     asked = questions(result.trial)
-    window = getattr(result, "lab_window", "")
-    window_words = f"dated within {window} before {result.as_of.isoformat()}" if window else ""
-    items = [fetch_item(m, asked, window_words) for m in result.missing]
+    windows = _lab_windows(result)
+    items = []
+    for m in result.missing:
+        path = getattr(m, "path", str(m))
+        window = windows.get(path)
+        words = f"dated within {window} before {result.as_of.isoformat()}" if window else ""
+        items.append(fetch_item(m, asked, words))
     return sorted(items, key=lambda i: SOURCES.index(i.source))
+
+
+def _lab_windows(result) -> dict:
+    """labs.<analyte> -> the shortest window, among the criteria that lack it, a value must be in."""
+    from trialscreen.semantics.timewin import parse_duration
+
+    default = None
+    if getattr(result, "lab_window", ""):
+        default = parse_duration(result.lab_window)
+    own: dict = {}
+    for criterion in result.trial.criteria:
+        for root in (criterion.rule, criterion.applies_if):
+            for node in walk(root) if root is not None else ():
+                if getattr(node, "within", None) is not None and hasattr(node, "analyte"):
+                    key, window = (criterion.id, node.analyte.name), node.within
+                    if key not in own or window.before(result.as_of) > own[key].before(result.as_of):
+                        own[key] = window        # two windows for one lab: the shorter serves both
+    out: dict = {}
+    for c in result.criteria:
+        for m in c.missing:
+            path = getattr(m, "path", str(m))
+            if not path.startswith("labs.") or path.count(".") != 1:
+                continue
+            window = own.get((c.id, path[5:]), default)
+            if window is None:
+                continue
+            if path not in out or window.before(result.as_of) > out[path].before(result.as_of):
+                out[path] = window
+    return out
 
 
 def fetch_item(missing, asked: dict, window_words: str = "") -> FetchItem:
@@ -92,7 +131,25 @@ def fetch_item(missing, asked: dict, window_words: str = "") -> FetchItem:
     if head == "attestations":
         question = asked.get(rest) or f"{rest.replace('_', ' ')}?"
         return FetchItem("investigator", question, path)
+    if not rest and ask.startswith("is '"):     # what the record names but no vocabulary places
+        return FetchItem("investigator", f"a person's judgement of what the record says: {_named_ask(head, ask)}",
+                         path)
     return FetchItem("chart", _chart_words(path, head, rest, need, ask, alt), path)
+
+
+_KIND_OF = {"conditions": "condition", "treatments": "treatment", "diagnoses": "diagnosis"}
+_ONE_OF = re.compile(r"^(is '.*' one of )(.+)\?$")
+
+
+def _named_ask(section: str, ask: str) -> str:
+    """"is 'x' one of cns_involvement?" with the vocabulary's names: "... one of CNS involvement?"."""
+    m = _ONE_OF.match(ask)
+    if m is None or section not in _KIND_OF:
+        return ask
+    from trialscreen.explain.names import term_name
+
+    names = re.split(r"( or |, )", m.group(2))
+    return m.group(1) + "".join(n if n in (" or ", ", ") else term_name(_KIND_OF[section], n) for n in names) + "?"
 
 
 def _lab_words(rest: str, need: str, unit: str, window_words: str) -> str:
@@ -115,7 +172,7 @@ def _finding_words(rest: str, need: str) -> str:
     name, _, attr = rest.partition(".")
     if attr == "percent":
         return f"the percentage of cells with {term_words('finding', name)} (FISH report)"
-    words = f"{term_words('finding', name)}: detected or not detected (FISH or cytogenetics report)"
+    words = f"{term_words('finding', name)}: detected or not detected (cytogenetics, FISH or sequencing report)"
     return words + (f" ({need})" if need else "")
 
 

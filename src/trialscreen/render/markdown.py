@@ -10,13 +10,16 @@ from trialscreen.textio import printable
 
 
 def _cell(text: str) -> str:
-    return printable(" ".join(str(text).split())).replace("|", "\\|")
+    """Input text in a Markdown cell: one line, the table's bar escaped, and HTML's <, > and &
+    as entities, so a record's text can never be markup where Markdown passes HTML through."""
+    one = printable(" ".join(str(text).split()))
+    return one.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
 def result_markdown(result) -> str:
     t = result.trial
     lines = [f"## {t.id}: {_cell(t.title)}", ""]
-    lines.append(f"**Verdict: {VERDICT_WORD[result.verdict]}** for patient `{_cell(result.patient_id)}` "
+    lines.append(f"**Verdict: {VERDICT_WORD[result.verdict]}** for patient **{_cell(result.patient_id)}** "
                  f"as of {result.as_of.isoformat()} ({counts_words(result)})")
     lines.append("")
     if not t.complete:

@@ -54,14 +54,20 @@ def check_lines(criterion) -> list[CheckLine]:
         return [CheckLine(MARK[criterion.status], str(criterion.reason), True)]
     out = []
     for check in criterion.checks:
-        decisive = check.get("decisive", True)
+        decisive = check.get("decisive", True) and not check.get("applies_if")
+        unknown = check.get("result") == "unknown"
         if criterion.status == "not_applicable":
             mark = "–"
+        elif not decisive:
+            mark = "·"                 # checked, did not decide (or only says whether it applies)
+        elif unknown:
+            mark = "?"
         elif criterion.status in ("pass", "fail"):
-            mark = MARK[criterion.status] if decisive else "·"
+            mark = MARK[criterion.status]
         else:
-            mark = "?" if check.get("result") == "unknown" else "·"
-        out.append(CheckLine(mark, str(check.get("text", "")), decisive))
+            mark = "·"
+        text = str(check.get("text", ""))
+        out.append(CheckLine(mark, f"it applies if: {text}" if check.get("applies_if") else text, decisive))
     return out
 
 
@@ -90,7 +96,8 @@ def stamp(result) -> list[tuple[str, str]]:
              ("Criteria SHA-256", t.sha256 or "not recorded"),
              ("Generated", generated_at().strftime("%Y-%m-%d %H:%M UTC"))]
     if result.lab_window:
-        pairs.insert(3, ("Lab window", f"labs dated within {result.lab_window} before the as-of date"))
+        pairs.insert(3, ("Lab window", f"labs dated within {result.lab_window} before the as-of date, unless a "
+                                       "criterion says otherwise"))
     return pairs
 
 

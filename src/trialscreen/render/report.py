@@ -11,6 +11,7 @@ from html import escape
 from trialscreen.explain.fetch import fetch_item, questions
 from trialscreen.render.html import page, stamp_html
 from trialscreen.render.plain import generated_at, short_text
+from trialscreen.textio import printable
 
 _COLOURS = {"eligible": "#1b6e20", "needs_review": "#c98a00", "ineligible": "#b3261e", "error": "#7b1fa2",
             "fail_only": "#b3261e", "fail_other": "#e8837c", "unknown": "#c98a00"}
@@ -22,7 +23,7 @@ _BAR_W = 420
 
 
 def _e(text) -> str:
-    return escape(" ".join(str(text).split()))
+    return escape(printable(" ".join(str(text).split())))
 
 
 def _pct(n: int, total: int) -> str:
