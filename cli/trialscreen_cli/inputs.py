@@ -10,6 +10,26 @@ from trialscreen.errors import UsageError
 from trialscreen_cli.shared import RunOutputs, count_lines, finish_run, open_input, run_into
 
 
+def batch_command(paths: List[str], extract, trials, out: str, kind: str, quiet: bool, outputs: RunOutputs,
+                  given: dict) -> None:
+    """`batch` once its options are parsed: the mapping and the reading options checked, the outputs
+    checked writable, then the run of the input or of the extract."""
+    from trialscreen.batch.mapping import delimiter_of, encoding_of, load_mapping
+
+    mapping = load_mapping(given["columns"]) if given["columns"] else None
+    options = {"as_of": given["as_of"], "max_lab_age": given["max_lab_age"], "mapping": mapping,
+               "delimiter": delimiter_of(given["delimiter"]) if given["delimiter"] else None,
+               "decimal_comma": given["decimal_comma"], "sheet": given["sheet"],
+               "duplicate_ids": given["duplicate_ids"],
+               "encoding": encoding_of(given["encoding"]) if given["encoding"] else (mapping.encoding if mapping
+                                                                                     else None)}
+    outputs.check_writable()
+    if extract:
+        batch_extract(extract, trials, out, kind, quiet, outputs, options)
+    else:
+        batch_inputs(paths, trials, out, kind, quiet, outputs, options)
+
+
 def batch_inputs(paths: List[str], trials, out: str, kind: str, quiet: bool, outputs: RunOutputs,
                  options: dict) -> None:
     """Screen ``paths`` into ``out`` (format ``kind``) and finish the run (summary, exit code).
@@ -83,3 +103,16 @@ def _rows(path: str, what: str, trials, kind: str, options: dict):
                              duplicate_ids=options["duplicate_ids"], encoding=encoding)
 
     return rows
+
+
+def batch_extract(path: str, trials, out: str, kind: str, quiet: bool, outputs: RunOutputs, options: dict) -> None:
+    """Screen the long extract ``path`` describes (extract/run.py) and finish the run."""
+    from trialscreen.extract.run import run_extract
+    from trialscreen.extract.spec import load_extract
+    from trialscreen.render.batch import Writer
+
+    extract = load_extract(path)
+    summary = run_into(path, out, quiet, lambda target, progress: run_extract(
+        extract, trials, Writer(target, kind, trials), as_of=options["as_of"], progress=progress,
+        max_lab_age=options["max_lab_age"]))
+    finish_run(summary, outputs, quiet, "patient")

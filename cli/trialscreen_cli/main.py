@@ -154,8 +154,8 @@ class DuplicateIds(str, enum.Enum):
 @app.command()
 @handles_errors
 def batch(
-    patients: List[str] = typer.Argument(
-        ..., metavar="INPUT",
+    patients: Optional[List[str]] = typer.Argument(
+        None, metavar="INPUT...",
         help="CSV of patients, one row each ('-' reads standard input); an Excel workbook (.xlsx); JSON "
              "patient records: JSON Lines (.jsonl, a record a line), .json files, or a folder of them; or a "
              "FHIR Bulk Data export: a folder of NDJSON files, or one .ndjson file."),
@@ -166,6 +166,9 @@ def batch(
         help="Output file (.csv or .jsonl); '-' writes standard output."),
     fmt: Optional[BatchFormat] = typer.Option(
         None, "--format", "-f", help="Output format; default from the --out extension, else csv."),
+    extract: Optional[str] = typer.Option(None, "--extract", metavar="EXTRACT.yaml",
+        help="A long EHR extract described by this YAML file (patients, results, diagnoses, treatments; one "
+             "row per event), instead of INPUT."),
     columns: Optional[str] = typer.Option(None, "--columns", metavar="MAP",
         help="YAML mapping of export columns to fields."),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE",
@@ -193,23 +196,20 @@ def batch(
 ):
     """Screen a CSV of patients, an Excel workbook, JSON patient records, or a FHIR Bulk Data export;
     one output row per patient and trial, nothing lost. Ctrl-C keeps the rows written so far."""
-    from trialscreen.batch.mapping import delimiter_of, encoding_of, load_mapping
-    from trialscreen_cli.inputs import batch_inputs
+    from trialscreen_cli.inputs import batch_command
 
+    if bool(patients) == bool(extract):
+        raise UsageError("give the patients to screen: an INPUT, or --extract EXTRACT.yaml (not both)",
+                         hint="trialscreen batch patients.csv, or trialscreen batch --extract extract.yaml")
     when = parse_as_of(as_of)
-    oldest = parse_max_lab_age(max_lab_age)
     trials = load_trials(trial)
-    mapping = load_mapping(columns) if columns else None
-    delim = delimiter_of(delimiter) if delimiter else None
     kind = (fmt.value if fmt else ("jsonl" if out.lower().endswith((".jsonl", ".ndjson")) else "csv"))
-    outputs = RunOutputs(summary_file, report, trials, ", ".join(patients),
+    outputs = RunOutputs(summary_file, report, trials, extract or ", ".join(patients or []),
                          when.isoformat() if when else "each record's as_of, else the day of the run",
                          parse_fail_on(fail_on), page=out != "-")
-    outputs.check_writable()
-    batch_inputs(patients, trials, out, kind, quiet, outputs,
-                 {"as_of": when, "max_lab_age": oldest, "mapping": mapping, "delimiter": delim,
-                  "decimal_comma": decimal_comma, "sheet": sheet, "duplicate_ids": duplicate_ids.value,
-                  "encoding": encoding_of(encoding) if encoding else (mapping.encoding if mapping else None)})
+    batch_command(patients or [], extract, trials, out, kind, quiet, outputs, {
+        "as_of": when, "max_lab_age": parse_max_lab_age(max_lab_age), "columns": columns, "delimiter": delimiter,
+        "decimal_comma": decimal_comma, "sheet": sheet, "duplicate_ids": duplicate_ids.value, "encoding": encoding})
 
 
 class VocabFormat(str, enum.Enum):

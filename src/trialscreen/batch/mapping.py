@@ -70,7 +70,7 @@ def load_mapping(path: str) -> Mapping:
     """Read a --columns YAML file (safely; see README)."""
     from trialscreen.criteria.yamlsrc import LMap
 
-    data = _read_mapping_yaml(path)
+    data = read_mapping_yaml(path)
     if not isinstance(data, LMap):
         raise InputError("a column mapping is a YAML mapping with 'columns:'", Location(path, 1, 1))
     _known_keys(data, _FILE_KEYS, path, "the column mapping")
@@ -100,7 +100,7 @@ def _known_keys(data, allowed: tuple, path: str, what: str) -> None:
                                  f"did you mean '{close[0]}'?" if close else "use " + ", ".join(allowed))
 
 
-def _read_mapping_yaml(path: str):
+def read_mapping_yaml(path: str):
     """The parsed YAML of a mapping file; a FileReadError or InputError if it cannot be read."""
     from trialscreen.criteria.yamlsrc import load_yaml
 

@@ -43,7 +43,7 @@ def _stale(check, as_of):
     elif case[0] == "undated":
         words = f"{name} {lab.raw} has no date; only a value from the last {case[1]} counts ({case[2]})"
     else:
-        words = f"{name} {lab.raw} is {dated(as_of, lab.date)}, older than {case[1]} ({case[2]})"
+        words = f"{name} {lab.raw} is {_when(lab, as_of)}, older than {case[1]} ({case[2]})"
     return words + (f" [{note}]" if note else ""), None
 
 
@@ -70,7 +70,7 @@ def _compared(check, as_of):
     else:
         words, details = _absolute(name, lab, op, threshold, f["factor"], check.result)
     if lab.date:
-        words = f"{words} ({dated(as_of, lab.date)})"
+        words = f"{words} ({_when(lab, as_of)})"
         details = dict(details, date=lab.date.isoformat(), age_days=(as_of - lab.date).days)
     if f["note"]:
         words = f"{words} [{f['note']}]"
@@ -127,5 +127,11 @@ def _result_undecided(check, as_of):
 def _result_read(check, as_of):
     lab = check.facts["lab"]
     word = "positive" if lab.result else "negative"
-    words = f"{analyte_name(check.node.analyte)} {word} ({dated(as_of, lab.date)})"
+    words = f"{analyte_name(check.node.analyte)} {word} ({_when(lab, as_of)})"
     return words, {"value": word, "date": lab.date.isoformat()}
+
+
+def _when(lab, as_of) -> str:
+    """'dated 2025-05-28, 5 days old', and where the source held more: '; the latest of 4 results'."""
+    earlier = getattr(lab, "earlier", 0)
+    return dated(as_of, lab.date) + (f"; the latest of {earlier + 1} results" if earlier else "")

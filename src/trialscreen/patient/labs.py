@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 from trialscreen import vocab
 from trialscreen.errors import PatientError, UnitError
@@ -32,9 +33,13 @@ def read_lab(r: Reader, analyte, raw, path: tuple, decimal_comma: bool = False, 
     field = dotted(path)
     obj = raw if isinstance(raw, dict) else {"value": raw}
     for key in obj:
-        if key not in ("value", "unit", "uln", "lln", "date", "result", "flag"):
+        if key not in ("value", "unit", "uln", "lln", "date", "result", "flag", "earlier"):
             raise r.fail(path + (key,), f"unknown key '{key}' in a lab value",
-                         hint="a lab object has value, unit, uln, lln, date and flag")
+                         hint="a lab object has value, unit, uln, lln, date, flag and earlier")
+    earlier = obj.get("earlier", 0)
+    if isinstance(earlier, bool) or not isinstance(earlier, int) or earlier < 0:
+        raise r.fail(path + ("earlier",), "is not a count of earlier results",
+                     hint="earlier is a whole number, 0 or more")
     value = obj.get("result", obj.get("value"))
     if isinstance(value, (dict, list)):
         raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'")
@@ -43,10 +48,10 @@ def read_lab(r: Reader, analyte, raw, path: tuple, decimal_comma: bool = False, 
     except PatientError as exc:
         return _unreadable_lab(r, analyte, path, exc, None)
     try:
-        return _read_lab_value(r, analyte, obj, value, path, field, when, decimal_comma,
-                               isinstance(raw, dict))
+        lab = _read_lab_value(r, analyte, obj, value, path, field, when, decimal_comma, isinstance(raw, dict))
     except PatientError as exc:
-        return _unreadable_lab(r, analyte, path, exc, when)
+        lab = _unreadable_lab(r, analyte, path, exc, when)
+    return replace(lab, earlier=earlier) if earlier else lab
 
 
 def _unreadable_lab(r: Reader, analyte, path: tuple, exc: PatientError, when) -> LabValue:

@@ -32,6 +32,7 @@ class LabValue:
     problem: str = ""            # why the recorded value cannot be used (then value is None)
     spread: tuple | None = None  # (low, high) the value stands for when it was printed rounded on a
                                  # log scale ('2.3 log IU/mL' is 178 to 224 IU/mL)
+    earlier: int = 0             # earlier results of the analyte in the source (this is the latest)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,154 @@
+"""`trialscreen batch --extract EXTRACT.yaml` (issue 16): a long extract of one row per result,
+diagnosis and treatment, screened without reshaping. Each test writes a small extract in the
+issue's shape and asserts what a user sees: rows in id order, verdicts and reasons, the summary's
+warnings and notes, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+EXTRACT = """layout: long
+as_of: {as_of}
+patients:
+  file: PATIENTS.csv
+  id: SUBJECT_ID
+  columns: {{GENDER: {{field: sex, values: {{F: female, M: male}}}}, DOB: birth_date}}
+results:
+  - file: LABEVENTS.csv
+    id: SUBJECT_ID
+    test: ITEMID
+    tests: {{file: D_LABITEMS.csv, key: ITEMID, loinc: LOINC_CODE, name: LABEL}}
+    value: VALUE
+    unit: VALUEUOM
+    date: CHARTTIME
+    low: REF_LOW
+    high: REF_HIGH
+diagnoses:
+  - file: DIAGNOSES_ICD.csv
+    id: SUBJECT_ID
+    code: ICD10_CODE
+    system: icd10cm
+    date: CHARTDATE
+treatments:
+  - file: PRESCRIPTIONS.csv
+    id: SUBJECT_ID
+    drug: DRUG
+    start: STARTDATE
+    end: ENDDATE
+"""
+FILES = {
+    "PATIENTS.csv": "SUBJECT_ID,GENDER,DOB\n10,F,1961-03-15\n9,M,1725-01-01\n100,M,1950-02-01\n",
+    "LABEVENTS.csv": (
+        "SUBJECT_ID,ITEMID,VALUE,VALUEUOM,CHARTTIME,REF_LOW,REF_HIGH\n"
+        "10,50912,0.9,mg/dL,2025-04-01 08:00:00,0.5,1.1\n"
+        "10,50912,2.4,mg/dL,2025-05-30 08:00:00,0.5,1.1\n"         # the latest on or before the as-of date
+        "10,50912,1.0,mg/dL,2025-06-10 08:00:00,0.5,1.1\n"         # after it: not yet happened
+        "10,51265,180,K/uL,2025-05-30 08:00:00,150,400\n"          # placed by its name (no LOINC)
+        "10,99999,5,xx,2025-05-30 08:00:00,,\n"                    # no dictionary row: not placed
+        "9,50912,1.0,mg/dL,2025-05-29 08:00:00,,\n"
+        "100,50912,<0.5,mg/dL,2025-05-20 10:00:00,,\n"
+        "100,50912,ERROR,mg/dL,2025-05-21 10:00:00,,\n"            # the latest decides: unusable
+        "7,50912,1.0,mg/dL,2025-05-29 08:00:00,,\n"),             # a patient the patients file lacks
+    "D_LABITEMS.csv": "ITEMID,LABEL,LOINC_CODE\n50912,Creatinine,2160-0\n51265,Platelet Count,\n",
+    "DIAGNOSES_ICD.csv": "SUBJECT_ID,ICD10_CODE,CHARTDATE\n10,C90.00,2024-07-10\n10,I10,2020-01-01\n",
+    "PRESCRIPTIONS.csv": "SUBJECT_ID,DRUG,STARTDATE,ENDDATE\n10,Lenalidomide,2024-07-20,2024-12-10\n",
+}
+
+
+def _extract(tmp_path, as_of: str = "2025-06-02", **changes):
+    for name, text in {**FILES, **changes}.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    path = tmp_path / "extract.yaml"
+    path.write_text(EXTRACT.format(as_of=as_of), encoding="utf-8")
+    return path
+
+
+def _jsonl(text: str) -> dict:
+    return {r["patient"]["id"]: r for r in map(json.loads, text.splitlines())}
+
+
+def _reason(result: dict, cid: str) -> str:
+    """The criterion's reason and every check's words."""
+    c = next(c for c in result["criteria"] if c["id"] == cid)
+    return " | ".join([c["reason"]] + [k["text"] for k in c["checks"]])
+
+
+def test_an_extract_screens_patient_by_patient_in_id_order(run, tmp_path):
+    path = _extract(tmp_path)
+    result = run("batch", "--extract", str(path), "--trial", "NCT05378971")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["id"] for r in rows] == ["9", "10", "100"]             # whole numbers by value
+    assert [r["row"] for r in rows] == ["1", "2", "3"] and all(r["error"] == "" for r in rows)
+    assert "eligible" not in {r["verdict"] for r in rows}
+
+
+def test_the_latest_result_before_the_as_of_date_decides_and_is_named(run, tmp_path):
+    out = _jsonl(run("batch", "--extract", str(_extract(tmp_path)), "--trial", "NCT05378971", "-f", "jsonl",
+                     "--quiet").stdout)
+    i5 = _reason(out["10"], "I5")
+    assert "creatinine 2.4 mg/dL = 212.2 umol/L, not < 177 umol/L (dated 2025-05-30, 3 days old; the latest of " \
+           "2 results)" in i5                                      # the 2025-06-10 result has not happened yet
+    assert "platelets 180 K/uL" in i5                              # placed by the dictionary's name
+    assert out["10"]["verdict"] == "ineligible"
+    assert "the recorded value cannot be used" in _reason(out["100"], "I5")     # ERROR, the latest, decides
+
+
+def test_what_cannot_be_placed_is_said_once_and_never_guessed(run, tmp_path):
+    result = run("batch", "--extract", str(_extract(tmp_path)), "--trial", "NCT05378971", "--out",
+                 str(tmp_path / "o.csv"))
+    err = " ".join(result.stderr.split())
+    assert "1 rows of 1 test(s) nobody can place were not read as such: 99999 (1)" in err
+    assert "1 rows of 1 diagnosis code(s) nobody can place were not read as such: ICD10CM I10 (1)" in err
+    assert "1 results dated after their patient's as-of date were not read" in err
+    assert "1 results rows name a patient the patients file does not have" in err
+
+
+def test_an_age_no_person_can_have_is_unknown_with_a_sentence(run, tmp_path):
+    result = run("batch", "--extract", str(_extract(tmp_path)), "--trial", "NCT05378971", "-f", "jsonl")
+    assert "patient 9: the birth date 1725-01-01 makes the patient 300 years old on 2025-06-02: the age is " \
+           "unknown" in " ".join(result.stderr.split())
+    nine = _jsonl(result.stdout)["9"]
+    assert next(c["status"] for c in nine["criteria"] if c["id"] == "I1") == "unknown"
+    assert "age: not recorded" in _reason(nine, "I1")
+
+
+def test_latest_result_makes_each_patients_as_of_its_last_result(run, tmp_path):
+    out = _jsonl(run("batch", "--extract", str(_extract(tmp_path, as_of="latest_result")), "--trial",
+                     "NCT05378971", "-f", "jsonl", "--quiet").stdout)
+    assert (out["10"]["as_of"], out["9"]["as_of"], out["100"]["as_of"]) == ("2025-06-10", "2025-05-29", "2025-05-21")
+
+
+def test_a_file_in_another_encoding_is_read_as_it_says(run, tmp_path):
+    path = _extract(tmp_path)
+    (tmp_path / "D_LABITEMS.csv").write_bytes("ITEMID,LABEL,LOINC_CODE\n50912,Kreatinin (Blut) \u00e4,2160-0\n"
+                                              "51265,Platelet Count,\n".encode("cp1252"))
+    text = path.read_text(encoding="utf-8").replace("name: LABEL}", "name: LABEL, encoding: cp1252}")
+    path.write_text(text, encoding="utf-8")
+    result = run("batch", "--extract", str(path), "--trial", "NCT05378971", "-f", "jsonl", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "creatinine 2.4 mg/dL" in _reason(_jsonl(result.stdout)["10"], "I5")
+
+
+@pytest.mark.parametrize("change,code,words", [
+    (("value: VALUE", "valeu: VALUE"), 65, "did you mean 'value'?"),
+    (("file: PRESCRIPTIONS.csv", "file: NOPE.csv"), 66, "no such file"),
+    (("code: ICD10_CODE", "code: ICD_CODE"), 65, "DIAGNOSES_ICD.csv has no column 'ICD_CODE'"),
+    (("system: icd10cm", "system: loinc"), 65, "system 'loinc' is not a code system trialscreen reads"),
+    (("as_of: 2025-06-02", "as_of: soon"), 65, "as_of 'soon' is not a date"),
+])
+def test_a_wrong_extract_description_is_one_sentence_with_its_place(run, tmp_path, change, code, words):
+    path = _extract(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace(*change), encoding="utf-8")
+    result = run("batch", "--extract", str(path), "--trial", "NCT05378971")
+    assert result.exit_code == code and words in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and str(path) in result.stderr or "NOPE.csv" in result.stderr
+
+
+def test_an_input_and_an_extract_together_are_a_usage_error(run, tmp_path):
+    result = run("batch", "examples/batch/patients.csv", "--extract", str(_extract(tmp_path)))
+    assert result.exit_code == 2 and "an INPUT, or --extract" in result.stderr
