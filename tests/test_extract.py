@@ -152,3 +152,65 @@ def test_a_wrong_extract_description_is_one_sentence_with_its_place(run, tmp_pat
 def test_an_input_and_an_extract_together_are_a_usage_error(run, tmp_path):
     result = run("batch", "examples/batch/patients.csv", "--extract", str(_extract(tmp_path)))
     assert result.exit_code == 2 and "an INPUT, or --extract" in result.stderr
+
+
+def test_the_example_extract_screens_as_its_json_twins(run):
+    """examples/extract/ (make_extract.py, seeded): the extract and the same patients as JSON
+    records give the same rows, cell for cell but `row`, on NCT05378971."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    check = subprocess.run([sys.executable, str(ROOT / "examples" / "extract" / "make_extract.py"), "--check"],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    got = run("batch", "--extract", "examples/extract/extract.yaml", "--trial", "NCT05378971", "--quiet")
+    want = run("batch", "examples/extract/twins.jsonl", "--trial", "NCT05378971", "--as-of", "2025-06-02", "--quiet")
+    assert got.exit_code == want.exit_code == 0, got.stderr + want.stderr
+    rows = list(csv.DictReader(io.StringIO(got.stdout)))
+    twins = {r["id"]: r for r in csv.DictReader(io.StringIO(want.stdout))}
+    assert len(rows) == len(twins) == 12 and [r["id"] for r in rows] == sorted(twins, key=int)
+    for row in rows:
+        assert {k: v for k, v in row.items() if k != "row"} == {k: v for k, v in twins[row["id"]].items()
+                                                               if k != "row"}, row["id"]
+    assert {r["verdict"] for r in rows} == {"needs_review", "ineligible"}
+    said = run("batch", "--extract", "examples/extract/extract.yaml", "--trial", "NCT05378971",
+               "--out", "-", "--format", "jsonl")
+    err = " ".join(said.stderr.split())
+    assert "98 rows of 2 test(s) nobody can place were not read as such: 51999 (49), PT (49)" in err
+    assert "the latest of" in said.stdout
+
+
+@pytest.mark.parametrize("earlier,code,words", [(3, 0, "the latest of 4 results"), (-1, 65, "is not a count of "
+                                                "earlier results"), ("2", 65, "is not a count of earlier results")])
+def test_the_record_says_how_many_earlier_results_there_were(run, tmp_path, earlier, code, words):
+    from conftest import EXAMPLES
+
+    record = json.loads((EXAMPLES / "NCT05378971-eligible.json").read_text(encoding="utf-8"))
+    record["labs"]["creatinine"]["earlier"] = earlier
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    result = run("screen", str(path), "--trial", "NCT05378971")
+    assert result.exit_code == code and words in result.stdout + result.stderr
+
+
+def test_duckdb_never_draws_its_progress_bar_into_the_rows(tmp_path):
+    """DuckDB prints a progress bar on standard output for a query over 2 seconds, which is where
+    `--out -` writes the rows: both DuckDB readers turn it off."""
+    from trialscreen.extract.source import ExtractTables
+    from trialscreen.extract.spec import load_extract
+    from trialscreen.omop.source import open_source
+
+    tables = ExtractTables(load_extract(str(_extract(tmp_path))))
+    try:
+        assert tables.con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
+    finally:
+        tables.close()
+    from conftest import ROOT
+
+    source = open_source(str(ROOT / "tests" / "data" / "omop-synthea27nj"))
+    try:
+        assert source.con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
+    finally:
+        source.close()

@@ -112,7 +112,8 @@ def batch_extract(path: str, trials, out: str, kind: str, quiet: bool, outputs: 
     from trialscreen.render.batch import Writer
 
     extract = load_extract(path)
+    patients = max(0, (count_lines(str(extract.patients.path)) or 0) - 1) if not quiet else None   # the bar's total
     summary = run_into(path, out, quiet, lambda target, progress: run_extract(
         extract, trials, Writer(target, kind, trials), as_of=options["as_of"], progress=progress,
-        max_lab_age=options["max_lab_age"]))
+        max_lab_age=options["max_lab_age"]), total=patients)
     finish_run(summary, outputs, quiet, "patient")

@@ -52,11 +52,11 @@ class _Cells:
 
 
 def run_extract(extract, trials, writer, *, as_of: date | None = None, progress=None, max_lab_age=None,
-                memory_limit: str = "1GB") -> Summary:
+                memory_limit: str = "256MB") -> Summary:
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     tables = ExtractTables(extract, memory_limit)
     memos = Memos(ReadMemo(), CriterionMemo())
-    facts = {"unplaced": Counter(), "bad_dates": Counter(), "later": 0, "orphans": Counter()}
+    facts = {"unplaced": Counter(), "bad_dates": Counter(), "later": 0, "orphans": Counter(), "warned": Counter()}
     try:
         streams = _streams(tables, extract)
         writer.start()
@@ -85,6 +85,8 @@ def _screen_one(summary, writer, trials, row, pid, person, sections, when, dates
     except Exception as exc:  # noqa: BLE001 - a bug: this patient is lost, the run is not
         bug_row(summary, writer, trials, row, pid, exc)
         return
+    for w in patient.warnings:                         # what the reader could not use: said once, counted
+        facts["warned"][getattr(w, "message", str(w))] += 1
     screen_patient(summary, writer, trials, patient, row, pid, dates, max_lab_age, memos)
 
 
@@ -189,5 +191,7 @@ def _facts_said(summary: Summary, facts: dict) -> None:
                              "(they had not happened yet)")
     for path, n in facts["bad_dates"].items():
         summary.warnings.append(f"{path}: {n:,} dates could not be read (give the file's date_format in the extract)")
+    for message, n in facts["warned"].most_common(20):
+        summary.warnings.append(f"{message} ({n:,} patient{'s' if n != 1 else ''})")
     for kind, n in facts["orphans"].items():
         summary.warnings.append(f"{n:,} {kind} rows name a patient the patients file does not have")

@@ -26,11 +26,15 @@ class ExtractTables:
 
         self.extract = extract
         self.tmp = tempfile.TemporaryDirectory(prefix="trialscreen-extract-")
-        self.con = duckdb.connect(":memory:")
+        # a database file of the run's own: each section is sorted into a table on disk once, then
+        # read back in order with a streaming scan, so the open sections hold no sort in memory
+        self.con = duckdb.connect(str(Path(self.tmp.name) / "extract.duckdb"))
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute(f"SET temp_directory = '{self.tmp.name}'")
-        self.con.execute("SET preserve_insertion_order = false")
+        self.con.execute("SET threads = 1")        # one sort at a time spills to disk within the limit
+        self.con.execute("SET enable_progress_bar = false")   # DuckDB's own bar would print into the rows
         self.views: dict = {}
+        self.sorted = 0
         self._view("p0", extract.patients)
         for kind, prefix in (("results", "r"), ("diagnoses", "d"), ("treatments", "t")):
             for i, source in enumerate(getattr(extract, kind)):
@@ -80,10 +84,20 @@ class ExtractTables:
         """Rows of ``SELECT {select} FROM {view}`` ordered by patient id (the first column: whole
         numbers in their numeric order first, then the others as text; ``id_key`` is that order), a
         batch at a time."""
-        cursor = self.con.cursor()
+        import duckdb
+
         first = select.split(", ", 1)[0]
         number = f"TRY_CAST(trim({first}) AS HUGEINT)"
-        cursor.execute(f"SELECT {select} FROM {view} ORDER BY {number} IS NULL, {number}, trim({first})")
+        self.sorted += 1
+        table = f"sorted{self.sorted}"
+        try:
+            self.con.execute(f"CREATE TABLE {table} AS SELECT {select} FROM {view} "
+                             f"ORDER BY {number} IS NULL, {number}, trim({first})")
+        except duckdb.Error as exc:
+            raise InputError(f"the extract could not be sorted by patient: {str(exc).splitlines()[0]}",
+                             Location(self.extract.path), "check the files' free disk space and memory") from None
+        cursor = self.con.cursor()
+        cursor.execute(f"SELECT * FROM {table}")          # insertion order: the sort's
         while rows := cursor.fetchmany(_BATCH):
             yield from rows
         cursor.close()

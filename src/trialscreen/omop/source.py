@@ -50,6 +50,7 @@ def open_source(path: str, *, schema: str | None = None, memory_limit: str = "1G
     con = duckdb.connect(":memory:")
     con.execute(f"SET memory_limit = '{_checked_limit(memory_limit)}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")    # DuckDB's own bar (queries over 2 s) would print into the rows
     source = Source(con, str(path), schema=schema, memory_limit=memory_limit)
     try:
         raw = _attach(con, p, schema, source) if p.is_file() else _folder(p, source)

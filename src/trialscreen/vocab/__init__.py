@@ -211,6 +211,7 @@ class Vocabulary:
         canonical = self.canonical(name)
         return self.entries[canonical] if canonical else None
 
+    @lru_cache(maxsize=4096)   # noqa: B019 - vocabularies live as long as the process; a batch meets a name often
     def suggest(self, name) -> str:
         """A 'did you mean ...' hint, or a pointer to the vocabulary."""
         refusal = self.ambiguity(name)  # 'K': say what it may mean, not the nearest spelling
