@@ -214,3 +214,18 @@ def test_duckdb_never_draws_its_progress_bar_into_the_rows(tmp_path):
         assert source.con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
     finally:
         source.close()
+
+
+def test_an_id_is_one_patient_only_when_its_text_is(run, tmp_path):
+    """Sections are merged by the key they were sorted by: '010' and ' 10.0' are not patient 10
+    (their rows are said as rows of patients the patients file lacks), an id with letters sorts
+    after the numbers and keeps its rows."""
+    labs = FILES["LABEVENTS.csv"] + "010,50912,9.9,mg/dL,2025-05-30 08:00:00,,\n 10.0,50912,9.9,mg/dL,2025-05-30,,\n" \
+        "A7,50912,1.1,mg/dL,2025-05-30 08:00:00,,\n"
+    path = _extract(tmp_path, **{"LABEVENTS.csv": labs,
+                                 "PATIENTS.csv": FILES["PATIENTS.csv"] + "A7,F,1970-01-01\n"})
+    result = run("batch", "--extract", str(path), "--trial", "NCT05378971", "-f", "jsonl")
+    out = _jsonl(result.stdout)
+    assert list(out) == ["9", "10", "100", "A7"]
+    assert "9.9 mg/dL" not in _reason(out["10"], "I5") and "creatinine 1.1 mg/dL" in _reason(out["A7"], "I5")
+    assert "3 results rows name a patient the patients file does not have" in " ".join(result.stderr.split())

@@ -16,7 +16,7 @@ from trialscreen.batch.tally import Memos, Summary, TrialTally
 from trialscreen.errors import TrialscreenError
 from trialscreen.evaluate.reuse import CriterionMemo
 from trialscreen.extract.records import patient_record, place_test
-from trialscreen.extract.source import ExtractTables, id_key, q
+from trialscreen.extract.source import ExtractTables, q
 from trialscreen.patient.load import patient_from_dict
 from trialscreen.patient.memo import ReadMemo
 
@@ -123,10 +123,10 @@ def _patients(tables: ExtractTables, extract, streams: list, facts: dict):
     columns = list(source.extra)
     select = ", ".join([q(source.columns["id"])] + [q(c) for c in columns]) if columns else q(source.columns["id"])
     pending = [_Pending(s) for s in streams]
-    for row in tables.stream("p0", select):
-        pid = cells.text(row[0])
-        if pid is None:
+    for key, row in tables.stream("p0", select):
+        if cells.text(row[0]) is None:
             continue
+        pid = key[2]                  # the trimmed id every section is matched by
         person = {}
         for column, value in zip(columns, row[1:]):
             spec, text = source.extra[column], cells.text(value)
@@ -138,7 +138,7 @@ def _patients(tables: ExtractTables, extract, streams: list, facts: dict):
             person[spec["field"]] = text
         sections: tuple = ([], [], [])
         for p in pending:
-            p.take(pid, sections, facts)
+            p.take(key, sections, facts)
         yield str(pid), person, sections
 
 
@@ -150,12 +150,14 @@ class _Pending:
         self.extra = stream[3] if len(stream) > 3 else {}
         self.head = next(self.rows, None)
 
-    def take(self, pid: str, sections: tuple, facts: dict) -> None:
-        while self.head is not None and id_key(self.cells.text(self.head[0]) or "") < id_key(pid):
-            facts["orphans"][self.kind] += 1         # a row of a patient the patients file lacks
+    def take(self, key: tuple, sections: tuple, facts: dict) -> None:
+        """This section's rows of the patient ``key`` (the sort key of the SQL); the rows before it
+        belong to patients the patients file does not have."""
+        while self.head is not None and self.head[0] < key:
+            facts["orphans"][self.kind] += 1
             self.head = next(self.rows, None)
-        while self.head is not None and self.cells.text(self.head[0]) == pid:
-            self._add(self.head, sections, facts)
+        while self.head is not None and self.head[0] == key:
+            self._add(self.head[1], sections, facts)
             self.head = next(self.rows, None)
 
     def _add(self, row, sections: tuple, facts: dict) -> None:

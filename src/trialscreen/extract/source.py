@@ -81,9 +81,10 @@ class ExtractTables:
         return out
 
     def stream(self, view: str, select: str) -> Iterator[tuple]:
-        """Rows of ``SELECT {select} FROM {view}`` ordered by patient id (the first column: whole
-        numbers in their numeric order first, then the others as text; ``id_key`` is that order), a
-        batch at a time."""
+        """(key, row) of ``SELECT {select} FROM {view}`` in patient-id order, a batch at a time.
+        The key is the order itself, made by the SQL (whole-number ids by value first, then the
+        others by text; ties by the trimmed id), so the run merges sections by the very key they
+        were sorted by: an id is the same patient in every file only when its trimmed text is."""
         import duckdb
 
         first = select.split(", ", 1)[0]
@@ -91,25 +92,17 @@ class ExtractTables:
         self.sorted += 1
         table = f"sorted{self.sorted}"
         try:
-            self.con.execute(f"CREATE TABLE {table} AS SELECT {select} FROM {view} "
-                             f"ORDER BY {number} IS NULL, {number}, trim({first})")
+            self.con.execute(f"CREATE TABLE {table} AS SELECT {number} IS NULL AS k1, coalesce({number}, 0) AS k2, "
+                             f"trim({first}) AS k3, {select} FROM {view} ORDER BY k1, k2, k3")
         except duckdb.Error as exc:
             raise InputError(f"the extract could not be sorted by patient: {str(exc).splitlines()[0]}",
                              Location(self.extract.path), "check the files' free disk space and memory") from None
         cursor = self.con.cursor()
         cursor.execute(f"SELECT * FROM {table}")          # insertion order: the sort's
         while rows := cursor.fetchmany(_BATCH):
-            yield from rows
+            for row in rows:
+                yield row[:3], row[3:]
         cursor.close()
-
-
-def id_key(pid: str) -> tuple:
-    """The order of ``stream``: whole numbers by value, then other ids by their text."""
-    text = pid.strip()
-    try:
-        return (False, int(text), text)
-    except ValueError:
-        return (True, 0, text)
 
 
 def q(column: str) -> str:
