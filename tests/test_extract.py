@@ -229,3 +229,83 @@ def test_an_id_is_one_patient_only_when_its_text_is(run, tmp_path):
     assert list(out) == ["9", "10", "100", "A7"]
     assert "9.9 mg/dL" not in _reason(out["10"], "I5") and "creatinine 1.1 mg/dL" in _reason(out["A7"], "I5")
     assert "3 results rows name a patient the patients file does not have" in " ".join(result.stderr.split())
+
+
+def _one_patient(tmp_path, labs: str, dictionary: str = FILES["D_LABITEMS.csv"], **more):
+    return _extract(tmp_path, **{"PATIENTS.csv": "SUBJECT_ID,GENDER,DOB\n10,F,1961-03-15\n",
+                                 "LABEVENTS.csv": "SUBJECT_ID,ITEMID,VALUE,VALUEUOM,CHARTTIME,REF_LOW,REF_HIGH\n" + labs,
+                                 "D_LABITEMS.csv": dictionary, **more})
+
+
+def _screened(run, path, *more) -> tuple:
+    result = run("batch", "--extract", str(path), "--trial", "NCT05378971", "-f", "jsonl", *more)
+    assert result.exit_code == 0, result.stderr
+    return _jsonl(result.stdout), " ".join(result.stderr.split())
+
+
+def test_the_command_lines_as_of_date_wins_over_the_extracts(run, tmp_path):
+    path = _one_patient(tmp_path, "10,50912,0.9,mg/dL,2025-06-01 08:00:00,,\n10,50912,3.4,mg/dL,2025-06-10 08:00:00,,\n")
+    out, _ = _screened(run, path, "--as-of", "2025-06-15")
+    assert out["10"]["as_of"] == "2025-06-15" and "creatinine 3.4 mg/dL" in _reason(out["10"], "I5")
+
+
+def test_one_days_results_are_ordered_by_their_time_as_the_file_writes_it(run, tmp_path):
+    path = _one_patient(tmp_path, "10,50912,3.4,mg/dL,05/30/2025 10:00,,\n10,50912,0.9,mg/dL,05/30/2025 09:00,,\n")
+    path.write_text(path.read_text(encoding="utf-8").replace("high: REF_HIGH", "high: REF_HIGH\n    date_format: "
+                                                             "'%m/%d/%Y %H:%M'"), encoding="utf-8")
+    out, _ = _screened(run, path)
+    assert "creatinine 3.4 mg/dL" in _reason(out["10"], "I5")
+
+
+@pytest.mark.parametrize("labs,words", [
+    ("10,50912,0.9,mg/dL,2025-05-30 08:00:00,,\n10,50912,3.4,mg/dL,2025-05-30 08:00:00,,\n",
+     "creatinine: results of one instant (2025-05-30 08:00:00) disagree, so none of them decides"),
+    ("10,50912,0.9,mg/dL,2025-05-30,,\n10,50912,3.4,mg/dL,2025-05-30,,\n",
+     "creatinine: 2 results of 2025-05-30 without their times disagree"),
+    ("10,50912,0.9,mg/dL,2025-05-01 08:00:00,,\n10,50912,3.4,mg/dL,soon,,\n",
+     "creatinine: a result's date cannot be read, and it might be the latest"),
+])
+def test_results_that_cannot_be_ordered_decide_nothing(run, tmp_path, labs, words):
+    out, err = _screened(run, _one_patient(tmp_path, labs))
+    assert words in err and "(1 patient)" in err
+    assert "no creatinine value" in _reason(out["10"], "I5") and out["10"]["verdict"] != "eligible"
+
+
+@pytest.mark.parametrize("dictionary,words", [
+    ("ITEMID,LABEL,LOINC_CODE\n50912,Creatinine,2160-0\n50912,Bilirubin,\n",
+     "50912 (in the dictionary 2 times, with different meanings)"),
+    ("ITEMID,LABEL,LOINC_CODE\n50912,Bilirubin,2160-0\n", "Bilirubin (its LOINC 2160-0 is creatinine, its name is "
+                                                          "bilirubin)"),
+])
+def test_a_test_whose_meaning_is_in_doubt_is_placed_by_nothing(run, tmp_path, dictionary, words):
+    out, err = _screened(run, _one_patient(tmp_path, "10,50912,0.9,mg/dL,2025-05-30 08:00:00,,\n", dictionary))
+    assert words in err
+    assert "no creatinine value" in _reason(out["10"], "I5") and "no bilirubin value" in _reason(out["10"], "I5")
+
+
+def test_a_dictionary_code_listed_twice_alike_counts_each_result_once(run, tmp_path):
+    twice = "ITEMID,LABEL,LOINC_CODE\n50912,Creatinine,2160-0\n50912,creatinine,2160-0\n"
+    labs = "10,50912,0.9,mg/dL,2025-05-01 08:00:00,,\n10,50912,1.0,mg/dL,2025-05-30 08:00:00,,\n"
+    out, _ = _screened(run, _one_patient(tmp_path, labs, twice))
+    assert "; the latest of 2 results)" in _reason(out["10"], "I5")
+
+
+def test_rows_without_an_id_and_repeated_patients_are_said(run, tmp_path):
+    path = _extract(tmp_path, **{"PATIENTS.csv": FILES["PATIENTS.csv"] + ",F,1960-01-01\nNA,F,1960-01-01\n10,F,1961-03-15\n",
+                                 "LABEVENTS.csv": FILES["LABEVENTS.csv"] + ",50912,1.0,mg/dL,2025-05-29,,\n"
+                                 "999,50912,1.0,mg/dL,2025-05-29,,\n"})
+    result = run("batch", "--extract", str(path), "--trial", "NCT05378971")
+    assert result.exit_code == 1                                   # error rows, as a CSV batch has them
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    errors = [r["error"] for r in rows if r["verdict"] == "error"]
+    assert len(errors) == 3 and sum("the id cell is empty" in e for e in errors) == 2
+    assert any("patient 10 is in the patients file twice" in e for e in errors)
+    err = " ".join(result.stderr.split())
+    assert "1 results rows have no patient id and were not read" in err
+    assert "2 results rows name a patient the patients file does not have" in err      # 7, and 999 after the last
+
+
+def test_an_impossible_age_is_unknown_even_without_results(run, tmp_path):
+    path = _extract(tmp_path, as_of="latest_result", **{"PATIENTS.csv": "SUBJECT_ID,GENDER,DOB\n5,M,1725-01-01\n"})
+    out, err = _screened(run, path)
+    assert out["5"]["verdict"] == "needs_review" and "makes the patient" in err

@@ -32,17 +32,21 @@ class Built:
     unplaced: list = field(default_factory=list)       # (what, label) nobody can place
     notes: list = field(default_factory=list)          # sentences for the run's warnings
     later: int = 0                                     # results dated after the as-of date
+    conflicts: list = field(default_factory=list)      # (sentence) of labs no result decides
 
 
-def place_test(loinc: str | None, name: str | None) -> str | None:
-    """The analyte a result is of: by LOINC code, else by its name; None when neither places it."""
+def place_test(loinc: str | None, name: str | None) -> tuple:
+    """(the analyte a result is of, or None; why not). By LOINC code, else by its name; a LOINC
+    code and a name that place it as two different analytes place it as neither."""
+    by_code = by_name = None
     if loinc:
         found = codes.lookup("LOINC", str(loinc).strip())
-        if found is not None and found.kind == "analyte":
-            return found.name
+        by_code = found.name if found is not None and found.kind == "analyte" else None
     if name:
-        return vocab.analytes().canonical(str(name).strip())
-    return None
+        by_name = vocab.analytes().canonical(str(name).strip())
+    if by_code and by_name and by_code != by_name:
+        return None, f"its LOINC {loinc} is {by_code}, its name is {by_name}"
+    return by_code or by_name, ""
 
 
 def patient_record(pid: str, person: dict, as_of: date | None, results: list, diagnoses: list,
@@ -56,7 +60,7 @@ def patient_record(pid: str, person: dict, as_of: date | None, results: list, di
     when = as_of or max((r["day"] for r in results if r["day"] is not None), default=None)
     if when is not None:
         record["as_of"] = when.isoformat()
-    _birth(built, person.get("birth_date"), when)
+    _birth(built, person.get("birth_date"), when or date.today())
     _labs(built, results, when)
     _diagnoses(built, diagnoses)
     _treatments(built, treatments)
@@ -80,21 +84,20 @@ def _birth(built: Built, birth: str | None, when: date | None) -> None:
 
 
 def _labs(built: Built, results: list, when: date | None) -> None:
-    latest: dict = {}
-    counts: dict = {}
+    by_analyte: dict = {}
     for r in results:
         if r["analyte"] is None:
             built.unplaced.append(("test", r["label"]))
-            continue
-        if when is not None and r["day"] is not None and r["day"] > when:
+        elif when is not None and r["day"] is not None and r["day"] > when:
             built.later += 1
-            continue
-        counts[r["analyte"]] = counts.get(r["analyte"], 0) + 1
-        best = latest.get(r["analyte"])
-        if best is None or _key(r) >= _key(best):
-            latest[r["analyte"]] = r
+        else:
+            by_analyte.setdefault(r["analyte"], []).append(r)
     labs = {}
-    for name, r in latest.items():
+    for name, rows in by_analyte.items():
+        r, why = latest(rows)
+        if r is None:
+            built.conflicts.append(f"{name}: {why}, so none of them decides (the lab is unknown)")
+            continue
         entry: dict = {"value": r["value"] if r["value"] is not None else ""}
         if r["unit"]:
             entry["unit"] = r["unit"]
@@ -105,16 +108,35 @@ def _labs(built: Built, results: list, when: date | None) -> None:
                 entry[attr] = f"{r[key]} {r['unit']}" if r["unit"] else r[key]
         if r.get("flag"):
             entry["flag"] = r["flag"]
-        if counts[name] > 1:
-            entry["earlier"] = counts[name] - 1
+        if len(rows) > 1:
+            entry["earlier"] = len(rows) - 1
         labs[name] = entry
     if labs:
         built.record["labs"] = labs
 
 
-def _key(r: dict) -> tuple:
-    """Later is greater: dated before undated never wins; then the day, then the written time."""
-    return (r["day"] is not None, r["day"] or date.min, r.get("time") or "")
+def latest(rows: list) -> tuple:
+    """(the result that decides, or None; why none does). The latest day decides; on that day the
+    latest time. Results that cannot be ordered (a date that could not be read beside dated ones,
+    one day's results without their times, two at one instant) decide only if they say the same."""
+    if any(r["dated"] and r["day"] is None for r in rows):
+        return None, "a result's date cannot be read, and it might be the latest"
+    dated = [r for r in rows if r["day"] is not None]
+    if not dated:
+        return _same(rows, "results without a date")
+    top = max(r["day"] for r in dated)
+    day = [r for r in dated if r["day"] == top]
+    if len(day) == 1:
+        return day[0], ""
+    if any(r["moment"] is None for r in day):
+        return _same(day, f"{len(day)} results of {top.isoformat()} without their times")
+    last = max(r["moment"] for r in day)
+    return _same([r for r in day if r["moment"] == last], f"results of one instant ({last.isoformat(sep=' ')})")
+
+
+def _same(rows: list, what: str) -> tuple:
+    values = {(r["value"], r["unit"], r.get("low"), r.get("high")) for r in rows}
+    return (rows[-1], "") if len(values) == 1 else (None, f"{what} disagree")
 
 
 def _diagnoses(built: Built, rows: list) -> None:

@@ -7,7 +7,8 @@ evaluator (batch/run.py ``screen_patient``)."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from trialscreen.batch.columns import DEFAULT_MISSING
 from trialscreen.batch.dates import date_format_of, iso_date, timezone_of
@@ -40,6 +41,22 @@ class _Cells:
         text = str(value).strip()
         return None if text.lower() in self.missing else text
 
+    def moment(self, value, bad: Counter) -> tuple:
+        """(the day, the instant in the site's time or None when the cell gives no time) of a cell."""
+        day = self.day(value, bad)
+        text = self.text(value)
+        if day is None or text is None or len(text) <= 10:
+            return day, None
+        fmt, zone = self.dates
+        try:
+            stamp = (datetime.strptime(text, fmt) if fmt else
+                     datetime.fromisoformat(text.replace(" ", "T", 1).replace("Z", "+00:00")))
+        except ValueError:
+            return day, None
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(ZoneInfo(zone) if zone and zone.upper() != "UTC" else timezone.utc)
+        return day, stamp.replace(tzinfo=None)
+
     def day(self, value, bad: Counter) -> date | None:
         text = self.text(value)
         if text is None:
@@ -56,14 +73,18 @@ def run_extract(extract, trials, writer, *, as_of: date | None = None, progress=
     summary = Summary(trials=[TrialTally(t.id, [c.id for c in t.criteria]) for t in trials])
     tables = ExtractTables(extract, memory_limit)
     memos = Memos(ReadMemo(), CriterionMemo())
-    facts = {"unplaced": Counter(), "bad_dates": Counter(), "later": 0, "orphans": Counter(), "warned": Counter()}
+    facts = {"unplaced": Counter(), "bad_dates": Counter(), "later": 0, "orphans": Counter(), "warned": Counter(),
+             "no_id": Counter()}
     try:
         streams = _streams(tables, extract)
         writer.start()
-        for row, (pid, person, sections) in enumerate(_patients(tables, extract, streams, facts), 1):
+        for row, (pid, person, sections, problem) in enumerate(_patients(tables, extract, streams, facts), 1):
             summary.rows_in += 1
-            _screen_one(summary, writer, trials, row, pid, person, sections, extract.as_of or as_of,
-                        (as_of, date.today()), max_lab_age, memos, facts)
+            if problem:
+                fail_row(summary, writer, trials, row, pid, f"{extract.patients.path.name} row {row}: {problem}")
+            else:
+                _screen_one(summary, writer, trials, row, pid, person, sections, as_of or extract.as_of,
+                            (as_of, date.today()), max_lab_age, memos, facts)
             if progress is not None:
                 progress(row)
     finally:
@@ -77,6 +98,7 @@ def _screen_one(summary, writer, trials, row, pid, person, sections, when, dates
         built = patient_record(pid, person, when, *sections)
         facts["later"] += built.later
         facts["unplaced"].update(built.unplaced)
+        facts["warned"].update(built.conflicts)
         summary.warnings.extend(built.notes[:max(0, 500 - len(summary.warnings))])
         patient = patient_from_dict(built.record, f"patient {pid}", memo=memos.reads)
     except TrialscreenError as exc:
@@ -98,13 +120,12 @@ def _streams(tables: ExtractTables, extract) -> list:
         cols = [q(c["id"]), *(q(c[k]) if k in c else "NULL" for k in ("test", "loinc", "value", "unit", "date",
                                                                        "low", "high", "flag"))]
         view = f"r{i}"
-        if source.tests is not None:
-            t = source.tests.columns
-            cols += [f"d.{q(t['loinc'])}" if "loinc" in t else "NULL", f"d.{q(t['name'])}" if "name" in t else "NULL"]
-            view = f"r{i} LEFT JOIN r{i}_tests d ON r{i}.{q(c['test'])} = d.{q(t['key'])}" if "test" in c else view
-            cols = [f"r{i}.{x}" if x.startswith('"') else x for x in cols[:9]] + cols[9:]
+        if source.tests is not None and "test" in c:
+            tables.dictionary(f"r{i}_tests", f"r{i}_dict", source.tests.columns)
+            cols = [f"r{i}.{x}" if x.startswith('"') else x for x in cols] + ["d.loinc", "d.name", "d.meanings"]
+            view = f"r{i} LEFT JOIN r{i}_dict d ON trim(r{i}.{q(c['test'])}) = d.key"
         else:
-            cols += ["NULL", "NULL"]
+            cols += ["NULL", "NULL", "NULL"]
         out.append(("results", cells, tables.stream(view, ", ".join(cols))))
     for i, source in enumerate(extract.diagnoses):
         c = source.columns
@@ -118,28 +139,41 @@ def _streams(tables: ExtractTables, extract) -> list:
 
 
 def _patients(tables: ExtractTables, extract, streams: list, facts: dict):
-    """(pid, person fields, (results, diagnoses, treatments)) per patient, in id order."""
+    """(pid, person fields, (results, diagnoses, treatments), problem) per row of the patients
+    file, in id order; ``problem`` says why a row is not screened (no id, an id given twice)."""
     source, cells = extract.patients, _Cells(extract.patients)
     columns = list(source.extra)
     select = ", ".join([q(source.columns["id"])] + [q(c) for c in columns]) if columns else q(source.columns["id"])
     pending = [_Pending(s) for s in streams]
+    last = None
     for key, row in tables.stream("p0", select):
         if cells.text(row[0]) is None:
+            yield "", {}, ([], [], []), "the id cell is empty (or a missing-value token): no patient to screen"
             continue
-        pid = key[2]                  # the trimmed id every section is matched by
-        person = {}
-        for column, value in zip(columns, row[1:]):
-            spec, text = source.extra[column], cells.text(value)
-            if text is not None and spec["values"] is not None:
-                text = spec["values"].get(text.lower(), text)
-            if spec["field"] == "birth_date" and text is not None:
-                day = cells.day(text, facts["bad_dates"])
-                text = day.isoformat() if day else text
-            person[spec["field"]] = text
+        if key == last:
+            yield key[2], {}, ([], [], []), (f"patient {key[2]} is in the patients file twice: its rows are "
+                                             "screened with its first row, this one is not")
+            continue
+        last = key
         sections: tuple = ([], [], [])
         for p in pending:
             p.take(key, sections, facts)
-        yield str(pid), person, sections
+        yield key[2], _person(source, cells, columns, row[1:], facts), sections, ""
+    for p in pending:
+        p.drain(facts)
+
+
+def _person(source, cells, columns: list, values, facts: dict) -> dict:
+    person = {}
+    for column, value in zip(columns, values):
+        spec, text = source.extra[column], cells.text(value)
+        if text is not None and spec["values"] is not None:
+            text = spec["values"].get(text.lower(), text)
+        if spec["field"] == "birth_date" and text is not None:
+            day = cells.day(text, facts["bad_dates"])
+            text = day.isoformat() if day else text
+        person[spec["field"]] = text
+    return person
 
 
 class _Pending:
@@ -154,19 +188,33 @@ class _Pending:
         """This section's rows of the patient ``key`` (the sort key of the SQL); the rows before it
         belong to patients the patients file does not have."""
         while self.head is not None and self.head[0] < key:
-            facts["orphans"][self.kind] += 1
-            self.head = next(self.rows, None)
+            self._orphan(facts)
         while self.head is not None and self.head[0] == key:
             self._add(self.head[1], sections, facts)
             self.head = next(self.rows, None)
 
+    def drain(self, facts: dict) -> None:
+        """The rows after the last patient: of patients the patients file does not have."""
+        while self.head is not None:
+            self._orphan(facts)
+
+    def _orphan(self, facts: dict) -> None:
+        facts["no_id" if self.head[0][2] == "" else "orphans"][self.kind] += 1
+        self.head = next(self.rows, None)
+
     def _add(self, row, sections: tuple, facts: dict) -> None:
         t, bad = self.cells.text, facts["bad_dates"]
         if self.kind == "results":
-            _, test, loinc, value, unit, when, low, high, flag, dict_loinc, dict_name = row
-            analyte = place_test(t(loinc) or t(dict_loinc), t(dict_name) or t(test))
-            sections[0].append({"analyte": analyte, "label": t(dict_name) or t(test) or "?", "value": t(value),
-                                "unit": t(unit), "day": self.cells.day(when, bad), "time": t(when), "low": t(low),
+            _, test, loinc, value, unit, when, low, high, flag, dict_loinc, dict_name, meanings = row
+            label = t(dict_name) or t(test) or "?"
+            if meanings is not None and meanings > 1:
+                analyte, label = None, f"{t(test)} (in the dictionary {meanings} times, with different meanings)"
+            else:
+                analyte, why = place_test(t(loinc) or t(dict_loinc), t(dict_name) or t(test))
+                label = f"{label} ({why})" if why else label
+            day, moment = self.cells.moment(when, bad)
+            sections[0].append({"analyte": analyte, "label": label, "value": t(value), "unit": t(unit),
+                                "day": day, "moment": moment, "dated": t(when) is not None, "low": t(low),
                                 "high": t(high), "flag": t(flag)})
         elif self.kind == "diagnoses":
             if t(row[1]) is not None:
@@ -197,3 +245,5 @@ def _facts_said(summary: Summary, facts: dict) -> None:
         summary.warnings.append(f"{message} ({n:,} patient{'s' if n != 1 else ''})")
     for kind, n in facts["orphans"].items():
         summary.warnings.append(f"{n:,} {kind} rows name a patient the patients file does not have")
+    for kind, n in facts["no_id"].items():
+        summary.warnings.append(f"{n:,} {kind} rows have no patient id and were not read")

@@ -80,6 +80,15 @@ class ExtractTables:
                              "give the file's encoding in the extract (encoding: cp1252)") from None
         return out
 
+    def dictionary(self, view: str, name: str, columns: dict) -> None:
+        """The dictionary of local test codes as one row per code: its LOINC and name, and how many
+        different meanings the file gives the code (more than one: the code is placed by none)."""
+        loinc = f"nullif(trim({q(columns['loinc'])}), '')" if "loinc" in columns else "NULL"
+        label = f"nullif(trim({q(columns['name'])}), '')" if "name" in columns else "NULL"
+        self.con.execute(f"CREATE VIEW {name} AS SELECT trim({q(columns['key'])}) AS key, max({loinc}) AS loinc, "
+                         f"max({label}) AS name, count(DISTINCT coalesce({loinc}, '') || '|' || "
+                         f"coalesce(lower({label}), '')) AS meanings FROM {view} GROUP BY 1")
+
     def stream(self, view: str, select: str) -> Iterator[tuple]:
         """(key, row) of ``SELECT {select} FROM {view}`` in patient-id order, a batch at a time.
         The key is the order itself, made by the SQL (whole-number ids by value first, then the
@@ -93,7 +102,7 @@ class ExtractTables:
         table = f"sorted{self.sorted}"
         try:
             self.con.execute(f"CREATE TABLE {table} AS SELECT {number} IS NULL AS k1, coalesce({number}, 0) AS k2, "
-                             f"trim({first}) AS k3, {select} FROM {view} ORDER BY k1, k2, k3")
+                             f"coalesce(trim({first}), '') AS k3, {select} FROM {view} ORDER BY k1, k2, k3")
         except duckdb.Error as exc:
             raise InputError(f"the extract could not be sorted by patient: {str(exc).splitlines()[0]}",
                              Location(self.extract.path), "check the files' free disk space and memory") from None
