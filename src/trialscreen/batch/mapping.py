@@ -73,7 +73,7 @@ def load_mapping(path: str) -> Mapping:
     data = read_mapping_yaml(path)
     if not isinstance(data, LMap):
         raise InputError("a column mapping is a YAML mapping with 'columns:'", Location(path, 1, 1))
-    _known_keys(data, _FILE_KEYS, path, "the column mapping")
+    known_keys(data, _FILE_KEYS, path, "the column mapping")
     out = Mapping(path=path)
     out.positions = {k: data.where_key(k) for k in data}
     _read_file_options(data, path, out)
@@ -92,7 +92,7 @@ def load_mapping(path: str) -> Mapping:
     return out
 
 
-def _known_keys(data, allowed: tuple, path: str, what: str) -> None:
+def known_keys(data, allowed: tuple, path: str, what: str) -> None:
     for key in data:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.7)
@@ -179,7 +179,7 @@ def _mapping_entry(path: str, header, spec, pos, mapping: Mapping) -> MappingEnt
     if not isinstance(spec, LMap):
         raise _mapping_error(path, pos, f"the mapping of '{header}' must be a field name or an object "
                              "such as {field: creatinine, unit: mg/dL}")
-    _known_keys(spec, _COLUMN_KEYS, path, f"the mapping of '{header}'")
+    known_keys(spec, _COLUMN_KEYS, path, f"the mapping of '{header}'")
     text = {}
     for key in ("field", "unit", "date_from", "reference_range", "flag"):
         value = spec.get(key)

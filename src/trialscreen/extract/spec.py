@@ -6,11 +6,11 @@ may be given too. Read safely, every problem with the file's line and column."""
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from trialscreen.batch.mapping import known_keys
 from trialscreen.errors import FileReadError, InputError, Location
 
 _TOP = ("layout", "as_of", "patients", "results", "diagnoses", "treatments")
@@ -57,7 +57,7 @@ def load_extract(path: str) -> Extract:
     data = read_mapping_yaml(path)
     if not isinstance(data, LMap):
         raise InputError("an extract description is a YAML mapping with 'patients:'", Location(path, 1, 1))
-    _known(data, _TOP, path, "the extract")
+    known_keys(data, _TOP, path, "the extract")
     if data.get("layout", "long") != "long":
         raise _error(path, data.where("layout"), f"layout '{data.get('layout')}' is not one trialscreen reads",
                      "layout: long (one row per result, diagnosis or treatment)")
@@ -93,7 +93,7 @@ def _source(kind: str, spec, where, base: Path, path: str) -> Source:
 
     if not isinstance(spec, LMap):
         raise _error(path, where, f"{kind} is a mapping with file: and id:", f"{kind}: {{file: X.csv, id: COLUMN}}")
-    _known(spec, _KEYS[kind], path, kind)
+    known_keys(spec, _KEYS[kind], path, kind)
     for key in _REQUIRED[kind]:
         if not spec.get(key):
             raise _error(path, spec.where(), f"{kind} needs '{key}:'", f"name the {key} of {kind}")
@@ -130,21 +130,13 @@ def _patient_columns(columns, path: str) -> dict:
         if isinstance(spec, str):
             out[str(column)] = {"field": spec, "values": None}
         elif isinstance(spec, LMap) and spec.get("field"):
-            _known(spec, ("field", "values"), path, f"the column {column}")
+            known_keys(spec, ("field", "values"), path, f"the column {column}")
             values = spec.get("values")
             out[str(column)] = {"field": str(spec["field"]),
                                 "values": {str(k).strip().lower(): v for k, v in values.items()} if values else None}
         else:
             raise _error(path, columns.where(column), f"column {column}: give a field, or {{field: ..., values: ...}}")
     return out
-
-
-def _known(data, allowed: tuple, path: str, what: str) -> None:
-    for key in data:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.7)
-            raise _error(path, data.where_key(key), f"unknown key '{key}' in {what}",
-                         f"did you mean '{close[0]}'?" if close else "use " + ", ".join(allowed))
 
 
 def _error(path: str, pos, message: str, hint: str = "") -> InputError:
