@@ -81,7 +81,7 @@ def run_extract(extract, trials, writer, *, as_of: date | None = None, progress=
         for row, (pid, person, sections, problem) in enumerate(_patients(tables, extract, streams, facts), 1):
             summary.rows_in += 1
             if problem:
-                fail_row(summary, writer, trials, row, pid, f"{extract.patients.path.name} row {row}: {problem}")
+                fail_row(summary, writer, trials, row, pid, f"{extract.patients.path.name}: {problem}")
             else:
                 _screen_one(summary, writer, trials, row, pid, person, sections, as_of or extract.as_of,
                             (as_of, date.today()), max_lab_age, memos, facts)
@@ -113,7 +113,7 @@ def _screen_one(summary, writer, trials, row, pid, person, sections, when, dates
 
 
 def _streams(tables: ExtractTables, extract) -> list:
-    """Per section, its files' rows as (pid, dict) iterators sorted by pid."""
+    """Per file of a section: (section, its cells' reading, its (key, row) pairs in patient order)."""
     out: list = []
     for i, source in enumerate(extract.results):
         c, cells = source.columns, _Cells(source)
