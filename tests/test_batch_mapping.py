@@ -383,6 +383,12 @@ def test_a_reference_range_beside_the_labs_limit_is_a_duplicate(run, tmp_path, e
     assert f"map.yaml:{_line_of(mapping, '  ' + where + ':')}" in err and message in err, err
 
 
+def _with_entry(entry: str) -> tuple:
+    """(the entry's header with its colon, BASE_MAP with that header's line replaced by ``entry``)."""
+    start = entry.split(":")[0] + ":"
+    return start, "".join(entry if line.startswith(start) else line for line in BASE_MAP.splitlines(keepends=True))
+
+
 @pytest.mark.parametrize("entry,message", [
     # 2.5 mg/dL is 221 umol/L (fails creatinine < 177 umol/L); scaled by 0.1 it passed
     ("  CREA: {field: creatinine, scale: 0.1, date_from: LAB_TS}\n",
@@ -390,8 +396,7 @@ def test_a_reference_range_beside_the_labs_limit_is_a_duplicate(run, tmp_path, e
     ("  ECOG: {field: ecog, scale: 2}\n", "column 'ECOG' has a scale, but its cells are not numbers with a unit"),
 ])
 def test_scale_needs_the_unit_of_the_numbers_it_multiplies(run, tmp_path, entry, message):
-    start = entry.split(":")[0] + ":"
-    mapping = "".join(entry if line.startswith(start) else line for line in BASE_MAP.splitlines(keepends=True))
+    start, mapping = _with_entry(entry)
     got, _, err, code = screen(run, tmp_path, [_row({"CREA": "2.5 mg/dL"})], mapping)
     assert code == 65 and not got
     assert f"map.yaml:{_line_of(mapping, start)}" in err and message in err, err
@@ -465,8 +470,7 @@ def test_odd_encodings_on_the_command_line(run, tmp_path, name, message):
 ])
 def test_an_entry_of_format_keys_only_needs_its_field(run, tmp_path, entry, message):
     """It was dropped as if mapped to null: the ECOG column the user configured went unknown."""
-    start = entry.split(":")[0] + ":"
-    mapping = "".join(entry if line.startswith(start) else line for line in BASE_MAP.splitlines(keepends=True))
+    start, mapping = _with_entry(entry)
     got, _, err, code = screen(run, tmp_path, [_row({"ECOG": "-1"})], mapping)
     assert code == 65 and not got
     assert f"map.yaml:{_line_of(mapping, start)}" in err and message in err, err

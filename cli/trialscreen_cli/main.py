@@ -117,20 +117,12 @@ def screen(
     refused: list = []
     loaded = load_all(patients, when, refused)
     results = [run_screen(t, record, when, max_lab_age=oldest) for record, _ in loaded for t in trials]
-    if fmt is Format.html or out is not None:
+    if fmt is Format.table and out is None:
+        show("results", results, full_text=full_text)      # a terminal's table, else plain text
+    else:
         from trialscreen_cli.pages import write_results
 
         write_results(results, fmt.value, out, full_text)
-    elif fmt is Format.json:
-        from trialscreen.render.json import results_json
-
-        typer.echo(results_json(results))
-    elif fmt is Format.markdown:
-        from trialscreen.render.markdown import results_markdown
-
-        typer.echo(results_markdown(results))
-    else:
-        show("results", results, full_text=full_text)
     for _, warnings in loaded:
         for w in warnings:
             stderr(f"warning: {w}")

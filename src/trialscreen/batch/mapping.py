@@ -79,12 +79,12 @@ def load_mapping(path: str) -> Mapping:
     _read_file_options(data, path, out)
     cols = data.get("columns") or LMap()
     if not isinstance(cols, LMap):
-        raise _mapping_error(path, data.where("columns"), "columns must map export column names to fields")
+        raise located_error(path, data.where("columns"), "columns must map export column names to fields")
     for header, spec in cols.items():
         out.columns[str(header).strip()] = _mapping_entry(path, header, spec, cols.where_key(header), out)
     consts = data.get("constants") or LMap()
     if not isinstance(consts, LMap) or not all(isinstance(v, (str, int, float, bool)) for v in consts.values()):
-        raise _mapping_error(path, data.where("constants"), "constants maps a column name of the convention to "
+        raise located_error(path, data.where("constants"), "constants maps a column name of the convention to "
                              "the value every row has", "e.g. constants: {diagnosis: multiple myeloma}")
     for name, value in consts.items():
         out.constants[str(name).strip()] = _norm_value(value)
@@ -96,7 +96,7 @@ def known_keys(data, allowed: tuple, path: str, what: str) -> None:
     for key in data:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.7)
-            raise _mapping_error(path, data.where_key(key), f"unknown key '{key}' in {what}",
+            raise located_error(path, data.where_key(key), f"unknown key '{key}' in {what}",
                                  f"did you mean '{close[0]}'?" if close else "use " + ", ".join(allowed))
 
 
@@ -116,8 +116,8 @@ def read_mapping_yaml(path: str):
     return data
 
 
-def _mapping_error(path: str, pos, message: str, hint: str = "") -> InputError:
-    """An InputError at a line and column of the mapping file."""
+def located_error(path: str, pos, message: str, hint: str = "") -> InputError:
+    """An InputError at a line and column of a YAML file (the mapping, an extract description)."""
     return InputError(message, Location(path, pos[0], pos[1]), hint)
 
 
@@ -125,17 +125,17 @@ def _read_file_options(data, path: str, out: Mapping) -> None:
     """Read the mapping's file-wide options into ``out``."""
     delim = data.get("delimiter")
     if delim is not None:
-        out.delimiter = delimiter_of(delim, _mapping_error(path, data.where("delimiter"), "").location)
+        out.delimiter = delimiter_of(delim, located_error(path, data.where("delimiter"), "").location)
     fmt = _read_format(data, path, False)
     out.decimal_comma = bool(fmt.decimal_comma)
     out.thousands = None if fmt.thousands is KEEP else fmt.thousands  # type: ignore[assignment]
     out.missing, out.missing_only = fmt.missing, fmt.missing_only
     out.date_format, out.timezone = fmt.date_format, fmt.timezone
     if data.get("encoding") is not None:
-        out.encoding = encoding_of(data["encoding"], _mapping_error(path, data.where("encoding"), "").location)
+        out.encoding = encoding_of(data["encoding"], located_error(path, data.where("encoding"), "").location)
     flag = data.get("ignore_unmapped", False)
     if not isinstance(flag, bool):
-        raise _mapping_error(path, data.where("ignore_unmapped"), "ignore_unmapped must be true or false")
+        raise located_error(path, data.where("ignore_unmapped"), "ignore_unmapped must be true or false")
     out.ignore_unmapped = flag
 
 
@@ -145,28 +145,28 @@ def _read_format(data, path: str, file_decimal_comma: bool | None) -> CellFormat
 
     dc = data.get("decimal_comma")
     if dc is not None and not isinstance(dc, bool):
-        raise _mapping_error(path, data.where("decimal_comma"), "decimal_comma must be true or false")
+        raise located_error(path, data.where("decimal_comma"), "decimal_comma must be true or false")
     thousands: object = KEEP
     if "thousands" in data:
         thousands = None if data["thousands"] is None else _thousands(
             data["thousands"], bool(dc if dc is not None else file_decimal_comma),
-            _mapping_error(path, data.where("thousands"), "").location)
+            located_error(path, data.where("thousands"), "").location)
     if "missing" in data and "missing_only" in data:
-        raise _mapping_error(path, data.where_key("missing_only"), "give missing (added to the default tokens) "
+        raise located_error(path, data.where_key("missing_only"), "give missing (added to the default tokens) "
                              "or missing_only (instead of them), not both")
     key = "missing_only" if "missing_only" in data else "missing"
     missing = None
     if key in data:
         miss = data[key]
         if not isinstance(miss, list) or not all(isinstance(m, (str, int, float)) for m in miss):
-            raise _mapping_error(path, data.where(key), f"{key} must be a list of cell values meaning 'no value'",
+            raise located_error(path, data.where(key), f"{key} must be a list of cell values meaning 'no value'",
                                  'e.g. missing: [NA, "-1"]')
         missing = tuple(_norm_cell(m) for m in miss)
     fmt_text, tz = data.get("date_format"), data.get("timezone")
     if fmt_text is not None:
-        fmt_text = date_format_of(fmt_text, _mapping_error(path, data.where("date_format"), "").location)
+        fmt_text = date_format_of(fmt_text, located_error(path, data.where("date_format"), "").location)
     if tz is not None:
-        tz = timezone_of(tz, _mapping_error(path, data.where("timezone"), "").location)
+        tz = timezone_of(tz, located_error(path, data.where("timezone"), "").location)
     return CellFormat(dc, thousands, missing, key == "missing_only" and missing is not None, fmt_text, tz)
 
 
@@ -177,28 +177,28 @@ def _mapping_entry(path: str, header, spec, pos, mapping: Mapping) -> MappingEnt
     if spec is None or isinstance(spec, str):
         return MappingEntry(spec, line=pos[0], positions={"field": pos})
     if not isinstance(spec, LMap):
-        raise _mapping_error(path, pos, f"the mapping of '{header}' must be a field name or an object "
+        raise located_error(path, pos, f"the mapping of '{header}' must be a field name or an object "
                              "such as {field: creatinine, unit: mg/dL}")
     known_keys(spec, _COLUMN_KEYS, path, f"the mapping of '{header}'")
     text = {}
     for key in ("field", "unit", "date_from", "reference_range", "flag"):
         value = spec.get(key)
         if value is not None and not isinstance(value, str):
-            raise _mapping_error(path, spec.where(key), f"{key} must be text")
+            raise located_error(path, spec.where(key), f"{key} must be text")
         text[key] = value.strip() if isinstance(value, str) else None
     values = spec.get("values")
     if values is not None:
         if not isinstance(values, LMap):
-            raise _mapping_error(path, spec.where("values"),
+            raise located_error(path, spec.where("values"),
                                  "values maps a coded cell to a value, e.g. {1: detected, 0: not detected}")
         values = {_norm_cell(k): (None if v is None else _norm_value(v)) for k, v in values.items()}
     roles = [k for k in ("field", "reference_range", "flag") if text[k]]
     if len(roles) > 1:
-        raise _mapping_error(path, spec.where_key(roles[1]), f"'{header}' is given both {roles[0]} and {roles[1]}",
+        raise located_error(path, spec.where_key(roles[1]), f"'{header}' is given both {roles[0]} and {roles[1]}",
                              "a column holds one thing: a field, a lab's reference range, or a lab's flag")
     positions = {k: spec.where(k) for k in spec}
     fmt = _read_format(spec, path, mapping.decimal_comma)
-    _own_decimal_mark(fmt, mapping, header, _mapping_error(path, spec.where("decimal_comma"), "").location)
+    _own_decimal_mark(fmt, mapping, header, located_error(path, spec.where("decimal_comma"), "").location)
     return MappingEntry(text["field"], text["unit"], values, pos[0], _scale(spec, path), fmt, text["date_from"],
                         text["reference_range"], text["flag"], positions)
 
@@ -228,7 +228,7 @@ def _scale(spec, path: str) -> str | None:
     except InvalidOperation:
         number = None
     if number is None or not number.is_finite() or number <= 0:
-        raise _mapping_error(path, spec.where("scale"), "scale must be a positive number",
+        raise located_error(path, spec.where("scale"), "scale must be a positive number",
                              "each number of the column is multiplied by it: scale: 1000 reads 150 as 150000")
     return str(number)
 

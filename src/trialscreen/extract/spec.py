@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from trialscreen.batch.mapping import known_keys
+from trialscreen.batch.mapping import located_error as _error
 from trialscreen.errors import FileReadError, InputError, Location
 
 _TOP = ("layout", "as_of", "patients", "results", "diagnoses", "treatments")
@@ -137,8 +138,3 @@ def _patient_columns(columns, path: str) -> dict:
         else:
             raise _error(path, columns.where(column), f"column {column}: give a field, or {{field: ..., values: ...}}")
     return out
-
-
-def _error(path: str, pos, message: str, hint: str = "") -> InputError:
-    line, column = pos if pos else (None, None)
-    return InputError(message, Location(path, line, column), hint)

@@ -45,8 +45,13 @@ dl.stamp dt { color: var(--muted); } dl.stamp dd { margin: 0; word-break: break-
 """
 
 
-def _e(text) -> str:
+def text_html(text) -> str:
+    """Input text (ids, protocol text, values) as HTML text: one line, control characters and
+    bidirectional overrides escaped, markup inert. Every HTML page of trialscreen writes text so."""
     return escape(printable(" ".join(str(text).split())))
+
+
+_e = text_html
 
 
 def page(title: str, body: list[str]) -> str:

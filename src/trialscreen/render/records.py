@@ -4,8 +4,6 @@ result: one renderer for all of them."""
 
 from __future__ import annotations
 
-from html import escape
-
 from trialscreen.textio import printable
 
 
@@ -24,9 +22,7 @@ def table_markdown(title: str, headers: list[str], rows: list[list], intro: str 
 
 def table_html(title: str, headers: list[str], rows: list[list], intro: str = "") -> str:
     from trialscreen.render.html import page
-
-    def cell(c) -> str:
-        return escape(printable(" ".join(str(c).split())))
+    from trialscreen.render.html import text_html as cell
 
     body = [f"<h1>{cell(title)}</h1>"] + ([f'<p class="sub">{cell(intro)}</p>'] if intro else [])
     body += ["<table>", "<thead><tr>" + "".join(f"<th>{cell(h)}</th>" for h in headers) + "</tr></thead>", "<tbody>"]

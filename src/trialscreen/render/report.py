@@ -6,12 +6,10 @@ unknown on it), the data most often missing, and the reproducibility stamp."""
 
 from __future__ import annotations
 
-from html import escape
-
 from trialscreen.explain.fetch import fetch_item, questions
 from trialscreen.render.html import page, stamp_html
+from trialscreen.render.html import text_html as _e
 from trialscreen.render.plain import generated_at, short_text
-from trialscreen.textio import printable
 
 _COLOURS = {"eligible": "#1b6e20", "needs_review": "#c98a00", "ineligible": "#b3261e", "error": "#7b1fa2",
             "fail_only": "#b3261e", "fail_other": "#e8837c", "unknown": "#c98a00"}
@@ -20,10 +18,6 @@ _WORDS = {"eligible": "eligible", "needs_review": "needs review", "ineligible": 
           "unknown": "unknown on it"}
 _TOP_MISSING = 10
 _BAR_W = 420
-
-
-def _e(text) -> str:
-    return escape(printable(" ".join(str(text).split())))
 
 
 def _pct(n: int, total: int) -> str:
