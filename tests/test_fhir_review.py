@@ -219,3 +219,20 @@ def test_a_shape_read_too_kindly_before_is_not_eligible(change):
     criterion, status = CASES[change]
     assert statuses[criterion] == status, statuses
     assert verdict != "eligible"
+
+
+def test_the_explanation_names_the_latest_of_several_results(run, tmp_path):
+    bundle = copy.deepcopy(BASE)
+    _add(bundle, _creatinine(effectiveDateTime="2025-04-01", valueQuantity={"value": 300, "unit": "umol/L",
+                                                                            "system": "http://unitsofmeasure.org",
+                                                                            "code": "umol/L"}))
+    _add(bundle, _creatinine(effectiveDateTime="2025-06-20", valueQuantity={"value": 400, "unit": "umol/L"}))
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    said = run("screen", path, "--trial", "NCT05378971", "--as-of", AS_OF.isoformat(), "--format", "json")
+    (result,) = json.loads(said.stdout)
+    i5 = next(c for c in result["criteria"] if c["id"] == "I5")
+    # two results on or before the as-of date (the one of 2025-06-20 has not happened yet)
+    assert "; the latest of 2 results)" in i5["reason"], i5["reason"]
+    assert "300" not in i5["reason"] and "400" not in i5["reason"]
+    assert result["verdict"] == "eligible"

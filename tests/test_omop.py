@@ -213,6 +213,7 @@ def test_the_most_recent_value_decides_and_later_ones_have_not_happened(cdm, tri
     _, rows, _, _ = run_omop(src, trial, tmp_path)
     assert statuses(rows["1"])["I1"] == "pass"
     assert "2025-05-25" in checks_text(rows["1"], "I1")
+    assert "; the latest of 2 results)" in checks_text(rows["1"], "I1")   # the result of 2025-06-15 not counted
 
 
 def test_a_value_too_old_for_the_window_decides_nothing(cdm, trial, tmp_path):

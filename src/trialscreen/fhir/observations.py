@@ -42,6 +42,7 @@ class ObservationReader:
         self.attested: set = set()
         self.attestations: dict = {}
         self.days: dict = {}            # lab slot -> every dated result (key, entry, has a time)
+        self.results: dict = {}         # lab slot -> how many results on or before the as-of date
         self.partial: str | None = None   # the partial date of the Observation being read
 
     def read(self, obs: dict, index: int) -> None:
@@ -94,6 +95,8 @@ class ObservationReader:
             entry["date"] = self.partial          # the record reader refuses it: the result is unusable
         if slot not in self.latest or self.latest[slot][0] <= key:
             self.latest[slot] = (key, entry, v.status(obs) == "preliminary")
+        if slot[0] == "labs":
+            self.results[slot] = self.results.get(slot, 0) + 1
         if slot[0] == "labs" and key[3] is not None:
             self.days.setdefault(slot, []).append((key, entry, "T" in str(v.when(obs, "effective")[1])))
 
@@ -162,6 +165,8 @@ class ObservationReader:
             elif section == "attestation":
                 self.attestations[name] = entry["said"]
             else:
+                if section == "labs" and self.results.get((section, name), 1) > 1:
+                    entry = {**entry, "earlier": self.results[(section, name)] - 1}   # named in the explanation
                 record.setdefault(section, {})[name] = entry
         for name, (key, value) in fields.items():
             when = key[3]

@@ -2,10 +2,11 @@
 
 Each query joins one CDM table to ``ts_meaning`` (concepts.py) and keeps only the rows some rule
 reads: nothing dated after the as-of date, of the labs the most recent per analyte (latest date,
-then datetime, then the highest measurement_id). The placeholders: ``{t}`` the prefix of the table
-names (DuckDB's views are ``measurement``, Spark's ``ts_measurement``), ``{as_of}`` the as-of date
-(a parameter or a literal), ``{persons}`` a filter on the persons screened. No rule is judged here:
-the queries gather rows; records.py and the one record reader decide what they say.
+then datetime, then the highest measurement_id), with how many results there were. The
+placeholders: ``{t}`` the prefix of the table names (DuckDB's views are ``measurement``, Spark's
+``ts_measurement``), ``{as_of}`` the as-of date (a parameter or a literal), ``{persons}`` a filter
+on the persons screened. No rule is judged here: the queries gather rows; records.py and the one
+record reader decide what they say.
 
 A row of a condition, drug or procedure whose concepts place it nowhere (0, missing from CONCEPT,
 or no vocabulary entry) is kept as kind 'unplaced', so that records.py can keep the section open.
@@ -16,7 +17,7 @@ from __future__ import annotations
 MEASURED = """
 SELECT person_id, kind, name, day, value_as_number, value_as_number_text, operator, operator_concept_id,
        unit, unit_concept_id, unit_source_value, value_source_value, range_low, range_low_text, range_high,
-       range_high_text, answer, value_as_concept_id, measurement_id FROM (
+       range_high_text, answer, value_as_concept_id, measurement_id, results FROM (
   SELECT m.person_id, COALESCE(k1.kind, k2.kind) AS kind, COALESCE(k1.name, k2.name) AS name,
          m.measurement_date AS day, m.value_as_number, m.value_as_number_text, op.name AS operator,
          m.operator_concept_id, u.name AS unit, m.unit_concept_id, m.unit_source_value, m.value_source_value,
@@ -24,7 +25,8 @@ SELECT person_id, kind, name, day, value_as_number, value_as_number_text, operat
          m.value_as_concept_id, m.measurement_id,
          row_number() OVER (PARTITION BY m.person_id, COALESCE(k1.kind, k2.kind), COALESCE(k1.name, k2.name)
                             ORDER BY m.measurement_date DESC NULLS LAST, m.measurement_datetime DESC NULLS LAST,
-                                     m.measurement_id DESC NULLS LAST) AS rn
+                                     m.measurement_id DESC NULLS LAST) AS rn,
+         count(*) OVER (PARTITION BY m.person_id, COALESCE(k1.kind, k2.kind), COALESCE(k1.name, k2.name)) AS results
   FROM {t}measurement m
   LEFT JOIN ts_meaning k1 ON k1.role = 'measured' AND k1.concept_id = m.measurement_concept_id
   LEFT JOIN ts_meaning k2 ON k2.role = 'measured' AND k2.concept_id = m.measurement_source_concept_id

@@ -174,6 +174,8 @@ def _unit(r: dict) -> str:
 
 def _lab(r: dict, name: str) -> dict:
     lab: dict = {"date": _iso(r["day"])}
+    if (r.get("results") or 1) > 1:
+        lab["earlier"] = r["results"] - 1            # named in the explanation: the latest of N results
     analyte = vocab.analytes().get(name)
     qualitative = analyte is not None and analyte.qualitative
     if r["value_as_number_text"] is not None and not (qualitative and r["answer"]):
