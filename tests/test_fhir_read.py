@@ -331,6 +331,17 @@ def test_the_everything_bundle_is_eligible_as_its_record(run):
     assert out["missing"] == []
 
 
+@pytest.mark.parametrize("fmt", ["table", "json", "markdown"])
+def test_screen_prints_for_the_bundle_exactly_what_it_prints_for_its_record(run, fmt):
+    """The done-when of the FHIR issue: the same table and JSON, to the character (units as a
+    laboratory writes them, x10^9/L not UCUM's 10*9/L; treatments in the order they happened)."""
+    said = [run("screen", str(path), "--trial", TRIAL, "--as-of", AS_OF, "--format", fmt)
+            for path in (BASE, DATA / "everything-eligible.record.json")]
+    assert [r.exit_code for r in said] == [0, 0]
+    assert said[0].stdout == said[1].stdout
+    assert "10*9" not in said[0].stdout
+
+
 def test_the_everything_bundle_reads_labs_in_the_units_written(run):
     [out], _, _ = screen(run, BASE)
     reason = criterion(out, "I5")["reason"]

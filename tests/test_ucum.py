@@ -25,6 +25,12 @@ def test_a_ucum_code_is_read_as_its_unit(code, klass, unit):
     assert str(normalize(from_ucum(code), klass)) == str(normalize(unit, klass))
 
 
+@pytest.mark.parametrize("code, written", [("10*9/L", "x10^9/L"), ("10*3/uL", "x10^3/uL"), ("10*12/L", "x10^12/L"),
+                                           ("10*-3.eq/L", "mEq/L"), ("/[HPF]", "/[HPF]")])
+def test_a_ucum_code_is_shown_as_a_laboratory_writes_it(code, written):
+    assert from_ucum(code) == written
+
+
 @pytest.mark.parametrize("code", ["{score}", "{ratio}", "mg.dL", "[arb'U]"])
 def test_ucum_syntax_the_grammar_does_not_read_is_refused(code):
     with pytest.raises(UnitError):

@@ -104,8 +104,20 @@ def short(node: EventTest) -> str:
 @sentence("event.read")
 def event_read(check, as_of):
     node = check.node
-    seen = ", ".join(_seen_words(node, s, as_of) for s in check.facts["seen"])
+    seen = ", ".join(_seen_words(node, s, as_of) for s in _in_date_order(check.facts["seen"]))
     return f"{short(node)}: {_VERDICT[check.result]} ({seen or f'no matching {node.noun} recorded'})", None
+
+
+def _in_date_order(seen: tuple) -> list:
+    """The items in the order they happened (then by name), whatever order the source listed them
+    in: a record and its FHIR Bundle list treatments differently and read the same. Undated items
+    and the counts and phases that sum them up keep their place after the dated ones."""
+    def when(s: tuple) -> tuple:
+        day = s[1].span()[0] if s[0] == "item" else s[2] if s[0] == "future" else \
+            s[2][1] if s[0] == "window" and s[2][0] == "span" else None
+        name = s[1].kind if s[0] == "item" else s[1] if s[0] in ("future", "window") else ""
+        return (0, day.isoformat(), str(name)) if day is not None else (1, "", "")
+    return sorted(seen, key=when)
 
 
 def _seen_words(node: EventTest, seen: tuple, as_of) -> str:

@@ -7,7 +7,8 @@ prefix), never kelvin, whatever CONCEPT calls it. The rewrites are those UCUM ne
 grammar lacks (UCUM, https://ucum.org/ucum, sections 2.1 and 2.4: '.' multiplies, '*' is a power
 of ten, '[...]' is an arbitrary unit, '{...}' an annotation that carries no meaning):
 
-- '10*3/uL' and '10*9/L' are read by the grammar as they are;
+- '10*3/uL' and '10*9/L' are written 'x10^3/uL' and 'x10^9/L', as laboratories print them (the
+  grammar reads both; an explanation shows the unit as written here);
 - '[iU]', '[IU]' -> IU and '[U]' -> U (the grammar's class rule still decides U and IU);
 - '{copies}/mL' -> copies/mL, '{cells}/uL' -> cells/uL; any other annotation is refused, since
   '{score}' or '{ratio}' alone does not say what was measured;
@@ -33,6 +34,7 @@ _REWRITES: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"/\((173\.10\*-2|1\.73)\.m2\)"), "/1.73m2"),
     (re.compile(r"/\{1\.73_?m2\}"), "/1.73m2"),
     (re.compile(r"/1\.73\.m2"), "/1.73m2"),
+    (re.compile(r"^10\*(\d+)/"), r"x10^\1/"),
 )
 
 
