@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import EXAMPLES, check_golden
+from conftest import EXAMPLES, ROOT, check_golden
 from trialscreen.batch.tally import TrialTally
 from trialscreen.render.plain import status_words
 
@@ -255,6 +255,15 @@ def test_record_text_stays_text_in_every_format(run, tmp_path):
     assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
     page = run("screen", str(path), "--trial", "NCT05378971", "-f", "html").stdout
     assert "<img" not in page and "\u202e" not in page
+
+
+def test_a_trial_file_s_text_stays_text_in_a_markdown_listing(run, tmp_path):
+    trial = (ROOT / "criteria" / "NCT05378971.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "trial.yaml"
+    path.write_text(trial.replace("title: Clinical", "title: <img src=x onerror=alert(1)> Clinical", 1),
+                    encoding="utf-8")
+    md = run("explain", str(path), "-f", "markdown").stdout
+    assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt; Clinical" in md
 
 
 def test_several_pages_never_go_into_a_file_name(run, tmp_path):

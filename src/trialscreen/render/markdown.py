@@ -9,7 +9,7 @@ from trialscreen.render.summary import VERDICT_WORD, counts_words, ranked, why
 from trialscreen.textio import printable
 
 
-def _cell(text: str) -> str:
+def md_cell(text) -> str:
     """Input text in a Markdown cell: one line, the table's bar escaped, and HTML's <, > and &
     as entities, so a record's text can never be markup where Markdown passes HTML through."""
     one = printable(" ".join(str(text).split()))
@@ -18,33 +18,33 @@ def _cell(text: str) -> str:
 
 def result_markdown(result) -> str:
     t = result.trial
-    lines = [f"## {t.id}: {_cell(t.title)}", ""]
-    lines.append(f"**Verdict: {VERDICT_WORD[result.verdict]}** for patient **{_cell(result.patient_id)}** "
+    lines = [f"## {t.id}: {md_cell(t.title)}", ""]
+    lines.append(f"**Verdict: {VERDICT_WORD[result.verdict]}** for patient **{md_cell(result.patient_id)}** "
                  f"as of {result.as_of.isoformat()} ({counts_words(result)})")
     lines.append("")
     if not t.complete:
         lines.append(f"> This verdict covers only the encoded criteria. Not encoded: "
-                     f"{_cell('; '.join(t.not_encoded))}")
+                     f"{md_cell('; '.join(t.not_encoded))}")
         lines.append("")
     lines.append("| ID | Kind | Status | Criterion and checks |")
     lines.append("|---|---|---|---|")
     for c in result.criteria:
-        checks = "".join(f"<br>{x.mark} {_cell(x.text)}" for x in check_lines(c))
-        lines.append(f"| {c.id} | {c.kind} | {status_label(c)} | **{_cell(c.text)}**{checks} |")
+        checks = "".join(f"<br>{x.mark} {md_cell(x.text)}" for x in check_lines(c))
+        lines.append(f"| {c.id} | {c.kind} | {status_label(c)} | **{md_cell(c.text)}**{checks} |")
     groups = fetch_groups(result)
     if groups:
         lines += ["", "### Data to fetch", ""]
         for title, items in groups:
             lines.append(f"**{title}**")
             lines.append("")
-            lines.extend(f"- [ ] {_cell(i.words)}" for i in items)
+            lines.extend(f"- [ ] {md_cell(i.words)}" for i in items)
             lines.append("")
         lines.pop()
     if result.warnings:
         lines += ["", "### What the record says that trialscreen could not use", ""]
-        lines.extend(f"- {_cell(w)}" for w in result.warnings)
+        lines.extend(f"- {md_cell(w)}" for w in result.warnings)
     lines += ["", "### Record", "", "| | |", "|---|---|"]
-    lines += [f"| {label} | {_cell(value)} |" for label, value in stamp(result)]
+    lines += [f"| {label} | {md_cell(value)} |" for label, value in stamp(result)]
     lines += ["", "  ".join(f"{label}: ____________" for label in REVIEWER), ""]
     return "\n".join(lines)
 
@@ -57,10 +57,10 @@ def results_markdown(results) -> str:
     if len({r.patient_id for r in results}) > 1:       # several patients: say whose each line is
         lines = ["## Which trials could these patients enter?", "", "| Patient | Trial | Verdict | Why |",
                  "|---|---|---|---|"]
-        lines += [f"| {_cell(r.patient_id)} | {r.trial.id} | {VERDICT_WORD[r.verdict]} | {_cell(why(r))} |"
+        lines += [f"| {md_cell(r.patient_id)} | {r.trial.id} | {VERDICT_WORD[r.verdict]} | {md_cell(why(r))} |"
                   for r in results]
     else:
         lines = ["## Which trials could this patient enter?", "", "| Trial | Verdict | Why |", "|---|---|---|"]
-        lines += [f"| {r.trial.id} | {VERDICT_WORD[r.verdict]} | {_cell(why(r))} |" for r in results]
+        lines += [f"| {r.trial.id} | {VERDICT_WORD[r.verdict]} | {md_cell(why(r))} |" for r in results]
     lines.append("")
     return "\n".join(lines) + "\n" + "\n".join(result_markdown(r) for r in results)

@@ -4,19 +4,15 @@ result: one renderer for all of them."""
 
 from __future__ import annotations
 
-from trialscreen.textio import printable
-
-
-def _md(text) -> str:
-    return printable(" ".join(str(text).split())).replace("|", "\\|")
+from trialscreen.render.markdown import md_cell
 
 
 def table_markdown(title: str, headers: list[str], rows: list[list], intro: str = "") -> str:
-    lines = [f"## {_md(title)}", ""]
+    lines = [f"## {md_cell(title)}", ""]
     if intro:
-        lines += [_md(intro), ""]
-    lines += ["| " + " | ".join(_md(h) for h in headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+        lines += [md_cell(intro), ""]
+    lines += ["| " + " | ".join(md_cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
