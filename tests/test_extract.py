@@ -257,6 +257,16 @@ def test_one_days_results_are_ordered_by_their_time_as_the_file_writes_it(run, t
     assert "creatinine 3.4 mg/dL" in _reason(out["10"], "I5")
 
 
+def test_a_time_after_a_date_only_format_orders_one_days_results(run, tmp_path):
+    """date_format %d.%m.%Y, cells '30.05.2025 14:30': the time the cell gives orders the day's results,
+    as the batch reader reads such a cell (batch/dates.py local_moment, one reading for both)."""
+    path = _one_patient(tmp_path, "10,50912,3.4,mg/dL,30.05.2025 14:30,,\n10,50912,0.9,mg/dL,30.05.2025 09:00,,\n")
+    path.write_text(path.read_text(encoding="utf-8").replace("high: REF_HIGH", "high: REF_HIGH\n    date_format: "
+                                                             "dd.mm.yyyy"), encoding="utf-8")
+    out, _ = _screened(run, path)
+    assert "creatinine 3.4 mg/dL" in _reason(out["10"], "I5")
+
+
 @pytest.mark.parametrize("labs,words", [
     ("10,50912,0.9,mg/dL,2025-05-30 08:00:00,,\n10,50912,3.4,mg/dL,2025-05-30 08:00:00,,\n",
      "creatinine: results of one instant (2025-05-30 08:00:00) disagree, so none of them decides"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})?$")
@@ -79,24 +79,39 @@ def _zone(name: str):
 
 
 def iso_date(text: str, fmt: str | None, zone: str | None) -> str:
-    """The ISO date a date cell stands for; ValueError(what to do) if it cannot be read."""
+    """The ISO date a date cell stands for; ValueError(what to do) if it cannot be read. A cell
+    written YYYY-MM-DD is given back as it is: the record reader says if it is no day."""
+    if fmt is None and _ISO_DATE.match(text):
+        return text
+    return local_moment(text, fmt, zone).date().isoformat()
+
+
+def local_moment(text: str, fmt: str | None, zone: str | None) -> datetime:
+    """The site's local date and time a date cell stands for (midnight when it gives no time);
+    ValueError(what to do) if it cannot be read."""
     if fmt is None:
         if _ISO_DATE.match(text):
-            return text
+            try:
+                return datetime.fromisoformat(text)
+            except ValueError:
+                raise ValueError("is not a date: there is no such day") from None
         m = _ISO_STAMP.match(text)
         if m is None:
             raise ValueError("is not a date (write dates as YYYY-MM-DD, or give the file's date_format in the "
                              "--columns mapping, e.g. date_format: dd.mm.yyyy)")
-        if m.group(3) is None:
-            date.fromisoformat(m.group(1))       # a date that does not exist is no date
-            return m.group(1)
-        stamp = datetime.fromisoformat(text.replace(" ", "T", 1).replace("Z", "+00:00").replace(",", "."))
-        return _local(stamp, zone)
+        written = text.replace(" ", "T", 1).replace("Z", "+00:00").replace(",", ".")
+        if m.group(3) is not None:
+            return _local(datetime.fromisoformat(written), zone)
+        day = datetime.fromisoformat(m.group(1))     # a date that does not exist is no date
+        try:
+            return datetime.fromisoformat(written)
+        except ValueError:
+            return day                               # the date is what a rule reads
     try:
         stamp = datetime.strptime(text, fmt)
     except ValueError:
         stamp = _date_then_time(text, fmt)
-    return _local(stamp, zone) if stamp.tzinfo is not None else stamp.date().isoformat()
+    return _local(stamp, zone) if stamp.tzinfo is not None else stamp
 
 
 def _date_then_time(text: str, fmt: str) -> datetime:
@@ -107,17 +122,20 @@ def _date_then_time(text: str, fmt: str) -> datetime:
                 day = datetime.strptime(text[:cut], fmt)
             except ValueError:
                 break
-            zoned = _TIME_PART.match(text[cut:])
-            if zoned is not None and zoned.group(1):    # a time with its zone: the instant, to the site's date
-                tail = text[cut + 1:].replace(" ", "").replace("Z", "+00:00").replace(",", ".")
+            # the day and its time; with a zone, the instant (the caller takes it to the site's date)
+            tail = text[cut + 1:].replace(" ", "").replace("Z", "+00:00").replace(",", ".")
+            if len(tail.split(":")[0]) == 1:
+                tail = "0" + tail                        # 9:00 as 09:00
+            try:
                 return datetime.fromisoformat(f"{day.date().isoformat()}T{tail}")
-            return day
+            except ValueError:
+                return day                               # a time that is no time: the date is what a rule reads
     raise ValueError("is not a date written as the mapping's date_format says: correct the cell, or the "
                      "date_format")
 
 
-def _local(stamp: datetime, zone: str | None) -> str:
+def _local(stamp: datetime, zone: str | None) -> datetime:
     if zone is None:
         raise ValueError("a timestamp with a time zone (Z or an offset): say the site's timezone in the mapping "
                          "(timezone: Europe/Berlin), so its local date is known")
-    return stamp.astimezone(_zone(zone)).date().isoformat()
+    return stamp.astimezone(_zone(zone)).replace(tzinfo=None)

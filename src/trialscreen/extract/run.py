@@ -7,11 +7,10 @@ evaluator (batch/run.py ``screen_patient``)."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from trialscreen.batch.columns import DEFAULT_MISSING
-from trialscreen.batch.dates import date_format_of, iso_date, timezone_of
+from trialscreen.batch.dates import date_format_of, local_moment, timezone_of
 from trialscreen.batch.run import bug_row, fail_row, screen_patient
 from trialscreen.batch.tally import Memos, Summary, TrialTally
 from trialscreen.errors import TrialscreenError
@@ -43,26 +42,22 @@ class _Cells:
 
     def moment(self, value, bad: Counter) -> tuple:
         """(the day, the instant in the site's time or None when the cell gives no time) of a cell."""
-        day = self.day(value, bad)
         text = self.text(value)
-        if day is None or text is None or len(text) <= 10:
-            return day, None
-        fmt, zone = self.dates
+        if text is None:
+            return None, None
         try:
-            stamp = (datetime.strptime(text, fmt) if fmt else
-                     datetime.fromisoformat(text.replace(" ", "T", 1).replace("Z", "+00:00")))
+            stamp = local_moment(text, *self.dates)
         except ValueError:
-            return day, None
-        if stamp.tzinfo is not None:
-            stamp = stamp.astimezone(ZoneInfo(zone) if zone and zone.upper() != "UTC" else timezone.utc)
-        return day, stamp.replace(tzinfo=None)
+            bad[self.path] += 1
+            return None, None
+        return stamp.date(), (stamp if len(text) > 10 else None)
 
     def day(self, value, bad: Counter) -> date | None:
         text = self.text(value)
         if text is None:
             return None
         try:
-            return date.fromisoformat(iso_date(text, *self.dates))
+            return local_moment(text, *self.dates).date()
         except ValueError:
             bad[self.path] += 1
             return None
