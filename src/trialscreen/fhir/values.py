@@ -122,8 +122,9 @@ def day(text) -> date | None:
 
 
 def instant(text: str, on: date | None) -> datetime:
-    """When a date-time happened, in UTC, for ordering results of one analyte: a time without a
-    zone is taken as UTC, a date alone as its midnight; datetime.min when undated."""
+    """When a date-time happened, in UTC, for ordering results of one local day (the day orders
+    first: a date alone at 00:00 UTC would sort before the evening before in a US zone): a time
+    without a zone is taken as UTC, a date alone as its midnight; datetime.min when undated."""
     if on is None:
         return datetime.min.replace(tzinfo=timezone.utc)
     try:
