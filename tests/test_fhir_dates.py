@@ -122,8 +122,9 @@ def test_bulk_a_date_only_result_of_a_later_day_decides(run, tmp_path):
 
 # --- F2 and C4: a result whose date cannot be read beside dated ones ---------------------------
 
-@pytest.mark.parametrize("when", [{"effectiveDateTime": "2025-5-30"}, {}],
-                         ids=["unreadable-date", "no-date"])
+@pytest.mark.parametrize("when", [{"effectiveDateTime": "2025-5-30"}, {},
+                                  {"effectiveDateTime": "2025-05-30T25:99:00Z"}],
+                         ids=["unreadable-date", "no-date", "impossible-time"])
 def test_a_differing_result_with_no_readable_date_makes_the_lab_unknown(when):
     b = _base()
     _add(b, _creat(300, **when))
