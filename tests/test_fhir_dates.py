@@ -179,3 +179,33 @@ def test_undated_results_alone_that_differ_decide_nothing():
     verdict, status, _, notes = _run(b)
     assert status["I5"] == "unknown"
     assert any(n.startswith("creatinine: results with no readable date that differ") for n in notes), notes
+
+
+# --- F11: a Condition recorded, or begun by month, after the as-of date ------------------------
+
+def _dvt(**when) -> dict:
+    return {"resourceType": "Condition",
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                           "code": "active"}]},
+            "code": {"coding": [{"system": SCT, "code": "128053003"}]}, **when}
+
+
+# The base bundle says 'thrombosis: absent' in an undated Observation: a DVT Condition not read leaves
+# E10 met; one read contradicts it, and nothing says which is later, so E10 is unknown.
+@pytest.mark.parametrize("when", [{"recordedDate": "2025-06-10"}, {"onsetDateTime": "2025-07"},
+                                  {"onsetPeriod": {"start": "2025-07"}}, {"onsetDateTime": "2026"}],
+                         ids=["recorded-after", "onset-month-after", "onset-period-month-after", "onset-year-after"])
+def test_a_condition_after_the_as_of_date_is_not_read(when):
+    b = _base()
+    _add(b, _dvt(**when))
+    verdict, status, _, _ = _run(b)
+    assert verdict == "eligible" and status["E10"] == "pass"
+
+
+@pytest.mark.parametrize("when", [{"recordedDate": "2025-05-10"}, {"onsetDateTime": "2025-05"},
+                                  {"onsetDateTime": "2025-05-30", "recordedDate": "2025-06-10"}],
+                         ids=["recorded-before", "onset-month-before", "onset-before-recorded-after"])
+def test_a_condition_on_or_before_the_as_of_date_is_read(when):
+    b = _base()
+    _add(b, _dvt(**when))
+    assert _run(b)[1]["E10"] == "unknown"
