@@ -1,8 +1,9 @@
 """Observations as labs, person fields, cytogenetics, conditions and attestations (docs/fhir.md).
 
 Of several Observations of one lab, field or finding, the most recent on or before the as-of date
-decides (latest date and time, then the later in the file); an undated one only when none is dated.
-Nothing dated after the as-of date is read.
+decides (latest local day, then instant, then the later in the file: fhir/latest.py); for a lab or
+a field, results whose order cannot be told (an undated one beside dated ones) decide nothing
+unless they agree. Nothing dated after the as-of date is read.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import date
 from functools import lru_cache
 
 from trialscreen import vocab
+from trialscreen.fhir import latest as order
 from trialscreen.fhir import values as v
 from trialscreen.omop.records import FIELD_DAYS
 from trialscreen.vocab import codes, iscn
@@ -41,7 +43,7 @@ class ObservationReader:
         self.latest: dict = {}          # (section, name) -> (sort key, entry)
         self.attested: set = set()
         self.attestations: dict = {}
-        self.days: dict = {}            # lab slot -> every dated result (key, entry, has a time)
+        self.seen: dict = {}            # lab or field slot -> every result (key, entry, has a time, date written)
         self.results: dict = {}         # lab slot -> how many results on or before the as-of date
         self.partial: str | None = None   # the partial date of the Observation being read
 
@@ -56,7 +58,7 @@ class ObservationReader:
             return
         # a partial date sorts as late as it may be, and its result cannot be used (dated 2025-05)
         latest = day if span is None else min(span[1], self.as_of)
-        key = (latest is not None, v.instant(text, latest), index, day)
+        key = order.sort_key(latest, text, index, day)
         self.partial = text if span is not None else None
         placed = v.place(obs.get("code"), _KINDS)
         if placed is None:
@@ -97,19 +99,26 @@ class ObservationReader:
             self.latest[slot] = (key, entry, v.status(obs) == "preliminary")
         if slot[0] == "labs":
             self.results[slot] = self.results.get(slot, 0) + 1
-        if slot[0] == "labs" and key[3] is not None:
-            self.days.setdefault(slot, []).append((key, entry, "T" in str(v.when(obs, "effective")[1])))
+        if slot[0] in ("labs", "fields"):
+            written = str(v.when(obs, "effective")[1])
+            self.seen.setdefault(slot, []).append((key, entry, key[0] and "T" in written, written))
 
-    def _same_day(self) -> None:
-        """Two results of a lab on the latest day whose order cannot be told (one has a date only)
-        and that differ: neither decides, the lab is unusable for that day."""
-        for slot, seen in self.days.items():
+    def _undecided(self) -> None:
+        """Results of a lab or field that differ and whose order cannot be told (two of the latest
+        day, one without its time; one with no readable date beside dated ones): none decides. The
+        lab is unusable, the field is not read, and a warning says why."""
+        for slot, seen in self.seen.items():
             key, entry, _ = self.latest[slot]
-            rivals = [(timed, e) for k, e, timed in seen if k[3] == key[3] and k != key]
-            best_timed = next((timed for k, _, timed in seen if k == key), True)
-            if any(e != entry and not (timed and best_timed) for timed, e in rivals):
-                self.latest[slot] = (key, {"value": "results of one day that differ and whose order cannot be told",
-                                           "date": key[3].isoformat()}, False)
+            why = order.undecided(seen, key, entry)
+            if why is None:
+                continue
+            section, name = slot
+            if section == "labs":
+                self.latest[slot] = (key, {"value": why, **({"date": key[1].isoformat()} if key[0] else {})}, False)
+                self.built.notes.append(f"{name}: {why}; none of them decides (the lab is unknown)")
+            else:
+                del self.latest[slot]
+                self.built.notes.append(f"{name}: {why}; none of them decides (not read)")
 
     def _unplaced(self, obs: dict, key: tuple, day) -> None:
         """A cytogenetic result under a code the vocabularies do not list: a genomics-reporting
@@ -152,7 +161,7 @@ class ObservationReader:
     def finish(self, record: dict) -> set:
         """Write the latest of each into ``record``; the sections attested complete."""
         self._newest_cytogenetics()
-        self._same_day()
+        self._undecided()
         fields: dict = {}
         for (section, name), (key, entry, preliminary) in sorted(self.latest.items(), key=lambda kv: kv[0]):
             if preliminary:
@@ -169,7 +178,7 @@ class ObservationReader:
                     entry = {**entry, "earlier": self.results[(section, name)] - 1}   # named in the explanation
                 record.setdefault(section, {})[name] = entry
         for name, (key, value) in fields.items():
-            when = key[3]
+            when = key[-1]
             if name == "age" and when != self.as_of:
                 continue                 # an age holds on the day it was recorded
             if when is None or (self.as_of - when).days > FIELD_DAYS:

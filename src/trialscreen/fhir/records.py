@@ -104,8 +104,8 @@ class _Patient:
         if v.status(res, "verificationStatus") in _REFUTED:
             return
         onset, _, _ = v.when(res, "onset")
-        if onset is not None and onset > self.as_of:
-            return                                   # not happened yet on the as-of date
+        if self._not_yet(res):
+            return                                   # not happened (or not recorded) yet on the as-of date
         placed = v.place(res.get("code"), ("condition", "diagnosis", "treatment", "neoplasm"))
         record = self.record
         if placed is None:
@@ -142,6 +142,19 @@ class _Patient:
             item["end"] = end
         item.update({k: x for k, x in v.attributes(res).items() if k not in item})
         record.setdefault("diagnoses" if kind == "diagnosis" else "neoplasms", []).append(item)
+
+    def _not_yet(self, res: dict) -> bool:
+        """Whether a Condition had not begun, or not been recorded, on the as-of date: its onset is
+        after it (a partial onset: its month or year begins after it), else, with no onset to
+        read, its recordedDate is."""
+        onset, text, _ = v.when(res, "onset")
+        span = v.partial(text) if onset is None else None
+        if onset is None and span is not None:
+            return span[0] > self.as_of
+        if onset is None:
+            recorded = v.day(res.get("recordedDate"))
+            return recorded is not None and recorded > self.as_of
+        return onset > self.as_of
 
     def _active(self, res: dict, clinical: str) -> bool | None:
         """Whether a condition was active on the as-of date. clinicalStatus says how it is when the

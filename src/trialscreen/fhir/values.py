@@ -111,9 +111,15 @@ def partial(text) -> tuple | None:
     return first, date.fromordinal(nxt.toordinal() - 1)
 
 
+# what may follow the date of a dateTime: a possible time of day, and a zone
+_TIME = re.compile(r"(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?")
+
+
 def day(text) -> date | None:
-    """The local date a FHIR date or dateTime is written with; None for a partial or bad date."""
-    if not isinstance(text, str) or len(text) < 10:
+    """The local date a FHIR date or dateTime is written with; None for a partial or bad date,
+    and for a date with an impossible time ('2025-05-30T25:99:00Z': the file is not valid)."""
+    text = text.strip() if isinstance(text, str) else text
+    if not isinstance(text, str) or len(text) < 10 or not _TIME.fullmatch(text[10:]):
         return None
     try:
         return date.fromisoformat(text[:10])
@@ -122,8 +128,9 @@ def day(text) -> date | None:
 
 
 def instant(text: str, on: date | None) -> datetime:
-    """When a date-time happened, in UTC, for ordering results of one analyte: a time without a
-    zone is taken as UTC, a date alone as its midnight; datetime.min when undated."""
+    """When a date-time happened, in UTC, for ordering results of one local day (the day orders
+    first: a date alone at 00:00 UTC would sort before the evening before in a US zone): a time
+    without a zone is taken as UTC, a date alone as its midnight; datetime.min when undated."""
     if on is None:
         return datetime.min.replace(tzinfo=timezone.utc)
     try:
