@@ -24,10 +24,11 @@ UNDATED = "a result with no readable date differs from the latest dated one"
 def _run(bundle: dict) -> tuple:
     """(verdict, {criterion: status}, {criterion: reason}, the patient's warnings)."""
     (built,) = bundle_records(bundle, "bundle.json", AS_OF)
-    result = screen(load_trial("NCT05378971"), patient_from_dict(built.record, "bundle.json"), AS_OF)
+    patient = patient_from_dict(built.record, "bundle.json")
+    result = screen(load_trial("NCT05378971"), patient, AS_OF)
     return (getattr(result.verdict, "value", result.verdict),
             {c.id: getattr(c.status, "value", c.status) for c in result.criteria},
-            {c.id: c.reason for c in result.criteria}, list(built.notes))
+            {c.id: c.reason for c in result.criteria}, list(built.notes) + [w.message for w in patient.warnings])
 
 
 def _base(creatinine_at: str | None = None, ecog_at: str | None = None) -> dict:
@@ -128,10 +129,12 @@ def test_bulk_a_date_only_result_of_a_later_day_decides(run, tmp_path):
 def test_a_differing_result_with_no_readable_date_makes_the_lab_unknown(when):
     b = _base()
     _add(b, _creat(300, **when))
-    verdict, status, _, notes = _run(b)
+    verdict, status, reason, notes = _run(b)
     assert verdict == "needs_review" and status["I5"] == "unknown"
     said = [n for n in notes if n.startswith(f"creatinine: {UNDATED}")]
     assert said and "2025-05-28" in said[0], notes
+    assert f"creatinine: the recorded value cannot be used: {UNDATED}" in reason["I5"]   # the criterion says why
+    assert "write it like" not in " ".join(notes)
     if when:
         assert repr(when["effectiveDateTime"]) in said[0]
 

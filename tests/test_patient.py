@@ -142,3 +142,20 @@ def test_library_never_imports_the_cli_framework():
             "assert not bad, bad\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("lab,code,words", [
+    ({"unusable": "two results of 2025-05-28 disagree", "date": "2025-05-28"}, 0,
+     "creatinine: the recorded value cannot be used: two results of 2025-05-28 disagree"),
+    ({"unusable": "", "date": "2025-05-28"}, 65, "is not the reason a lab cannot be used"),
+    ({"unusable": "x", "value": "1.0 mg/dL"}, 65, "is not the reason a lab cannot be used"),
+])
+def test_a_record_can_say_why_a_lab_cannot_be_used(run, tmp_path, lab, code, words):
+    record = json.loads((EXAMPLES / "NCT05378971-eligible.json").read_text(encoding="utf-8"))
+    record["labs"]["creatinine"] = lab
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    result = run("screen", str(path), "--trial", "NCT05378971")
+    assert result.exit_code == code and words in " ".join((result.stdout + result.stderr).split())
+    if code == 0:
+        assert "needs review" in result.stdout.lower()

@@ -90,7 +90,8 @@ class ObservationReader:
 
     def _keep(self, slot: tuple, key: tuple, entry, obs: dict) -> None:
         if entry is None:
-            entry = {"value": "a result trialscreen cannot read"} if slot[0] == "labs" else None
+            entry = {"unusable": "a result trialscreen cannot read (not a quantity, a text or a coded "
+                                 "answer)"} if slot[0] == "labs" else None
         if entry is None:
             return
         if self.partial and isinstance(entry, dict):
@@ -114,8 +115,9 @@ class ObservationReader:
                 continue
             section, name = slot
             if section == "labs":
-                self.latest[slot] = (key, {"value": why, **({"date": key[1].isoformat()} if key[0] else {})}, False)
-                self.built.notes.append(f"{name}: {why}; none of them decides (the lab is unknown)")
+                # the record reader warns with the reason, and the criteria that need the lab give it
+                self.latest[slot] = (key, {"unusable": f"{why}; none of them decides",
+                                           **({"date": key[1].isoformat()} if key[0] else {})}, False)
             else:
                 del self.latest[slot]
                 self.built.notes.append(f"{name}: {why}; none of them decides (not read)")

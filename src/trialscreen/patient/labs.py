@@ -33,13 +33,15 @@ def read_lab(r: Reader, analyte, raw, path: tuple, decimal_comma: bool = False, 
     field = dotted(path)
     obj = raw if isinstance(raw, dict) else {"value": raw}
     for key in obj:
-        if key not in ("value", "unit", "uln", "lln", "date", "result", "flag", "earlier"):
+        if key not in ("value", "unit", "uln", "lln", "date", "result", "flag", "earlier", "unusable"):
             raise r.fail(path + (key,), f"unknown key '{key}' in a lab value",
-                         hint="a lab object has value, unit, uln, lln, date, flag and earlier")
+                         hint="a lab object has value, unit, uln, lln, date, flag, earlier and unusable")
     earlier = obj.get("earlier", 0)
     if isinstance(earlier, bool) or not isinstance(earlier, int) or earlier < 0:
         raise r.fail(path + ("earlier",), "is not a count of earlier results",
                      hint="earlier is a whole number, 0 or more")
+    if "unusable" in obj:
+        return _said_unusable(r, analyte, obj, path)
     value = obj.get("result", obj.get("value"))
     if isinstance(value, (dict, list)):
         raise r.fail(path, "is not a lab value", hint="write it like '1.4 mg/dL'")
@@ -52,6 +54,19 @@ def read_lab(r: Reader, analyte, raw, path: tuple, decimal_comma: bool = False, 
     except PatientError as exc:
         lab = _unreadable_lab(r, analyte, path, exc, when)
     return replace(lab, earlier=earlier) if earlier else lab
+
+
+def _said_unusable(r: Reader, analyte, obj: dict, path: tuple) -> LabValue:
+    """A lab the source holds but that cannot be used, with the reason its reader gave (results
+    of one day that disagree and cannot be ordered): its criteria are unknown and say why."""
+    why = obj["unusable"]
+    if not isinstance(why, str) or not why.strip() or set(obj) - {"unusable", "date", "earlier"}:
+        raise r.fail(path + ("unusable",), "is not the reason a lab cannot be used",
+                     hint="unusable is a text, beside at most date and earlier")
+    when = r.opt_date(obj, "date", path)
+    r.unusable(r.where(path), f"{analyte.name}: {why.strip()}")
+    return LabValue(analyte.name, None, None, "", date=when, field=dotted(path),
+                    problem=f"the recorded value cannot be used: {why.strip()}")
 
 
 def _unreadable_lab(r: Reader, analyte, path: tuple, exc: PatientError, when) -> LabValue:
