@@ -239,3 +239,31 @@ def test_a_condition_whose_meta_is_not_an_object_is_read(run, tmp_path):
     results, stderr, code = _screen(run, tmp_path, bundle)
     assert code == 0, stderr
     assert results and "Traceback" not in stderr
+
+
+# --- one page of a paged searchset ---------------------------------------------------------------
+
+def test_one_page_of_a_larger_result_is_warned_and_its_attestations_not_taken(run, tmp_path):
+    bundle = _bundle()
+    bundle["link"].append({"relation": "next", "url": "https://fhir.example.org/r4?page=2"})
+    bundle["total"] = 140
+    results, stderr, code = _screen(run, tmp_path, bundle)
+    assert code == 0, stderr
+    (result,) = results
+    said = [w for w in result.get("warnings") or [] if "one page of a larger result" in w]
+    assert len(said) == 1, result.get("warnings")
+    # what is absent on this page may be on the next one: the record is not complete
+    assert result["verdict"] == "needs_review"
+    assert next(c for c in result["criteria"] if c["id"] == "E7")["status"] == "unknown"
+
+
+def test_a_later_page_is_one_page_too_and_a_lone_page_is_not(run, tmp_path):
+    bundle = _bundle()
+    bundle["link"].append({"relation": "previous", "url": "https://fhir.example.org/r4?page=1"})
+    results, stderr, code = _screen(run, tmp_path, bundle)
+    assert any("one page of a larger result" in w for w in results[0].get("warnings") or [])
+    bundle = _bundle()
+    bundle["link"].append({"relation": "first", "url": bundle["link"][0]["url"]})
+    results, stderr, code = _screen(run, tmp_path, bundle)
+    assert [r["verdict"] for r in results] == ["eligible"]
+    assert "one page" not in stderr

@@ -59,7 +59,7 @@ def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = 
             refused.append(error)
             continue
         try:
-            b = build_record(p, resources, as_of, medications)
+            b = build_record(p, _on_a_page(resources) if _paged(bundle) else resources, as_of, medications)
         except Deceased as exc:
             if deceased is None:
                 raise
@@ -76,14 +76,33 @@ def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = 
 
 
 def _bundle_notes(bundle: dict, lost: int) -> list:
-    """What concerns every patient of the bundle: resources left out."""
+    """What concerns every patient of the bundle: resources left out, and a bundle that is one page."""
     said = []
     if lost:
         said.append(f"{lost:,} resource(s) of the bundle name no Patient in it (another person, a "
                     "display alone or an identifier no Patient of it carries, or nobody with several "
                     "patients in the bundle): not read (if one is a patient's own, give its subject as a "
                     "reference to the Patient)")
+    if _paged(bundle):
+        said.append("the bundle is one page of a larger result (it has a 'next' or 'previous' link): the "
+                    "other pages were not read, so what is not on this page is not known to be absent, "
+                    "and no section is taken as attested complete (give every page in one bundle)")
     return said
+
+
+def _paged(bundle: dict) -> bool:
+    """Whether the bundle is one page of a paged search ($everything is paged by many servers)."""
+    return any(isinstance(link, dict) and link.get("url")
+               and str(link.get("relation") or "").strip().lower() in ("next", "previous", "prev")
+               for link in v.items(bundle, "link"))
+
+
+def _on_a_page(resources: list) -> list:
+    """A page's resources but its complete:SECTION attestations: a page cannot hold every item."""
+    def attests(res: dict) -> bool:
+        return res.get("resourceType") == "Observation" and any(
+            (v.site(system, code) or ("",))[0] == "complete" for system, code in v.codings(res.get("code")))
+    return [r for r in resources if not attests(r)]
 
 
 def _given_twice(patient: dict, source: str) -> PatientError:
