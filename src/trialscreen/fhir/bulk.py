@@ -21,9 +21,11 @@ from pathlib import Path
 from trialscreen.errors import FileReadError, InputError, Location
 from trialscreen.fhir import values as v
 from trialscreen.fhir.read import READ_TYPES
+from trialscreen.fhir.subjects import identifiers_of, named
 from trialscreen.textio import MAX_BYTES
 
 _SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+_BY_IDENTIFIER, _SOMEBODY = "#identifier", "#somebody"     # keys no Patient has: resolved by _assign, and nobody
 _TYPE_NAME = re.compile(r"^([A-Z][A-Za-z]+)(?:[._-]\d+)*$")     # Observation, Observation.000, Observation_1
 
 
@@ -67,12 +69,13 @@ def export_files(path: Path) -> list:
 @dataclass
 class Grouped:
     """The export grouped on disk: ``patients`` Patient lines, ``orphans`` resources that name a
-    patient the export does not hold, ``repeated`` Patient ids given more than once."""
+    patient the export does not hold (or nobody, with several patients), ``conflicted`` the keys
+    of Patients given more than once, differently, who are not screened."""
 
     con: sqlite3.Connection
     patients: int = 0
     orphans: int = 0
-    repeated: list = field(default_factory=list)
+    conflicted: set = field(default_factory=set)
     tmp: tempfile.TemporaryDirectory | None = None
 
     def close(self) -> None:
@@ -89,6 +92,14 @@ class Grouped:
                 resources = [json.loads(b) for (b,) in self.con.execute(
                     "SELECT body FROM resource WHERE key = ? ORDER BY seq", (key,))]
                 yield json.loads(body), resources
+
+    def refusal(self, patient: dict) -> str | None:
+        """Why a patient of the export is not screened (given twice, differently), or None."""
+        key = f"Patient/{patient.get('id')}"
+        if key not in self.conflicted:
+            return None
+        return (f"{key} is given twice in the export, differently (two people, or two servers' copies): "
+                "which resources are whose cannot be told, so it is not screened")
 
     def medications(self) -> Medications:
         return Medications(self.con)
@@ -121,7 +132,8 @@ def group(path: str) -> Grouped:
     con = sqlite3.connect(str(Path(tmp.name) / "index.sqlite"))
     con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
                       "CREATE TABLE patient (seq INTEGER, key TEXT PRIMARY KEY, body TEXT);"
-                      "CREATE TABLE resource (seq INTEGER, key TEXT, body TEXT);"
+                      "CREATE TABLE resource (seq INTEGER, key TEXT, body TEXT, isystem TEXT, ivalue TEXT);"
+                      "CREATE TABLE ident (system TEXT, value TEXT, key TEXT);"
                       "CREATE TABLE medication (key TEXT PRIMARY KEY, body TEXT);")
     grouped = Grouped(con, tmp=tmp)
     try:
@@ -133,6 +145,7 @@ def group(path: str) -> Grouped:
         if not grouped.patients:
             raise InputError(f"{path} holds no Patient resource, so there is nobody to screen",
                              Location(str(path)), hint="a Bulk Data export has a Patient.ndjson file")
+        _assign(grouped)
         con.execute("CREATE INDEX resource_key ON resource (key, seq)")
         grouped.orphans = con.execute("SELECT count(*) FROM resource WHERE key NOT IN "
                                       "(SELECT key FROM patient)").fetchone()[0]
@@ -141,6 +154,18 @@ def group(path: str) -> Grouped:
         grouped.close()
         raise
     return grouped
+
+
+def _assign(grouped: Grouped) -> None:
+    """Give each resource that names its patient by identifier the one Patient carrying it (else
+    nobody), and, with one Patient in the export, the resources that name nobody to it (subjects.py)."""
+    con = grouped.con
+    con.execute("CREATE INDEX ident_value ON ident (value)")
+    con.execute("UPDATE resource SET key = coalesce((SELECT CASE WHEN count(DISTINCT i.key) = 1 THEN min(i.key) END "
+                "FROM ident i WHERE i.value = resource.ivalue AND (i.system = resource.isystem OR i.system = '' "
+                "OR resource.isystem = '')), ?) WHERE key = ?", (_SOMEBODY, _BY_IDENTIFIER))
+    if grouped.patients == 1:
+        con.execute("UPDATE resource SET key = (SELECT key FROM patient) WHERE key = ''")
 
 
 def _store(grouped: Grouped, f: Path, line_no: int, line: bytes, seq: int) -> None:
@@ -159,19 +184,29 @@ def _store(grouped: Grouped, f: Path, line_no: int, line: bytes, seq: int) -> No
         return
     body = line.decode("utf-8-sig")
     if kind == "Patient":
-        key = f"Patient/{res.get('id') or f'line {seq}'}"
-        if grouped.con.execute("SELECT 1 FROM patient WHERE key = ?", (key,)).fetchone():
-            grouped.repeated.append(key)
-            return
-        grouped.con.execute("INSERT INTO patient VALUES (?, ?, ?)", (seq, key, body))
-        grouped.patients += 1
+        _store_patient(grouped, res, body, seq)
     elif kind == "Medication":
         if res.get("id"):
             grouped.con.execute("INSERT OR IGNORE INTO medication VALUES (?, ?)", (f"Medication/{res['id']}", body))
     else:
-        refs = v.patient_refs(res)
-        key = v.ref_keys(refs[0])[-1] if refs else ""
-        grouped.con.execute("INSERT INTO resource VALUES (?, ?, ?)", (seq, key, body))
+        said = named(res)
+        ident = ("", "") if said.refs or not said.identifiers else said.identifiers[0]
+        key = (v.ref_keys(said.refs[0])[-1] if said.refs else _BY_IDENTIFIER if said.identifiers
+               else _SOMEBODY if said.anybody else "")
+        grouped.con.execute("INSERT INTO resource VALUES (?, ?, ?, ?, ?)", (seq, key, body, *ident))
+
+
+def _store_patient(grouped: Grouped, res: dict, body: str, seq: int) -> None:
+    """A Patient line: stored once; the same again is skipped, a different one with its id refuses it."""
+    key = f"Patient/{res.get('id') or f'line {seq}'}"
+    row = grouped.con.execute("SELECT body FROM patient WHERE key = ?", (key,)).fetchone()
+    if row is not None:
+        if json.loads(row[0]) != res:
+            grouped.conflicted.add(key)
+        return
+    grouped.con.execute("INSERT INTO patient VALUES (?, ?, ?)", (seq, key, body))
+    grouped.con.executemany("INSERT INTO ident VALUES (?, ?, ?)", [(*i, key) for i in identifiers_of(res)])
+    grouped.patients += 1
 
 
 def _lines(f: Path):

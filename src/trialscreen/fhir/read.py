@@ -13,7 +13,8 @@ from pathlib import Path
 
 from trialscreen.errors import FileReadError, InputError, Location, PatientError, Problem
 from trialscreen.fhir import values as v
-from trialscreen.fhir.records import Deceased, build_record
+from trialscreen.fhir.records import Deceased, build_record, patient_id
+from trialscreen.fhir.subjects import NOBODY, Index, absolute, unversioned
 from trialscreen.patient.jsonpos import loads_strict
 from trialscreen.textio import MAX_BYTES, decode
 
@@ -31,27 +32,34 @@ def is_bundle(data) -> bool:
 
 
 def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = None,
-                   deceased: list | None = None) -> list:
+                   deceased: list | None = None, refused: list | None = None) -> list:
     """The records (omop.records.Built) of every Patient in ``bundle``, in entry order.
-    ``notes``, when given, receives what concerns the bundle rather than one patient (else the
-    first patient's notes do); ``deceased``, when given, receives the sentence for each Patient
-    recorded deceased by the as-of date, who is left out (else that is an error)."""
+    ``notes``, when given, receives what concerns the bundle rather than one patient (else every
+    patient's notes do); ``deceased``, when given, receives the sentence for each Patient
+    recorded deceased by the as-of date, who is left out (else that is an error); ``refused``,
+    when given, receives the error of a Patient that cannot be screened (given twice, differently),
+    and the others are read (else that error is raised)."""
     patients, medications, others = _entries(bundle, source)
     lost = 0
     for res in others:
-        found = [patients.keys[k] for ref in v.patient_refs(res) for k in v.ref_keys(ref) if k in patients.keys]
-        if found:
-            patients.items[found[0]][1].append(res)
-        elif not v.patient_refs(res) and len(patients.items) == 1:
-            patients.items[0][1].append(res)
-        else:
+        owner = patients.index.owner(res)
+        if owner is None and len(patients.items) == 1:
+            owner = 0                    # a resource naming nobody, in a one-patient bundle
+        if owner is None or owner == NOBODY:
             lost += 1
+        else:
+            patients.items[owner][1].append(res)
+    said = _bundle_notes(bundle, lost)
     built = []
-    said = [f"{key} is given more than once in the bundle, differently: the first is read"
-            for key in dict.fromkeys(patients.repeated)]
     for i, (p, resources) in enumerate(patients.items):
+        if i in patients.conflicted:
+            error = _given_twice(p, source)
+            if refused is None:
+                raise error
+            refused.append(error)
+            continue
         try:
-            b = build_record(p, resources, as_of, medications)
+            b = build_record(p, _on_a_page(resources) if _paged(bundle) else resources, as_of, medications)
         except Deceased as exc:
             if deceased is None:
                 raise
@@ -59,17 +67,58 @@ def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = 
             continue
         b.record["id"] = b.record["id"] or f"patient {i + 1}"
         built.append(b)
-    if lost:
-        said.append(f"{lost:,} resource(s) of the bundle name no Patient in it (or none, with several patients "
-                    "in the bundle): not read")
-    (notes if notes is not None else built[0].notes if built else []).extend(said)
+    if notes is not None:
+        notes.extend(said)
+    else:
+        for b in built:
+            b.notes.extend(said)
     return built
+
+
+def _bundle_notes(bundle: dict, lost: int) -> list:
+    """What concerns every patient of the bundle: resources left out, and a bundle that is one page."""
+    said = []
+    if lost:
+        said.append(f"{lost:,} resource(s) of the bundle name no Patient in it (another person, a "
+                    "display alone or an identifier no Patient of it carries, or nobody with several "
+                    "patients in the bundle): not read (if one is a patient's own, give its subject as a "
+                    "reference to the Patient)")
+    if _paged(bundle):
+        said.append("the bundle is one page of a larger result (it has a 'next' or 'previous' link): the "
+                    "other pages were not read, so what is not on this page is not known to be absent, "
+                    "and no section is taken as attested complete (give every page in one bundle)")
+    return said
+
+
+def _paged(bundle: dict) -> bool:
+    """Whether the bundle is one page of a paged search ($everything is paged by many servers)."""
+    return any(isinstance(link, dict) and link.get("url")
+               and str(link.get("relation") or "").strip().lower() in ("next", "previous", "prev")
+               for link in v.items(bundle, "link"))
+
+
+def _on_a_page(resources: list) -> list:
+    """A page's resources but its complete:SECTION attestations: a page cannot hold every item."""
+    def attests(res: dict) -> bool:
+        return res.get("resourceType") == "Observation" and any(
+            (v.site(system, code) or ("",))[0] == "complete" for system, code in v.codings(res.get("code")))
+    return [r for r in resources if not attests(r)]
+
+
+def _given_twice(patient: dict, source: str) -> PatientError:
+    name = f"Patient/{patient['id']}" if isinstance(patient.get("id"), str) else f"Patient {patient_id(patient)!r}"
+    return PatientError(f"{name} is given twice in the bundle, differently (two people, or two servers' "
+                        "copies): which resources are whose cannot be told, so it is not screened",
+                        Location(source, field="entry"),
+                        hint="give each patient once, or the versions of one with their meta.versionId")
 
 
 def _latest_versions(entries: list) -> list:
     """The entries holding a resource, one per resource type and id: the highest meta.versionId
     (else the latest meta.lastUpdated, else the first given, as a history bundle lists the newest
-    first), so that a corrected or entered-in-error version hides the one it replaces."""
+    first), so that a corrected or entered-in-error version hides the one it replaces. A Patient
+    given again, differently, that is no other version of it (the same version, or another
+    server's fullUrl) is kept beside it, for _entries to refuse."""
     best: dict = {}
     order: list = []
     for e in _flat(entries):
@@ -77,6 +126,8 @@ def _latest_versions(entries: list) -> list:
         if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
             continue
         key = (res["resourceType"], res.get("id")) if isinstance(res.get("id"), str) else (None, len(order))
+        if key in best and key[0] == "Patient" and res != best[key]["resource"] and not _versions(e, best[key]):
+            key = (None, len(order))
         if key not in best:
             order.append(key)
             best[key] = e
@@ -85,6 +136,13 @@ def _latest_versions(entries: list) -> list:
     return [best[k] for k in order]
 
 
+def _versions(a: dict, b: dict) -> bool:
+    """Whether two entries of one type and id are two versions of one resource: they can be
+    ordered, and they are not the fullUrls of two servers."""
+    urls = [str(e.get("fullUrl") or "").strip() for e in (a, b)]
+    if all(absolute(u) for u in urls) and unversioned(urls[0]) != unversioned(urls[1]):
+        return False
+    return _version(a["resource"]) != _version(b["resource"])
 def _flat(entries: list, depth: int = 0):
     """The entries holding a resource, those of a Bundle inside the bundle too (a document or
     message bundle holds its resources so)."""
@@ -106,9 +164,9 @@ def _version(res: dict) -> tuple:
 
 class _Patients:
     def __init__(self):
-        self.items: list = []      # (Patient resource, its resources)
-        self.keys: dict = {}       # a reference to a Patient -> its index
-        self.repeated: list = []   # Patients given twice, differently: the first is read
+        self.items: list = []          # (Patient resource, its resources)
+        self.index = Index()           # finds the Patient a resource names
+        self.conflicted: set = set()   # Patients given twice, differently: not screened
 
 
 def _entries(bundle: dict, source: str) -> tuple:
@@ -126,17 +184,17 @@ def _entries(bundle: dict, source: str) -> tuple:
         res = e.get("resource")
         if res["resourceType"] not in READ_TYPES:
             continue
-        names = [n for n in (str(e.get("fullUrl") or "").strip(),
-                             f"{res['resourceType']}/{res.get('id')}" if res.get("id") else "") if n]
+        url = str(e.get("fullUrl") or "").strip()
         if res["resourceType"] == "Patient":
-            known = next((patients.keys[n] for n in names if n in patients.keys), None)
+            known = patients.index.known(res, url)
             if known is not None and res != patients.items[known][0]:
-                patients.repeated.append(names[-1])
+                patients.conflicted.add(known)
             if known is None:
                 known = len(patients.items)
                 patients.items.append((res, []))
-            patients.keys.update({n: known for n in names})
+            patients.index.add(known, res, url)
         elif res["resourceType"] == "Medication":
+            names = [n for n in (url, f"Medication/{res.get('id')}" if res.get("id") else "") if n]
             medications.update({n: res for n in names})
         else:
             others.append(res)
@@ -164,8 +222,8 @@ def load_patients(path: str, as_of: date | None, refused: list | None = None) ->
         return [(patient, [str(w) for w in patient.warnings])]
     notes: list = []
     deceased: list = []
-    out = []
-    for built in bundle_records(data, name, as_of or date.today(), notes, deceased):
+    out: list = []
+    for built in bundle_records(data, name, as_of or date.today(), notes, deceased, refused):
         try:
             patient = patient_from_dict(built.record, name)
         except PatientError as exc:
@@ -177,14 +235,15 @@ def load_patients(path: str, as_of: date | None, refused: list | None = None) ->
         kept += [Problem(Location(name), n, severity="warning") for n in built.notes]
         kept += [Problem(Location(name), unplaced_warning(role, label, None), severity="warning")
                  for role, label in dict.fromkeys(built.unplaced)]
-        patient.warnings[:] = kept
-        out.append((patient, [str(w) for w in kept]))
+        shared = [Problem(Location(name), n, severity="warning") for n in notes]
+        patient.warnings[:] = kept + shared          # every result of the bundle says what concerns it
+        out.append((patient, [str(w) for w in kept + (shared if not out else [])]))    # the terminal: once
     if not out and refused:
         raise refused.pop(0)
     if not out:
         raise InputError(f"{name}: every Patient in the bundle is recorded deceased ({'; '.join(deceased)})",
                          Location(name), hint="nobody to screen")
-    out[0][1].extend(f"{name}: {n}" for n in notes + deceased)
+    out[0][1].extend(f"{name}: {n}" for n in deceased)
     return out
 
 

@@ -172,7 +172,7 @@ class _Patient:
         abated = v.day(res.get("abatementDateTime") or period.get("end"))
         if abated is not None:
             return abated > self.as_of
-        updated = v.day((res.get("meta") or {}).get("lastUpdated"))
+        updated = v.day(v.obj(res, "meta").get("lastUpdated"))
         if clinical in _OVER and updated is not None and updated <= self.as_of:
             return False
         return None

@@ -41,6 +41,10 @@ def run_bulk(path: str, trials, writer, *, as_of: date, progress=None, max_lab_a
         for line, (patient, resources) in enumerate(grouped.each(), 1):
             summary.rows_in += 1
             pid = str(patient.get("id") or f"line {line}")
+            refusal = grouped.refusal(patient)
+            if refusal is not None:
+                fail_row(summary, writer, trials, line, pid, refusal)
+                continue
             try:
                 built = build_record(patient, resources, as_of, medications)
                 record = patient_from_dict(built.record, path, memo=memos.reads)
@@ -82,7 +86,6 @@ def _warnings(grouped, unplaced: Counter, warned: Counter) -> list:
     if len(out) > _KEPT:
         out = out[:_KEPT] + [f"... and {len(out) - _KEPT:,} more warnings"]
     if grouped.orphans:
-        out.append(f"{grouped.orphans:,} resource(s) name a patient the export does not hold: not read")
-    for key in dict.fromkeys(grouped.repeated):
-        out.append(f"{key} is given more than once in the export: its first line is read")
+        out.append(f"{grouped.orphans:,} resource(s) name a patient the export does not hold (another person, a "
+                   "display or an identifier no Patient carries, or nobody with several patients): not read")
     return out
