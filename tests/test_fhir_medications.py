@@ -148,7 +148,7 @@ def test_an_element_of_the_wrong_shape_makes_the_end_unknown(more):
     # ordered before the window: whether it was still taken in it is what the element would say
     verdict, e7, notes = _e7(_request("2025-04-01", **more))
     assert (verdict, e7) == ("needs_review", "unknown"), more
-    assert any("MedicationRequest mr1" in n and "unknown" in n for n in notes), notes
+    assert any("lenalidomide: a MedicationRequest" in n and "unknown" in n for n in notes), notes
 
 
 def test_the_reviews_wrong_shapes_are_no_traceback(run, tmp_path):
@@ -160,3 +160,58 @@ def test_the_reviews_wrong_shapes_are_no_traceback(run, tmp_path):
         assert result.exit_code == 0, result.stderr
         [out] = json.loads(result.stdout)
         assert next(c for c in out["criteria"] if c["id"] == "E7")["status"] == "fail"   # ordered in the window
+
+
+# --- F12: a course that ended, nobody says when; a request that orders nothing -----------------
+
+def test_a_statement_stopped_with_no_end_has_an_unknown_end():
+    bundle = _with({"resourceType": "MedicationStatement", "id": "ms1", "status": "stopped",
+                    "effectivePeriod": {"start": "2025-01-01"}})
+    verdict, e7, notes = _e7(bundle)
+    assert (verdict, e7) == ("needs_review", "unknown")
+    assert any("lenalidomide: a MedicationStatement" in n and "stopped" in n and "unknown" in n for n in notes), notes
+
+
+def test_a_request_stopped_with_no_end_has_an_unknown_end():
+    verdict, e7, notes = _e7(_request("2024-08-01", status="stopped"))
+    assert (verdict, e7) == ("needs_review", "unknown")
+    assert any("lenalidomide: a MedicationRequest" in n and "stopped" in n for n in notes), notes
+
+
+def test_a_completed_course_with_no_end_has_an_unknown_end():
+    bundle = _with({"resourceType": "MedicationStatement", "id": "ms1", "status": "completed",
+                    "effectivePeriod": {"start": "2025-01-01"}})
+    assert _e7(bundle)[:2] == ("needs_review", "unknown")
+
+
+def test_a_stopped_course_that_began_in_the_window_fails_by_its_start():
+    bundle = _with({"resourceType": "MedicationStatement", "id": "ms1", "status": "stopped",
+                    "effectivePeriod": {"start": "2025-05-20"}})
+    assert _e7(bundle)[:2] == ("ineligible", "fail")
+
+
+def test_a_stopped_course_with_an_end_is_read_to_its_end():
+    for end, expected in (("2025-03-01", ("eligible", "pass")), ("2025-05-10", ("ineligible", "fail"))):
+        bundle = _with({"resourceType": "MedicationStatement", "id": "ms1", "status": "stopped",
+                        "effectivePeriod": {"start": "2025-01-01", "end": end}})
+        assert _e7(bundle)[:2] == expected, end
+
+
+def test_an_active_course_with_no_end_is_ongoing():
+    bundle = _with({"resourceType": "MedicationStatement", "id": "ms1", "status": "active",
+                    "effectivePeriod": {"start": "2025-01-01"}})
+    assert _e7(bundle) == ("ineligible", "fail", [])
+
+
+@pytest.mark.parametrize("intent", ["option", "proposal", "plan"])
+def test_a_request_that_orders_nothing_is_not_read(intent):
+    bundle = _with({"resourceType": "MedicationRequest", "id": "mr1", "status": "active", "intent": intent,
+                    "authoredOn": "2025-05-20"})
+    assert _e7(bundle)[:2] == ("eligible", "pass")
+
+
+@pytest.mark.parametrize("intent", ["order", "original-order", "instance-order", "filler-order", "directive"])
+def test_an_order_is_read(intent):
+    bundle = _with({"resourceType": "MedicationRequest", "id": "mr1", "status": "active", "intent": intent,
+                    "authoredOn": "2025-05-20"})
+    assert _e7(bundle)[:2] == ("ineligible", "fail")

@@ -20,7 +20,7 @@ from trialscreen.vocab import codes
 
 _NOT_TAKEN = ("entered-in-error", "cancelled", "draft", "not-taken", "not-done", "intended", "declined",
               "preparation")
-_NOT_GIVEN = ("proposal", "plan")
+_NOT_GIVEN = ("proposal", "plan", "option")     # intents that order nothing
 _ONGOING = ("active", "in-progress", "on-hold")
 DAY = 86_400                               # seconds
 MAX_DAYS = 36_500                          # a longer supply is read as this long
@@ -42,6 +42,9 @@ class MedicationReader:
             return
         start, end, why = self._period(res)
         ongoing = v.status(res) in _ONGOING
+        if not ongoing and not why and v.day(end) is None:
+            # it has stopped or been completed (or says neither), and nobody says when
+            why = f"status is '{v.status(res) or '(none)'}', with no end date"
         entry = self._dated(start, end or (start if why else ""), ongoing)
         if entry is None:
             return
@@ -51,10 +54,7 @@ class MedicationReader:
             # taken until that day, and perhaps later: an undated copy says so (a rule about a
             # window after that day is unknown, one its first day already meets still is met)
             entries.append({})
-            taken = f"on {entry['date']}" if "date" in entry else \
-                f"from {entry['start']} to {entry['end']}" if "start" in entry else f"on {entry['end']}"
-            self.built.notes.append(f"{_named(res, drugs)}: {why}: when it ended is unknown (read as taken "
-                                    f"{taken}, and perhaps later)")
+            self._unknown_end(res, drugs, why)
         for dated in entries:
             by_type: dict = {}
             for kind_of, drug in drugs:
@@ -65,6 +65,19 @@ class MedicationReader:
                 if not item["drugs"]:
                     del item["drugs"]
                 self.exposures.append(item)
+
+    def _unknown_end(self, res: dict, drugs: list, why: str) -> None:
+        """The warning that a medication's end is unknown, once per patient for the same words (no
+        id or date, so a batch's summary counts the patients it concerns); none for a drug nobody
+        placed, which is warned about already and makes the rules about treatments unknown."""
+        names = [d.lstrip("?") for kind, d in drugs if not kind.startswith("unplaced ")]
+        names = [n for n in names if n] or [kind for kind, _ in drugs if not kind.startswith("unplaced ")]
+        if not names:
+            return
+        note = (f"{', '.join(dict.fromkeys(names))}: a {res.get('resourceType')} whose {why}: when it ended is "
+                "unknown (read as taken from its start, perhaps later)")
+        if note not in self.built.notes:
+            self.built.notes.append(note)
 
     def _period(self, res: dict) -> tuple:
         """(start, end, why) texts. A request or a dispense says when the drug was ordered or handed
@@ -279,13 +292,6 @@ def _time_units() -> tuple:
 def _shown(value) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _named(res: dict, drugs: list) -> str:
-    """A medication resource as a warning names it: its type, id and drugs."""
-    rid = res.get("id") if isinstance(res.get("id"), str) and res["id"].strip() else ""
-    names = [d.lstrip("?") for _, d in drugs if d] or [k for k, _ in drugs]
-    return f"{res.get('resourceType')}{' ' + rid.strip() if rid else ''}" + (f" ({', '.join(names)})" if names else "")
 
 
 def _drug(concept) -> list | None:
