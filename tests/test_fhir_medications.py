@@ -197,6 +197,14 @@ def test_a_stopped_course_with_an_end_is_read_to_its_end():
         assert _e7(bundle)[:2] == expected, end
 
 
+def test_a_course_whose_end_is_not_a_date_has_an_unknown_end():
+    bundle = _with({"resourceType": "MedicationStatement", "id": "ms1", "status": "completed",
+                    "effectivePeriod": {"start": "2025-01-01", "end": "2025-13-40"}})
+    verdict, e7, notes = _e7(bundle)
+    assert (verdict, e7) == ("needs_review", "unknown")
+    assert any("effectivePeriod.end is not a date" in n for n in notes), notes
+
+
 def test_an_active_course_with_no_end_is_ongoing():
     bundle = _with({"resourceType": "MedicationStatement", "id": "ms1", "status": "active",
                     "effectivePeriod": {"start": "2025-01-01"}})

@@ -86,10 +86,12 @@ class MedicationReader:
         unknown (an element of the wrong shape, a duration in no unit of time), '' when nothing
         does; then ``end`` is the latest end that could be read, the earliest it may have been."""
         kind = res.get("resourceType")
+        problems: list = []
         if kind not in ("MedicationRequest", "MedicationDispense"):
             start, end = v.period(res, "effective")
-            return start, end, ""
-        problems: list = []
+            if end != start:
+                end = _end(end, "effectivePeriod.end", problems)
+            return start, end, "; ".join(problems)
         request = kind == "MedicationRequest"
         dispense = _part(res, "dispenseRequest", problems, "") if request else {}
         validity = _part(dispense, "validityPeriod", problems, "dispenseRequest.")
