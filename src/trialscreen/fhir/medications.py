@@ -8,7 +8,11 @@ A procedure nobody can place is read only when the treatment list is attested co
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import date, timedelta
+from fractions import Fraction
+from functools import lru_cache
 
 from trialscreen import vocab
 from trialscreen.fhir import values as v
@@ -16,8 +20,10 @@ from trialscreen.vocab import codes
 
 _NOT_TAKEN = ("entered-in-error", "cancelled", "draft", "not-taken", "not-done", "intended", "declined",
               "preparation")
-_NOT_GIVEN = ("proposal", "plan")
+_NOT_GIVEN = ("proposal", "plan", "option")     # intents that order nothing
 _ONGOING = ("active", "in-progress", "on-hold")
+DAY = 86_400                               # seconds
+MAX_DAYS = 36_500                          # a longer supply is read as this long
 # exposures of one drug less than this apart are one course (OHDSI's drug era persistence window)
 ERA_GAP_DAYS = 30
 
@@ -34,44 +40,70 @@ class MedicationReader:
             return
         if res.get("resourceType") == "MedicationRequest" and v.status(res, "intent") in _NOT_GIVEN:
             return
-        start, end = self._period(res)
-        entry = self._dated(start, end, v.status(res) in _ONGOING)
+        start, end, why = self._period(res)
+        ongoing = v.status(res) in _ONGOING
+        if not ongoing and not why and v.day(end) is None:
+            # it has stopped or been completed (or says neither), and nobody says when
+            why = f"status is '{v.status(res) or '(none)'}', with no end date"
+        entry = self._dated(start, end or (start if why else ""), ongoing)
         if entry is None:
             return
-        by_type: dict = {}
-        for kind_of, drug in self._drugs(res):
-            item = by_type.setdefault(kind_of, {"type": kind_of, **entry, "drugs": []})
-            if drug:
-                item["drugs"].append(drug)
-        for item in by_type.values():
-            if not item["drugs"]:
-                del item["drugs"]
-            self.exposures.append(item)
+        drugs = self._drugs(res)
+        entries = [entry]
+        if why and not ongoing and ("end" in entry or "date" in entry):
+            # taken until that day, and perhaps later: an undated copy says so (a rule about a
+            # window after that day is unknown, one its first day already meets still is met)
+            entries.append({})
+            self._unknown_end(res, drugs, why)
+        for dated in entries:
+            by_type: dict = {}
+            for kind_of, drug in drugs:
+                item = by_type.setdefault(kind_of, {"type": kind_of, **dated, "drugs": []})
+                if drug:
+                    item["drugs"].append(drug)
+            for item in by_type.values():
+                if not item["drugs"]:
+                    del item["drugs"]
+                self.exposures.append(item)
+
+    def _unknown_end(self, res: dict, drugs: list, why: str) -> None:
+        """The warning that a medication's end is unknown, once per patient for the same words (no
+        id or date, so a batch's summary counts the patients it concerns); none for a drug nobody
+        placed, which is warned about already and makes the rules about treatments unknown."""
+        names = [d.lstrip("?") for kind, d in drugs if not kind.startswith("unplaced ")]
+        names = [n for n in names if n] or [kind for kind, _ in drugs if not kind.startswith("unplaced ")]
+        if not names:
+            return
+        note = (f"{', '.join(dict.fromkeys(names))}: a {res.get('resourceType')} whose {why}: when it ended is "
+                "unknown (read as taken from its start, perhaps later)")
+        if note not in self.built.notes:
+            self.built.notes.append(note)
 
     def _period(self, res: dict) -> tuple:
-        """(start, end) texts. A request or a dispense says when the drug was ordered or handed
+        """(start, end, why) texts. A request or a dispense says when the drug was ordered or handed
         over, not until when it was taken: its end is the latest of the dosage's bounds, the
-        supply it gives and its validity ('' when none says: ongoing)."""
+        supply it gives and its validity ('' when none says: ongoing). ``why``: what makes the end
+        unknown (an element of the wrong shape, a duration in no unit of time), '' when nothing
+        does; then ``end`` is the latest end that could be read, the earliest it may have been."""
         kind = res.get("resourceType")
+        problems: list = []
         if kind not in ("MedicationRequest", "MedicationDispense"):
-            return v.period(res, "effective")
-        dispense = v.obj(res, "dispenseRequest")
-        validity = v.obj(dispense, "validityPeriod")
-        start = str(res.get("authoredOn") or validity.get("start") or "") if kind == "MedicationRequest" else \
+            start, end = v.period(res, "effective")
+            if end != start:
+                end = _end(end, "effectivePeriod.end", problems)
+            return start, end, "; ".join(problems)
+        request = kind == "MedicationRequest"
+        dispense = _part(res, "dispenseRequest", problems, "") if request else {}
+        validity = _part(dispense, "validityPeriod", problems, "dispenseRequest.")
+        start = str(res.get("authoredOn") or validity.get("start") or "") if request else \
             str(res.get("whenHandedOver") or res.get("whenPrepared") or "")
-        ends = [str(validity.get("end") or "")]
-        for dose in v.items(res, "dosageInstruction"):
-            timing = (dose.get("timing") or {}) if isinstance(dose, dict) else {}
-            bounds = (timing.get("repeat") or {}).get("boundsPeriod") if isinstance(timing, dict) else None
-            ends.append(str((bounds or {}).get("end") or "") if isinstance(bounds, dict) else "")
-        supply = dispense.get("expectedSupplyDuration") or res.get("daysSupply")
         first = v.day(start)
-        if first is not None and isinstance(supply, dict) and isinstance(supply.get("value"), (int, float)):
-            days = supply["value"] * (7 if supply.get("code") == "wk" else 1) * (1 + int(dispense.get(
-                "numberOfRepeatsAllowed") or 0))
-            ends.append((first + timedelta(days=min(days, 36_500))).isoformat())
+        ends = [_end(validity.get("end"), "dispenseRequest.validityPeriod.end", problems)]
+        ends += _bounds(res, first, problems)
+        ends.append(_supply(res, dispense, request, first, problems))
         dated = [e for e in ends if v.day(e) is not None]
-        return start, max(dated, key=lambda e: v.day(e) or date.min) if dated else ""
+        end = max(dated, key=lambda e: v.day(e) or date.min) if dated else ""
+        return start, end, "; ".join(dict.fromkeys(problems))
 
     def _dated(self, start: str, end: str, ongoing: bool) -> dict | None:
         """The dates of a treatment: a day, or a start and an end that has happened by the as-of
@@ -140,6 +172,128 @@ class MedicationReader:
                 treatments.append(entry)
         if treatments:
             record.setdefault("treatments", []).extend(treatments)
+
+
+def _part(parent: dict, key: str, problems: list, where: str) -> dict:
+    """``parent[key]``, an object: {} when it is absent, and a problem when it is anything else."""
+    found = parent.get(key) if isinstance(parent, dict) else None
+    if found is not None and not isinstance(found, dict):
+        problems.append(f"{where}{key} is not an object ({_shown(found)})")
+    return found if isinstance(found, dict) else {}
+
+
+def _end(text, where: str, problems: list) -> str:
+    """An end date-time as written, '' when absent; one that is not a full date is a problem."""
+    if text is None or text == "":
+        return ""
+    if v.day(text) is None:
+        problems.append(f"{where} is not a date ({_shown(text)})")
+        return ""
+    return str(text)
+
+
+def _bounds(res: dict, first: date | None, problems: list) -> list:
+    """The ends the dosage instructions give: each ``timing.repeat`` bound (a period's end, a
+    duration or a range's high from ``first``)."""
+    doses = res.get("dosageInstruction")
+    if doses is not None and not isinstance(doses, list):
+        problems.append(f"dosageInstruction is not a list ({_shown(doses)})")
+    ends: list = []
+    for i, dose in enumerate(doses if isinstance(doses, list) else ()):
+        where = f"dosageInstruction[{i}]."
+        if not isinstance(dose, dict):
+            problems.append(f"{where[:-1]} is not an object ({_shown(dose)})")
+            continue
+        timing = _part(dose, "timing", problems, where)
+        repeat = _part(timing, "repeat", problems, where + "timing.")
+        where += "timing.repeat."
+        ends.append(_end(_part(repeat, "boundsPeriod", problems, where).get("end"), where + "boundsPeriod.end",
+                         problems))
+        if "boundsDuration" in repeat:
+            ends.append(_after(first, repeat["boundsDuration"], 1, where + "boundsDuration", problems))
+        if "boundsRange" in repeat:
+            high = _part(repeat, "boundsRange", problems, where).get("high")
+            ends.append(_after(first, high, 1, where + "boundsRange.high", problems))
+    return ends
+
+
+def _supply(res: dict, dispense: dict, request: bool, first: date | None, problems: list) -> str:
+    """The end of the supply: a request's expected supply times one plus the repeats allowed,
+    a dispense's days supply (a number with no unit is days, as its name says)."""
+    if not request:
+        quantity = res.get("daysSupply")
+        return "" if quantity is None else _after(first, quantity, 1, "daysSupply", problems, unitless=DAY)
+    quantity = dispense.get("expectedSupplyDuration")
+    if quantity is None:
+        return ""
+    repeats = dispense.get("numberOfRepeatsAllowed")
+    if repeats is None:
+        repeats = 0
+    elif isinstance(repeats, bool) or not isinstance(repeats, (int, float)) or repeats < 0 \
+            or not float(repeats).is_integer():
+        problems.append(f"dispenseRequest.numberOfRepeatsAllowed is not a number of repeats ({_shown(repeats)})")
+        repeats = 0             # at least the one supply
+    return _after(first, quantity, 1 + int(repeats), "dispenseRequest.expectedSupplyDuration", problems)
+
+
+def _after(first: date | None, quantity, times: int, where: str, problems: list, unitless=None) -> str:
+    """``first`` plus ``times`` the Duration ``quantity``, rounded up to a whole day (so a course
+    ends later, never earlier, than it says); '' with a problem when the duration cannot be read."""
+    seconds = duration_seconds(quantity, unitless)
+    if seconds is None:
+        problems.append(f"{where} is not a duration in a unit of time ({_shown(quantity)})")
+        return ""
+    if first is None:
+        return ""
+    days = min(math.ceil(seconds * times / DAY), MAX_DAYS)
+    try:
+        return (first + timedelta(days=days)).isoformat()
+    except OverflowError:
+        return date.max.isoformat()
+
+
+def duration_seconds(quantity, unitless: int | None = None) -> Fraction | None:
+    """A Duration (a Quantity of time) in seconds: its UCUM code (with the UCUM system, or none),
+    else its unit as written (durations.yaml); ``unitless`` seconds a unit for one with neither.
+    None when it cannot be read: no number, a negative one, a unit that is not of time, or a code
+    and a unit that disagree."""
+    if not isinstance(quantity, dict):
+        return None
+    value = quantity.get("value")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return None
+    by_code, by_word = _time_units()
+    code, text = quantity.get("code"), quantity.get("unit")
+    code = code.strip() if isinstance(code, str) and str(quantity.get("system") or v.UCUM).strip() == v.UCUM \
+        else None
+    text = text.strip().lower() if isinstance(text, str) and text.strip() else None
+    if code:
+        unit = by_code.get(code)
+        if unit is None or (text is not None and by_word.get(text, unit) != unit):
+            return None
+    elif text is not None:
+        unit = by_word.get(text)
+    elif quantity.get("code") is None and quantity.get("system") is None:
+        unit = unitless
+    else:
+        unit = None
+    return None if unit is None else Fraction(value) * unit
+
+
+@lru_cache(maxsize=1)
+def _time_units() -> tuple:
+    """(UCUM code -> seconds, written unit -> seconds), from durations.yaml."""
+    data = vocab.load_file("durations.yaml")
+    by_code = {str(code): int(seconds) for code, seconds in data["ucum"].items()}
+    by_word = {code.lower(): seconds for code, seconds in by_code.items()}
+    for code, words in data["words"].items():
+        by_word.update({str(w).lower(): by_code[str(code)] for w in words})
+    return by_code, by_word
+
+
+def _shown(value) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _drug(concept) -> list | None:
