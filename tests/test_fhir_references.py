@@ -1,7 +1,7 @@
 """Which Patient a FHIR resource belongs to (docs/fhir.md, "Inputs"), as a user meets it.
 
 A resource is read for the Patient its ``subject`` or ``patient`` names, by reference or by
-identifier; one that names somebody the bundle does not hold (another MRN, a display alone, another
+identifier; one that names somebody the bundle does not hold (another MRN, another
 server's URL) is not read, and every result of the bundle says how many were left out. A Patient
 given twice, differently, cannot be told apart from the other, so it is not screened. A searchset
 that is one page of a larger result is screened with a warning, and what it attests complete is
@@ -66,7 +66,6 @@ def _i5(result: dict) -> str:
 SOMEBODY_ELSE = {
     "another MRN": {"identifier": {"system": MRN_SYSTEM, "value": "MRN-OTHER-999"}},
     "this MRN in another system": {"identifier": {"system": "urn:oid:9.9.9", "value": MRN}},
-    "a display alone": {"display": "Myeloma Synthetic"},
     "another patient's id": {"reference": "Patient/someone-else"},
     "another server's patient": {"reference": f"https://other.example.org/fhir/Patient/{PID}"},
 }
@@ -93,6 +92,7 @@ THIS_PATIENT = {
     "this server's URL": {"reference": f"https://fhir.example.org/r4/Patient/{PID}"},
     "a version of it": {"reference": f"https://fhir.example.org/r4/Patient/{PID}/_history/2"},
     "no subject (one Patient)": None,
+    "a display alone (one Patient)": {"display": "Myeloma Synthetic"},      # identifies nobody: as no subject
 }
 
 
@@ -168,10 +168,10 @@ def test_the_bulk_reader_assigns_resources_as_the_bundle_reader(tmp_path, extra_
     assert from_bulk == from_bundle
     lost = [n for n in notes if NO_PATIENT in n]
     assert lost and lost[0].startswith(f"{orphans} resource(s)")
-    # the four naming somebody else (another server's URL matches by its Patient/ID when the
+    # the three naming somebody else (another server's URL matches by its Patient/ID when the
     # Patient's entry has no fullUrl, as in an export), then the two naming p2 when p2 is not there,
-    # else the one naming nobody in an input of two patients
-    assert orphans == (5 if extra_patient else 6)
+    # else the two naming nobody (no subject, a display alone) in an input of two patients
+    assert orphans == 5
 
 
 # --- F13: a Patient given twice, differently, is not screened ------------------------------------

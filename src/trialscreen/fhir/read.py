@@ -80,8 +80,8 @@ def _bundle_notes(bundle: dict, lost: int) -> list:
     said = []
     if lost:
         said.append(f"{lost:,} resource(s) of the bundle name no Patient in it (another person, a "
-                    "display alone or an identifier no Patient of it carries, or nobody with several "
-                    "patients in the bundle): not read (if one is a patient's own, give its subject as a "
+                    "an identifier no Patient of it carries, or nobody with several patients in the "
+                    "bundle): not read (if one is a patient's own, give its subject as a "
                     "reference to the Patient)")
     if _paged(bundle):
         said.append("the bundle is one page of a larger result (it has a 'next' or 'previous' link): the "

@@ -3,8 +3,9 @@
 A resource belongs to the Patient its reference names (``Patient/ID``, an absolute URL, the
 ``fullUrl`` of the Patient's entry) or, with no reference text, the Patient that carries the
 identifier it names (system and value; the value alone when either side has no system). One that
-names somebody the input does not hold (another MRN, a display alone, another server's URL) belongs
-to nobody: it is not read. The bundle reader (read.py) and the Bulk reader (bulk.py) both follow this.
+names somebody the input does not hold (another MRN, another server's URL) belongs to nobody: it is
+not read. A display alone names nobody, as no subject does. The bundle reader (read.py) and the
+Bulk reader (bulk.py) both follow this.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ def named(resource: dict) -> Named:
         ident = identifier(ref.get("identifier"))
         if ident is not None:
             identifiers.append(ident)
-        if ident is not None or (isinstance(ref.get("display"), str) and ref["display"].strip()):
+        if ident is not None:
             anybody = True
+        # a display alone identifies nobody: the resource is read as one with no subject (the only
+        # Patient's, in a one-patient bundle, where a server put it; nobody's with several)
     return Named(refs, identifiers, anybody)
 
 
