@@ -12,8 +12,8 @@ from datetime import date
 
 from trialscreen import vocab
 from trialscreen.fhir import values as v
+from trialscreen.fhir.fields import field as _field
 from trialscreen.fhir.results import answered as _answered
-from trialscreen.fhir.results import field as _field
 from trialscreen.fhir.results import finding as _finding
 from trialscreen.fhir.results import is_genomic, variant
 from trialscreen.fhir.results import lab as _lab

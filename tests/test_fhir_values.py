@@ -1,0 +1,127 @@
+"""How the FHIR reader reads the values of Observations (review 13: F3, F4, F5, F6, F10): the
+reference range that applies, a unit and a UCUM code that disagree, FISH results under codes
+nobody lists, labs under other LOINC codes or in a panel's components, person fields it cannot
+read. Each is screened from the command line, as a user would, against the eligible example."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from test_fhir_review import AS_OF, BASE, LOINC, _find
+
+UCUM = "http://unitsofmeasure.org"
+SNOMED = "http://snomed.info/sct"
+GENDER = "http://hl7.org/fhir/administrative-gender"
+MEANING = "http://terminology.hl7.org/CodeSystem/referencerange-meaning"
+LAB = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}]
+
+
+def _run(run, tmp_path, bundle: dict) -> tuple:
+    """(exit code, {criterion: status}, the result's warnings, the verdict, criteria by id)."""
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    result = run("screen", path, "--trial", "NCT05378971", "--as-of", AS_OF.isoformat(), "--format", "json")
+    assert "Traceback" not in result.stderr
+    if result.exit_code != 0:
+        return result.exit_code, {}, [result.stderr], None, {}
+    (out,) = json.loads(result.stdout)
+    criteria = {c["id"]: c for c in out["criteria"]}
+    return (result.exit_code, {k: c["status"] for k, c in criteria.items()}, out.get("warnings") or [],
+            out["verdict"], criteria)
+
+
+def _lab(code: str, when: str, **value) -> dict:
+    return {"resourceType": "Observation", "status": "final", "category": LAB,
+            "code": {"coding": [{"system": LOINC, "code": code}]}, "effectiveDateTime": when, **value}
+
+
+def _alt_with_ranges(*ranges) -> dict:
+    bundle = copy.deepcopy(BASE)
+    alt = _find(bundle, LOINC, "1742-6")
+    alt["valueQuantity"]["value"] = 150           # 3 x 40 = 120 < 150 < 240 = 3 x 80
+    alt["referenceRange"] = list(ranges)
+    return bundle
+
+
+def _high(value, **more) -> dict:
+    return {"high": {"value": value, "unit": "U/L", "system": UCUM, "code": "U/L"}, **more}
+
+
+# --- F3: the reference range that applies ------------------------------------------------------
+
+def test_the_range_for_the_patients_sex_gives_the_uln(run, tmp_path):
+    """A female patient, a male range first: the female ULN decides (ALT 150 >= 3 x 40)."""
+    for male, female in (({"text": "male"}, {"text": "female"}),
+                         ({"coding": [{"system": GENDER, "code": "male"}]},
+                          {"coding": [{"system": GENDER, "code": "female"}]}),
+                         ({"coding": [{"system": SNOMED, "code": "248153007"}]},
+                          {"coding": [{"system": SNOMED, "code": "248152002"}]})):
+        bundle = _alt_with_ranges(_high(80, appliesTo=[male]), _high(40, appliesTo=[female]))
+        code, statuses, _, verdict, criteria = _run(run, tmp_path, bundle)
+        assert (code, statuses["I5"], verdict) == (0, "fail", "ineligible"), criteria["I5"]
+        assert "ULN 40 U/L" in criteria["I5"]["reason"]
+
+
+def test_a_therapeutic_or_critical_range_is_not_the_uln(run, tmp_path):
+    therapeutic = _high(500, type={"coding": [{"system": MEANING, "code": "therapeutic"}]})
+    critical = _high(1000, type={"text": "critical"})
+    normal = _high(40, type={"coding": [{"system": MEANING, "code": "normal"}]})
+    code, statuses, _, _, criteria = _run(run, tmp_path, _alt_with_ranges(therapeutic, critical, normal))
+    assert statuses["I5"] == "fail", criteria["I5"]
+
+
+def test_the_range_for_the_patients_age_gives_the_uln(run, tmp_path):
+    child = _high(80, age={"high": {"value": 18, "unit": "years", "system": UCUM, "code": "a"}})
+    adult = _high(40, age={"low": {"value": 18, "unit": "years", "system": UCUM, "code": "a"}})
+    _, statuses, _, _, criteria = _run(run, tmp_path, _alt_with_ranges(child, adult))
+    assert statuses["I5"] == "fail", criteria["I5"]
+
+
+def test_ranges_that_differ_and_all_may_apply_give_no_uln(run, tmp_path):
+    """Two normal ranges, nothing to tell which applies: no ULN, the criterion is unknown."""
+    bundle = _alt_with_ranges(_high(80), _high(40, appliesTo=[{"text": "postmenopausal"}]))
+    code, statuses, warnings, verdict, criteria = _run(run, tmp_path, bundle)
+    assert (code, statuses["I5"], verdict) == (0, "unknown", "needs_review"), criteria["I5"]
+    assert sum("reference ranges" in w and "alt" in w for w in warnings) == 1, warnings
+
+
+def test_ranges_that_agree_give_their_uln(run, tmp_path):
+    bundle = _alt_with_ranges(_high(40, appliesTo=[{"text": "female"}]), _high(40))
+    bundle_alt = _find(bundle, LOINC, "1742-6")
+    bundle_alt["valueQuantity"]["value"] = 32
+    code, statuses, _, verdict, _ = _run(run, tmp_path, bundle)
+    assert (code, statuses["I5"], verdict) == (0, "pass", "eligible")
+
+
+# --- F5: a UCUM code and a unit as written that disagree ---------------------------------------
+
+def _quantity(loinc: str, **quantity) -> dict:
+    bundle = copy.deepcopy(BASE)
+    _find(bundle, LOINC, loinc)["valueQuantity"] = quantity
+    return bundle
+
+
+def test_a_ucum_code_and_a_unit_that_disagree_make_the_result_unknown(run, tmp_path):
+    bundle = _quantity("1975-2", value=3, unit="mg/dL", system=UCUM, code="umol/L")
+    code, statuses, warnings, verdict, criteria = _run(run, tmp_path, bundle)
+    assert (code, statuses["I5"], verdict) == (0, "unknown", "needs_review"), criteria["I5"]
+    assert sum("'mg/dL'" in w and "'umol/L'" in w and "bilirubin" in w for w in warnings) == 1, warnings
+
+
+def test_a_ucum_code_and_a_unit_that_agree_are_read(run, tmp_path):
+    for unit in ("K/uL", "x10E3/uL", "thou/mcL", "10^9/L"):
+        bundle = _quantity("777-3", value=180, unit=unit, system=UCUM, code="10*3/uL")
+        code, statuses, warnings, verdict, _ = _run(run, tmp_path, bundle)
+        assert (code, statuses["I5"], verdict) == (0, "pass", "eligible"), (unit, warnings)
+    bundle = _quantity("1975-2", value=12, unit="mcmol/L", system=UCUM, code="umol/L")
+    assert _run(run, tmp_path, bundle)[1]["I5"] == "pass"
+
+
+def test_a_unit_the_grammar_cannot_read_leaves_the_other_one(run, tmp_path):
+    # the written unit cannot be read: the code decides (3 mg/dL = 51.3 umol/L > 35)
+    bundle = _quantity("1975-2", value=3, unit="mg per dL (calc)", system=UCUM, code="mg/dL")
+    assert _run(run, tmp_path, bundle)[1]["I5"] == "fail"
+    # the code cannot be read: the unit as written decides
+    bundle = _quantity("1975-2", value=3, unit="mg/dL", system=UCUM, code="mg/dL{calc}")
+    assert _run(run, tmp_path, bundle)[1]["I5"] == "fail"
