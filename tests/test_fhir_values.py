@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import json
 
-from test_fhir_review import AS_OF, BASE, LOINC, _find
+from test_fhir_review import AS_OF, BASE, LOINC, _add, _find
 
 UCUM = "http://unitsofmeasure.org"
 SNOMED = "http://snomed.info/sct"
@@ -125,3 +125,59 @@ def test_a_unit_the_grammar_cannot_read_leaves_the_other_one(run, tmp_path):
     # the code cannot be read: the unit as written decides
     bundle = _quantity("1975-2", value=3, unit="mg/dL", system=UCUM, code="mg/dL{calc}")
     assert _run(run, tmp_path, bundle)[1]["I5"] == "fail"
+
+
+# --- F10: a person field the reader cannot read ------------------------------------------------
+
+def _ecog(**value) -> dict:
+    bundle = copy.deepcopy(BASE)
+    ecog = _find(bundle, LOINC, "89247-1")
+    del ecog["valueInteger"]
+    ecog.update(id="ecog-1", **value)
+    return bundle
+
+
+def test_an_ecog_written_as_text_is_read(run, tmp_path):
+    code, statuses, _, verdict, _ = _run(run, tmp_path, _ecog(valueString="1"))
+    assert (code, statuses["I4"], verdict) == (0, "pass", "eligible")
+    code, statuses, _, _, _ = _run(run, tmp_path, _ecog(valueString=" 4 "))
+    assert (code, statuses["I4"]) == (0, "fail")
+    code, statuses, _, _, _ = _run(run, tmp_path, _ecog(valueQuantity={"value": 2.0, "unit": "{score}"}))
+    assert (code, statuses["I4"]) == (0, "pass")
+
+
+def test_an_ecog_that_cannot_be_read_is_unknown_not_a_refused_patient(run, tmp_path):
+    for value in ({"valueCodeableConcept": {"coding": [{"system": "http://acme.example/ecog", "code": "E1"}]}},
+                  {"valueQuantity": {"value": 1.5}}, {"valueString": "one"}, {"valueInteger": 7}):
+        code, statuses, warnings, verdict, criteria = _run(run, tmp_path, _ecog(**value))
+        assert (code, statuses.get("I4"), verdict) == (0, "unknown", "needs_review"), (value, warnings)
+        assert sum("Observation ecog-1" in w and "ECOG" in w for w in warnings) == 1, warnings
+
+
+def test_an_older_ecog_does_not_decide_over_a_newer_unreadable_one(run, tmp_path):
+    bundle = _ecog(valueString="about two", effectiveDateTime="2025-06-01")
+    _add(bundle, {"resourceType": "Observation", "status": "final", "effectiveDateTime": "2025-05-20",
+                  "code": {"coding": [{"system": LOINC, "code": "89247-1"}]}, "valueInteger": 1})
+    assert _run(run, tmp_path, bundle)[1]["I4"] == "unknown"
+
+
+def _pregnancy(system: str, answer: str) -> dict:
+    bundle = copy.deepcopy(BASE)
+    _find(bundle, "urn:trialscreen", "field:childbearing_potential")["valueBoolean"] = True
+    _add(bundle, {"resourceType": "Observation", "id": "preg-1", "status": "final", "effectiveDateTime": "2025-05-28",
+                  "code": {"coding": [{"system": LOINC, "code": "82810-3"}]},
+                  "valueCodeableConcept": {"coding": [{"system": system, "code": answer}]}})
+    return bundle
+
+
+def test_pregnancy_answered_with_snomed_is_read(run, tmp_path):
+    code, statuses, _, verdict, _ = _run(run, tmp_path, _pregnancy(SNOMED, "77386006"))
+    assert (code, statuses["E9"], verdict) == (0, "fail", "ineligible")
+    code, statuses, _, _, _ = _run(run, tmp_path, _pregnancy(SNOMED, "60001007"))
+    assert (code, statuses["E9"]) == (0, "pass")          # not pregnant, and contraception is not refused
+
+
+def test_pregnancy_under_an_answer_code_nobody_lists_is_unknown(run, tmp_path):
+    code, statuses, warnings, _, _ = _run(run, tmp_path, _pregnancy("http://acme.example/preg", "P"))
+    assert (code, statuses["E9"]) == (0, "unknown"), warnings
+    assert sum("Observation preg-1" in w and "pregnan" in w for w in warnings) == 1, warnings
