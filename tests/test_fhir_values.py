@@ -181,3 +181,82 @@ def test_pregnancy_under_an_answer_code_nobody_lists_is_unknown(run, tmp_path):
     code, statuses, warnings, _, _ = _run(run, tmp_path, _pregnancy("http://acme.example/preg", "P"))
     assert (code, statuses["E9"]) == (0, "unknown"), warnings
     assert sum("Observation preg-1" in w and "pregnan" in w for w in warnings) == 1, warnings
+
+
+# --- F6: FISH results under codes nobody lists -------------------------------------------------
+
+def _fish(when: str, **value) -> dict:
+    bundle = copy.deepcopy(BASE)
+    _add(bundle, {"resourceType": "Observation", "id": "fish-2", "status": "final", "effectiveDateTime": when,
+                  "code": {"coding": [{"system": "https://lab.example.org/codes", "code": "MMFISH"}]}, **value})
+    return bundle
+
+
+def test_a_nuc_ish_result_held_as_coded_text_is_read(run, tmp_path):
+    bundle = _fish("2025-05-01", valueCodeableConcept={"text": "nuc ish(TP53x1,D17Z1x2)[45/200]"})
+    code, statuses, _, verdict, _ = _run(run, tmp_path, bundle)
+    assert (code, statuses["E1"], verdict) == (0, "fail", "ineligible")
+
+
+def test_a_newer_nuc_ish_result_decides_over_an_older_one(run, tmp_path):
+    bundle = _fish("2025-05-01", valueString="nuc ish(TP53x1,D17Z1x2)[45/200]")
+    _add(bundle, {"resourceType": "Observation", "status": "final", "effectiveDateTime": "2024-07-10",
+                  "code": {"text": "FISH"}, "valueString": "nuc ish(TP53x2,D17Z1x2)[200]"})
+    code, statuses, _, _, _ = _run(run, tmp_path, bundle)
+    assert (code, statuses["E1"]) == (0, "fail")
+
+
+def test_free_text_naming_a_finding_makes_it_unknown(run, tmp_path):
+    bundle = _fish("2025-05-01", valueString="Deletion of 17p (TP53) detected in 22% of nuclei")
+    code, statuses, warnings, verdict, _ = _run(run, tmp_path, bundle)
+    assert (code, statuses["E1"], verdict) == (0, "unknown", "needs_review")
+    assert sum("Observation fish-2" in w and "del(17p)" in w for w in warnings) == 1, warnings
+
+
+def test_older_free_text_does_not_undo_a_newer_result(run, tmp_path):
+    bundle = _fish("2023-01-01", valueString="Deletion of 17p (TP53) detected in 22% of nuclei")
+    _find(bundle, "urn:trialscreen", "finding:del(17p)")["effectiveDateTime"] = "2024-07-10"
+    assert _run(run, tmp_path, bundle)[1]["E1"] == "pass"
+
+
+# --- F4: labs under other LOINC codes, in panels, or under codes nobody lists -------------------
+
+def test_a_newer_alt_under_another_loinc_code_decides(run, tmp_path):
+    for loinc in ("1743-4", "76625-3"):
+        bundle = copy.deepcopy(BASE)
+        _add(bundle, _lab(loinc, "2025-05-31", valueQuantity={"value": 200, "unit": "U/L", "system": UCUM, "code": "U/L"},
+                          referenceRange=[_high(40)]))
+        code, statuses, _, verdict, _ = _run(run, tmp_path, bundle)
+        assert (code, statuses["I5"], verdict) == (0, "fail", "ineligible"), loinc
+
+
+def test_a_lab_in_a_panels_components_is_read_dated_by_the_panel(run, tmp_path):
+    bundle = copy.deepcopy(BASE)
+    _add(bundle, _lab("51990-0", "2025-05-30", component=[
+        {"code": {"coding": [{"system": LOINC, "code": "2160-0"}]}, "valueQuantity": {"value": 300, "unit": "umol/L"}},
+        {"code": {"coding": [{"system": LOINC, "code": "2345-7"}]}, "valueQuantity": {"value": 5, "unit": "mmol/L"}}]))
+    code, statuses, _, verdict, criteria = _run(run, tmp_path, bundle)
+    assert (code, statuses["I5"], verdict) == (0, "fail", "ineligible")
+    assert "creatinine 300 umol/L" in criteria["I5"]["reason"] and "2025-05-30" in criteria["I5"]["reason"]
+
+
+def test_a_laboratory_code_nobody_lists_is_said_once(run, tmp_path):
+    bundle = copy.deepcopy(BASE)
+    for when in ("2025-05-30", "2025-05-31"):
+        _add(bundle, _lab("9999-4", when, valueQuantity={"value": 5, "unit": "mg/L"}))
+        _add(bundle, {**_lab("8867-4", when, valueQuantity={"value": 70, "unit": "/min"}),
+                      "category": [{"coding": [{"code": "vital-signs"}]}]})
+    code, statuses, warnings, verdict, _ = _run(run, tmp_path, bundle)
+    assert (code, verdict) == (0, "eligible")
+    assert sum("laboratory code LOINC 9999-4 is not placed: not read" in w for w in warnings) == 1, warnings
+    assert not any("8867-4" in w for w in warnings), warnings
+
+
+def test_a_newer_lab_under_an_unlisted_code_that_names_an_analyte_makes_it_unknown(run, tmp_path):
+    bundle = copy.deepcopy(BASE)
+    lab = _lab("99999-9", "2025-05-31", valueQuantity={"value": 300, "unit": "umol/L"})
+    lab["code"] = {"coding": [{"system": "http://acme.example/lab", "code": "CREA", "display": "Creatinine"}]}
+    _add(bundle, lab)
+    code, statuses, warnings, verdict, _ = _run(run, tmp_path, bundle)
+    assert (code, statuses["I5"], verdict) == (0, "unknown", "needs_review")
+    assert sum("CREA" in w and "creatinine" in w for w in warnings) == 1, warnings

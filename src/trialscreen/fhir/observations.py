@@ -14,8 +14,16 @@ from trialscreen import vocab
 from trialscreen.fhir import values as v
 from trialscreen.fhir.fields import field as _field
 from trialscreen.fhir.results import answered as _answered
+from trialscreen.fhir.results import (
+    components,
+    is_genomic,
+    mentioned_findings,
+    unknown_findings,
+    unplaced_lab,
+    variant,
+    written_text,
+)
 from trialscreen.fhir.results import finding as _finding
-from trialscreen.fhir.results import is_genomic, variant
 from trialscreen.fhir.results import lab as _lab
 from trialscreen.omop.records import FIELD_DAYS
 from trialscreen.vocab import iscn
@@ -105,37 +113,63 @@ class ObservationReader:
                                            "date": key[3].isoformat()}, False)
 
     def _unplaced(self, obs: dict, key: tuple, day) -> None:
-        """A cytogenetic result under a code the vocabularies do not list: a genomics-reporting
-        Variant, or any Observation whose value is a nuc ish result. Anything else is not read."""
-        text = obs.get("valueString")
+        """An Observation under a code the vocabularies do not list. A cytogenetic result is read:
+        a genomics-reporting Variant, or a nuc ish or karyotype text (valueString, or the text of a
+        valueCodeableConcept). A panel's components under lab codes are read as those labs, dated
+        by the panel. Else free text naming a cytogenetic finding makes it unknown, and a
+        laboratory result is said once and not read (unplaced_lab)."""
+        text = written_text(obs)
         if is_genomic(obs.get("code"), "variant"):
             name, entry = variant(obs)
-        elif isinstance(text, str) and is_iscn(text):
-            name, entry = text.strip(), {"result": "detected"}     # the nuc ish text says what it found
-        elif isinstance(text, str) and _KARYOTYPE.search(text):
-            # a karyotype or ISCN text under a code nobody lists: a finding the reader cannot rule
-            # out (t(4;14) in '46,XX,t(4;14)(p16;q32)[20]'), never dropped
-            name, entry = text.strip(), {"result": "detected"}
+        elif text is not None and (is_iscn(text) or _KARYOTYPE.search(text)):
+            # the nuc ish text says what it found; a karyotype under a code nobody lists is a
+            # finding the reader cannot rule out (t(4;14) in '46,XX,t(4;14)(p16;q32)[20]'), never dropped
+            name, entry = text, {"result": "detected"}
+        elif self._components(obs, key, day):
+            return
+        elif text is not None and mentioned_findings(text):
+            for name, entry in unknown_findings(obs, text, day):
+                self._keep(("cytogenetics", name), key, entry, obs)
+            return
         else:
+            slot, entry = unplaced_lab(obs, self.built.notes)
+            if slot is not None:
+                if day is not None:
+                    entry["date"] = day.isoformat()
+                self._keep(("labs", slot), key, entry, obs)
             return
         if day is not None:
             entry["date"] = day.isoformat()
         self._keep(("cytogenetics", vocab.findings().canonical(name) or name), key, entry, obs)
 
+    def _components(self, obs: dict, key: tuple, day) -> bool:
+        """A panel's components under lab codes, each read as a result of its analyte dated by
+        the panel (creatinine in a metabolic panel). Whether any was."""
+        placed = False
+        for comp in components(obs):
+            found = v.place(comp.get("code"), ("analyte",))
+            known = vocab.analytes().get(found[1]) if found is not None else None
+            if known is None:
+                continue
+            entry, placed = _lab(comp, known.name, obs), True
+            if entry is not None and day is not None:
+                entry["date"] = day.isoformat()
+            self._keep(("labs", known.name), key, entry, obs)
+        return placed
+
     def _newest_cytogenetics(self) -> None:
-        """A nuc ish result and a named finding it also reports: the later one decides (a FISH
-        from May over a 'not detected' of last year), so they never contradict each other."""
+        """A nuc ish result and a named finding it also reports, or two nuc ish results of one
+        finding: the later one decides (a FISH from May over a 'not detected' of last year, or
+        over last year's FISH), so they never contradict each other."""
         slots = {name: slot for slot in self.latest for section, name in [slot] if section == "cytogenetics"}
         for text, slot in list(slots.items()):
-            if not is_iscn(text) or slot not in self.latest:
-                continue
-            try:
-                concerned = {f for reading in iscn.read(text) for f in reading.concerned()}
-            except iscn.IscnError:
+            concerned = _concerned(text)
+            if not concerned or slot not in self.latest:
                 continue
             for name, other in slots.items():
                 canonical = vocab.findings().canonical(name) or name
-                if other == slot or is_iscn(name) or canonical not in concerned or other not in self.latest:
+                reports = concerned & _concerned(name) if is_iscn(name) else canonical in concerned
+                if other == slot or not reports or other not in self.latest:
                     continue
                 older = other if self.latest[other][0] < self.latest[slot][0] else slot
                 del self.latest[older]
@@ -173,3 +207,13 @@ class ObservationReader:
         if self.attestations:
             record["attestations"] = dict(self.attestations)
         return set(self.attested)
+
+
+def _concerned(text: str) -> set:
+    """The findings a nuc ish result reports on (detected or not); none for any other name."""
+    if not is_iscn(text):
+        return set()
+    try:
+        return {f for reading in iscn.read(text) for f in reading.concerned()}
+    except iscn.IscnError:
+        return set()
