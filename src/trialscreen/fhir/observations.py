@@ -10,29 +10,30 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import lru_cache
 
 from trialscreen import vocab
 from trialscreen.fhir import latest as order
 from trialscreen.fhir import values as v
+from trialscreen.fhir.fields import field as _field
+from trialscreen.fhir.results import answered as _answered
+from trialscreen.fhir.results import (
+    components,
+    is_genomic,
+    mentioned_findings,
+    unknown_findings,
+    unplaced_lab,
+    variant,
+    written_text,
+)
+from trialscreen.fhir.results import finding as _finding
+from trialscreen.fhir.results import lab as _lab
 from trialscreen.omop.records import FIELD_DAYS
-from trialscreen.vocab import codes, iscn
+from trialscreen.vocab import iscn
 from trialscreen.vocab.iscn_parse import is_iscn
 
 _NOT_READ = ("entered-in-error", "cancelled")
 _KARYOTYPE = re.compile(r"\b(?:t|del|dup|inv|der|add|amp|ins|i|idic|ish)\(|^\s*\d{2},\s*X", re.I)
 _KINDS = ("analyte", "field", "finding", "condition", "complete", "attestation")
-
-
-@lru_cache(maxsize=None)
-def _genomics(part: str) -> frozenset:
-    listed = (vocab.load_file("observations.yaml").get("genomics") or {}).get(part) or {}
-    return frozenset((system, str(code)) for system, items in listed.items() for code in items)
-
-
-def _is(concept, part: str) -> bool:
-    wanted = _genomics(part)
-    return any((codes.system_of(s), c) in wanted for s, c in v.codings(concept))
 
 
 class ObservationReader:
@@ -123,37 +124,63 @@ class ObservationReader:
                 self.built.notes.append(f"{name}: {why}; none of them decides (not read)")
 
     def _unplaced(self, obs: dict, key: tuple, day) -> None:
-        """A cytogenetic result under a code the vocabularies do not list: a genomics-reporting
-        Variant, or any Observation whose value is a nuc ish result. Anything else is not read."""
-        text = obs.get("valueString")
-        if _is(obs.get("code"), "variant"):
-            name, entry = _variant(obs)
-        elif isinstance(text, str) and is_iscn(text):
-            name, entry = text.strip(), {"result": "detected"}     # the nuc ish text says what it found
-        elif isinstance(text, str) and _KARYOTYPE.search(text):
-            # a karyotype or ISCN text under a code nobody lists: a finding the reader cannot rule
-            # out (t(4;14) in '46,XX,t(4;14)(p16;q32)[20]'), never dropped
-            name, entry = text.strip(), {"result": "detected"}
+        """An Observation under a code the vocabularies do not list. A cytogenetic result is read:
+        a genomics-reporting Variant, or a nuc ish or karyotype text (valueString, or the text of a
+        valueCodeableConcept). A panel's components under lab codes are read as those labs, dated
+        by the panel. Else free text naming a cytogenetic finding makes it unknown, and a
+        laboratory result is said once and not read (unplaced_lab)."""
+        text = written_text(obs)
+        if is_genomic(obs.get("code"), "variant"):
+            name, entry = variant(obs)
+        elif text is not None and (is_iscn(text) or _KARYOTYPE.search(text)):
+            # the nuc ish text says what it found; a karyotype under a code nobody lists is a
+            # finding the reader cannot rule out (t(4;14) in '46,XX,t(4;14)(p16;q32)[20]'), never dropped
+            name, entry = text, {"result": "detected"}
+        elif self._components(obs, key, day):
+            return
+        elif text is not None and mentioned_findings(text):
+            for name, entry in unknown_findings(obs, text, day):
+                self._keep(("cytogenetics", name), key, entry, obs)
+            return
         else:
+            slot, entry = unplaced_lab(obs, self.built.notes)
+            if slot is not None:
+                if day is not None:
+                    entry["date"] = day.isoformat()
+                self._keep(("labs", slot), key, entry, obs)
             return
         if day is not None:
             entry["date"] = day.isoformat()
         self._keep(("cytogenetics", vocab.findings().canonical(name) or name), key, entry, obs)
 
+    def _components(self, obs: dict, key: tuple, day) -> bool:
+        """A panel's components under lab codes, each read as a result of its analyte dated by
+        the panel (creatinine in a metabolic panel). Whether any was."""
+        placed = False
+        for comp in components(obs):
+            found = v.place(comp.get("code"), ("analyte",))
+            known = vocab.analytes().get(found[1]) if found is not None else None
+            if known is None:
+                continue
+            entry, placed = _lab(comp, known.name, obs), True
+            if entry is not None and day is not None:
+                entry["date"] = day.isoformat()
+            self._keep(("labs", known.name), key, entry, obs)
+        return placed
+
     def _newest_cytogenetics(self) -> None:
-        """A nuc ish result and a named finding it also reports: the later one decides (a FISH
-        from May over a 'not detected' of last year), so they never contradict each other."""
+        """A nuc ish result and a named finding it also reports, or two nuc ish results of one
+        finding: the later one decides (a FISH from May over a 'not detected' of last year, or
+        over last year's FISH), so they never contradict each other."""
         slots = {name: slot for slot in self.latest for section, name in [slot] if section == "cytogenetics"}
         for text, slot in list(slots.items()):
-            if not is_iscn(text) or slot not in self.latest:
-                continue
-            try:
-                concerned = {f for reading in iscn.read(text) for f in reading.concerned()}
-            except iscn.IscnError:
+            concerned = _concerned(text)
+            if not concerned or slot not in self.latest:
                 continue
             for name, other in slots.items():
                 canonical = vocab.findings().canonical(name) or name
-                if other == slot or is_iscn(name) or canonical not in concerned or other not in self.latest:
+                reports = concerned & _concerned(name) if is_iscn(name) else canonical in concerned
+                if other == slot or not reports or other not in self.latest:
                     continue
                 older = other if self.latest[other][0] < self.latest[slot][0] else slot
                 del self.latest[older]
@@ -193,120 +220,11 @@ class ObservationReader:
         return set(self.attested)
 
 
-def _answered(obs: dict):
-    """A yes/no value: valueBoolean, or a coded or written answer that is true or false."""
-    if isinstance(obs.get("valueBoolean"), bool):
-        return obs["valueBoolean"]
-    said = v.answer(obs.get("valueCodeableConcept")) if "valueCodeableConcept" in obs else obs.get("valueString")
-    if isinstance(said, bool):
-        return said
+def _concerned(text: str) -> set:
+    """The findings a nuc ish result reports on (detected or not); none for any other name."""
+    if not is_iscn(text):
+        return set()
     try:
-        return vocab.yes_no(said) if isinstance(said, str) else None
-    except ValueError:
-        return None
-
-
-def _coded(concept):
-    """A coded result as the record writes it: the answer, else the code as written (unreadable)."""
-    found = v.answer(concept)
-    if found is None:
-        return f"{v.label(concept)} (an answer code trialscreen does not know)"
-    if isinstance(found, bool):
-        return "positive" if found else "negative"
-    return found
-
-
-def _lab(obs: dict, name: str) -> dict | None:
-    lab: dict = {}
-    analyte = vocab.analytes().get(name)
-    q = obs.get("valueQuantity")
-    if isinstance(q, dict):
-        value, comparator = v.number(q.get("value")), str(q.get("comparator") or "").strip()
-        if value is None:
-            return None
-        lab["value"] = f"{comparator}{value}" if comparator else value
-        if v.unit(q):
-            lab["unit"] = v.unit(q)
-    elif "valueCodeableConcept" in obs:
-        lab["result" if analyte is not None and analyte.qualitative else "value"] = _coded(obs["valueCodeableConcept"])
-    elif isinstance(obs.get("valueString"), str):
-        lab["value"] = obs["valueString"].strip()
-    elif isinstance(obs.get("valueInteger"), int):
-        lab["value"] = obs["valueInteger"]
-    else:
-        return None
-    ranges = obs.get("referenceRange")
-    first = ranges[0] if isinstance(ranges, list) and ranges and isinstance(ranges[0], dict) else {}
-    for part, key in (("high", "uln"), ("low", "lln")):
-        limit = first.get(part)
-        if isinstance(limit, dict) and limit.get("value") is not None:
-            unit = v.unit(limit) or lab.get("unit", "")
-            lab[key] = f"{v.number(limit['value'])} {unit}".strip()
-    return lab
-
-
-def _field(obs: dict, name: str):
-    """A person field's value: a number (ECOG, age), a quantity with its unit (weight, height),
-    a yes/no (the flags), an answer, or the text as written for the reader to refuse."""
-    q = obs.get("valueQuantity")
-    if isinstance(q, dict) and q.get("value") is not None:
-        number = v.number(q["value"])
-        return f"{number} {v.unit(q)}".strip() if name in ("weight", "height") else number
-    for key in ("valueInteger", "valueBoolean"):
-        if key in obs:
-            return obs[key]
-    if "valueCodeableConcept" in obs:
-        found = v.answer(obs["valueCodeableConcept"])
-        return found if found is not None else _coded(obs["valueCodeableConcept"])
-    return obs.get("valueString")
-
-
-def _finding(obs: dict) -> dict:
-    entry: dict = {}
-    if "valueCodeableConcept" in obs:
-        entry["result"] = _coded(obs["valueCodeableConcept"])
-    elif "valueBoolean" in obs:
-        entry["result"] = "detected" if obs["valueBoolean"] else "not detected"
-    else:
-        entry["result"] = str(obs.get("valueString") or "not done")
-    for comp in _components(obs):
-        if any(v.site(s, c) == ("attribute", "percent") for s, c in v.codings(comp.get("code"))):
-            q = v.obj(comp, "valueQuantity")
-            if q.get("value") is not None:
-                entry["percent"] = v.number(q["value"])
-    if v.attributes(obs).get("method") is not None:
-        entry["method"] = v.attributes(obs)["method"]
-    return entry
-
-
-def _components(obs: dict) -> list:
-    """An Observation's components that are objects (a malformed one reads as absent)."""
-    listed = obs.get("component")
-    return [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
-
-
-def _variant(obs: dict) -> tuple:
-    """A genomics-reporting Variant: the finding its ISCN component names (else its gene and copy
-    number, else the Observation itself, which nobody can place), detected unless it says Absent."""
-    iscn = gene = copies = None
-    for comp in _components(obs):
-        code = comp.get("code")
-        if _is(code, "iscn"):
-            iscn = comp.get("valueString") or v.obj(comp, "valueCodeableConcept").get("text")
-        elif _is(code, "gene"):
-            concept = v.obj(comp, "valueCodeableConcept")
-            gene = next((c.get("display") for c in v.items(concept, "coding") if isinstance(c, dict)
-                         and c.get("display")),
-                        concept.get("text"))
-        elif _is(code, "copy_number"):
-            copies = comp.get("valueInteger", v.obj(comp, "valueQuantity").get("value"))
-    said = v.answer(obs.get("valueCodeableConcept")) if "valueCodeableConcept" in obs else "detected"
-    words = ("detected", "not detected", "positive", "negative")
-    result = said if said in words else _coded(obs["valueCodeableConcept"])
-    if isinstance(iscn, str) and iscn.strip():
-        name = iscn.strip()
-    elif gene and copies is not None:
-        name = f"{gene} x{v.number(copies)}"
-    else:
-        name = f"variant {v.label(obs.get('code'))}" + (f" of {gene}" if gene else "")
-    return name, {"result": result}
+        return {f for reading in iscn.read(text) for f in reading.concerned()}
+    except iscn.IscnError:
+        return set()

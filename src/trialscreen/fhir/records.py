@@ -15,6 +15,7 @@ from trialscreen.errors import Location, PatientError
 from trialscreen.fhir import values as v
 from trialscreen.fhir.medications import MedicationReader
 from trialscreen.fhir.observations import ObservationReader
+from trialscreen.fhir.results import settle
 from trialscreen.omop.records import SECTIONS, Built, absent_conditions, merged_occurrences
 from trialscreen.patient.load import condition_present
 from trialscreen.vocab import codes
@@ -69,6 +70,7 @@ class _Patient:
             if read is not None:
                 read(resource, index)
         attested = self.observations.finish(self.record)
+        settle(self.record, self.built, self.as_of)      # reference ranges for this patient; what was not read
         self.medications.finish(self.record, listed="treatments" in attested)
         for name, entries in self.occurrences.items():
             merged = merged_occurrences(entries)

@@ -10,6 +10,9 @@ import re
 from datetime import date, datetime, timezone
 
 from trialscreen import vocab
+from trialscreen.errors import UnitError
+from trialscreen.units.convert import factor
+from trialscreen.units.normalize import normalize
 from trialscreen.units.ucum import from_ucum
 from trialscreen.vocab import codes
 
@@ -169,15 +172,53 @@ def period(resource: dict, key: str) -> tuple:
     return (str(single), str(single)) if isinstance(single, str) else ("", "")
 
 
-def unit(quantity: dict) -> str:
-    """A Quantity's unit: its UCUM code through the unit grammar, else its unit as written."""
-    code = quantity.get("code")
-    if isinstance(code, str) and code.strip() and str(quantity.get("system") or "").strip() == UCUM:
+def unit(quantity: dict, klass: str | None = None) -> str:
+    """A Quantity's unit: its UCUM code through the unit grammar, else its unit as written. The
+    unit as written is used also when the grammar cannot read the code but can read it (``klass``:
+    the analyte's class, which decides U/L and K/uL). See unit_clash for when the two disagree."""
+    code, text = _ucum_code(quantity), _written(quantity)
+    if code and (not text or _grammar(from_ucum(code), klass) is not None or _grammar(text, klass) is None):
         return from_ucum(code)
+    if text:
+        return text
+    other = quantity.get("code")               # a code of another system, alone
+    return other.strip() if isinstance(other, str) else ""
+
+
+def unit_clash(quantity: dict, klass: str | None = None) -> str | None:
+    """Why a Quantity's unit cannot be used when its UCUM code and its unit as written are both
+    units the grammar reads but not the same unit (mg/dL against umol/L: one of them is wrong);
+    None when they agree, when one is missing or when the grammar cannot read one."""
+    code, text = _ucum_code(quantity), _written(quantity)
+    coded, written = _grammar(from_ucum(code), klass), _grammar(text, klass)
+    if coded is None or written is None:
+        return None
+    try:
+        same = (coded.expr, coded.scale) == (written.expr, written.scale) or abs(factor(coded, written) - 1) < 1e-9
+    except UnitError:
+        same = False
+    return None if same else f"the unit '{text}' and the UCUM code '{code}', which are not the same unit"
+
+
+def _ucum_code(quantity: dict) -> str:
+    code = quantity.get("code")
+    ucum = str(quantity.get("system") or "").strip() == UCUM
+    return code.strip() if ucum and isinstance(code, str) else ""
+
+
+def _written(quantity: dict) -> str:
     text = quantity.get("unit")
-    if isinstance(text, str) and text.strip():
-        return text.strip()
-    return code.strip() if isinstance(code, str) else ""
+    return text.strip() if isinstance(text, str) else ""
+
+
+def _grammar(spelling: str, klass: str | None):
+    """The unit grammar's reading of a spelling, or None (empty, or not a unit it reads)."""
+    if not spelling:
+        return None
+    try:
+        return normalize(spelling, klass)
+    except UnitError:
+        return None
 
 
 def number(value):
