@@ -57,7 +57,7 @@ def coded(concept):
 def lab(obs: dict, name: str, of: dict | None = None) -> dict | None:
     """A lab result as the record writes it (value or result, unit, ULN and LLN); ``of``: the
     Observation a component belongs to, for the warnings. A unit whose UCUM code and written
-    unit disagree makes the result unusable, said once (NOTE)."""
+    unit disagree makes the result unusable, with the reason the record reader says."""
     lab: dict = {}
     analyte = vocab.analytes().get(name)
     klass = analyte.klass if analyte is not None else None
@@ -68,8 +68,7 @@ def lab(obs: dict, name: str, of: dict | None = None) -> dict | None:
             return None
         clash = v.unit_clash(q, klass)
         if clash is not None:
-            return {"value": "a result in two units that disagree",
-                    NOTE: f"{name}: {observation_name(of or obs)} gives {clash}: the result is not read"}
+            return {"unusable": f"{observation_name(of or obs)} gives {clash}"}     # the record reader says it
         lab["value"] = f"{comparator}{value}" if comparator else value
         if v.unit(q, klass):
             lab["unit"] = v.unit(q, klass)
@@ -155,9 +154,8 @@ def unplaced_lab(obs: dict, notes: list) -> tuple:
     if named is None:
         _say_in(notes, f"laboratory code {label} is not placed: not read")
         return None, None
-    return named, {"value": "a result under a code trialscreen does not list",
-                   NOTE: f"laboratory code {label} is not placed: not read; {named}, which it names, is unknown "
-                         "while this is its latest result"}
+    return named, {"unusable": f"its latest result is under laboratory code {label}, which trialscreen does not "
+                               "place (the code's name says it is this test)"}
 
 
 def observation_name(obs: dict) -> str:
