@@ -286,3 +286,13 @@ def test_the_checklist_names_labs_as_laboratories_print_them(analyte, words):
     from trialscreen.explain.fetch import analyte_words
 
     assert analyte_words(analyte) == words
+
+
+def test_the_checklist_names_the_item_it_asks_about(run, tmp_path):
+    """An undated treatment is asked for by its type, not only as 'treatment 3 of the record'."""
+    record = json.loads((EXAMPLES / "NCT05378971-eligible.json").read_text(encoding="utf-8"))
+    record["treatments"].append({"type": "radiotherapy"})
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    out = run("screen", str(path), "--trial", "NCT05378971").stdout
+    assert "[ ] when the radiotherapy (treatment 3 of the record) was given: its dates" in out

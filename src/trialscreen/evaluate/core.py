@@ -105,7 +105,8 @@ def window_still_open(window: Window, ctx) -> bool:
     return b is not None and b[1] > ctx.as_of
 
 
-def window_contains(window: Window, ctx, first: date | None, last: date | None, item: str = "") -> tuple:
+def window_contains(window: Window, ctx, first: date | None, last: date | None, item: str = "",
+                    of: str = "") -> tuple:
     """Does the span [first, last] of an item (last None: ongoing) overlap the window?
     (True/False/None, missing, span) where span is what the explanation shows: ('anchor
     doubt', items), ('no anchor',), ('no date',) or ('span', first, last, as_of). Whatever
@@ -121,7 +122,7 @@ def window_contains(window: Window, ctx, first: date | None, last: date | None, 
     else:
         start, end = window.within.before(ctx.as_of), ctx.as_of
     if first is None and last is None:
-        return None, (Missing(f"{item}.date"),), ("no date",)
+        return None, (Missing(f"{item}.date", of=of),), ("no date",)
     first = first or last   # callers have set aside items dated after the as-of date
     assert first is not None
     span = ("span", first, last, ctx.as_of)

@@ -83,7 +83,7 @@ def event_test(node: EventTest, ctx) -> tuple:
         checks = [matched]
         missing.extend(miss)
         if node.window:
-            inside, wmiss, span = window_contains(node.window, ctx, first, last, path)
+            inside, wmiss, span = window_contains(node.window, ctx, first, last, path, item.kind)
             checks.append(inside)
             missing.extend(wmiss)
             seen.append(("window", item.kind, span))
@@ -120,7 +120,7 @@ def attrs_match(item, attrs: tuple, path: str, missing: list) -> list:
             have, where = item.attrs.get(alias), alias
         if have is None:
             out.append(None)
-            missing.append(Missing(f"{path}.{attr}"))
+            missing.append(Missing(f"{path}.{attr}", of=item.kind))
         elif values is not None:
             # a closed set of values: one no spelling matches is for a person to read (a
             # yes/no answer too: 'paraprotein: no' might mean nonsecretory)
@@ -168,8 +168,8 @@ def neoplasm_filters(node: NeoplasmTest, ctx, item, path: str) -> tuple:
                 since_date = None
             recent = None if since_date is None else node.free_for.after(since_date) > ctx.as_of
             if since_date is None:
-                missing.append(Missing(f"{path}.tumor_free_since"))
+                missing.append(Missing(f"{path}.tumor_free_since", of=item.kind))
         else:
             recent = None
-            missing.append(Missing(f"{path}.tumor_free_since"))
+            missing.append(Missing(f"{path}.tumor_free_since", of=item.kind))
     return [k_not(exempt), recent], missing

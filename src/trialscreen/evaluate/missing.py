@@ -4,7 +4,8 @@ A ``Missing`` names the patient field (``path``, a path into the patient model s
 ``labs.anc`` or ``diagnoses[0].stage``) and, where the field alone does not say it, what
 is needed of it (``need``, shown in brackets), an alternative field (``alt``), the unit it
 must come in (``unit``) or a question
-to answer about it (``ask``, shown after a colon). ``missing_text`` is the one place that
+to answer about it (``ask``, shown after a colon); for an item of a list, what the item is
+(``of``, its type: the checklist names it, the words of the lists do not change). ``missing_text`` is the one place that
 writes it as the words of the CSV ``missing`` column and the JSON ``missing`` lists.
 """
 
@@ -22,14 +23,16 @@ class Missing(str):
     ask: str
     alt: str
     unit: str
+    of: str
 
-    def __new__(cls, path: str, need: str = "", ask: str = "", alt: str = "", unit: str = "") -> Missing:
+    def __new__(cls, path: str, need: str = "", ask: str = "", alt: str = "", unit: str = "",
+                of: str = "") -> Missing:
         self = super().__new__(cls, missing_text(path, need, ask, alt, unit))
-        self.path, self.need, self.ask, self.alt, self.unit = path, need, ask, alt, unit
+        self.path, self.need, self.ask, self.alt, self.unit, self.of = path, need, ask, alt, unit, of
         return self
 
     def __reduce__(self):
-        return (Missing, (self.path, self.need, self.ask, self.alt, self.unit))
+        return (Missing, (self.path, self.need, self.ask, self.alt, self.unit, self.of))
 
 
 def missing_text(path: str, need: str = "", ask: str = "", alt: str = "", unit: str = "") -> str:

@@ -32,7 +32,7 @@ def drug_filter(node: TreatmentTest, ctx, item, path: str) -> tuple:
         return [], []
     drugs = item.attrs.get("drugs")
     if drugs is None:
-        return [None], [Missing(f"{path}.drugs")]
+        return [None], [Missing(f"{path}.drugs", of=item.kind)]
     if node.drugs & set(drugs):
         return [True], []
     unknown = [d[1:] for d in drugs if isinstance(d, str) and d.startswith("?")]
@@ -60,7 +60,7 @@ def treatment_test(node: TreatmentTest, ctx) -> tuple:
         first, last = item.span()
         future = first is not None and first > ctx.as_of
         if node.window and not future:
-            inside, wmiss, _ = window_contains(node.window, ctx, first, last, path)
+            inside, wmiss, _ = window_contains(node.window, ctx, first, last, path, item.kind)
             matched = k_and((matched, inside))
             miss = miss + list(wmiss)
             if matched is False:

@@ -134,10 +134,27 @@ def fetch_item(missing, asked: dict, window_words: str = "") -> FetchItem:
     if not rest and ask.startswith("is '"):     # what the record names but no vocabulary places
         return FetchItem("investigator", f"a person's judgement of what the record says: {_named_ask(head, ask)}",
                          path)
-    return FetchItem("chart", _chart_words(path, head, rest, need, ask, alt), path)
+    return FetchItem("chart", _chart_words(path, head, rest, need, ask, alt, getattr(missing, "of", "")), path)
 
 
 _KIND_OF = {"conditions": "condition", "treatments": "treatment", "diagnoses": "diagnosis"}
+_ATTR_WORDS = {"date": "when", "drugs": "which drugs", "tumor_free_since": "tumour-free since when"}
+
+
+def _item_words(section: str, index: str, attr: str | None, of: str) -> str:
+    """An item of a list and what is asked of it, named by its type where the evaluator gave it:
+    'the dates of the immunotherapy (treatment 5 of the record)'."""
+    thing = f"{_ONE[section]} {int(index) + 1} of the record"
+    if of:
+        label = term_words(_KIND_OF[section], of) if section in _KIND_OF else of.replace("_", " ")
+        thing = f"the {label} ({thing})"
+    if not attr:
+        return thing
+    if attr == "date":
+        return f"when {thing} {'was given' if section == 'treatments' else 'was'}: its dates" if of else \
+            f"the date of {thing}"
+    return f"{thing}: {_ATTR_WORDS.get(attr, attr.replace('_', ' '))}?" if of else \
+        f"the {attr.replace('_', ' ')} of {thing}"
 _ONE_OF = re.compile(r"^(is '.*' one of )(.+)\?$")
 
 
@@ -176,7 +193,7 @@ def _finding_words(rest: str, need: str) -> str:
     return words + (f" ({need})" if need else "")
 
 
-def _chart_words(path: str, head: str, rest: str, need: str, ask: str, alt: str) -> str:
+def _chart_words(path: str, head: str, rest: str, need: str, ask: str, alt: str, of: str = "") -> str:
     if head == "conditions":
         name, _, attr = rest.partition(".")
         label = term_words("condition", name)
@@ -190,8 +207,7 @@ def _chart_words(path: str, head: str, rest: str, need: str, ask: str, alt: str)
         words = f"the patient's {_LISTS[path]}" + ("" if ask else ", complete (or the record marked complete)")
     elif (item := _ITEM.match(path)) is not None:
         section, index, attr = item.groups()
-        thing = f"{_ONE[section]} {int(index) + 1} of the record"
-        words = f"the {attr.replace('_', ' ')} of {thing}" if attr else thing
+        words = _item_words(section, index, attr, of)
     elif path in FIELDS:
         words = FIELDS[path].label
     else:
