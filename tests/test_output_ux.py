@@ -296,3 +296,18 @@ def test_the_checklist_names_the_item_it_asks_about(run, tmp_path):
     path.write_text(json.dumps(record), encoding="utf-8")
     out = run("screen", str(path), "--trial", "NCT05378971").stdout
     assert "[ ] when the radiotherapy (treatment 3 of the record) was given: its dates" in out
+
+
+def test_an_undated_treatment_of_the_anchor_kind_puts_the_window_after_it_in_doubt(run, tmp_path):
+    """'progression within 3 months after ASCT': a progression of 2025-06-01 is outside the 3 months
+    after the ASCT of 2025-02-20, but a second ASCT with no date might be a later one (2025-04), so
+    the window cannot be placed and I2 is not met on the dated one alone."""
+    record = json.loads((EXAMPLES / "NCT05378971-eligible.json").read_text(encoding="utf-8"))
+    record["conditions"]["progression"] = {"present": True, "date": "2025-06-01", "active": False}
+    record["treatments"].append({"type": "asct"})
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    result = json.loads(run("screen", str(path), "--trial", "NCT05378971", "-f", "json").stdout)[0]
+    i2 = next(c for c in result["criteria"] if c["id"] == "I2")
+    assert i2["status"] == "unknown" and result["verdict"] == "needs_review"
+    assert any("treatments[2]" in m for m in i2["missing"])

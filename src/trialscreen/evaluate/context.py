@@ -84,7 +84,8 @@ class Context:
         paths of later items that might be one): the anchor of 'within N after ...'. Ongoing
         or future treatments are no anchor. An item recorded only as a broader type ('stem
         cell transplant') or under a type the vocabulary does not know, finished after that
-        day, might be a later one: then the anchor is in doubt."""
+        day, might be a later one, and so might one with no date at all: then the anchor is in
+        doubt."""
         kinds, maybe = _kinds(kind)
         last = None
         for t in self.patient.treatments:
@@ -94,7 +95,10 @@ class Context:
         doubt = tuple(f"treatments[{t.index}]" for t in self.patient.treatments
                       if (t.kind in maybe or not t.known) and (end := t.span()[1]) is not None
                       and end <= self.as_of and (last is None or end > last))
-        return last, doubt
+        # one of this kind (or that might be) with no date at all might be the latest
+        undated = tuple(f"treatments[{t.index}]" for t in self.patient.treatments
+                        if (t.kind in kinds or t.kind in maybe or not t.known) and t.span() == (None, None))
+        return last, doubt + undated
 
     # --- labs ---------------------------------------------------------------------------
     def lab(self, analyte):
