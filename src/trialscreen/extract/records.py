@@ -144,6 +144,8 @@ def _diagnoses(built: Built, rows: list) -> None:
     for r in rows:
         found = codes.lookup(r["system"], r["code"])
         day = r["day"].isoformat() if r["day"] is not None else None
+        if found is not None and found.kind == "none":
+            continue                 # listed as no condition any rule reads (vocab/not_conditions.yaml)
         if found is None or found.kind not in ("diagnosis", "condition"):
             label = f"{r['system']} {r['code']}"
             built.unplaced.append(("diagnosis code", label))

@@ -110,6 +110,8 @@ class _Patient:
             return                                   # not happened (or not recorded) yet on the as-of date
         placed = v.place(res.get("code"), ("condition", "diagnosis", "treatment", "neoplasm"))
         record = self.record
+        if placed is None and v.place(res.get("code"), ("none",)) is not None:
+            return                 # a code listed as no condition any rule reads (vocab/not_conditions.yaml)
         if placed is None:
             name = v.label(res.get("code"))
             self.built.unplaced.append(("condition", name))

@@ -180,8 +180,8 @@ def _meaning(role: str, concept: Concept, ancestors: list) -> list | None:
     own = _placed(role, concept)
     if own:
         return own
-    for ancestor, _levels in ancestors:     # nearest first
-        if ancestor is not None and (found := _placed(role, ancestor)):
+    for ancestor, _levels in ancestors:     # nearest first; 'none' only by the concept's own code
+        if ancestor is not None and (found := _placed(role, ancestor)) and found[0][0] != "none":
             return found
     return [] if ancestors else None
 
@@ -193,6 +193,8 @@ _ROLE_KINDS = {"measured": ("analyte", "finding", "field"),
 
 def _placed(role: str, concept: Concept) -> list:
     found = codes.lookup(concept.vocabulary, concept.code)
+    if found is not None and found.kind == "none" and role == "condition":
+        return [("none", "", "")]    # listed as no condition any rule reads (not_conditions.yaml): dropped
     if found is None or found.kind not in _ROLE_KINDS.get(role, ()):
         return []
     # a code that names no entry of its kind (diagnoses.yaml ambiguous_codes) decides over the

@@ -58,7 +58,7 @@ WHERE o.person_id IS NOT NULL AND COALESCE(k1.name, k2.name) IS NOT NULL AND o.o
 # an ETL maps it to the SNOMED multiple myeloma concept, which would decide what C90.0 cannot);
 # when neither places the row it is 'unplaced', labelled by the concept (or the source value when
 # there is no concept at all). 'none' (placed as nothing trialscreen reads: a drug
-# whose ATC classes are no treatment) drops the row.
+# whose ATC classes are no treatment, a condition code vocab/not_conditions.yaml lists) drops the row.
 _PICK_KIND = """CASE WHEN k2.detail = 'ambiguous' THEN k2.kind
                      WHEN k1.kind IS NOT NULL AND k1.kind <> 'unplaced' THEN k1.kind
                      WHEN k2.kind IS NOT NULL AND k2.kind <> 'unplaced' THEN k2.kind ELSE 'unplaced' END"""

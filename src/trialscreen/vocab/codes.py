@@ -1,11 +1,12 @@
 """Codes of the standard terminologies (LOINC, SNOMED CT, ICD-10-CM, RxNorm, ATC) to vocabulary entries.
 
 The codes are data: the ``codes:`` of each entry of conditions.yaml, diagnoses.yaml,
-treatments.yaml and drugs.yaml, the analytes' LOINC codes, and observations.yaml (the person
-fields a code names and the coded answers). A code that is not listed names nothing: it is never
-matched by its display name. ICD-10-CM, ICD-9-CM and ATC are hierarchical codes, so a code
-matches its longest listed prefix (C90.01 is C90.0, L01XG01 is under L01); the other systems
-match exactly.
+treatments.yaml and drugs.yaml, the analytes' LOINC codes, observations.yaml (the person
+fields a code names and the coded answers), and not_conditions.yaml: codes a problem list holds
+that are no condition any rule reads (employment, education), kind ``none``, "placed: nothing
+trialscreen reads". A code that is not listed names nothing: it is never matched by its display
+name. ICD-10-CM, ICD-9-CM and ATC are hierarchical codes, so a code matches its longest listed
+prefix (C90.01 is C90.0, L01XG01 is under L01); the other systems match exactly.
 
 The site vocabulary ``trialscreen`` (docs/omop.md) names entries directly: ``KIND:NAME``.
 """
@@ -37,7 +38,8 @@ _SYSTEMS = {"loinc": "LOINC", "http://loinc.org": "LOINC", "snomed": "SNOMED", "
 @dataclass(frozen=True)
 class Code:
     """What a code names: ``kind`` analyte, finding, condition, diagnosis, treatment, drug or
-    field, and the entry's canonical name."""
+    field, and the entry's canonical name; or kind ``none``, a code listed as nothing any rule
+    reads (not_conditions.yaml), and its display."""
 
     kind: str
     name: str
@@ -86,6 +88,8 @@ def _indexed() -> tuple[dict, dict]:
     for system, listed in (vocab.load_file("diagnoses.yaml").get("ambiguous_codes") or {}).items():
         for code, label in listed.items():
             add(system, code, Code("diagnosis", str(label)))   # a name no diagnosis has: undecided
+    for listed in vocab.load_file("not_conditions.yaml")["codes"]:
+        add(listed["system"], listed["code"], Code("none", str(listed["display"])))
     for name, raw in _observations()["fields"].items():
         for system, listed in (raw.get("codes") or {}).items():
             for code in listed:
