@@ -40,13 +40,13 @@ def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = 
     when given, receives the error of a Patient that cannot be screened (given twice, differently),
     and the others are read (else that error is raised)."""
     patients, medications, others = _entries(bundle, source)
-    lost = 0
+    lost: list = []
     for res in others:
         owner = patients.index.owner(res)
         if owner is None and len(patients.items) == 1:
             owner = 0                    # a resource naming nobody, in a one-patient bundle
         if owner is None or owner == NOBODY:
-            lost += 1
+            lost.append(res)
         else:
             patients.items[owner][1].append(res)
     said = _bundle_notes(bundle, lost)
@@ -75,19 +75,28 @@ def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = 
     return built
 
 
-def _bundle_notes(bundle: dict, lost: int) -> list:
-    """What concerns every patient of the bundle: resources left out, and a bundle that is one page."""
+def _bundle_notes(bundle: dict, lost: list) -> list:
+    """What concerns every patient of the bundle: resources left out (the first three named), and
+    a bundle that is one page."""
     said = []
     if lost:
-        said.append(f"{lost:,} resource(s) of the bundle name no Patient in it (another person, a "
-                    "an identifier no Patient of it carries, or nobody with several patients in the "
-                    "bundle): not read (if one is a patient's own, give its subject as a "
+        named = ", ".join(_named(res) for res in lost[:3]) + (f" and {len(lost) - 3:,} more" if len(lost) > 3 else "")
+        said.append(f"{len(lost):,} resource(s) of the bundle name no Patient in it (their subject is another "
+                    "person, an identifier no Patient of the bundle carries, or nobody while the bundle holds "
+                    f"several patients): not read ({named}; if one is a patient's own, give its subject as a "
                     "reference to the Patient)")
     if _paged(bundle):
         said.append("the bundle is one page of a larger result (it has a 'next' or 'previous' link): the "
                     "other pages were not read, so what is not on this page is not known to be absent, "
                     "and no section is taken as attested complete (give every page in one bundle)")
     return said
+
+
+def _named(resource: dict) -> str:
+    """A resource as a coordinator finds it on the server: Observation/cr-other."""
+    kind = resource.get("resourceType") if isinstance(resource.get("resourceType"), str) else "a resource"
+    ident = resource.get("id")
+    return f"{kind}/{ident.strip()}" if isinstance(ident, str) and ident.strip() else f"{kind} with no id"
 
 
 def _paged(bundle: dict) -> bool:
