@@ -11,12 +11,16 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from trialscreen import vocab
 from trialscreen.errors import FileReadError, InputError, Location, PatientError, Problem
 from trialscreen.fhir import values as v
 from trialscreen.fhir.records import Deceased, build_record, patient_id
 from trialscreen.fhir.subjects import NOBODY, Index, absolute, unversioned
+from trialscreen.patient.fields import FIELDS
 from trialscreen.patient.jsonpos import loads_strict
+from trialscreen.patient.load import condition_present
 from trialscreen.textio import MAX_BYTES, decode
+from trialscreen.vocab.iscn_parse import is_iscn
 
 MAX_BUNDLE_BYTES = 100_000_000       # an $everything bundle is larger than a record
 # the resource types a rule reads (and Medication, which medicationReference points to, and
@@ -25,6 +29,7 @@ READ_TYPES = frozenset({"Patient", "Observation", "Condition", "MedicationStatem
                         "MedicationDispense", "DiagnosticReport",
                         "MedicationAdministration", "Medication", "Procedure", "AllergyIntolerance"})
 _OWN = ("'unplaced ",)      # the reader's warnings about what records.py passed on unplaced
+_PAGE_LAB = "only one page of the bundle was read, and a newer result may be on another page"
 
 
 def is_bundle(data) -> bool:
@@ -60,6 +65,8 @@ def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = 
             continue
         try:
             b = build_record(p, _on_a_page(resources) if _paged(bundle) else resources, as_of, medications)
+            if _paged(bundle):
+                _latest_unknown(b.record)
         except Deceased as exc:
             if deceased is None:
                 raise
@@ -87,9 +94,44 @@ def _bundle_notes(bundle: dict, lost: list) -> list:
                     "reference to the Patient)")
     if _paged(bundle):
         said.append("the bundle is one page of a larger result (it has a 'next' or 'previous' link): the "
-                    "other pages were not read, so what is not on this page is not known to be absent, "
-                    "and no section is taken as attested complete (give every page in one bundle)")
+                    "other pages were not read, so what is not on this page is not known to be absent, and "
+                    "a newer result may be on another: no section is taken as attested complete, the labs "
+                    "are unusable, and the person fields (ecog, weight, ...), the conditions and cytogenetic "
+                    "findings recorded absent and the attestations of this page are not read, so no patient "
+                    "of it is eligible (give every page in one bundle)")
     return said
+
+
+def _latest_unknown(record: dict) -> None:
+    """What the latest result decides, read from one page (_paged): unknown, since a newer result
+    may be on another page. Labs are unusable with that reason; person fields, recorded absences
+    and attestations are left out (the page's warning names them), so their criteria are unknown."""
+    labs = record.get("labs") or {}
+    for name, entry in labs.items():
+        if not (isinstance(entry, dict) and "unusable" in entry):
+            kept = {k: entry[k] for k in ("date", "earlier") if isinstance(entry, dict) and k in entry}
+            labs[name] = {"unusable": _PAGE_LAB, **kept}
+    for name in FIELDS:
+        if name != "sex":                # sex is the Patient's own, on this page
+            record.pop(name, None)
+    record.pop("attestations", None)
+    for section, absent in (("conditions", _recorded_absent), ("cytogenetics", _not_detected)):
+        held = record.get(section)
+        if isinstance(held, dict):
+            record[section] = {name: entry for name, entry in held.items() if not absent(name, entry)}
+
+
+def _recorded_absent(name: str, entry) -> bool:
+    return condition_present(entry) is False
+
+
+def _not_detected(name: str, entry) -> bool:
+    """A finding not reported detected, or a nuc ish result (which reports its probes' absences)."""
+    said = entry.get("result") if isinstance(entry, dict) else entry
+    try:
+        return is_iscn(name) or not isinstance(said, str) or vocab.qualitative(said) is not True
+    except ValueError:
+        return True
 
 
 def _named(resource: dict) -> str:
