@@ -103,7 +103,7 @@ class ObservationReader:
             self.results[slot] = self.results.get(slot, 0) + 1
         if slot[0] in ("labs", "fields"):
             written = str(v.when(obs, "effective")[1])
-            self.seen.setdefault(slot, []).append((key, entry, key[0] and "T" in written, written))
+            self.seen.setdefault(slot, []).append((key, entry, v.clock(written) if key[0] else None, written))
 
     def _undecided(self) -> None:
         """Results of a lab or field that differ and whose order cannot be told (two of the latest
@@ -111,7 +111,7 @@ class ObservationReader:
         lab is unusable, the field is not read, and a warning says why."""
         for slot, seen in self.seen.items():
             key, entry, _ = self.latest[slot]
-            why = order.undecided(seen, key, entry)
+            why = order.undecided(seen, key, entry, vocab.analytes().get(slot[1]) if slot[0] == "labs" else None)
             if why is None:
                 continue
             section, name = slot

@@ -11,12 +11,16 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from trialscreen import vocab
 from trialscreen.errors import FileReadError, InputError, Location, PatientError, Problem
 from trialscreen.fhir import values as v
 from trialscreen.fhir.records import Deceased, build_record, patient_id
 from trialscreen.fhir.subjects import NOBODY, Index, absolute, unversioned
+from trialscreen.patient.fields import FIELDS
 from trialscreen.patient.jsonpos import loads_strict
+from trialscreen.patient.load import condition_present
 from trialscreen.textio import MAX_BYTES, decode
+from trialscreen.vocab.iscn_parse import is_iscn
 
 MAX_BUNDLE_BYTES = 100_000_000       # an $everything bundle is larger than a record
 # the resource types a rule reads (and Medication, which medicationReference points to, and
@@ -25,6 +29,7 @@ READ_TYPES = frozenset({"Patient", "Observation", "Condition", "MedicationStatem
                         "MedicationDispense", "DiagnosticReport",
                         "MedicationAdministration", "Medication", "Procedure", "AllergyIntolerance"})
 _OWN = ("'unplaced ",)      # the reader's warnings about what records.py passed on unplaced
+_PAGE_LAB = "only one page of the bundle was read, and a newer result may be on another page"
 
 
 def is_bundle(data) -> bool:
@@ -40,13 +45,13 @@ def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = 
     when given, receives the error of a Patient that cannot be screened (given twice, differently),
     and the others are read (else that error is raised)."""
     patients, medications, others = _entries(bundle, source)
-    lost = 0
+    lost: list = []
     for res in others:
         owner = patients.index.owner(res)
         if owner is None and len(patients.items) == 1:
             owner = 0                    # a resource naming nobody, in a one-patient bundle
         if owner is None or owner == NOBODY:
-            lost += 1
+            lost.append(res)
         else:
             patients.items[owner][1].append(res)
     said = _bundle_notes(bundle, lost)
@@ -60,6 +65,8 @@ def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = 
             continue
         try:
             b = build_record(p, _on_a_page(resources) if _paged(bundle) else resources, as_of, medications)
+            if _paged(bundle):
+                _latest_unknown(b.record)
         except Deceased as exc:
             if deceased is None:
                 raise
@@ -75,19 +82,63 @@ def bundle_records(bundle: dict, source: str, as_of: date, notes: list | None = 
     return built
 
 
-def _bundle_notes(bundle: dict, lost: int) -> list:
-    """What concerns every patient of the bundle: resources left out, and a bundle that is one page."""
+def _bundle_notes(bundle: dict, lost: list) -> list:
+    """What concerns every patient of the bundle: resources left out (the first three named), and
+    a bundle that is one page."""
     said = []
     if lost:
-        said.append(f"{lost:,} resource(s) of the bundle name no Patient in it (another person, a "
-                    "an identifier no Patient of it carries, or nobody with several patients in the "
-                    "bundle): not read (if one is a patient's own, give its subject as a "
+        named = ", ".join(_named(res) for res in lost[:3]) + (f" and {len(lost) - 3:,} more" if len(lost) > 3 else "")
+        said.append(f"{len(lost):,} resource(s) of the bundle name no Patient in it (their subject is another "
+                    "person, an identifier no Patient of the bundle carries, or nobody while the bundle holds "
+                    f"several patients): not read ({named}; if one is a patient's own, give its subject as a "
                     "reference to the Patient)")
     if _paged(bundle):
         said.append("the bundle is one page of a larger result (it has a 'next' or 'previous' link): the "
-                    "other pages were not read, so what is not on this page is not known to be absent, "
-                    "and no section is taken as attested complete (give every page in one bundle)")
+                    "other pages were not read, so what is not on this page is not known to be absent, and "
+                    "a newer result may be on another: no section is taken as attested complete, the labs "
+                    "are unusable, and the person fields (ecog, weight, ...), the conditions and cytogenetic "
+                    "findings recorded absent and the attestations of this page are not read, so no patient "
+                    "of it is eligible (give every page in one bundle)")
     return said
+
+
+def _latest_unknown(record: dict) -> None:
+    """What the latest result decides, read from one page (_paged): unknown, since a newer result
+    may be on another page. Labs are unusable with that reason; person fields, recorded absences
+    and attestations are left out (the page's warning names them), so their criteria are unknown."""
+    labs = record.get("labs") or {}
+    for name, entry in labs.items():
+        if not (isinstance(entry, dict) and "unusable" in entry):
+            kept = {k: entry[k] for k in ("date", "earlier") if isinstance(entry, dict) and k in entry}
+            labs[name] = {"unusable": _PAGE_LAB, **kept}
+    for name in FIELDS:
+        if name != "sex":                # sex is the Patient's own, on this page
+            record.pop(name, None)
+    record.pop("attestations", None)
+    for section, absent in (("conditions", _recorded_absent), ("cytogenetics", _not_detected)):
+        held = record.get(section)
+        if isinstance(held, dict):
+            record[section] = {name: entry for name, entry in held.items() if not absent(name, entry)}
+
+
+def _recorded_absent(name: str, entry) -> bool:
+    return condition_present(entry) is False
+
+
+def _not_detected(name: str, entry) -> bool:
+    """A finding not reported detected, or a nuc ish result (which reports its probes' absences)."""
+    said = entry.get("result") if isinstance(entry, dict) else entry
+    try:
+        return is_iscn(name) or not isinstance(said, str) or vocab.qualitative(said) is not True
+    except ValueError:
+        return True
+
+
+def _named(resource: dict) -> str:
+    """A resource as a coordinator finds it on the server: Observation/cr-other."""
+    kind = resource.get("resourceType") if isinstance(resource.get("resourceType"), str) else "a resource"
+    ident = resource.get("id")
+    return f"{kind}/{ident.strip()}" if isinstance(ident, str) and ident.strip() else f"{kind} with no id"
 
 
 def _paged(bundle: dict) -> bool:

@@ -130,10 +130,22 @@ def day(text) -> date | None:
         return None
 
 
+def clock(text) -> str | None:
+    """What time a dateTime gives: 'zoned' (a time and its zone), 'local' (a time with no zone,
+    which FHIR does not allow: it orders only against other local times), or None (a date alone,
+    or no date)."""
+    text = text.strip() if isinstance(text, str) else ""
+    if day(text) is None or "T" not in text:
+        return None
+    return "zoned" if re.search(r"(Z|[+-]\d{2}:\d{2})$", text) else "local"
+
+
 def instant(text: str, on: date | None) -> datetime:
     """When a date-time happened, in UTC, for ordering results of one local day (the day orders
     first: a date alone at 00:00 UTC would sort before the evening before in a US zone): a time
-    without a zone is taken as UTC, a date alone as its midnight; datetime.min when undated."""
+    without a zone is placed as if in UTC, which orders it only against other times without a
+    zone (fhir/latest.py: beside a zoned result of its day, neither decides); a date alone as
+    its midnight; datetime.min when undated."""
     if on is None:
         return datetime.min.replace(tzinfo=timezone.utc)
     try:
