@@ -3,9 +3,7 @@
 A range whose ``type`` is not the normal range (a therapeutic or critical one) is no ULN. A range
 whose ``appliesTo`` names the other sex, or whose ``age`` leaves the patient out, does not apply.
 Of the ranges left, one gives the limits; several that differ give none (a criterion that needs
-the ULN is unknown), and the run says why. A range for a population the reader cannot check (an
-appliesTo such as 'pregnant', an age in no unit of time) gives none either, unless a range that
-can be checked applies and says the same. The codes are those of vocab/observations.yaml
+the ULN is unknown), and the run says why. The codes are those of vocab/observations.yaml
 (``reference_range``).
 """
 
@@ -106,10 +104,6 @@ def choose(entry: dict, name: str, sex: str | None, age: float | None) -> str | 
     if not applying:
         return (f"{name}: none of the {len(stash['ranges'])} reference ranges of {stash['of']} applies to this "
                 "patient (sex, age): no ULN or LLN is read from it")
-    checked = [r["other"] is False for r in stash["ranges"] if _applies(r, sex, age)]
-    if not all(checked) and (not any(checked) or any(limits != applying[0] for limits in applying)):
-        return (f"{name}: {stash['of']} gives a reference range for a population trialscreen cannot check "
-                "(its appliesTo or age): no ULN or LLN is read from it")
     if any(limits != applying[0] for limits in applying):
         return (f"{name}: {stash['of']} gives {len(applying)} reference ranges that may apply to this patient "
                 "and differ: no ULN or LLN is read from it")

@@ -93,15 +93,13 @@ def _reference(lab: dict, obs: dict, name: str, klass, where: str) -> None:
         for part, key in (("high", "uln"), ("low", "lln")):
             limit = rng.get(part)
             if isinstance(limit, dict) and limit.get("value") is not None:
-                clash = v.unit_clash(limit, klass)
-                if clash is not None:            # no limit from it; the value stays usable
-                    lab.setdefault(NOTE, f"{name}: the reference range of {where} gives {clash}: no "
-                                         f"{key.upper()} is read from it")
+                if v.unit_clash(limit, klass) is not None:
+                    limits[key] = "a limit in two units that disagree"
                     continue
                 unit = v.unit(limit, klass) or lab.get("unit", "")
                 limits[key] = f"{v.number(limit['value'])} {unit}".strip()
         found.append({"limits": limits, **ranges.conditions(rng)})
-    if len(found) == 1 and found[0]["sex"] is None and found[0]["age"] is None and not found[0]["other"]:
+    if len(found) == 1 and found[0]["sex"] is None and found[0]["age"] is None:
         lab.update(found[0]["limits"])
     elif found:
         lab[ranges.RANGES] = {"of": where, "ranges": found}
@@ -152,21 +150,12 @@ def unplaced_lab(obs: dict, notes: list) -> tuple:
     label = v.label(obs.get("code"))
     concept = v.obj(obs, "code")
     names = [concept.get("text")] + [c.get("display") for c in v.items(concept, "coding") if isinstance(c, dict)]
-    named = next((found for n in names if isinstance(n, str) for form in _name_forms(n)
-                  if (found := vocab.analytes().canonical(form))), None)
+    named = next((found for n in names if isinstance(n, str) and (found := vocab.analytes().canonical(n))), None)
     if named is None:
         _say_in(notes, f"laboratory code {label} is not placed: not read")
         return None, None
     return named, {"unusable": f"its latest result is under laboratory code {label}, which trialscreen does not "
                                "place (the code's name says it is this test)"}
-
-
-def _name_forms(name: str) -> list:
-    """A test's name as written, then without what a LOINC long name adds to the analyte's:
-    'Creatinine [Moles/volume] in Serum or Plasma' -> 'Creatinine', 'Creatinine, serum' -> 'Creatinine'."""
-    tissue = re.split(r"\s+in\s+(?:serum|plasma|blood)", name, maxsplit=1, flags=re.I)[0]
-    forms = [name, name.split(" [")[0], name.split(",")[0], tissue]
-    return [f.strip() for f in forms if f.strip()]
 
 
 def observation_name(obs: dict) -> str:

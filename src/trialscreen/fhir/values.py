@@ -219,9 +219,8 @@ def _ucum_code(quantity: dict) -> str:
 
 
 def _written(quantity: dict) -> str:
-    """The unit as written, without a trailing annotation in brackets ('mg/dL (calc)' is mg/dL)."""
     text = quantity.get("unit")
-    return re.sub(r"\s+\([^()]*\)\s*$", "", text).strip() if isinstance(text, str) else ""
+    return text.strip() if isinstance(text, str) else ""
 
 
 def _grammar(spelling: str, klass: str | None):
