@@ -99,7 +99,7 @@ def _reference(lab: dict, obs: dict, name: str, klass, where: str) -> None:
                 unit = v.unit(limit, klass) or lab.get("unit", "")
                 limits[key] = f"{v.number(limit['value'])} {unit}".strip()
         found.append({"limits": limits, **ranges.conditions(rng)})
-    if len(found) == 1 and found[0]["sex"] is None and found[0]["age"] is None:
+    if len(found) == 1 and all(found[0][k] is None for k in ("sex", "age", "other")):
         lab.update(found[0]["limits"])
     elif found:
         lab[ranges.RANGES] = {"of": where, "ranges": found}
