@@ -72,6 +72,8 @@ def lab(obs: dict, name: str, of: dict | None = None) -> dict | None:
         lab["value"] = f"{comparator}{value}" if comparator else value
         if v.unit(q, klass):
             lab["unit"] = v.unit(q, klass)
+        if v.unit_doubt(q, klass) is not None:
+            _note(lab, f"{name}: {observation_name(of or obs)} gives {v.unit_doubt(q, klass)}")
     elif "valueCodeableConcept" in obs:
         lab["result" if analyte is not None and analyte.qualitative else "value"] = coded(obs["valueCodeableConcept"])
     elif isinstance(obs.get("valueString"), str):
@@ -93,8 +95,9 @@ def _reference(lab: dict, obs: dict, name: str, klass, where: str) -> None:
         for part, key in (("high", "uln"), ("low", "lln")):
             limit = rng.get(part)
             if isinstance(limit, dict) and limit.get("value") is not None:
-                if v.unit_clash(limit, klass) is not None:
-                    limits[key] = "a limit in two units that disagree"
+                if v.unit_clash(limit, klass) is not None:     # no limit from it; the value is read
+                    _note(lab, f"{name}: {where} gives its {key.upper()} in {v.unit_clash(limit, klass)}: "
+                               f"no {key.upper()} is read from it")
                     continue
                 unit = v.unit(limit, klass) or lab.get("unit", "")
                 limits[key] = f"{v.number(limit['value'])} {unit}".strip()
@@ -104,7 +107,12 @@ def _reference(lab: dict, obs: dict, name: str, klass, where: str) -> None:
     elif found:
         lab[ranges.RANGES] = {"of": where, "ranges": found}
     elif v.items(obs, "referenceRange"):
-        lab[NOTE] = f"{name}: {where} gives no normal reference range (only others): no ULN or LLN is read"
+        _note(lab, f"{name}: {where} gives no normal reference range (only others): no ULN or LLN is read")
+
+
+def _note(lab: dict, note: str) -> None:
+    """A warning said if this result is the one read (settle): a lab's NOTE is a list."""
+    lab.setdefault(NOTE, []).append(note)
 
 
 def written_text(obs: dict) -> str | None:
@@ -174,7 +182,9 @@ def settle(record: dict, built, as_of: date) -> None:
         for name, entry in (record.get(section) or {}).items():
             if not isinstance(entry, dict):
                 continue
-            _say(built, entry.pop(NOTE, None))
+            said = entry.pop(NOTE, None)
+            for note in said if isinstance(said, list) else [said]:
+                _say(built, note)
             if ranges.RANGES in entry:
                 on = v.day(entry.get("date")) or as_of
                 _say(built, ranges.choose(entry, name, record.get("sex"), ranges.age_on(record.get("birth_date"), on)))
