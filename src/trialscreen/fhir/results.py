@@ -158,12 +158,52 @@ def unplaced_lab(obs: dict, notes: list) -> tuple:
     label = v.label(obs.get("code"))
     concept = v.obj(obs, "code")
     names = [concept.get("text")] + [c.get("display") for c in v.items(concept, "coding") if isinstance(c, dict)]
-    named = next((found for n in names if isinstance(n, str) and (found := vocab.analytes().canonical(n))), None)
+    named = next((found for n in names if isinstance(n, str) for part in _name_parts(n)
+                  if (found := vocab.analytes().canonical(part))), None)
     if named is None:
-        _say_in(notes, f"laboratory code {label} is not placed: not read")
+        note = _Unplaced(f"laboratory code {label} is not placed: not read")
+        note.label = label
+        _say_in(notes, note)
         return None, None
     return named, {"unusable": f"its latest result is under laboratory code {label}, which trialscreen does not "
                                "place (the code's name says it is this test)"}
+
+
+class _Unplaced(str):
+    """The note of a laboratory code nobody places; settle says them all in one line."""
+    label = ""
+
+
+@lru_cache(maxsize=None)
+def _other_specimens() -> tuple:
+    listed = (vocab.load_file("observations.yaml").get("lab_names") or {}).get("other_specimens") or ()
+    return tuple(str(w).lower() for w in listed)
+
+
+def _name_parts(name: str) -> list:
+    """A lab code's name, then the parts of it an analyte's name may be when it is written as a
+    LOINC long name ('Creatinine [Moles/volume] in Serum or Plasma', 'Creatinine, serum',
+    'Creatinine in Serum or Plasma'): before ' [', ',', ' in ' or ' ('; not for a name that says
+    another specimen than blood (urine)."""
+    name = name.strip()
+    words = set(re.findall(r"[a-z]+", name.lower()))
+    if any(set(w.split()) <= words for w in _other_specimens()):
+        return [name]
+    cuts = (re.split(r"\s+\[", name)[0], name.split(",")[0], re.split(r"\s+in\s+", name, flags=re.I)[0],
+            re.split(r"\s+\(", name)[0])
+    return list(dict.fromkeys([name] + [c.strip() for c in cuts if c.strip()]))
+
+
+def _unplaced_in_one_line(notes: list) -> None:
+    """The laboratory codes nobody places, said in one line when there are several."""
+    unplaced = [n for n in notes if isinstance(n, _Unplaced)]
+    if len(unplaced) < 2:
+        notes[:] = [str(n) for n in notes]
+        return
+    at = notes.index(unplaced[0])
+    notes[:] = [n for n in notes if not isinstance(n, _Unplaced)]
+    notes.insert(at, f"{len(unplaced)} laboratory codes are not placed, so not read: "
+                     + ", ".join(n.label for n in unplaced))
 
 
 def observation_name(obs: dict) -> str:
@@ -193,6 +233,7 @@ def settle(record: dict, built, as_of: date) -> None:
         if isinstance(said, dict) and NOTE in said:
             del record[name]
             _say(built, said[NOTE])
+    _unplaced_in_one_line(built.notes)
 
 
 def _say(built, note: str | None) -> None:
