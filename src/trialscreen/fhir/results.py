@@ -66,6 +66,9 @@ def lab(obs: dict, name: str, of: dict | None = None) -> dict | None:
         value, comparator = v.number(q.get("value")), str(q.get("comparator") or "").strip()
         if value is None:
             return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):      # said by the record reader
+            return {"unusable": f"{observation_name(of or obs)} gives valueQuantity.value {value!r}, which is "
+                                "not a number"}
         clash = v.unit_clash(q, klass)
         if clash is not None:
             return {"unusable": f"{observation_name(of or obs)} gives {clash}"}     # the record reader says it
