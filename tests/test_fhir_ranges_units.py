@@ -181,7 +181,7 @@ def test_a_lab_value_that_is_not_a_number_names_the_observation(run, tmp_path):
     statuses, warnings, verdict, criteria = _run(run, tmp_path, bundle)
     assert (statuses["I5"], verdict) == ("unknown", "needs_review")
     assert not any("write it like" in w for w in warnings + [criteria["I5"]["reason"]]), warnings
-    assert sum("Observation lab-creatinine" in w and "True" in w and "number" in w for w in warnings) == 1, warnings
+    assert sum("Observation lab-creatinine" in w and "value true" in w and "number" in w for w in warnings) == 1, warnings
 
 
 # --- C6: unplaced laboratory codes in one line ---------------------------------------------------

@@ -6,6 +6,7 @@ Nothing is judged here: a value is passed on as the resource holds it, for the r
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from functools import lru_cache
@@ -67,8 +68,8 @@ def lab(obs: dict, name: str, of: dict | None = None) -> dict | None:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):      # said by the record reader
-            return {"unusable": f"{observation_name(of or obs)} gives valueQuantity.value {value!r}, which is "
-                                "not a number"}
+            return {"unusable": f"{observation_name(of or obs)} gives valueQuantity.value {json.dumps(value)}, "
+                                "which is not a number"}
         clash = v.unit_clash(q, klass)
         if clash is not None:
             return {"unusable": f"{observation_name(of or obs)} gives {clash}"}     # the record reader says it
