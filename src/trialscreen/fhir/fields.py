@@ -33,8 +33,8 @@ def field(obs: dict, name: str):
             "sex": _sex}[known.kind](obs, known)
     if read is not _UNREAD:
         return read
-    return {NOTE: f"{name}: {observation_name(obs)} gives {_shown(obs)}, which is not a {known.label} trialscreen "
-                  f"can read: not read ({known.label} is unknown)"}
+    return {NOTE: f"{name}: {observation_name(obs)} gives {_shown(obs)}, which trialscreen cannot read as "
+                  f"{known.label}: not read ({known.label} is unknown)"}
 
 
 def _as_written(obs: dict):

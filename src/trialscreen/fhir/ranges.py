@@ -1,9 +1,10 @@
 """Which of an Observation's reference ranges gives a lab's ULN and LLN (docs/fhir.md, "Labs").
 
 A range whose ``type`` is not the normal range (a therapeutic or critical one) is no ULN. A range
-whose ``appliesTo`` names the other sex, or whose ``age`` leaves the patient out, does not apply.
-Of the ranges left, one gives the limits; several that differ give none (a criterion that needs
-the ULN is unknown), and the run says why. The codes are those of vocab/observations.yaml
+whose ``appliesTo`` names the other sex, or whose ``age`` leaves the patient out, does not apply;
+one whose ``appliesTo`` or ``age`` the reader cannot check gives no limits of its own. Of the
+ranges left, one gives the limits; several that differ give none (a criterion that needs the ULN
+is unknown), and the run says why. The codes are those of vocab/observations.yaml
 (``reference_range``).
 """
 
@@ -58,13 +59,15 @@ def _years(quantity) -> float | None:
 
 def conditions(rng: dict) -> dict:
     """Whom a range is for: ``sex`` (male, female or None), ``age`` ([low, high] in years, None
-    for no bound) and ``other`` (an appliesTo or an age the reader cannot check)."""
-    said: dict = {"sex": None, "age": None, "other": False}
+    for no bound) and ``other`` (an appliesTo or an age the reader cannot check, as a warning
+    names it; None when there is none)."""
+    said: dict = {"sex": None, "age": None, "other": None}
+    unchecked = []
     for concept in v.items(rng, "appliesTo"):
         sex = next((s for s, listed in (_data().get("sex") or {}).items()
                     if isinstance(concept, dict) and _listed(concept, listed)), None)
         if sex is None:
-            said["other"] = True           # a race, a menstrual phase: cannot be checked
+            unchecked.append(f"appliesTo {v.label(concept)}")     # a race, a pregnancy: cannot be checked
         else:
             said["sex"] = sex
     age = rng.get("age")
@@ -72,10 +75,18 @@ def conditions(rng: dict) -> dict:
         low, high = age.get("low"), age.get("high")
         bounds = [_years(low) if low is not None else None, _years(high) if high is not None else None]
         if (low is not None and bounds[0] is None) or (high is not None and bounds[1] is None):
-            said["other"] = True
+            unchecked.append("age " + " to ".join(_shown(q) for q in (low, high) if q is not None))
         else:
             said["age"] = bounds
+    if unchecked:
+        said["other"] = ", ".join(unchecked)
     return said
+
+
+def _shown(quantity) -> str:
+    if not isinstance(quantity, dict):
+        return repr(quantity)
+    return f"{quantity.get('value')!r} {quantity.get('unit') or quantity.get('code') or ''}".strip()
 
 
 def normal_ranges(obs: dict) -> list:
@@ -98,16 +109,38 @@ def age_on(birth, on: date) -> float | None:
 
 def choose(entry: dict, name: str, sex: str | None, age: float | None) -> str | None:
     """Set the entry's ULN and LLN from the one range that applies to the patient (or that all
-    ranges applying agree on); else give none and return the sentence that says why."""
+    ranges that may apply agree on); else give none and return the sentence that says why. A range
+    for a population the reader cannot check (pregnancy, an age in a unit it does not read) gives
+    no limits of its own: it decides only beside one that applies and says the same."""
     stash = entry.pop(RANGES)
-    applying = [r["limits"] for r in stash["ranges"] if _applies(r, sex, age)]
+    applying = [r for r in stash["ranges"] if _applies(r, sex, age)]
     if not applying:
         return (f"{name}: none of the {len(stash['ranges'])} reference ranges of {stash['of']} applies to this "
                 "patient (sex, age): no ULN or LLN is read from it")
-    if any(limits != applying[0] for limits in applying):
+    doubts = [_unchecked(r, sex, age) for r in applying]
+    unchecked = sorted({d for d in doubts if d})
+    because = (f" (a range for {'; '.join(unchecked)}, which trialscreen cannot check for this patient)"
+               if unchecked else "")
+    if any(r["limits"] != applying[0]["limits"] for r in applying):
         return (f"{name}: {stash['of']} gives {len(applying)} reference ranges that may apply to this patient "
-                "and differ: no ULN or LLN is read from it")
-    entry.update(applying[0])
+                f"and differ{because}: no ULN or LLN is read from it")
+    if all(doubts):
+        some = "a reference range" if len(applying) == 1 else "reference ranges"
+        return (f"{name}: {stash['of']} gives {some} only for {'; '.join(unchecked)}, which trialscreen "
+                "cannot check for this patient: no ULN or LLN is read from it")
+    entry.update(applying[0]["limits"])
+    return None
+
+
+def _unchecked(rng: dict, sex: str | None, age: float | None) -> str | None:
+    """Whom a range is for when the reader cannot tell that the patient is one (its own words, or
+    a sex or an age the record does not give); None when it can."""
+    if rng["other"]:
+        return rng["other"]
+    if rng["sex"] is not None and sex is None:
+        return f"the {rng['sex']} sex (the patient's is not recorded)"
+    if rng["age"] is not None and age is None:
+        return "an age range (the patient's birth date is not recorded)"
     return None
 
 

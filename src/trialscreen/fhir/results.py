@@ -6,6 +6,7 @@ Nothing is judged here: a value is passed on as the resource holds it, for the r
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from functools import lru_cache
@@ -66,12 +67,17 @@ def lab(obs: dict, name: str, of: dict | None = None) -> dict | None:
         value, comparator = v.number(q.get("value")), str(q.get("comparator") or "").strip()
         if value is None:
             return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):      # said by the record reader
+            return {"unusable": f"{observation_name(of or obs)} gives valueQuantity.value {json.dumps(value)}, "
+                                "which is not a number"}
         clash = v.unit_clash(q, klass)
         if clash is not None:
             return {"unusable": f"{observation_name(of or obs)} gives {clash}"}     # the record reader says it
         lab["value"] = f"{comparator}{value}" if comparator else value
         if v.unit(q, klass):
             lab["unit"] = v.unit(q, klass)
+        if v.unit_doubt(q, klass) is not None:
+            _note(lab, f"{name}: {observation_name(of or obs)} gives {v.unit_doubt(q, klass)}")
     elif "valueCodeableConcept" in obs:
         lab["result" if analyte is not None and analyte.qualitative else "value"] = coded(obs["valueCodeableConcept"])
     elif isinstance(obs.get("valueString"), str):
@@ -93,18 +99,24 @@ def _reference(lab: dict, obs: dict, name: str, klass, where: str) -> None:
         for part, key in (("high", "uln"), ("low", "lln")):
             limit = rng.get(part)
             if isinstance(limit, dict) and limit.get("value") is not None:
-                if v.unit_clash(limit, klass) is not None:
-                    limits[key] = "a limit in two units that disagree"
+                if v.unit_clash(limit, klass) is not None:     # no limit from it; the value is read
+                    _note(lab, f"{name}: {where} gives its {key.upper()} in {v.unit_clash(limit, klass)}: "
+                               f"no {key.upper()} is read from it")
                     continue
                 unit = v.unit(limit, klass) or lab.get("unit", "")
                 limits[key] = f"{v.number(limit['value'])} {unit}".strip()
         found.append({"limits": limits, **ranges.conditions(rng)})
-    if len(found) == 1 and found[0]["sex"] is None and found[0]["age"] is None:
+    if len(found) == 1 and all(found[0][k] is None for k in ("sex", "age", "other")):
         lab.update(found[0]["limits"])
     elif found:
         lab[ranges.RANGES] = {"of": where, "ranges": found}
     elif v.items(obs, "referenceRange"):
-        lab[NOTE] = f"{name}: {where} gives no normal reference range (only others): no ULN or LLN is read"
+        _note(lab, f"{name}: {where} gives no normal reference range (only others): no ULN or LLN is read")
+
+
+def _note(lab: dict, note: str) -> None:
+    """A warning said if this result is the one read (settle): a lab's NOTE is a list."""
+    lab.setdefault(NOTE, []).append(note)
 
 
 def written_text(obs: dict) -> str | None:
@@ -150,12 +162,52 @@ def unplaced_lab(obs: dict, notes: list) -> tuple:
     label = v.label(obs.get("code"))
     concept = v.obj(obs, "code")
     names = [concept.get("text")] + [c.get("display") for c in v.items(concept, "coding") if isinstance(c, dict)]
-    named = next((found for n in names if isinstance(n, str) and (found := vocab.analytes().canonical(n))), None)
+    named = next((found for n in names if isinstance(n, str) for part in _name_parts(n)
+                  if (found := vocab.analytes().canonical(part))), None)
     if named is None:
-        _say_in(notes, f"laboratory code {label} is not placed: not read")
+        note = _Unplaced(f"laboratory code {label} is not placed: not read")
+        note.label = label
+        _say_in(notes, note)
         return None, None
     return named, {"unusable": f"its latest result is under laboratory code {label}, which trialscreen does not "
                                "place (the code's name says it is this test)"}
+
+
+class _Unplaced(str):
+    """The note of a laboratory code nobody places; settle says them all in one line."""
+    label = ""
+
+
+@lru_cache(maxsize=None)
+def _other_specimens() -> tuple:
+    listed = (vocab.load_file("observations.yaml").get("lab_names") or {}).get("other_specimens") or ()
+    return tuple(str(w).lower() for w in listed)
+
+
+def _name_parts(name: str) -> list:
+    """A lab code's name, then the parts of it an analyte's name may be when it is written as a
+    LOINC long name ('Creatinine [Moles/volume] in Serum or Plasma', 'Creatinine, serum',
+    'Creatinine in Serum or Plasma'): before ' [', ',', ' in ' or ' ('; not for a name that says
+    another specimen than blood (urine)."""
+    name = name.strip()
+    words = set(re.findall(r"[a-z]+", name.lower()))
+    if any(set(w.split()) <= words for w in _other_specimens()):
+        return [name]
+    cuts = (re.split(r"\s+\[", name)[0], name.split(",")[0], re.split(r"\s+in\s+", name, flags=re.I)[0],
+            re.split(r"\s+\(", name)[0])
+    return list(dict.fromkeys([name] + [c.strip() for c in cuts if c.strip()]))
+
+
+def _unplaced_in_one_line(notes: list) -> None:
+    """The laboratory codes nobody places, said in one line when there are several."""
+    unplaced = [n for n in notes if isinstance(n, _Unplaced)]
+    if len(unplaced) < 2:
+        notes[:] = [str(n) for n in notes]
+        return
+    at = notes.index(unplaced[0])
+    notes[:] = [n for n in notes if not isinstance(n, _Unplaced)]
+    notes.insert(at, f"{len(unplaced)} laboratory codes are not placed, so not read: "
+                     + ", ".join(n.label for n in unplaced))
 
 
 def observation_name(obs: dict) -> str:
@@ -174,7 +226,9 @@ def settle(record: dict, built, as_of: date) -> None:
         for name, entry in (record.get(section) or {}).items():
             if not isinstance(entry, dict):
                 continue
-            _say(built, entry.pop(NOTE, None))
+            said = entry.pop(NOTE, None)
+            for note in said if isinstance(said, list) else [said]:
+                _say(built, note)
             if ranges.RANGES in entry:
                 on = v.day(entry.get("date")) or as_of
                 _say(built, ranges.choose(entry, name, record.get("sex"), ranges.age_on(record.get("birth_date"), on)))
@@ -183,6 +237,7 @@ def settle(record: dict, built, as_of: date) -> None:
         if isinstance(said, dict) and NOTE in said:
             del record[name]
             _say(built, said[NOTE])
+    _unplaced_in_one_line(built.notes)
 
 
 def _say(built, note: str | None) -> None:

@@ -187,22 +187,24 @@ def period(resource: dict, key: str) -> tuple:
 def unit(quantity: dict, klass: str | None = None) -> str:
     """A Quantity's unit: its UCUM code through the unit grammar, else its unit as written. The
     unit as written is used also when the grammar cannot read the code but can read it (``klass``:
-    the analyte's class, which decides U/L and K/uL). See unit_clash for when the two disagree."""
+    the analyte's class, which decides U/L and K/uL). A trailing note in brackets ('mg/dL (calc)')
+    is not part of the unit. See unit_clash for when the two disagree, unit_doubt for a written
+    unit nobody reads beside a code."""
     code, text = _ucum_code(quantity), _written(quantity)
-    if code and (not text or _grammar(from_ucum(code), klass) is not None or _grammar(text, klass) is None):
+    if code and (not text or _grammar(from_ucum(code), klass) is not None or _grammar(_bare(text), klass) is None):
         return from_ucum(code)
     if text:
-        return text
+        return _bare(text) if _grammar(_bare(text), klass) is not None else text
     other = quantity.get("code")               # a code of another system, alone
     return other.strip() if isinstance(other, str) else ""
 
 
 def unit_clash(quantity: dict, klass: str | None = None) -> str | None:
     """Why a Quantity's unit cannot be used when its UCUM code and its unit as written are both
-    units the grammar reads but not the same unit (mg/dL against umol/L: one of them is wrong);
-    None when they agree, when one is missing or when the grammar cannot read one."""
+    units the grammar reads but not the same unit (mg/dL against umol/L, or 'mg/dL (calc)': one
+    of them is wrong); None when they agree, when one is missing or when the grammar cannot read one."""
     code, text = _ucum_code(quantity), _written(quantity)
-    coded, written = _grammar(from_ucum(code), klass), _grammar(text, klass)
+    coded, written = _grammar(from_ucum(code), klass), _grammar(_bare(text), klass)
     if coded is None or written is None:
         return None
     try:
@@ -210,6 +212,21 @@ def unit_clash(quantity: dict, klass: str | None = None) -> str | None:
     except UnitError:
         same = False
     return None if same else f"the unit '{text}' and the UCUM code '{code}', which are not the same unit"
+
+
+def unit_doubt(quantity: dict, klass: str | None = None) -> str | None:
+    """What a warning says when a Quantity's UCUM code is read beside a unit as written that the
+    grammar cannot read, so nobody can tell that the two agree; None otherwise."""
+    code, text = _ucum_code(quantity), _written(quantity)
+    if not code or not text or _grammar(from_ucum(code), klass) is None or _grammar(_bare(text), klass) is not None:
+        return None
+    return (f"the unit '{text}', which trialscreen cannot read, beside the UCUM code '{code}': the code is "
+            "read, not checked against the unit")
+
+
+def _bare(text: str) -> str:
+    """A unit as written without a trailing note in brackets: 'mg/dL (calc)' -> 'mg/dL'."""
+    return re.sub(r"\s*\([^()]*\)$", "", text).strip()
 
 
 def _ucum_code(quantity: dict) -> str:
