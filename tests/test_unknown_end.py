@@ -7,15 +7,18 @@ W1, U1, U2, C1, W7, C4), and the export writes it back as a completed Procedure 
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import date
 
 import pytest
 
-from test_fhir_review import AS_OF
+from test_fhir_review import AS_OF, BASE, _add, _screen
 from trialscreen.criteria.library import load_trial
 from trialscreen.evaluate.screen import screen
 from trialscreen.explain.fetch import checklist
+from trialscreen.fhir.export import bundle_of
+from trialscreen.fhir.read import bundle_records
 from trialscreen.patient.load import patient_from_dict
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -202,3 +205,91 @@ def test_the_explanation_and_the_checklist_say_the_end_is_unknown(trial):
     assert "at most 152 days" in checks[SHORT]
     words = [i.words for i in checklist(result)]
     assert "when the immunotherapy (treatment 1 of the record) ended" in words, words
+
+
+# --- the FHIR medication reader -------------------------------------------------------------------
+
+def _bundle(resource: dict) -> dict:
+    bundle = copy.deepcopy(BASE)
+    _add(bundle, {"medicationCodeableConcept": LENALIDOMIDE, **resource})
+    return bundle
+
+
+def _statement(status: str = "stopped", **more) -> dict:
+    return _bundle({"resourceType": "MedicationStatement", "id": "ms1", "status": status, **more})
+
+
+def _read(bundle: dict) -> tuple:
+    """(the lenalidomide treatments the reader wrote, its warnings)."""
+    (built,) = bundle_records(bundle, "bundle.json", AS_OF)
+    return [t for t in built.record["treatments"] if "lenalidomide" in (t.get("drugs") or ())
+            and t.get("start") != "2024-07-20"], list(built.notes)
+
+
+def test_a_stopped_course_without_an_end_is_one_item_with_an_unknown_end():
+    # review 13b W1/U1/C1: not a dated copy and an undated one
+    items, notes = _read(_statement(effectivePeriod={"start": "2024-10-01"}))
+    assert items == [{"type": "immunotherapy", "start": "2024-10-01", "end": "unknown", "drugs": ["lenalidomide"]}]
+    assert any("stopped" in n and "when it ended is unknown" in n for n in notes), notes
+
+
+def test_a_stopped_statement_with_one_date_has_an_unknown_end():
+    # review 13b W7: read as one day, it passed E7 (lenalidomide in the last 4 weeks)
+    bundle = _statement(effectiveDateTime="2025-03-01")
+    items, notes = _read(bundle)
+    assert items == [{"type": "immunotherapy", "start": "2025-03-01", "end": "unknown", "drugs": ["lenalidomide"]}]
+    assert _screen(bundle)[1]["E7"] == "unknown"
+
+
+def test_a_completed_request_with_an_unreadable_supply_is_one_item_with_an_unknown_end():
+    bundle = _bundle({"resourceType": "MedicationRequest", "id": "mr1", "status": "completed", "intent": "order",
+                      "authoredOn": "2024-10-01",
+                      "dispenseRequest": {"expectedSupplyDuration": {"value": 6, "unit": "cycles"}}})
+    items, notes = _read(bundle)
+    assert [i["end"] for i in items] == ["unknown"]
+    assert any("expectedSupplyDuration" in n for n in notes), notes
+
+
+@pytest.mark.parametrize(("resource", "words"), [
+    # review 13b C4: each was read without a word
+    ({"resourceType": "MedicationRequest", "id": "mr1", "status": "completed", "intent": "order",
+      "authoredOn": "2025-04-10T25:00:00Z"}, 'start is not a date ("2025-04-10T25:00:00Z")'),
+    ({"resourceType": "MedicationStatement", "id": "ms1", "status": "completed",
+      "effectivePeriod": {"end": "2025-5-20"}}, 'effectivePeriod.end is not a date ("2025-5-20")'),
+    ({"resourceType": "MedicationStatement", "id": "ms1", "status": "active",
+      "effectivePeriod": {"start": "2024-01-01", "end": "2024-13-01"}}, 'effectivePeriod.end is not a date'),
+])
+def test_an_unreadable_medication_date_is_warned_about(resource, words):
+    bundle = _bundle(resource)
+    items, notes = _read(bundle)
+    assert any(n.startswith("lenalidomide: a ") and words in n for n in notes), notes
+    assert _screen(bundle)[0] == "needs_review"
+
+
+def test_an_active_statement_with_an_unreadable_end_is_not_ongoing():
+    items, _ = _read(_statement("active", effectivePeriod={"start": "2024-01-01", "end": "2024-13-01"}))
+    assert [(i["start"], i["end"]) for i in items] == [("2024-01-01", "unknown")]
+
+
+def test_the_reviews_probe_trial_reads_one_course(tmp_path):
+    # review 13b U1 and U2 (T-meds.yaml I3, I4) and W1 (I1), from a FHIR bundle
+    trial = tmp_path / "T.yaml"
+    trial.write_text(TRIAL, encoding="utf-8")
+    bundle = _statement(effectivePeriod={"start": "2024-10-01"})
+    bundle["entry"] = [e for e in bundle["entry"] if not (
+        e["resource"]["resourceType"].startswith("Procedure") or "lenalidomide" in json.dumps(e["resource"])
+        and e["resource"].get("id") != "ms1")]
+    (built,) = bundle_records(bundle, "bundle.json", AS_OF)
+    built.record["conditions"] = {**built.record.get("conditions", {}),
+                                  "progression": {"present": True, "date": "2025-05-20"}}
+    result = screen(load_trial(str(trial)), patient_from_dict(built.record, "bundle.json"), AS_OF)
+    statuses = {c.id: getattr(c.status, "value", c.status) for c in result.criteria}
+    assert statuses[SHORT] == "pass" and statuses[AFTER] == "unknown"
+
+
+def test_a_record_with_an_unknown_end_reads_back_the_same_from_fhir(trial):
+    record = _record({"type": "asct", "date": "2024-06-01"}, _len("2024-07-01"), progression="2025-05-20")
+    (built,) = bundle_records(bundle_of([record], AS_OF), "bundle.json", AS_OF)
+    assert [t for t in built.record["treatments"] if t["type"] == "immunotherapy"] == [
+        {"type": "immunotherapy", "start": "2024-07-01", "end": "unknown", "drugs": ["lenalidomide"]}]
+    assert _statuses(trial, built.record)[1] == _statuses(trial, record)[1]
