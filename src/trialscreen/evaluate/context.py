@@ -84,8 +84,8 @@ class Context:
         paths of later items that might be one): the anchor of 'within N after ...'. Ongoing
         or future treatments are no anchor. An item recorded only as a broader type ('stem
         cell transplant') or under a type the vocabulary does not know, finished after that
-        day, might be a later one, and so might one with no date at all: then the anchor is in
-        doubt."""
+        day, might be a later one, and so might one with no date at all and one that ended on a
+        day nobody recorded (its path then names its end): then the anchor is in doubt."""
         kinds, maybe = _kinds(kind)
         last = None
         for t in self.patient.treatments:
@@ -98,7 +98,13 @@ class Context:
         # one of this kind (or that might be) with no date at all might be the latest
         undated = tuple(f"treatments[{t.index}]" for t in self.patient.treatments
                         if (t.kind in kinds or t.kind in maybe or not t.known) and t.span() == (None, None))
-        return last, doubt + undated
+        # one that ended on a day nobody recorded (on or before the as-of date) may have ended
+        # after that day, unless that day is the as-of date itself
+        ended = tuple(f"treatments[{t.index}].end" for t in self.patient.treatments
+                      if (t.kind in kinds or t.kind in maybe or not t.known) and t.end_unknown
+                      and t.span()[0] is not None and t.span()[0] <= self.as_of
+                      and (last is None or last < self.as_of))
+        return last, doubt + undated + ended
 
     # --- labs ---------------------------------------------------------------------------
     def lab(self, analyte):

@@ -106,16 +106,19 @@ def window_still_open(window: Window, ctx) -> bool:
 
 
 def window_contains(window: Window, ctx, first: date | None, last: date | None, item: str = "",
-                    of: str = "") -> tuple:
+                    of: str = "", end_unknown: bool = False) -> tuple:
     """Does the span [first, last] of an item (last None: ongoing) overlap the window?
     (True/False/None, missing, span) where span is what the explanation shows: ('anchor
-    doubt', items), ('no anchor',), ('no date',) or ('span', first, last, as_of). Whatever
-    happens after the as-of date is not known at screening and does not count."""
+    doubt', items), ('no anchor',), ('no date',), ('span', first, last, as_of) or ('unknown
+    end', first, as_of). Whatever happens after the as-of date is not known at screening and
+    does not count. An item that ended on a day nobody recorded (``end_unknown``) is in the
+    window when it started in it, not when it started after it, and otherwise may have run
+    into it (unknown, asking for its end)."""
     if window.after:
         anchor, doubt = ctx.latest_treatment_date(window.after)
         if doubt:
-            return (None, tuple(Missing(f"{d}.type", f"is it a later {window.after}?") for d in doubt),
-                    ("anchor doubt", window.after, doubt))
+            return None, tuple(_doubt_missing(ctx, d, window.after) for d in doubt), \
+                ("anchor doubt", window.after, doubt)
         if anchor is None:
             return None, (Missing("treatments", ask=f"date of {window.after}"),), ("no anchor", window.after)
         start, end = anchor, min(window.within.after(anchor), ctx.as_of)
@@ -125,9 +128,23 @@ def window_contains(window: Window, ctx, first: date | None, last: date | None, 
         return None, (Missing(f"{item}.date", of=of),), ("no date",)
     first = first or last   # callers have set aside items dated after the as-of date
     assert first is not None
+    if end_unknown:
+        inside = False if first > end else True if first >= start else None
+        return inside, (Missing(f"{item}.end", of=of),) if inside is None else NOTHING, \
+            ("unknown end", first, ctx.as_of)
     span = ("span", first, last, ctx.as_of)
     last = min(last or ctx.as_of, ctx.as_of)
     return first <= end and last >= start, NOTHING, span
+
+
+def _doubt_missing(ctx, path: str, after: str) -> Missing:
+    """What to fetch about an item that might be a later anchor: its end, when it ended on a day
+    nobody recorded ('treatments[2].end'), else which kind it is."""
+    if path.endswith(".end"):
+        index = int(path[path.index("[") + 1:path.index("]")])
+        kind = next((t.kind for t in ctx.patient.treatments if t.index == index), "")
+        return Missing(path, of=kind)
+    return Missing(f"{path}.type", f"is it a later {after}?")
 
 
 def unrecognised_doubts(ctx, section: str, names) -> tuple:

@@ -83,7 +83,8 @@ def event_test(node: EventTest, ctx) -> tuple:
         checks = [matched]
         missing.extend(miss)
         if node.window:
-            inside, wmiss, span = window_contains(node.window, ctx, first, last, path, item.kind)
+            inside, wmiss, span = window_contains(node.window, ctx, first, last, path, item.kind,
+                                                  item.end_unknown)
             checks.append(inside)
             missing.extend(wmiss)
             seen.append(("window", item.kind, span))

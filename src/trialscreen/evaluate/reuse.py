@@ -25,7 +25,7 @@ _EVENTS = ("diagnoses", "treatments", "neoplasms")
 
 
 def _event(e) -> tuple:
-    return (e.kind, e.date, e.start, e.end, freeze(e.attrs), e.index, e.known)
+    return (e.kind, e.date, e.start, e.end, freeze(e.attrs), e.index, e.known, e.end_unknown)
 
 
 def _lab(lab) -> tuple:

@@ -60,7 +60,7 @@ def treatment_test(node: TreatmentTest, ctx) -> tuple:
         first, last = item.span()
         future = first is not None and first > ctx.as_of
         if node.window and not future:
-            inside, wmiss, _ = window_contains(node.window, ctx, first, last, path, item.kind)
+            inside, wmiss, _ = window_contains(node.window, ctx, first, last, path, item.kind, item.end_unknown)
             matched = k_and((matched, inside))
             miss = miss + list(wmiss)
             if matched is False:
@@ -106,8 +106,9 @@ def judge_count(node: TreatmentTest, sure, possible, complete: bool, seen: list)
 
 def judge_phase(node: TreatmentTest, ctx, sure, possible, complete: bool, missing: list, seen: list):
     """The phase runs from the first start to the last end of its treatments (ongoing ones
-    to the as-of date). More treatments can only lengthen it, so a phase already too long
-    stays so whatever the possible members are."""
+    to the as-of date; one that ended on a day nobody recorded, somewhere from its start to the
+    as-of date). More treatments can only lengthen it, so a phase already too long stays so
+    whatever the possible members are."""
     assert node.duration is not None
     op, dur = node.duration
     if not sure:
@@ -117,27 +118,49 @@ def judge_phase(node: TreatmentTest, ctx, sure, possible, complete: bool, missin
         return None
     starts, ends, undated = [], [], False
     for item, path in sure:
-        start = item.start
-        end = item.end if item.end is not None and item.end <= ctx.as_of else (
-            ctx.as_of if start is not None and (item.end is not None or not item.date) else None)
         seen.append(("item", item))
-        if start is None or end is None:  # a single date says nothing of how long it lasted
+        span = _phase_span(item, ctx.as_of)
+        if span is None:  # a single date says nothing of how long it lasted
             missing.append(Missing(f"{path}.start and end"))
             undated = True
             continue
-        starts.append(start)
-        ends.append(end)
+        if span[1] != span[2]:
+            missing.append(Missing(f"{path}.end", of=item.kind))
+        starts.append(span[0])
+        ends.append(span[1:])
     if not starts:
         return None
     open_ended = bool(possible) or undated   # an undated member can only lengthen the phase
-    first, last = min(starts), max(ends)
+    first = min(starts)
     limit = dur.after(first)
-    longer = {"<": last >= limit, "<=": last > limit, ">": last > limit, ">=": last >= limit}[op]
-    if len(sure) > 1:
-        seen.append(("phase", first, last))
+    # the shortest and the longest the phase may have lasted: an unknown end lies between
+    short, long_ = (_longer(op, max(e[i] for e in ends), limit) for i in (0, 1))
+    if len(sure) > 1 and all(e[0] == e[1] for e in ends):
+        seen.append(("phase", first, max(e[0] for e in ends)))
+    if short != long_:
+        return None
+    longer = short
     result = not longer if op in ("<", "<=") else longer
     grows_to_pass = op in (">", ">=") and result is False
     shrinks_to_pass = op in ("<", "<=") and result is True
     if (open_ended or not complete) and (grows_to_pass or shrinks_to_pass):
         return None
     return result
+
+
+def _phase_span(item, as_of) -> tuple | None:
+    """(start, earliest end, latest end) of a member of a phase, None when it has no span."""
+    start = item.start
+    if start is None:
+        return None
+    if item.end_unknown:
+        return start, start, as_of
+    if item.end is not None and item.end <= as_of:
+        return start, item.end, item.end
+    if item.end is not None or not item.date:
+        return start, as_of, as_of
+    return None
+
+
+def _longer(op: str, last, limit) -> bool:
+    return {"<": last >= limit, "<=": last > limit, ">": last > limit, ">=": last >= limit}[op]

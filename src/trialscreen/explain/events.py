@@ -114,7 +114,7 @@ def _in_date_order(seen: tuple) -> list:
     and the counts and phases that sum them up keep their place after the dated ones."""
     def when(s: tuple) -> tuple:
         day = s[1].span()[0] if s[0] == "item" else s[2] if s[0] == "future" else \
-            s[2][1] if s[0] == "window" and s[2][0] == "span" else None
+            s[2][1] if s[0] == "window" and s[2][0] in ("span", "unknown end") else None
         name = s[1].kind if s[0] == "item" else s[1] if s[0] in ("future", "window") else ""
         return (0, day.isoformat(), str(name)) if day is not None else (1, "", "")
     return sorted(seen, key=when)
@@ -151,14 +151,17 @@ def _item_words(node: EventTest, item, as_of) -> str:
     end = item.end
     if end is not None and end > as_of:
         end = None  # planned to end after the as-of date: ongoing on it
-    if item.start or item.end:
+    if item.end_unknown:
+        span = f" {item.start.isoformat()} to an unknown end" if item.start else " (no date, ended)"
+    elif item.start or item.end:
         span = f" {item.start.isoformat() if item.start else '?'} to " \
                f"{end.isoformat() if end else 'ongoing'}"
         if item.end is not None and end is None:
             span += f" (planned end {item.end.isoformat()})"
     elif item.date:
         span = f" {item.date.isoformat()}"
-    if node.duration is not None and item.start and (item.end or not item.date):
+    if node.duration is not None and item.start and (item.end or item.end_unknown or not item.date):
         days = ((end or as_of) - item.start).days
-        span += f", {days} days (limit {SYMBOL[node.duration[0]]} {node.duration[1]})"
+        most = "at most " if item.end_unknown else ""
+        span += f", {most}{days} days (limit {SYMBOL[node.duration[0]]} {node.duration[1]})"
     return f"{_name(node, item.kind)}{span}"

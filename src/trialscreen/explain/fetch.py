@@ -150,6 +150,8 @@ def _item_words(section: str, index: str, attr: str | None, of: str) -> str:
         thing = f"the {label} ({thing})"
     if not attr:
         return thing
+    if attr == "end" and section == "treatments":
+        return f"when {thing} ended" if of else f"the end date of {thing}"
     if attr == "date":
         return f"when {thing} {'was given' if section == 'treatments' else 'was'}: its dates" if of else \
             f"the date of {thing}"

@@ -33,11 +33,14 @@ def span_words(span: tuple) -> str:
     """What a window saw of an item (the span ``evaluate.core.window_contains`` returns)."""
     case = span[0]
     if case == "anchor doubt":
-        return f"{', '.join(span[2])} might be a later {span[1]}"
+        items = [d[:-4] + " (its end unknown)" if d.endswith(".end") else d for d in span[2]]
+        return f"{', '.join(items)} might be a later {span[1]}"
     if case == "no anchor":
         return f"no date of {span[1]}"
     if case == "no date":
         return "no date"
+    if case == "unknown end":
+        return f"{span[1].isoformat()} to an unknown end"
     first, last, as_of = span[1], span[2], span[3]
     if last and last > as_of:   # planned to end after the as-of date: ongoing on it
         return f"{first.isoformat()}, ongoing (planned end {last.isoformat()})"

@@ -353,8 +353,10 @@ class _Record:
 
     def _treatment(self, item: dict) -> None:
         start, day, end = (_day(item.get(k)) for k in ("start", "date", "end"))
+        ended = isinstance(end, str) and end.lower() == "unknown"   # done, until a day nobody recorded
+        start, day, end = (start or day, None, None) if ended else (start, day, end)
         procedure: dict = {"resourceType": "Procedure", **_attributes(item, ("type", "date", "start", "end")),
-                           "status": "in-progress" if start and not end else "completed",
+                           "status": "in-progress" if start and not end and not ended else "completed",
                            "code": _site("treatment", item.get("type"))}
         if day and not start and not end:
             procedure["performedDateTime"] = day

@@ -26,6 +26,7 @@ DAY = 86_400                               # seconds
 MAX_DAYS = 36_500                          # a longer supply is read as this long
 # exposures of one drug less than this apart are one course (OHDSI's drug era persistence window)
 ERA_GAP_DAYS = 30
+UNKNOWN = "unknown"                        # the end of a course that ended on a day nobody recorded
 
 
 class MedicationReader:
@@ -45,37 +46,42 @@ class MedicationReader:
         if not ongoing and not why and v.day(end) is None:
             # it has stopped or been completed (or says neither), and nobody says when
             why = f"status is '{v.status(res) or '(none)'}', with no end date"
-        entry = self._dated(start, end or (start if why else ""), ongoing)
+        # an end that was written but cannot be read ended it too (a request's supply in no unit
+        # of time while it is active does not: the order is still active)
+        ended = bool(why) and (not ongoing or res.get("resourceType") not in ("MedicationRequest",
+                                                                              "MedicationDispense"))
+        entry = self._dated(start, "" if ended else end, ended or ongoing)
         if entry is None:
             return
+        if ended:
+            entry["end"] = UNKNOWN      # one item: it ended on a day nobody recorded (README)
         drugs = self._drugs(res)
-        entries = [entry]
-        if why and not ongoing and ("end" in entry or "date" in entry):
-            # taken until that day, and perhaps later: an undated copy says so (a rule about a
-            # window after that day is unknown, one its first day already meets still is met)
-            entries.append({})
-            self._unknown_end(res, drugs, why)
-        for dated in entries:
-            by_type: dict = {}
-            for kind_of, drug in drugs:
-                item = by_type.setdefault(kind_of, {"type": kind_of, **dated, "drugs": []})
-                if drug:
-                    item["drugs"].append(drug)
-            for item in by_type.values():
-                if not item["drugs"]:
-                    del item["drugs"]
-                self.exposures.append(item)
+        bad_start = f"start is not a date ({_shown(start)})" if start.strip() and v.day(start) is None else ""
+        if ended or bad_start:
+            self._unknown_end(res, drugs, "; ".join(w for w in (bad_start, why if ended else "") if w),
+                              v.day(start) is not None)
+        by_type: dict = {}
+        for kind_of, drug in drugs:
+            item = by_type.setdefault(kind_of, {"type": kind_of, **entry, "drugs": []})
+            if drug:
+                item["drugs"].append(drug)
+        for item in by_type.values():
+            if not item["drugs"]:
+                del item["drugs"]
+            self.exposures.append(item)
 
-    def _unknown_end(self, res: dict, drugs: list, why: str) -> None:
-        """The warning that a medication's end is unknown, once per patient for the same words (no
-        id or date, so a batch's summary counts the patients it concerns); none for a drug nobody
-        placed, which is warned about already and makes the rules about treatments unknown."""
+    def _unknown_end(self, res: dict, drugs: list, why: str, dated: bool) -> None:
+        """The warning that a medication's end (or its start) is unknown, once per patient for the
+        same words (no id or date, so a batch's summary counts the patients it concerns); none for a
+        drug nobody placed, which is warned about already and makes the rules about treatments
+        unknown."""
         names = [d.lstrip("?") for kind, d in drugs if not kind.startswith("unplaced ")]
         names = [n for n in names if n] or [kind for kind, _ in drugs if not kind.startswith("unplaced ")]
         if not names:
             return
-        note = (f"{', '.join(dict.fromkeys(names))}: a {res.get('resourceType')} whose {why}: when it ended is "
-                "unknown (read as taken from its start, perhaps later)")
+        what = "when it ended is unknown (read as ended on a day nobody recorded, after its start and on " \
+            "or before the as-of date)" if dated else "when it was taken is unknown (read with no date)"
+        note = f"{', '.join(dict.fromkeys(names))}: a {res.get('resourceType')} whose {why}: {what}"
         if note not in self.built.notes:
             self.built.notes.append(note)
 
@@ -91,6 +97,10 @@ class MedicationReader:
             start, end = v.period(res, "effective")
             if end != start:
                 end = _end(end, "effectivePeriod.end", problems)
+            elif kind == "MedicationStatement" and v.status(res) == "stopped" and not isinstance(
+                    res.get("effectivePeriod"), dict):
+                # a course stopped, dated by one day: when it began, not when it stopped
+                return start, "", "status is 'stopped', with one date and no end date"
             return start, end, "; ".join(problems)
         request = kind == "MedicationRequest"
         dispense = _part(res, "dispenseRequest", problems, "") if request else {}
@@ -151,9 +161,14 @@ class MedicationReader:
         if v.status(res) in ("not-done", "entered-in-error", "preparation"):
             return                   # not done, or not begun
         start, end = v.period(res, "performed")
-        entry = self._dated(start, end, v.status(res) == "in-progress")
+        ongoing = v.status(res) in ("in-progress", "on-hold")
+        ended = not ongoing and isinstance(res.get("performedPeriod"), dict) and v.day(start) is not None \
+            and v.day(end) is None     # done, from a start, until a day nobody recorded
+        entry = self._dated(start, "" if ended else end, ongoing or ended)
         if entry is None:
             return
+        if ended:
+            entry["end"] = UNKNOWN
         placed = v.place(res.get("code"), ("treatment",))
         if placed is None:
             label = v.label(res.get("code"))
@@ -320,7 +335,8 @@ def _drug(concept) -> list | None:
 def courses(exposures: list) -> list:
     """Exposures of the same type and drugs, each less than ERA_GAP_DAYS after the previous one
     ended (or while it is ongoing), joined into one course from the first start to the last end
-    (ongoing if any is). A course covers its short gaps, so a rule about recent treatment reads it
+    (ongoing if any is, of an unknown end if the last joined has one; an exposure after an unknown
+    end begins another course). A course covers its short gaps, so a rule about recent treatment reads it
     as no shorter than the exposures; undated exposures are kept once each."""
     groups: dict = {}
     for item in exposures:
@@ -334,9 +350,11 @@ def courses(exposures: list) -> list:
                         if i.get("date") or i.get("start")), key=lambda s: s[0])
         current: list = []
         for start, end, item in spans:
-            if current and (current[1] is None or date.fromisoformat(start) <= date.fromisoformat(current[1])
-                            + timedelta(days=ERA_GAP_DAYS)):
-                current[1] = None if current[1] is None or end is None else max(current[1], end)
+            # after a course that ended on a day nobody recorded, whether the gap was short is unknown
+            if current and current[1] != UNKNOWN and (current[1] is None or date.fromisoformat(start)
+                                                      <= date.fromisoformat(current[1]) + timedelta(days=ERA_GAP_DAYS)):
+                current[1] = None if current[1] is None or end is None else UNKNOWN if end == UNKNOWN else \
+                    max(current[1], end)
                 continue
             if current:
                 out.append(_course(*current))

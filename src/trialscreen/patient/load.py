@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -314,9 +315,24 @@ def _events(r: Reader, data, section: str, key: str) -> list:
             elif v is not None and not isinstance(v, (bool, int, float)):
                 raise r.fail(path + (k,), "must be a single value (text, number, true or false)")
             attrs[vocab.name_key(k)] = v
-        event = Event(kind, r.opt_date(obj, "date", path), r.opt_date(obj, "start", path),
-                      r.opt_date(obj, "end", path), attrs, i, known)
+        event = _dated_event(r, obj, path, section, Event(kind, attrs=attrs, index=i, known=known))
         if event.start and event.end and event.end < event.start:
             raise r.fail(path + ("end",), "ends before it starts")
         out.append(event)
     return out
+
+
+def _dated_event(r: Reader, obj: dict, path: tuple, section: str, event: Event) -> Event:
+    """The event with its dates. A treatment's ``"end": "unknown"`` says it ended, on or before
+    the as-of date, on a day nobody recorded: its ``date``, if it gives one, is its start."""
+    day, start, end = r.opt_date(obj, "date", path), r.opt_date(obj, "start", path), obj.get("end")
+    if section == "treatments" and isinstance(end, str) and vocab.name_key(end) == "unknown":
+        return replace(event, date=None if start is None else day, start=start or day, end_unknown=True)
+    if section == "treatments" and end is not None:
+        try:
+            return replace(event, date=day, start=start, end=r.opt_date(obj, "end", path))
+        except PatientError:
+            raise r.fail(path + ("end",), "is not a date, nor 'unknown'", value=end,
+                         hint="write dates as YYYY-MM-DD, or \"unknown\" for a treatment that ended on a day "
+                              "nobody recorded") from None
+    return replace(event, date=day, start=start, end=r.opt_date(obj, "end", path))

@@ -68,11 +68,17 @@ class Event:
     attrs: dict = field(default_factory=dict)
     index: int = 0
     known: bool = True           # the kind is a vocabulary name (an unknown spelling might be anything)
+    # a treatment that ended, on or before the as-of date, on a day nobody recorded ('"end":
+    # "unknown"'): its last day is somewhere from its start to the as-of date, never ongoing
+    end_unknown: bool = False
 
     def span(self) -> tuple:
         """(first day, last day) of the event; last is None while it is ongoing
-        (a start and no end), and both are None when it has no date at all."""
+        (a start and no end) and when its end is unknown (``end_unknown``: every reader of a
+        span asks which), and both are None when it has no date at all."""
         first = self.start or self.date or self.end
+        if self.end_unknown:
+            return first, None
         if self.end is not None:
             return first, self.end
         if self.date is not None:
