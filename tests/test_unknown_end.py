@@ -146,7 +146,7 @@ def test_a_window_after_a_course_with_an_unknown_end_is_in_doubt(trial):
     assert statuses[AFTER] == "unknown"
     (c,) = [c for c in result.criteria if c.id == AFTER]
     assert "treatments[0].end" in [getattr(m, "path", "") for m in c.missing]
-    assert "treatments[0] (its end unknown) might be a later immunotherapy" in json.dumps(c.checks)
+    assert "treatment 1 of the record (its end unknown) might be a later immunotherapy" in json.dumps(c.checks)
 
 
 def test_a_later_dated_course_does_not_lift_the_doubt_before_the_as_of_date(trial):

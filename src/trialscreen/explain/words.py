@@ -3,6 +3,7 @@ items dated after the as-of date, and what a time window saw."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from trialscreen.semantics.logic import fmt
@@ -29,11 +30,17 @@ def future_words(as_of: date, what: str, when: date) -> str:
     return f"{what} {when.isoformat()} is after the as-of date {as_of.isoformat()}"
 
 
+def _item_path(path: str) -> str:
+    """'treatments[1]' as a reader says it: 'treatment 2 of the record'."""
+    m = re.fullmatch(r"treatments\[(\d+)\]", path)
+    return f"treatment {int(m.group(1)) + 1} of the record" if m else path
+
+
 def span_words(span: tuple) -> str:
     """What a window saw of an item (the span ``evaluate.core.window_contains`` returns)."""
     case = span[0]
     if case == "anchor doubt":
-        items = [d[:-4] + " (its end unknown)" if d.endswith(".end") else d for d in span[2]]
+        items = [_item_path(d[:-4]) + " (its end unknown)" if d.endswith(".end") else _item_path(d) for d in span[2]]
         return f"{', '.join(items)} might be a later {span[1]}"
     if case == "no anchor":
         return f"no date of {span[1]}"
