@@ -105,3 +105,27 @@ def test_a_written_unit_with_an_annotation_that_agrees_is_read():
     verdict, status, reason, _ = _run(lambda b: _res(b, "lab-bilirubin").update(
         valueQuantity=_q(3, "mg/dL (calc)", "mg/dL")))
     assert status["I5"] == "fail"                     # 3 mg/dL = 51.3 umol/L > 35
+
+
+def test_an_ecog_quantity_in_percent_is_not_a_grade():
+    """ECOG 3 '%' is another scale sent under the ECOG code (a Karnofsky score?): not read as grade 3."""
+    def change(b):
+        r = _res(b, "ecog")
+        r.pop("valueCodeableConcept", None)
+        r["valueQuantity"] = _q(3, "%", "%")
+    verdict, status, _, warnings = _run(change)
+    assert status["I4"] == "unknown" and verdict == "needs_review"
+    assert any("ECOG" in w or "ecog" in w for w in warnings), warnings
+
+
+def test_an_ecog_quantity_as_a_score_is_read():
+    def change(b):
+        r = _res(b, "ecog")
+        r.pop("valueCodeableConcept", None)
+        r["valueQuantity"] = _q(1, "{score}", "{score}")
+    assert _run(change)[0] == "eligible"
+
+
+def test_a_next_link_given_as_one_object_is_a_page_too():
+    verdict, status, _, warnings = _run(lambda b: b.update(link={"relation": "next", "url": "https://x/p2"}))
+    assert verdict == "needs_review" and status["I5"] == "unknown"

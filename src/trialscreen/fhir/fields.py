@@ -57,11 +57,16 @@ def _text(obs: dict) -> str | None:
     return None
 
 
+_SCORE_UNITS = ("", "1", "{score}", "{Score}", "{grade}", "score", "points")
+
+
 def _number(obs: dict, known):
     """ECOG (a whole grade) or age: an integer, a quantity, a digit string or an answer code."""
     q = v.obj(obs, "valueQuantity")
     if known.name == "age" and "value" in q and v.unit(q).lower() not in _AGE_UNITS:
         return _UNREAD                          # an age in months is not read as years
+    if known.name != "age" and "value" in q and v.unit(q).strip() not in _SCORE_UNITS:
+        return _UNREAD                          # ECOG 3 '%' is some other scale (Karnofsky?): not a grade
     value = q.get("value") if "value" in q else obs.get("valueInteger")
     if value is None and "valueCodeableConcept" in obs:
         value = v.answer(obs["valueCodeableConcept"])

@@ -143,9 +143,10 @@ def _named(resource: dict) -> str:
 
 def _paged(bundle: dict) -> bool:
     """Whether the bundle is one page of a paged search ($everything is paged by many servers)."""
+    links = [bundle["link"]] if isinstance(bundle.get("link"), dict) else v.items(bundle, "link")   # one, not a list
     return any(isinstance(link, dict) and link.get("url")
                and str(link.get("relation") or "").strip().lower() in ("next", "previous", "prev")
-               for link in v.items(bundle, "link"))
+               for link in links)
 
 
 def _on_a_page(resources: list) -> list:
