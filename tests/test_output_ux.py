@@ -311,3 +311,21 @@ def test_an_undated_treatment_of_the_anchor_kind_puts_the_window_after_it_in_dou
     i2 = next(c for c in result["criteria"] if c["id"] == "I2")
     assert i2["status"] == "unknown" and result["verdict"] == "needs_review"
     assert any("treatments[2]" in m for m in i2["missing"])
+
+
+@pytest.mark.parametrize("progression", [False, {"present": False, "date": "2025-04-01"}],
+                         ids=["recorded absent", "absent when assessed"])
+def test_an_absence_does_not_cover_a_window_after_an_anchor_in_doubt(run, tmp_path, progression):
+    """'no progression within 3 months after ASCT' with an ASCT that ended on a day nobody
+    recorded: the window may run to 3 months after the as-of date, so an absence recorded by now
+    does not meet it (every concrete end from 2025-03-17 on leaves it unknown)."""
+    record = json.loads((EXAMPLES / "NCT05378971-eligible.json").read_text(encoding="utf-8"))
+    record["treatments"] = [t for t in record["treatments"] if t["type"] != "asct"]
+    record["treatments"].append({"type": "asct", "start": "2025-02-20", "end": "unknown"})
+    record["conditions"]["progression"] = progression
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    result = json.loads(run("screen", str(path), "--trial", "NCT05378971", "-f", "json").stdout)[0]
+    i2 = next(c for c in result["criteria"] if c["id"] == "I2")
+    assert i2["status"] == "unknown", i2["reason"]
+    assert "may still be open" in json.dumps(i2["checks"])

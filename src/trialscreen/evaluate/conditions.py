@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from trialscreen.evaluate.core import (
+    doubt_missing,
     evaluates,
     future_missing,
     unrecognised_doubts,
@@ -43,10 +44,32 @@ def condition_test(node: ConditionTest, ctx) -> tuple:
         result = None
         missing.append(Missing(f"conditions.{node.names[0]}", f"its window runs until {end.isoformat()}"))
         items.append(("window open", end))
+    elif result is False and node.window is not None and node.window.after and _may_be_open(node.window, ctx):
+        # the anchor may be a later one, whose window has not closed by the as-of date: an
+        # absence recorded by now does not cover it
+        result = None
+        after = node.window.after
+        missing.extend(doubt_missing(ctx, d, after) for d in ctx.latest_treatment_date(after)[1])
+        items.append(("window in doubt", node.window.after))
     out = tuple(missing) if result is None else NOTHING
     if ctx.trace is not None:
         ctx.record(node, result, "condition.read", out, items=tuple(items))
     return result, out
+
+
+def _may_be_open(window, ctx) -> bool:
+    """Whether a window after a treatment kind whose latest one is in doubt may still be open on
+    the as-of date: an item that might be the anchor ends on its recorded day, or, with no end
+    recorded, as late as the as-of date."""
+    known, doubt = ctx.latest_treatment_date(window.after)
+    latest = known
+    for path in doubt:
+        index = int(path[path.index("[") + 1:path.index("]")])
+        item = next(t for t in ctx.patient.treatments if t.index == index)
+        end = None if path.endswith(".end") or getattr(item, "end_unknown", False) else item.span()[1]
+        candidate = min(end or ctx.as_of, ctx.as_of)
+        latest = candidate if latest is None or candidate > latest else latest
+    return bool(doubt) and latest is not None and window.within.after(latest) > ctx.as_of
 
 
 def window_end(node: ConditionTest, ctx) -> date | None:

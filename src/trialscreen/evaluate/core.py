@@ -117,7 +117,7 @@ def window_contains(window: Window, ctx, first: date | None, last: date | None, 
     if window.after:
         anchor, doubt = ctx.latest_treatment_date(window.after)
         if doubt:
-            return None, tuple(_doubt_missing(ctx, d, window.after) for d in doubt), \
+            return None, tuple(doubt_missing(ctx, d, window.after) for d in doubt), \
                 ("anchor doubt", window.after, doubt)
         if anchor is None:
             return None, (Missing("treatments", ask=f"date of {window.after}"),), ("no anchor", window.after)
@@ -137,7 +137,7 @@ def window_contains(window: Window, ctx, first: date | None, last: date | None, 
     return first <= end and last >= start, NOTHING, span
 
 
-def _doubt_missing(ctx, path: str, after: str) -> Missing:
+def doubt_missing(ctx, path: str, after: str) -> Missing:
     """What to fetch about an item that might be a later anchor: its end, when it ended on a day
     nobody recorded ('treatments[2].end'), else which kind it is."""
     if path.endswith(".end"):

@@ -53,6 +53,9 @@ def condition_words(item: tuple, as_of: date, own: str | None = None) -> str:
         return f"unrecognised condition '{item[1]}' present: a person must judge"
     if case == "window open":
         return f"the window runs until {item[1].isoformat()}, after the as-of date"
+    if case == "window in doubt":
+        return (f"the {term_name('treatment', item[1])} the window runs after may be later than the one "
+                "recorded, so the window may still be open")
     name = "" if item[1] == own else f"{term_name('condition', item[1])}: "
     if case == "future":
         return future_words(as_of, term_name("condition", item[1]), item[2])
