@@ -13,6 +13,7 @@ from datetime import date
 
 import pytest
 
+from conftest import ROOT
 from test_fhir_review import AS_OF, BASE, _add, _screen
 from trialscreen.criteria.library import load_trial
 from trialscreen.evaluate.screen import screen
@@ -293,3 +294,21 @@ def test_a_record_with_an_unknown_end_reads_back_the_same_from_fhir(trial):
     assert [t for t in built.record["treatments"] if t["type"] == "immunotherapy"] == [
         {"type": "immunotherapy", "start": "2024-07-01", "end": "unknown", "drugs": ["lenalidomide"]}]
     assert _statuses(trial, built.record)[1] == _statuses(trial, record)[1]
+
+
+def test_export_omop_writes_an_unknown_end_that_omop_reads_back(run, tmp_path):
+    """export omop wrote the word 'unknown' into procedure_end_date, and omop refused the export."""
+    record = json.loads((ROOT / "examples" / "patients" / "NCT05378971-eligible.json").read_text(encoding="utf-8"))
+    record["treatments"].append({"type": "radiotherapy", "start": "2025-04-20", "end": "unknown"})
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    assert run("export", "omop", str(path), "--out", str(tmp_path / "cdm")).exit_code == 0
+    said = run("omop", str(tmp_path / "cdm"), "--trial", "NCT05378971", "--as-of", "2025-06-02",
+               "--out", str(tmp_path / "out.jsonl"), "--quiet")
+    assert said.exit_code == 0, said.stderr
+    (row,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    direct = json.loads(run("screen", str(path), "--trial", "NCT05378971", "--as-of", "2025-06-02",
+                            "-f", "json").stdout)[0]
+    e7 = [next(c["status"] for c in r["criteria"] if c["id"] == "E7") for r in (row, direct)]
+    assert e7 == ["unknown", "unknown"]       # it may have run into the last 4 weeks (attestations differ:
+    assert "treatments[2].end" in row["missing"]          # OMOP takes them from a side file)

@@ -124,7 +124,7 @@ def _cell(value):
 
 def _day(value) -> str | None:
     text = str(value).strip() if value is not None else ""
-    return text[:10] if text else None
+    return text[:10] if text and text != "unknown" else None       # an end nobody recorded is no date
 
 
 class _Person:
@@ -332,6 +332,9 @@ class _Person:
                             procedure_type_concept_id=0, procedure_source_value=kind)
         if not start:
             self._undated("procedure_occurrence", row_id)
+        elif item.get("end") == "unknown":        # it ended on a day nobody recorded
+            self._observe(self.t.site("attribute", "end_unknown"), self.today, event=("procedure_occurrence", row_id),
+                          value_as_concept_id=self._answer(True))
         elif item.get("start") and not item.get("end"):
             self._observe(self.t.site("attribute", "ongoing"), self.today, event=("procedure_occurrence", row_id),
                           value_as_concept_id=self._answer(True))

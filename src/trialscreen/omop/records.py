@@ -368,6 +368,10 @@ def _attribute(item: dict, r: dict) -> None:
         if value is True:
             item.pop("date", None)
             item.pop("start", None)
+    elif r["name"] == "end_unknown":     # ended on a day nobody recorded: its date is its start
+        if value is True and "end" not in item:
+            item["start"] = item.pop("date", None) or item.get("start")
+            item["end"] = "unknown"
     elif r["name"] == "ongoing":         # started and not ended: a start, not a single day
         if value is True and "date" in item and "end" not in item:
             item["start"] = item.pop("date")
