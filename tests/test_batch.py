@@ -1322,3 +1322,18 @@ def test_covers_says_a_partly_encoded_trials_verdict_is_not_the_whole_protocol(r
     _, rows = batch_ok(run, EXAMPLE_CSV, "--trial", "NCT05378971", "--trial", "NCT06863584", "--quiet")
     covers = {(r["trial"], r["covers"]) for r in rows}
     assert covers == {("NCT05378971", "all criteria"), ("NCT06863584", "encoded criteria only")}
+
+
+@pytest.mark.parametrize("end,e7", [("unknown", "unknown"), ("NA", "unknown"), ("", "fail")])
+def test_an_end_cell_saying_unknown_is_an_end_nobody_recorded_not_a_course_going_on(run, tmp_path, end, e7):
+    """induction_end 'unknown' (a missing token): the induction ended on a day nobody recorded, so
+    whether it ran into the last 4 weeks is unknown (E7); an empty end is a course still going on."""
+    lines = (ROOT / "examples" / "batch" / "patients.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = next(r for r in csv.DictReader(lines))
+    row["induction_start"], row["induction_end"] = "2024-07-20", end
+    path = tmp_path / "p.csv"
+    path.write_text(",".join(header) + "\n" + ",".join(row[h] for h in header) + "\n", encoding="utf-8")
+    said = run("batch", str(path), "--trial", "NCT05378971", "--as-of", "2025-06-02", "-f", "jsonl", "--quiet")
+    (result,) = [json.loads(line) for line in said.stdout.splitlines()]
+    assert next(c["status"] for c in result["criteria"] if c["id"] == "E7") == e7

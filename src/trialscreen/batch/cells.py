@@ -141,7 +141,9 @@ def cell_text(plan: ColumnPlan, col, raw: str, plain: bool) -> str | None:
             allowed = ", ".join(sorted(repr(k) for k in col.values))
             raise RowError(f"the cell is not one of the coded values ({allowed})", col.header, text)
     if text.lower() in missing:
-        return None
+        # an end written 'unknown' or 'NA' is an end nobody recorded, not a course still going on
+        return "unknown" if text and getattr(col, "kind", "") == "treatment" and getattr(col, "attr", "") == "end" \
+            else None
     role = plan.roles[id(col)]
     notation = (plan.decimal_comma, plan.thousands) if col.number is None else col.number
     if col.number is not None:
