@@ -6,9 +6,9 @@ screened from the command line, as a user would, against the eligible example.""
 from __future__ import annotations
 
 import copy
-import json
 
-from test_fhir_review import AS_OF, BASE, LOINC, _add, _find
+from test_fhir_review import BASE, LOINC, _add, _find
+from test_fhir_values import _run as values_run
 
 UCUM = "http://unitsofmeasure.org"
 SNOMED = "http://snomed.info/sct"
@@ -16,15 +16,10 @@ LAB = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation
 
 
 def _run(run, tmp_path, bundle: dict) -> tuple:
-    """(exit code, {criterion: status}, the result's warnings, the verdict, criteria by id)."""
-    path = tmp_path / "bundle.json"
-    path.write_text(json.dumps(bundle), encoding="utf-8")
-    result = run("screen", path, "--trial", "NCT05378971", "--as-of", AS_OF.isoformat(), "--format", "json")
-    assert "Traceback" not in result.stderr
-    assert result.exit_code == 0, result.stderr
-    (out,) = json.loads(result.stdout)
-    criteria = {c["id"]: c for c in out["criteria"]}
-    return ({k: c["status"] for k, c in criteria.items()}, out.get("warnings") or [], out["verdict"], criteria)
+    """({criterion: status}, the result's warnings, the verdict, criteria by id), screened with exit 0."""
+    code, statuses, warnings, verdict, criteria = values_run(run, tmp_path, bundle)
+    assert code == 0, warnings
+    return statuses, warnings, verdict, criteria
 
 
 def _high(value, unit="U/L", code="U/L", **more) -> dict:

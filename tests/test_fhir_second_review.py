@@ -5,17 +5,12 @@ for NCT05378971 on 2025-06-02): the changed criterion's status and the warning a
 from __future__ import annotations
 
 import copy
-from datetime import date
 
 import pytest
 
+from test_fhir_dates import _run as run_bundle
 from test_fhir_shapes import BASE, _add, _res
-from trialscreen.criteria.library import load_trial
-from trialscreen.evaluate.screen import screen
-from trialscreen.fhir.read import bundle_records
-from trialscreen.patient.load import patient_from_dict
 
-AS_OF = date(2025, 6, 2)
 UCUM, SCT = "http://unitsofmeasure.org", "http://snomed.info/sct"
 
 
@@ -24,15 +19,10 @@ def _q(value, unit: str, code: str | None = None) -> dict:
 
 
 def _run(change) -> tuple:
-    """(verdict, {criterion: status}, {criterion: reason}, the warnings)."""
+    """(verdict, {criterion: status}, {criterion: reason}, the warnings) of the changed bundle."""
     bundle = copy.deepcopy(BASE)
     change(bundle)
-    (built,) = bundle_records(bundle, "bundle.json", AS_OF)
-    patient = patient_from_dict(built.record, "bundle.json")
-    result = screen(load_trial("NCT05378971"), patient, AS_OF)
-    return (getattr(result.verdict, "value", result.verdict),
-            {c.id: getattr(c.status, "value", c.status) for c in result.criteria},
-            {c.id: c.reason for c in result.criteria}, list(built.notes) + [w.message for w in patient.warnings])
+    return run_bundle(bundle)
 
 
 def _alt_ranges(*ranges, value=150):
