@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from trialscreen.evaluate.core import (
+    doubt_item,
     doubt_missing,
     evaluates,
     future_missing,
@@ -64,9 +65,8 @@ def _may_be_open(window, ctx) -> bool:
     known, doubt = ctx.latest_treatment_date(window.after)
     latest = known
     for path in doubt:
-        index = int(path[path.index("[") + 1:path.index("]")])
-        item = next(t for t in ctx.patient.treatments if t.index == index)
-        end = None if path.endswith(".end") or getattr(item, "end_unknown", False) else item.span()[1]
+        item = doubt_item(ctx, path)
+        end = None if item is None or path.endswith(".end") or item.end_unknown else item.span()[1]
         candidate = min(end or ctx.as_of, ctx.as_of)
         latest = candidate if latest is None or candidate > latest else latest
     return bool(doubt) and latest is not None and window.within.after(latest) > ctx.as_of

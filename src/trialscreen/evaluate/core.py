@@ -137,13 +137,18 @@ def window_contains(window: Window, ctx, first: date | None, last: date | None, 
     return first <= end and last >= start, NOTHING, span
 
 
+def doubt_item(ctx, path: str):
+    """The treatment a doubt path ('treatments[2]', 'treatments[2].end') names, or None."""
+    index = int(path[path.index("[") + 1:path.index("]")])
+    return next((t for t in ctx.patient.treatments if t.index == index), None)
+
+
 def doubt_missing(ctx, path: str, after: str) -> Missing:
     """What to fetch about an item that might be a later anchor: its end, when it ended on a day
     nobody recorded ('treatments[2].end'), else which kind it is."""
     if path.endswith(".end"):
-        index = int(path[path.index("[") + 1:path.index("]")])
-        kind = next((t.kind for t in ctx.patient.treatments if t.index == index), "")
-        return Missing(path, of=kind)
+        item = doubt_item(ctx, path)
+        return Missing(path, of=item.kind if item is not None else "")
     return Missing(f"{path}.type", f"is it a later {after}?")
 
 
